@@ -158,9 +158,7 @@ class CapExceeded(PoolkitError):
 class ClaimLimitExceeded(PoolkitError):
     """The rep has claimed as many customers as the window allows (领取上限)."""
 
-    def __init__(
-        self, rep_id: str, limit: int, window_days: int, next_claim_at: datetime
-    ) -> None:
+    def __init__(self, rep_id: str, limit: int, window_days: int, next_claim_at: datetime) -> None:
         self.rep_id = rep_id
         self.limit = limit
         self.window_days = window_days

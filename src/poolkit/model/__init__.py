@@ -1,0 +1,1 @@
+"""The domain values: reps, pools, customers and their history. Imports no store."""

@@ -1,0 +1,77 @@
+"""Validators shared by the domain values: they raise poolkit's own typed errors."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from types import MappingProxyType
+from typing import Any
+
+from poolkit.clock import require_aware
+from poolkit.errors import InvalidValueError
+
+
+def identifier(_: Any, attribute: Any, value: Any) -> None:
+    """A non-empty, trimmed string id."""
+    if not isinstance(value, str) or not value or value != value.strip():
+        raise InvalidValueError(
+            attribute.name, f"must be a non-empty trimmed string, got {value!r}"
+        )
+
+
+def optional_identifier(instance: Any, attribute: Any, value: Any) -> None:
+    if value is not None:
+        identifier(instance, attribute, value)
+
+
+def aware(_: Any, attribute: Any, value: Any) -> None:
+    if not isinstance(value, datetime):
+        raise InvalidValueError(attribute.name, f"expected a datetime, got {value!r}")
+    require_aware(value, attribute.name)
+
+
+def optional_aware(instance: Any, attribute: Any, value: Any) -> None:
+    if value is not None:
+        aware(instance, attribute, value)
+
+
+def positive_int_or_none(_: Any, attribute: Any, value: Any) -> None:
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise InvalidValueError(attribute.name, f"must be a whole number >= 0, got {value!r}")
+
+
+def non_negative_int(_: Any, attribute: Any, value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise InvalidValueError(attribute.name, f"must be a whole number >= 0, got {value!r}")
+
+
+def ids(values: Iterable[str]) -> frozenset[str]:
+    """Converter: any iterable of ids to a frozenset (a lone string is refused)."""
+    if isinstance(values, str):
+        raise InvalidValueError("ids", f"expected a collection of ids, got the string {values!r}")
+    return frozenset(values)
+
+
+def id_set(_: Any, attribute: Any, value: frozenset[str]) -> None:
+    for item in value:
+        if not isinstance(item, str) or not item or item != item.strip():
+            raise InvalidValueError(attribute.name, f"contains a bad id {item!r}")
+
+
+def frozen_map(values: Mapping[str, Any]) -> Mapping[str, Any]:
+    """Converter: a read-only copy, so a frozen value cannot be changed through it."""
+    return MappingProxyType(dict(values))
+
+
+def of_type(kind: type) -> Any:
+    """Like attrs' instance_of, but raising poolkit's typed error."""
+
+    def check(_: Any, attribute: Any, value: Any) -> None:
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            raise InvalidValueError(
+                attribute.name, f"must be a {kind.__name__}, got {type(value).__name__} {value!r}"
+            )
+
+    return check

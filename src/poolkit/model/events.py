@@ -1,0 +1,299 @@
+"""The history of a customer: one event per change, in order.
+
+Every change the service makes is first decided as an event and then applied with
+:func:`poolkit.model.history.apply`, so a customer's state is always the fold of its
+events, and replaying the log rebuilds it exactly.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any, ClassVar
+
+import attrs
+
+from poolkit.model._checks import (
+    aware,
+    frozen_map,
+    identifier,
+    optional_aware,
+    optional_identifier,
+)
+from poolkit.model.customer import AttributeValue, IdentityKey, _keys, _tags
+
+
+class FollowUpKind(enum.Enum):
+    """What a follow-up (跟进) was. A deal is a follow-up that also records a deal."""
+
+    CALL = "call"
+    VISIT = "visit"
+    EMAIL = "email"
+    MEETING = "meeting"
+    MESSAGE = "message"
+    DEAL = "deal"
+
+
+@attrs.frozen(kw_only=True)
+class Event:
+    """Common to every event: whose history, its position in it, when, and by whom.
+
+    ``seq`` is the customer's version after the event (the creation is 1); ``actor_id`` is
+    the rep who acted, or None when the system did (a sweep).
+    """
+
+    kind: ClassVar[str] = "event"
+
+    customer_id: str = attrs.field(validator=identifier)
+    seq: int = attrs.field(validator=attrs.validators.ge(1))
+    at: datetime = attrs.field(validator=aware)
+    actor_id: str | None = attrs.field(default=None, validator=optional_identifier)
+
+    def describe(self) -> str:
+        """One line a person understands."""
+        return self.kind.replace("_", " ")
+
+
+@attrs.frozen(kw_only=True)
+class Created(Event):
+    kind: ClassVar[str] = "created"
+
+    name: str = attrs.field(validator=identifier)
+    pool_id: str = attrs.field(validator=identifier)
+    owner_id: str | None = attrs.field(default=None, validator=optional_identifier)
+    keys: frozenset[IdentityKey] = attrs.field(default=frozenset(), converter=_keys)
+    grade: str | None = None
+    tags: frozenset[str] = attrs.field(default=frozenset(), converter=_tags)
+    attributes: Mapping[str, AttributeValue] = attrs.field(
+        factory=dict, converter=frozen_map, hash=False
+    )
+
+    def describe(self) -> str:
+        where = f"private pool of {self.owner_id}" if self.owner_id else f"pool {self.pool_id}"
+        return f"created by {self.actor_id} into the {where}"
+
+
+@attrs.frozen(kw_only=True)
+class FollowedUp(Event):
+    kind: ClassVar[str] = "followed_up"
+
+    method: FollowUpKind = attrs.field(converter=FollowUpKind)
+    note: str = ""
+
+    def describe(self) -> str:
+        text = f"{self.method.value} by {self.actor_id}"
+        return f"{text}: {self.note}" if self.note else text
+
+
+@attrs.frozen(kw_only=True)
+class Claimed(Event):
+    kind: ClassVar[str] = "claimed"
+
+    rep_id: str = attrs.field(validator=identifier)
+    pool_id: str = attrs.field(validator=identifier)
+
+    def describe(self) -> str:
+        return f"claimed by {self.rep_id} from pool {self.pool_id}"
+
+
+@attrs.frozen(kw_only=True)
+class Assigned(Event):
+    kind: ClassVar[str] = "assigned"
+
+    rep_id: str = attrs.field(validator=identifier)
+    pool_id: str = attrs.field(validator=identifier)
+
+    def describe(self) -> str:
+        return f"assigned to {self.rep_id} from pool {self.pool_id} by {self.actor_id}"
+
+
+@attrs.frozen(kw_only=True)
+class Returned(Event):
+    kind: ClassVar[str] = "returned"
+
+    rep_id: str = attrs.field(validator=identifier)
+    reason: str = attrs.field(validator=identifier)
+
+    def describe(self) -> str:
+        return f"returned to the public pool by {self.rep_id}: {self.reason}"
+
+
+@attrs.frozen(kw_only=True)
+class Recycled(Event):
+    kind: ClassVar[str] = "recycled"
+
+    rep_id: str = attrs.field(validator=identifier)
+    reason: str = ""
+
+    def describe(self) -> str:
+        text = f"recycled from {self.rep_id} by {self.actor_id}"
+        return f"{text}: {self.reason}" if self.reason else text
+
+
+@attrs.frozen(kw_only=True)
+class Dropped(Event):
+    """Released by the system: a drop rule fired, or the owner departed."""
+
+    kind: ClassVar[str] = "dropped"
+
+    rep_id: str = attrs.field(validator=identifier)
+    code: str = attrs.field(validator=identifier)
+    rule: str | None = None
+    due_at: datetime | None = attrs.field(default=None, validator=optional_aware)
+    reason: str = ""
+
+    def describe(self) -> str:
+        return f"dropped from {self.rep_id}: {self.reason}"
+
+
+@attrs.frozen(kw_only=True)
+class Transferred(Event):
+    kind: ClassVar[str] = "transferred"
+
+    from_rep_id: str = attrs.field(validator=identifier)
+    to_rep_id: str = attrs.field(validator=identifier)
+
+    def describe(self) -> str:
+        return f"transferred from {self.from_rep_id} to {self.to_rep_id}"
+
+
+@attrs.frozen(kw_only=True)
+class Reassigned(Event):
+    kind: ClassVar[str] = "reassigned"
+
+    from_rep_id: str = attrs.field(validator=identifier)
+    to_rep_id: str = attrs.field(validator=identifier)
+    reason: str = ""
+
+    def describe(self) -> str:
+        text = f"reassigned from {self.from_rep_id} to {self.to_rep_id} by {self.actor_id}"
+        return f"{text}: {self.reason}" if self.reason else text
+
+
+@attrs.frozen(kw_only=True)
+class PoolChanged(Event):
+    kind: ClassVar[str] = "pool_changed"
+
+    from_pool_id: str = attrs.field(validator=identifier)
+    to_pool_id: str = attrs.field(validator=identifier)
+
+    def describe(self) -> str:
+        return f"moved from pool {self.from_pool_id} to pool {self.to_pool_id}"
+
+
+@attrs.frozen(kw_only=True)
+class Frozen(Event):
+    kind: ClassVar[str] = "frozen"
+
+    from_rep_id: str | None = attrs.field(default=None, validator=optional_identifier)
+    reason: str = ""
+
+    def describe(self) -> str:
+        text = f"frozen into the recycle bin by {self.actor_id}"
+        return f"{text}: {self.reason}" if self.reason else text
+
+
+@attrs.frozen(kw_only=True)
+class Restored(Event):
+    kind: ClassVar[str] = "restored"
+
+    pool_id: str = attrs.field(validator=identifier)
+
+    def describe(self) -> str:
+        return f"restored from the recycle bin into pool {self.pool_id}"
+
+
+@attrs.frozen(kw_only=True)
+class Deleted(Event):
+    kind: ClassVar[str] = "deleted"
+
+    reason: str = ""
+
+    def describe(self) -> str:
+        return f"deleted for good by {self.actor_id}"
+
+
+@attrs.frozen(kw_only=True)
+class LockChanged(Event):
+    """The drop-exempt lock was set or lifted: a locked customer never drops."""
+
+    kind: ClassVar[str] = "lock_changed"
+
+    locked: bool
+
+    def describe(self) -> str:
+        return ("locked against drops" if self.locked else "unlocked") + f" by {self.actor_id}"
+
+
+@attrs.frozen(kw_only=True)
+class GradeChanged(Event):
+    kind: ClassVar[str] = "grade_changed"
+
+    old: str | None
+    new: str | None
+
+    def describe(self) -> str:
+        return f"grade {self.old or '-'} -> {self.new or '-'}"
+
+
+@attrs.frozen(kw_only=True)
+class Edited(Event):
+    """Name, keys, tags or attributes changed; the fields hold the new values."""
+
+    kind: ClassVar[str] = "edited"
+
+    name: str = attrs.field(validator=identifier)
+    keys: frozenset[IdentityKey] = attrs.field(converter=_keys)
+    tags: frozenset[str] = attrs.field(converter=_tags)
+    attributes: Mapping[str, AttributeValue] = attrs.field(converter=frozen_map, hash=False)
+
+    def describe(self) -> str:
+        return f"details edited by {self.actor_id}"
+
+
+@attrs.frozen(kw_only=True)
+class Warned(Event):
+    """The owner was warned that the customer will drop (移入公海预警)."""
+
+    kind: ClassVar[str] = "warned"
+
+    rep_id: str = attrs.field(validator=identifier)
+    rule: str = attrs.field(validator=identifier)
+    due_at: datetime = attrs.field(validator=aware)
+    reason: str = ""
+
+    def describe(self) -> str:
+        return f"{self.rep_id} warned: {self.reason}"
+
+
+EVENT_TYPES: dict[str, type[Event]] = {
+    cls.kind: cls
+    for cls in (
+        Created,
+        FollowedUp,
+        Claimed,
+        Assigned,
+        Returned,
+        Recycled,
+        Dropped,
+        Transferred,
+        Reassigned,
+        PoolChanged,
+        Frozen,
+        Restored,
+        Deleted,
+        LockChanged,
+        GradeChanged,
+        Edited,
+        Warned,
+    )
+}
+
+
+def event_payload(event: Event) -> dict[str, Any]:
+    """The fields particular to this kind of event (not customer_id, seq, at, actor_id)."""
+    common = {"customer_id", "seq", "at", "actor_id"}
+    return {
+        f.name: getattr(event, f.name) for f in attrs.fields(type(event)) if f.name not in common
+    }

@@ -1,0 +1,158 @@
+"""How an event changes a customer, and how a history rebuilds one.
+
+The service computes every new state with :func:`apply`, the same function a replay uses,
+so the stored state and the state rebuilt from the log can only differ if a store lost or
+reordered something, which is exactly what the replay check is there to catch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+import attrs
+
+from poolkit.errors import InvalidValueError
+from poolkit.model.customer import Customer, CustomerStatus
+from poolkit.model.events import (
+    Assigned,
+    Claimed,
+    Created,
+    Deleted,
+    Dropped,
+    Edited,
+    Event,
+    FollowedUp,
+    FollowUpKind,
+    Frozen,
+    GradeChanged,
+    LockChanged,
+    PoolChanged,
+    Reassigned,
+    Recycled,
+    Restored,
+    Returned,
+    Transferred,
+    Warned,
+)
+
+
+def _take(customer: Customer, rep_id: str, at: datetime) -> Customer:
+    return attrs.evolve(
+        customer,
+        status=CustomerStatus.PRIVATE,
+        owner_id=rep_id,
+        owned_since=at,
+        public_since=None,
+        warned_due_at=None,
+    )
+
+
+def _release(customer: Customer, at: datetime, status: CustomerStatus) -> Customer:
+    """The owner becomes empty and a related rep; grade, tags and history stay."""
+    related = dict(customer.related_reps)
+    if customer.owner_id is not None:
+        related[customer.owner_id] = at
+    return attrs.evolve(
+        customer,
+        status=status,
+        owner_id=None,
+        owned_since=None,
+        public_since=at if status is CustomerStatus.PUBLIC else customer.public_since,
+        related_reps=related,
+        warned_due_at=None,
+    )
+
+
+def _hand_over(customer: Customer, to_rep_id: str, at: datetime) -> Customer:
+    related = dict(customer.related_reps)
+    if customer.owner_id is not None:
+        related[customer.owner_id] = at
+    related.pop(to_rep_id, None)
+    return attrs.evolve(
+        customer, owner_id=to_rep_id, owned_since=at, related_reps=related, warned_due_at=None
+    )
+
+
+def apply(customer: Customer | None, event: Event) -> Customer | None:
+    """The customer after ``event``; None once it is deleted.
+
+    Refuses an event out of sequence, so a gap or a reordering in a log cannot go unnoticed.
+    """
+    if isinstance(event, Created):
+        if customer is not None:
+            raise InvalidValueError("event", f"customer {event.customer_id} already exists")
+        if event.seq != 1:
+            raise InvalidValueError("event.seq", "a history starts with seq 1")
+        return Customer(
+            id=event.customer_id,
+            name=event.name,
+            pool_id=event.pool_id,
+            created_at=event.at,
+            status=CustomerStatus.PRIVATE if event.owner_id else CustomerStatus.PUBLIC,
+            owner_id=event.owner_id,
+            owned_since=event.at if event.owner_id else None,
+            public_since=None if event.owner_id else event.at,
+            keys=event.keys,
+            grade=event.grade,
+            tags=event.tags,
+            attributes=event.attributes,
+            creator_id=event.actor_id,
+            version=1,
+        )
+    if customer is None:
+        raise InvalidValueError("event", f"customer {event.customer_id} does not exist")
+    if event.customer_id != customer.id or event.seq != customer.version + 1:
+        raise InvalidValueError(
+            "event.seq",
+            f"event {event.seq} of {event.customer_id} does not follow version "
+            f"{customer.version} of {customer.id}",
+        )
+    at = event.at
+    changed: Customer
+    match event:
+        case FollowedUp():
+            changed = attrs.evolve(customer, last_follow_up_at=at)
+            if event.method is FollowUpKind.DEAL:
+                changed = attrs.evolve(changed, last_deal_at=at)
+        case Claimed() | Assigned():
+            changed = _take(customer, event.rep_id, at)
+        case Returned() | Recycled() | Dropped():
+            changed = _release(customer, at, CustomerStatus.PUBLIC)
+        case Transferred() | Reassigned():
+            changed = _hand_over(customer, event.to_rep_id, at)
+        case PoolChanged():
+            changed = attrs.evolve(customer, pool_id=event.to_pool_id)
+        case Frozen():
+            changed = _release(customer, at, CustomerStatus.FROZEN)
+        case Restored():
+            changed = attrs.evolve(
+                customer, status=CustomerStatus.PUBLIC, pool_id=event.pool_id, public_since=at
+            )
+        case Deleted():
+            return None
+        case LockChanged():
+            changed = attrs.evolve(customer, locked=event.locked)
+        case GradeChanged():
+            changed = attrs.evolve(customer, grade=event.new)
+        case Edited():
+            changed = attrs.evolve(
+                customer,
+                name=event.name,
+                keys=event.keys,
+                tags=event.tags,
+                attributes=event.attributes,
+            )
+        case Warned():
+            changed = attrs.evolve(customer, warned_due_at=event.due_at)
+        case _:
+            raise InvalidValueError("event", f"unknown event {type(event).__name__}")
+    return attrs.evolve(changed, version=event.seq)
+
+
+def replay(events: Iterable[Event]) -> Customer | None:
+    """Rebuild a customer from its whole history, in order."""
+    customer: Customer | None = None
+    for event in events:
+        customer = apply(customer, event)
+    return customer

@@ -1,0 +1,40 @@
+"""Public pools (公海): customers nobody owns right now."""
+
+from __future__ import annotations
+
+import enum
+
+import attrs
+
+from poolkit.model._checks import id_set, identifier, ids, of_type
+
+
+class PoolMode(enum.Enum):
+    """How customers leave a public pool."""
+
+    MEMBERS_CLAIM = "members_claim"  # 主动领取型: members fish customers out themselves
+    MANAGER_ASSIGNS = "manager_assigns"  # 手动分配型: only a pool manager hands them out
+
+
+@attrs.frozen
+class Pool:
+    """A public pool: its managers (公海负责人) and members (公海成员).
+
+    One pool of a team is the default: new and dropped customers with no other home go there.
+    """
+
+    id: str = attrs.field(validator=identifier)
+    name: str = attrs.field(default="", validator=of_type(str))
+    mode: PoolMode = attrs.field(
+        default=PoolMode.MEMBERS_CLAIM, converter=PoolMode, validator=of_type(PoolMode)
+    )
+    managers: frozenset[str] = attrs.field(default=frozenset(), converter=ids, validator=id_set)
+    members: frozenset[str] = attrs.field(default=frozenset(), converter=ids, validator=id_set)
+    is_default: bool = attrs.field(default=False, validator=of_type(bool))
+
+    @property
+    def display(self) -> str:
+        return self.name or self.id
+
+    def can_see(self, rep_id: str) -> bool:
+        return rep_id in self.members or rep_id in self.managers

@@ -1,0 +1,310 @@
+"""The rule engine: pure functions over (customer, policy, time).
+
+No store, no clock: each function gets everything it needs as arguments, so every
+decision can be tested to the second and forecast ahead. Every decision carries a
+machine-readable ``code`` and a ``message`` a person understands.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+
+import attrs
+
+from poolkit.clock import require_aware
+from poolkit.model.customer import AttributeValue, Customer, IdentityKey
+from poolkit.model.rep import Rep
+from poolkit.policy.calendar import add_days, format_instant, local_date, start_of_day
+from poolkit.policy.config import DropKind, DropRule, DropTime, Policy
+
+
+class Reason(enum.Enum):
+    """Machine-readable reason codes carried by every decision."""
+
+    DROP_NO_FOLLOW_UP = "drop.no_follow_up"
+    DROP_NO_FIRST_DEAL = "drop.no_first_deal"
+    DROP_NO_REPEAT_DEAL = "drop.no_repeat_deal"
+    DROP_DEPARTED = "drop.owner_departed"
+    NOT_DUE = "drop.not_due"
+    NOT_PRIVATE = "drop.not_private"
+    EXEMPT_LOCKED = "drop.exempt_locked"
+    NO_RULE = "drop.no_rule_applies"
+    WARN = "warn.drop_ahead"
+    CAP_OK = "cap.ok"
+    CAP_FULL = "cap.full"
+    CLAIM_LIMIT_OK = "claim_limit.ok"
+    CLAIM_LIMIT_REACHED = "claim_limit.reached"
+    COOLDOWN_OK = "cooldown.ok"
+    COOLDOWN_ACTIVE = "cooldown.active"
+
+
+_DROP_REASONS = {
+    DropKind.NO_FOLLOW_UP: Reason.DROP_NO_FOLLOW_UP,
+    DropKind.NO_FIRST_DEAL: Reason.DROP_NO_FIRST_DEAL,
+    DropKind.NO_REPEAT_DEAL: Reason.DROP_NO_REPEAT_DEAL,
+}
+
+_DROP_WORDS = {
+    DropKind.NO_FOLLOW_UP: ("no follow-up", "since"),
+    DropKind.NO_FIRST_DEAL: ("no deal", "since it was taken on"),
+    DropKind.NO_REPEAT_DEAL: ("no repeat deal", "since the last deal on"),
+}
+
+
+@attrs.frozen
+class Deadline:
+    """When one drop rule will drop a customer, and when its owner is warned."""
+
+    rule: DropRule
+    anchor: datetime  # the moment the rule counts from
+    due_at: datetime
+    warn_at: datetime | None
+    code: Reason
+    message: str
+
+
+@attrs.frozen
+class Decision:
+    """A yes/no answer with its reason. ``until`` is when a refusal stops applying, if known."""
+
+    allowed: bool
+    code: Reason
+    message: str
+    until: datetime | None = None
+    limit: int | None = None
+    count: int | None = None
+
+
+@attrs.frozen
+class Schedule:
+    """The next instants a sweep must look at a customer: its drop and its warning.
+
+    Stores keep it beside the customer, indexed, so a sweep reads only what is due.
+    """
+
+    drop_at: datetime | None = None
+    warn_at: datetime | None = None
+
+    @property
+    def next_at(self) -> datetime | None:
+        times = [t for t in (self.drop_at, self.warn_at) if t is not None]
+        return min(times) if times else None
+
+
+def deadline_after(anchor: datetime, days: int, policy: Policy) -> datetime:
+    """``days`` calendar days after ``anchor`` in the policy's zone, per ``drop_time``."""
+    if policy.drop_time is DropTime.START_OF_DAY:
+        return start_of_day(add_days(anchor, days, policy.zone).date(), policy.zone)
+    return add_days(anchor, days, policy.zone)
+
+
+def _anchor(rule: DropRule, customer: Customer) -> datetime | None:
+    """The instant the rule counts from, or None when the rule does not watch this customer."""
+    owned_since = customer.owned_since
+    assert owned_since is not None
+    deal = customer.last_deal_at
+    dealt_while_owned = deal is not None and deal >= owned_since
+    match rule.kind:
+        case DropKind.NO_FOLLOW_UP:
+            follow_up = customer.last_follow_up_at
+            # A follow-up made before the current owner took the customer does not count:
+            # each owner gets the full period from the moment they took it.
+            return max(owned_since, follow_up) if follow_up is not None else owned_since
+        case DropKind.NO_FIRST_DEAL:
+            return None if dealt_while_owned else owned_since
+        case DropKind.NO_REPEAT_DEAL:
+            return deal if dealt_while_owned else None
+
+
+def rule_applies(rule: DropRule, customer: Customer) -> bool:
+    """Whether ``rule`` watches ``customer`` at all (scope and exemptions, not timing)."""
+    if not customer.is_private or customer.locked:
+        return False
+    if rule.exempt_if_dealt and customer.last_deal_at is not None:
+        return False
+    return rule.applies_to_scope(customer.grade, customer.pool_id)
+
+
+def deadlines(customer: Customer, policy: Policy) -> list[Deadline]:
+    """Every drop rule's deadline for this customer, earliest first (ties in rule order)."""
+    out: list[Deadline] = []
+    for rule in policy.drop_rules:
+        if not rule_applies(rule, customer):
+            continue
+        anchor = _anchor(rule, customer)
+        if anchor is None:
+            continue
+        due_at = deadline_after(anchor, rule.days, policy)
+        warn_at = (
+            deadline_after(anchor, rule.days - rule.warn_days, policy) if rule.warn_days else None
+        )
+        what, since = _DROP_WORDS[rule.kind]
+        message = (
+            f"{what} for {rule.days} days {since} {format_instant(anchor, policy.zone)}, "
+            f"rule {rule.name!r}"
+        )
+        out.append(Deadline(rule, anchor, due_at, warn_at, _DROP_REASONS[rule.kind], message))
+    out.sort(key=lambda d: d.due_at)
+    return out
+
+
+def next_drop(customer: Customer, policy: Policy) -> Deadline | None:
+    """The drop that will happen first if nobody touches the customer, or None."""
+    found = deadlines(customer, policy)
+    return found[0] if found else None
+
+
+def evaluate_drop(customer: Customer, policy: Policy, at: datetime) -> Decision:
+    """Should the customer drop at ``at``? ``allowed`` means "drop now"."""
+    require_aware(at, "at")
+    if not customer.is_private:
+        return Decision(False, Reason.NOT_PRIVATE, f"not dropped: customer is {customer.where}")
+    if customer.locked:
+        return Decision(
+            False, Reason.EXEMPT_LOCKED, "not dropped: customer is locked against drops"
+        )
+    deadline = next_drop(customer, policy)
+    if deadline is None:
+        return Decision(False, Reason.NO_RULE, "not dropped: no drop rule applies")
+    if at < deadline.due_at:
+        return Decision(
+            False,
+            Reason.NOT_DUE,
+            f"not due until {format_instant(deadline.due_at, policy.zone)}: {deadline.message}",
+            until=deadline.due_at,
+        )
+    return Decision(True, deadline.code, f"dropped: {deadline.message}", until=deadline.due_at)
+
+
+def warning_due(customer: Customer, policy: Policy, at: datetime) -> Deadline | None:
+    """The deadline whose warning is due at ``at`` and not yet given, if any.
+
+    A warning announces the drop that will happen first; it is given once per deadline
+    (a follow-up moves the deadline, which re-arms the warning).
+    """
+    deadline = next_drop(customer, policy)
+    if deadline is None or deadline.warn_at is None:
+        return None
+    if deadline.warn_at <= at < deadline.due_at and customer.warned_due_at != deadline.due_at:
+        return deadline
+    return None
+
+
+def warning_message(deadline: Deadline, policy: Policy) -> str:
+    return f"will drop at {format_instant(deadline.due_at, policy.zone)}: {deadline.message}"
+
+
+def schedule(customer: Customer, policy: Policy) -> Schedule:
+    """When a sweep must next look at this customer (nothing, if it is not private)."""
+    deadline = next_drop(customer, policy)
+    if deadline is None:
+        return Schedule()
+    warn_at = deadline.warn_at
+    if warn_at is not None and customer.warned_due_at == deadline.due_at:
+        warn_at = None
+    return Schedule(drop_at=deadline.due_at, warn_at=warn_at)
+
+
+def counts_toward_cap(customer: Customer, policy: Policy) -> bool:
+    if not policy.caps.count_dealt and customer.last_deal_at is not None:
+        return False
+    return policy.caps.count_locked or not customer.locked
+
+
+def check_cap(rep: Rep, held: Iterable[Customer], policy: Policy) -> Decision:
+    """May ``rep`` take one more customer, holding ``held``?"""
+    cap = policy.cap_for(rep.id, rep.cap)
+    count = sum(1 for customer in held if counts_toward_cap(customer, policy))
+    if cap is None:
+        return Decision(True, Reason.CAP_OK, f"{rep.id} has no cap", count=count)
+    if count >= cap:
+        return Decision(
+            False,
+            Reason.CAP_FULL,
+            f"{rep.id} holds {count} of a cap of {cap}",
+            limit=cap,
+            count=count,
+        )
+    return Decision(
+        True, Reason.CAP_OK, f"{rep.id} holds {count} of a cap of {cap}", limit=cap, count=count
+    )
+
+
+def claim_window_start(at: datetime, policy: Policy) -> datetime:
+    """Claims made after this instant may still count at ``at`` (one day of slack for DST)."""
+    return add_days(at, -policy.claim_limit.window_days - 1, policy.zone)
+
+
+def claims_in_window(
+    claim_times: Iterable[datetime], at: datetime, policy: Policy
+) -> list[datetime]:
+    """The claims that count against the limit at ``at``: those less than the window ago."""
+    days = policy.claim_limit.window_days
+    return sorted(t for t in claim_times if t <= at < add_days(t, days, policy.zone))
+
+
+def check_claim_limit(
+    rep: Rep, claim_times: Sequence[datetime], policy: Policy, at: datetime
+) -> Decision:
+    """May ``rep`` claim once more at ``at``, given the times of their earlier claims?"""
+    limit = policy.claim_limit_for(rep.id, rep.claim_limit)
+    if limit is None:
+        return Decision(True, Reason.CLAIM_LIMIT_OK, f"{rep.id} has no claim limit")
+    days = policy.claim_limit.window_days
+    recent = claims_in_window(claim_times, at, policy)
+    if len(recent) < limit:
+        return Decision(
+            True,
+            Reason.CLAIM_LIMIT_OK,
+            f"{rep.id} made {len(recent)} of {limit} claims in {days} days",
+            limit=limit,
+            count=len(recent),
+        )
+    # The claim that must leave the window before one more fits.
+    freeing = recent[len(recent) - limit] if limit > 0 else None
+    until = add_days(freeing, days, policy.zone) if freeing is not None else None
+    when = f"; next claim at {format_instant(until, policy.zone)}" if until else ""
+    return Decision(
+        False,
+        Reason.CLAIM_LIMIT_REACHED,
+        f"{rep.id} made {len(recent)} of {limit} claims in {days} days{when}",
+        until=until,
+        limit=limit,
+        count=len(recent),
+    )
+
+
+def check_cooldown(rep_id: str, customer: Customer, policy: Policy, at: datetime) -> Decision:
+    """May ``rep_id`` claim back a customer they lost? Not until the cooldown has passed."""
+    left_at = customer.related_reps.get(rep_id)
+    if not policy.cooldown_days or left_at is None:
+        return Decision(True, Reason.COOLDOWN_OK, "no cooldown applies")
+    ends_at = add_days(left_at, policy.cooldown_days, policy.zone)
+    if at < ends_at:
+        return Decision(
+            False,
+            Reason.COOLDOWN_ACTIVE,
+            f"{rep_id} lost this customer at {format_instant(left_at, policy.zone)}; "
+            f"may claim it again from {format_instant(ends_at, policy.zone)}",
+            until=ends_at,
+        )
+    return Decision(True, Reason.COOLDOWN_OK, "the cooldown has passed")
+
+
+def identifying_keys(keys: Iterable[IdentityKey], policy: Policy) -> frozenset[IdentityKey]:
+    """The keys that make two customers the same under the policy's collision rule."""
+    return frozenset(key for key in keys if key.kind in policy.collision_keys)
+
+
+def route(attributes: Mapping[str, AttributeValue] | None, policy: Policy) -> str | None:
+    """The pool the routing rules send a customer with these attributes to, if any."""
+    for rule in policy.routing:
+        if attributes and attributes.get(rule.attribute) == rule.equals:
+            return rule.pool
+    return None
+
+
+def local_day(at: datetime, policy: Policy) -> str:
+    return local_date(at, policy.zone).isoformat()

@@ -1,0 +1,186 @@
+"""What poolkit needs from storage: repositories and a unit of work, as protocols.
+
+Any store that implements these plugs in. Two ship: :mod:`poolkit.stores.memory` and
+:mod:`poolkit.stores.sqlite`. Both pass the conformance suite in
+:mod:`poolkit.testing.conformance`, which a store of your own should pass too.
+
+The contract a store must keep:
+
+- A unit of work is a transaction: everything written inside it becomes visible together
+  on :meth:`UnitOfWork.commit`, or not at all (an exception or a missing commit rolls it
+  back). Units of work are serialised: while one is open for writing, no other sees its
+  partial state, and a decision read inside one (a rep's count toward a cap) still holds
+  when it commits.
+- Writes of a customer name the version they were based on; a store refuses a mismatch
+  with :class:`~poolkit.errors.StaleVersionError` instead of overwriting.
+- The event log is append-only; ``(customer_id, seq)`` is unique.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from types import TracebackType
+from typing import Protocol, Self
+
+import attrs
+
+from poolkit.model.customer import AttributeValue, Customer, CustomerStatus, IdentityKey
+from poolkit.model.events import Event
+from poolkit.model.pool import Pool
+from poolkit.model.rep import Rep
+from poolkit.policy.rules import Schedule
+
+
+@attrs.frozen
+class CustomerQuery:
+    """A filter over customers; every field that is set must match.
+
+    ``tags`` must all be present; ``attributes`` must all be equal; ``public_since`` keeps
+    customers that entered their public pool at or after that time ("dropped since").
+    """
+
+    status: CustomerStatus | None = None
+    owner_ids: frozenset[str] | None = None
+    pool_ids: frozenset[str] | None = None
+    related_rep: str | None = None
+    grades: frozenset[str] | None = None
+    tags: frozenset[str] = frozenset()
+    attributes: tuple[tuple[str, AttributeValue], ...] = ()
+    public_since: datetime | None = None
+
+    def matches(self, customer: Customer) -> bool:
+        if self.status is not None and customer.status is not self.status:
+            return False
+        if self.owner_ids is not None and customer.owner_id not in self.owner_ids:
+            return False
+        if self.pool_ids is not None and customer.pool_id not in self.pool_ids:
+            return False
+        if self.related_rep is not None and self.related_rep not in customer.related_reps:
+            return False
+        if self.grades is not None and customer.grade not in self.grades:
+            return False
+        if not self.tags <= customer.tags:
+            return False
+        for name, value in self.attributes:
+            if customer.attributes.get(name) != value:
+                return False
+        if self.public_since is not None:
+            since = customer.public_since
+            if since is None or since < self.public_since:
+                return False
+        return True
+
+
+class CustomerRepository(Protocol):
+    def get(self, customer_id: str) -> Customer | None: ...
+
+    def add(self, customer: Customer, schedule: Schedule) -> None:
+        """Store a new customer; :class:`~poolkit.errors.DuplicateIdError` if the id is taken."""
+
+    def update(self, customer: Customer, schedule: Schedule, expected_version: int) -> None:
+        """Replace the stored customer if its version is ``expected_version``, else refuse."""
+
+    def remove(self, customer_id: str, expected_version: int) -> None:
+        """Delete for good, if the stored version is ``expected_version``."""
+
+    def find(self, query: CustomerQuery, limit: int | None = None) -> list[Customer]:
+        """Customers matching ``query``, ordered by id."""
+
+    def with_keys(self, keys: frozenset[IdentityKey]) -> list[Customer]:
+        """Customers holding any of ``keys`` (an exact, indexed lookup)."""
+
+    def due(self, at: datetime, limit: int) -> list[Customer]:
+        """Up to ``limit`` customers whose schedule has a drop or warning at or before ``at``,
+        earliest first. Reads only what is due, not every customer stored."""
+
+    def schedule_of(self, customer_id: str) -> Schedule | None: ...
+
+    def ids(self) -> Iterator[str]:
+        """Every stored customer id, in order."""
+
+    def count(self) -> int: ...
+
+
+class RepRepository(Protocol):
+    def get(self, rep_id: str) -> Rep | None: ...
+
+    def put(self, rep: Rep) -> None:
+        """Add or replace."""
+
+    def all(self) -> list[Rep]:
+        """Every rep, ordered by id."""
+
+
+class PoolRepository(Protocol):
+    def get(self, pool_id: str) -> Pool | None: ...
+
+    def put(self, pool: Pool) -> None:
+        """Add or replace."""
+
+    def all(self) -> list[Pool]:
+        """Every pool, ordered by id."""
+
+
+class EventLog(Protocol):
+    def append(self, event: Event) -> None:
+        """Append; a second event with the same ``(customer_id, seq)`` is refused with
+        :class:`~poolkit.errors.StaleVersionError`."""
+
+    def history(self, customer_id: str) -> list[Event]:
+        """The customer's events in order (kept after deletion: the log is append-only)."""
+
+    def claims_by(self, rep_id: str, since: datetime) -> list[datetime]:
+        """The times of claims by ``rep_id`` made after ``since``, oldest first."""
+
+    def customer_ids(self) -> Iterator[str]:
+        """Every customer id that has a history, deleted ones included, in order."""
+
+
+class Settings(Protocol):
+    """Small named values a store keeps for poolkit (e.g. the fingerprint of the policy
+    its stored deadlines were computed with)."""
+
+    def get(self, key: str) -> str | None: ...
+
+    def set(self, key: str, value: str) -> None: ...
+
+
+class UnitOfWork(Protocol):
+    customers: CustomerRepository
+    reps: RepRepository
+    pools: PoolRepository
+    events: EventLog
+    settings: Settings
+
+    def __enter__(self) -> Self: ...
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Roll back whatever was not committed."""
+
+    def commit(self) -> None: ...
+
+    def rollback(self) -> None: ...
+
+
+class Store(Protocol):
+    """A place customers live. ``unit_of_work()`` opens one transaction."""
+
+    def unit_of_work(self) -> UnitOfWork: ...
+
+
+__all__ = [
+    "CustomerQuery",
+    "CustomerRepository",
+    "EventLog",
+    "PoolRepository",
+    "RepRepository",
+    "Settings",
+    "Store",
+    "UnitOfWork",
+]

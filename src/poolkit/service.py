@@ -1,0 +1,1038 @@
+"""Every pool operation: check the actor's rights, ask the rules, write state and events.
+
+Each operation runs in one unit of work: it loads what it needs, decides (with the pure
+rules of :mod:`poolkit.policy.rules` and :mod:`poolkit.access`), computes the events and
+applies them with :func:`poolkit.model.history.apply`, then writes the new state, its
+schedule and its events together and commits. Any refusal raises a typed error before
+anything is committed, so a refused operation changes nothing.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime
+from typing import Any, TypeVar
+
+import attrs
+
+from poolkit.access import Access
+from poolkit.clock import Clock, require_aware
+from poolkit.errors import (
+    CapExceeded,
+    ClaimLimitExceeded,
+    CollisionError,
+    CooldownActive,
+    CustomerNotFound,
+    DuplicateIdError,
+    InvalidValueError,
+    PermissionDenied,
+    RepNotFound,
+    WrongStateError,
+)
+from poolkit.model.customer import AttributeValue, Customer, CustomerStatus, IdentityKey
+from poolkit.model.events import (
+    Assigned,
+    Claimed,
+    Created,
+    Deleted,
+    Dropped,
+    Edited,
+    Event,
+    FollowedUp,
+    FollowUpKind,
+    Frozen,
+    GradeChanged,
+    LockChanged,
+    PoolChanged,
+    Reassigned,
+    Recycled,
+    Restored,
+    Returned,
+    Transferred,
+    Warned,
+)
+from poolkit.model.history import apply
+from poolkit.model.pool import Pool, PoolMode
+from poolkit.model.rep import OrgTree, Rep
+from poolkit.model.team import Team, check_team
+from poolkit.policy import rules
+from poolkit.policy.config import Policy
+from poolkit.ports import CustomerQuery, Store, UnitOfWork
+
+POLICY_FINGERPRINT = "policy_fingerprint"
+
+E = TypeVar("E", bound=Event)
+
+
+@attrs.frozen
+class SweepItem:
+    """One customer a sweep moved or warned, and why."""
+
+    customer_id: str
+    rep_id: str
+    rule: str | None
+    code: str
+    due_at: datetime | None
+    message: str
+
+
+@attrs.frozen
+class SweepReport:
+    at: datetime
+    dropped: tuple[SweepItem, ...]
+    warned: tuple[SweepItem, ...]
+    rescheduled: int
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.dropped or self.warned)
+
+
+@attrs.frozen
+class ForecastItem:
+    """What would happen to a customer if nobody touched it: a warning or a drop, when, why."""
+
+    customer_id: str
+    owner_id: str
+    action: str  # "warning" or "drop"
+    at: datetime
+    rule: str
+    code: str
+    message: str
+
+
+@attrs.frozen
+class DepartureReport:
+    rep_id: str
+    dropped: tuple[str, ...]
+
+
+class PoolService:
+    """The operations of the pool mechanism over any :class:`~poolkit.ports.Store`.
+
+    ``policy`` is the rule book; ``clock`` tells the time of every operation. The store's
+    stored deadlines are recomputed when the policy differs from the one they were computed
+    with (see :meth:`change_policy`).
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        policy: Policy,
+        clock: Clock,
+        *,
+        sweep_batch: int = 500,
+        new_id: Callable[[], str] | None = None,
+    ) -> None:
+        if sweep_batch < 1:
+            raise InvalidValueError("sweep_batch", "must be > 0")
+        self.store = store
+        self.clock = clock
+        self._policy = policy
+        self._sweep_batch = sweep_batch
+        self._new_id = new_id or (lambda: uuid.uuid4().hex[:12])
+        self._sync_schedules()
+
+    @property
+    def policy(self) -> Policy:
+        return self._policy
+
+    # ------------------------------------------------------------------ helpers
+
+    def _now(self) -> datetime:
+        return require_aware(self.clock.now(), "clock.now()")
+
+    def _access(self, uow: UnitOfWork) -> Access:
+        return Access(OrgTree(uow.reps.all()), {pool.id: pool for pool in uow.pools.all()})
+
+    def _customer(self, uow: UnitOfWork, customer_id: str) -> Customer:
+        customer = uow.customers.get(customer_id)
+        if customer is None:
+            raise CustomerNotFound(customer_id)
+        return customer
+
+    def _write(self, uow: UnitOfWork, customer: Customer, event: Event) -> Customer:
+        """Apply ``event`` to ``customer`` and store both, in the caller's unit of work."""
+        changed = apply(customer, event)
+        uow.events.append(event)
+        if changed is None:
+            uow.customers.remove(customer.id, customer.version)
+            return customer
+        uow.customers.update(changed, rules.schedule(changed, self._policy), customer.version)
+        return changed
+
+    def _event(
+        self, kind: type[E], customer: Customer, at: datetime, actor_id: str | None, **payload: Any
+    ) -> E:
+        """The next event of ``customer``'s history."""
+        return kind(
+            customer_id=customer.id, seq=customer.version + 1, at=at, actor_id=actor_id, **payload
+        )
+
+    def _operate(
+        self,
+        customer_id: str,
+        actor_id: str,
+        decide: Callable[[UnitOfWork, Access, Rep, Customer, datetime], Event],
+    ) -> Customer:
+        """Load, check the actor, let ``decide`` check rights and rules and name the event,
+        then write and commit."""
+        at = self._now()
+        with self.store.unit_of_work() as uow:
+            access = self._access(uow)
+            actor = access.actor(actor_id)
+            customer = self._customer(uow, customer_id)
+            event = decide(uow, access, actor, customer, at)
+            changed = self._write(uow, customer, event)
+            uow.commit()
+            return changed
+
+    def _require_state(self, customer: Customer, operation: str, *states: CustomerStatus) -> None:
+        if customer.status not in states:
+            expected = " or ".join(state.value for state in states)
+            raise WrongStateError(
+                customer.id, operation, customer.where, expected, owner_id=customer.owner_id
+            )
+
+    def _check_cap(self, uow: UnitOfWork, rep: Rep) -> None:
+        held = uow.customers.find(CustomerQuery(owner_ids=frozenset({rep.id})))
+        decision = rules.check_cap(rep, held, self._policy)
+        if not decision.allowed:
+            assert decision.limit is not None and decision.count is not None
+            raise CapExceeded(rep.id, decision.limit, decision.count)
+
+    def _check_collision(
+        self, uow: UnitOfWork, keys: Iterable[IdentityKey], exclude: str | None = None
+    ) -> None:
+        identifying = rules.identifying_keys(keys, self._policy)
+        if not identifying:
+            return
+        for other in uow.customers.with_keys(identifying):
+            if other.id == exclude:
+                continue
+            key = sorted(identifying & other.keys)[0]
+            raise CollisionError(
+                other.id, key.kind, key.value, other.owner_id, other.pool_id, other.is_frozen
+            )
+
+    # ------------------------------------------------------------------ team
+
+    def setup(self, team: Team) -> None:
+        """Add or replace the team's reps and pools (existing customers stay)."""
+        with self.store.unit_of_work() as uow:
+            reps = {rep.id: rep for rep in uow.reps.all()}
+            reps.update({rep.id: rep for rep in team.reps})
+            pools = {pool.id: pool for pool in uow.pools.all()}
+            pools.update({pool.id: pool for pool in team.pools})
+            check_team(reps.values(), pools.values())
+            for rep in team.reps:
+                uow.reps.put(rep)
+            for pool in team.pools:
+                uow.pools.put(pool)
+            uow.commit()
+
+    def add_rep(self, rep: Rep) -> None:
+        self._put_team(reps=[rep], pools=[], new=True)
+
+    def update_rep(self, rep: Rep) -> None:
+        self._put_team(reps=[rep], pools=[], new=False)
+
+    def add_pool(self, pool: Pool) -> None:
+        self._put_team(reps=[], pools=[pool], new=True)
+
+    def update_pool(self, pool: Pool) -> None:
+        self._put_team(reps=[], pools=[pool], new=False)
+
+    def _put_team(self, reps: list[Rep], pools: list[Pool], new: bool) -> None:
+        with self.store.unit_of_work() as uow:
+            for rep in reps:
+                exists = uow.reps.get(rep.id) is not None
+                if new and exists:
+                    raise DuplicateIdError("rep", rep.id)
+                if not new and not exists:
+                    raise RepNotFound(rep.id)
+            for pool in pools:
+                exists = uow.pools.get(pool.id) is not None
+                if new and exists:
+                    raise DuplicateIdError("pool", pool.id)
+                if not new and not exists:
+                    from poolkit.errors import PoolNotFound
+
+                    raise PoolNotFound(pool.id)
+            all_reps = {rep.id: rep for rep in uow.reps.all()} | {rep.id: rep for rep in reps}
+            all_pools = {pool.id: pool for pool in uow.pools.all()} | {p.id: p for p in pools}
+            check_team(all_reps.values(), all_pools.values())
+            for rep in reps:
+                uow.reps.put(rep)
+            for pool in pools:
+                uow.pools.put(pool)
+            uow.commit()
+
+    def reps(self) -> list[Rep]:
+        with self.store.unit_of_work() as uow:
+            return uow.reps.all()
+
+    def pools(self) -> list[Pool]:
+        with self.store.unit_of_work() as uow:
+            return uow.pools.all()
+
+    def org_tree(self) -> OrgTree:
+        with self.store.unit_of_work() as uow:
+            return OrgTree(uow.reps.all())
+
+    # ------------------------------------------------------------------ policy
+
+    def change_policy(self, policy: Policy) -> int:
+        """Switch to a new rule book and recompute every stored deadline.
+
+        Costs one read and one write of every customer's schedule (not of its history);
+        returns how many customers were rescheduled.
+        """
+        self._policy = policy
+        return self._sync_schedules(force=True)
+
+    def _sync_schedules(self, force: bool = False) -> int:
+        fingerprint = self._policy.fingerprint()
+        with self.store.unit_of_work() as uow:
+            if not force and uow.settings.get(POLICY_FINGERPRINT) == fingerprint:
+                return 0
+            count = 0
+            for customer_id in list(uow.customers.ids()):
+                customer = uow.customers.get(customer_id)
+                assert customer is not None
+                new = rules.schedule(customer, self._policy)
+                if uow.customers.schedule_of(customer_id) != new:
+                    uow.customers.update(customer, new, customer.version)
+                    count += 1
+            uow.settings.set(POLICY_FINGERPRINT, fingerprint)
+            uow.commit()
+            return count
+
+    # ------------------------------------------------------------------ operations
+
+    def create(
+        self,
+        actor_id: str,
+        name: str,
+        *,
+        customer_id: str | None = None,
+        keys: Iterable[IdentityKey | tuple[str, str]] | Mapping[str, str] = (),
+        grade: str | None = None,
+        tags: Iterable[str] = (),
+        attributes: Mapping[str, AttributeValue] | None = None,
+        pool_id: str | None = None,
+        public: bool = False,
+    ) -> Customer:
+        """Enter a new customer (录入), after the collision check.
+
+        Into the creator's private pool by default (cap permitting), or straight into a public
+        pool with ``public=True``. ``pool_id`` is its public pool; when not given, the
+        policy's routing rules pick it from the attributes, else the default pool.
+        """
+        at = self._now()
+        with self.store.unit_of_work() as uow:
+            access = self._access(uow)
+            actor = access.actor(actor_id)
+            home = pool_id or rules.route(attributes, self._policy)
+            pool = access.pool(home) if home else access.default_pool()
+            new_id = customer_id if customer_id is not None else self._new_id()
+            event = Created(
+                customer_id=new_id,
+                seq=1,
+                at=at,
+                actor_id=actor.id,
+                name=name,
+                pool_id=pool.id,
+                owner_id=None if public else actor.id,
+                keys=keys,
+                grade=grade,
+                tags=tags,
+                attributes=attributes or {},
+            )
+            if uow.customers.get(new_id) is not None or uow.events.history(new_id):
+                raise DuplicateIdError("customer", new_id)
+            self._check_collision(uow, event.keys)
+            if public:
+                if not (actor.is_admin or pool.can_see(actor.id)):
+                    raise PermissionDenied(
+                        actor.id, "create into", f"pool {pool.id!r}", "not a member of the pool"
+                    )
+            else:
+                self._check_cap(uow, actor)
+            customer = apply(None, event)
+            assert customer is not None
+            uow.events.append(event)
+            uow.customers.add(customer, rules.schedule(customer, self._policy))
+            uow.commit()
+            return customer
+
+    def follow_up(
+        self,
+        actor_id: str,
+        customer_id: str,
+        method: FollowUpKind | str = FollowUpKind.CALL,
+        note: str = "",
+    ) -> Customer:
+        """Record a call, visit, email, meeting, message or deal (跟进); resets the drop clock."""
+        kind = FollowUpKind(method)
+
+        def decide(
+            uow: UnitOfWork, access: Access, actor: Rep, customer: Customer, at: datetime
+        ) -> Event:
+            self._require_state(
+                customer, "follow up", CustomerStatus.PRIVATE, CustomerStatus.PUBLIC
+            )
+            allowed = (
+                actor.is_admin
+                or customer.owner_id == actor.id
+                or actor.id in customer.related_reps
+                or access.is_above_owner(actor, customer)
+            )
+            access.require(
+                allowed,
+                actor,
+                "follow up",
+                customer,
+                "only the owner, their superiors and related reps follow up",
+            )
+            return self._event(FollowedUp, customer, at, actor.id, method=kind, note=note)
+
+        return self._operate(customer_id, actor_id, decide)
+
+    def claim(self, actor_id: str, customer_id: str) -> Customer:
+        """Fish a customer out of a public pool into the actor's private pool (领取).
+
+        First come, first served: the loser of a race gets :class:`WrongStateError` naming
+        the winner. Refused at the cap, at the claim limit, during the cooldown, and in
+        pools where only the manager assigns.
+        """
+
+        def decide(
+            uow: UnitOfWork, access: Access, actor: Rep, customer: Customer, at: datetime
+        ) -> Event:
+            self._require_state(customer, "claim", CustomerStatus.PUBLIC)
+            pool = access.pool(customer.pool_id)
+            access.require(
+                actor.is_admin or pool.can_see(actor.id),
+                actor,
+                "claim",
+                customer,
+                f"not a member of pool {pool.id!r}",
+            )
+            access.require(
+                pool.mode is PoolMode.MEMBERS_CLAIM,
+                actor,
+                "claim",
+                customer,
+                f"pool {pool.id!r} is assign-only: ask its manager",
+            )
+            self._check_cap(uow, actor)
+            since = rules.claim_window_start(at, self._policy)
+            decision = rules.check_claim_limit(
+                actor, uow.events.claims_by(actor.id, since), self._policy, at
+            )
+            if not decision.allowed:
+                assert decision.limit is not None and decision.until is not None
+                raise ClaimLimitExceeded(
+                    actor.id, decision.limit, self._policy.claim_limit.window_days, decision.until
+                )
+            cooldown = rules.check_cooldown(actor.id, customer, self._policy, at)
+            if not cooldown.allowed:
+                assert cooldown.until is not None
+                raise CooldownActive(actor.id, customer.id, cooldown.until)
+            return self._event(Claimed, customer, at, actor.id, rep_id=actor.id, pool_id=pool.id)
+
+        return self._operate(customer_id, actor_id, decide)
+
+    def assign(self, actor_id: str, customer_id: str, to_rep_id: str) -> Customer:
+        """A pool manager hands a public customer to a member of the pool (分配)."""
+
+        def decide(
+            uow: UnitOfWork, access: Access, actor: Rep, customer: Customer, at: datetime
+        ) -> Event:
+            self._require_state(customer, "assign", CustomerStatus.PUBLIC)
+            pool = access.pool(customer.pool_id)
+            access.require(
+                actor.is_admin or actor.id in pool.managers,
+                actor,
+                "assign",
+                customer,
+                f"not a manager of pool {pool.id!r}",
+            )
+            target = access.receiver(to_rep_id)
+            if not (target.is_admin or pool.can_see(target.id)):
+                raise PermissionDenied(
+                    actor.id, "assign to", f"rep {target.id!r}", f"not a member of pool {pool.id!r}"
+                )
+            self._check_cap(uow, target)
+            return self._event(Assigned, customer, at, actor.id, rep_id=target.id, pool_id=pool.id)
+
+        return self._operate(customer_id, actor_id, decide)
+
+    def return_to_pool(self, actor_id: str, customer_id: str, reason: str) -> Customer:
+        """The owner gives a customer back to its public pool (退回), saying why."""
+        if not isinstance(reason, str) or not reason.strip():
+            raise InvalidValueError("reason", "a return needs a reason")
+
+        def decide(
+            uow: UnitOfWork, access: Access, actor: Rep, customer: Customer, at: datetime
+        ) -> Event:
+            self._require_state(customer, "return", CustomerStatus.PRIVATE)
+            access.require(
+                customer.owner_id == actor.id,
+                actor,
+                "return",
+                customer,
+                "only the owner returns a customer",
+            )
+            return self._event(
+                Returned, customer, at, actor.id, rep_id=actor.id, reason=reason.strip()
+            )
+
+        return self._operate(customer_id, actor_id, decide)
+
+    def recycle(self, actor_id: str, customer_id: str, reason: str = "") -> Customer:
+        """A pool manager or the owner's superior takes a customer back to the pool (回收)."""
+
+        def decide(
+            uow: UnitOfWork, access: Access, actor: Rep, customer: Customer, at: datetime
+        ) -> Event:
+            self._require_state(customer, "recycle", CustomerStatus.PRIVATE)
+            allowed = (
+                actor.is_admin
+                or access.manages_pool(actor, customer.pool_id)
+                or access.is_above_owner(actor, customer)
+            )
+            access.require(
+                allowed,
+                actor,
+                "recycle",
+                customer,
+                "only pool managers, the owner's superiors and admins recycle",
+            )
+            assert customer.owner_id is not None
+            return self._event(
+                Recycled, customer, at, actor.id, rep_id=customer.owner_id, reason=reason
+            )
+
+        return self._operate(customer_id, actor_id, decide)
+
+    def transfer(self, actor_id: str, customer_id: str, to_rep_id: str) -> Customer:
+        """The owner hands a customer to a colleague (转移), within the colleague's cap."""
+
+        def decide(
+            uow: UnitOfWork, access: Access, actor: Rep, customer: Customer, at: datetime
+        ) -> Event:
+            self._require_state(customer, "transfer", CustomerStatus.PRIVATE)
+            access.require(
+                customer.owner_id == actor.id,
+                actor,
+                "transfer",
+                customer,
+                "only the owner transfers a customer",
+            )
+            target = access.receiver(to_rep_id)
+            if target.id == actor.id:
+                raise InvalidValueError("to_rep_id", "cannot transfer a customer to its owner")
+            self._check_cap(uow, target)
+            return self._event(
+                Transferred, customer, at, actor.id, from_rep_id=actor.id, to_rep_id=target.id
+            )
+
+        return self._operate(customer_id, actor_id, decide)
+
+    def reassign(
+        self, actor_id: str, customer_id: str, to_rep_id: str, reason: str = ""
+    ) -> Customer:
+        """A supervisor takes a customer from one subordinate and gives it to another (重新指派)."""
+
+        def decide(
+            uow: UnitOfWork, access: Access, actor: Rep, customer: Customer, at: datetime
+        ) -> Event:
+            self._require_state(customer, "reassign", CustomerStatus.PRIVATE)
+            target = access.receiver(to_rep_id)
+            assert customer.owner_id is not None
+            if target.id == customer.owner_id:
+                raise InvalidValueError("to_rep_id", f"{target.id} already owns the customer")
+            allowed = actor.is_admin or (
+                access.is_above_owner(actor, customer)
+                and (target.id == actor.id or access.org.is_above(actor.id, target.id))
+            )
+            access.require(
+                allowed,
+                actor,
+                "reassign",
+                customer,
+                "only a superior of both reps (or an admin) reassigns",
+            )
+            self._check_cap(uow, target)
+            return self._event(
+                Reassigned,
+                customer,
+                at,
+                actor.id,
+                from_rep_id=customer.owner_id,
+                to_rep_id=target.id,
+                reason=reason,
+            )
+
+        return self._operate(customer_id, actor_id, decide)
+
+    def change_pool(self, actor_id: str, customer_id: str, to_pool_id: str) -> Customer:
+        """A pool manager moves a public customer to another public pool (变更公海池)."""
+
+        def decide(
+            uow: UnitOfWork, access: Access, actor: Rep, customer: Customer, at: datetime
+        ) -> Event:
+            self._require_state(customer, "change the pool of", CustomerStatus.PUBLIC)
+            target = access.pool(to_pool_id)
+            if target.id == customer.pool_id:
+                raise InvalidValueError(
+                    "to_pool_id", f"the customer is already in pool {target.id!r}"
+                )
+            allowed = actor.is_admin or access.manages_pool(actor, customer.pool_id)
+            access.require(
+                allowed,
+                actor,
+                "change the pool of",
+                customer,
+                f"not a manager of pool {customer.pool_id!r}",
+            )
+            return self._event(
+                PoolChanged,
+                customer,
+                at,
+                actor.id,
+                from_pool_id=customer.pool_id,
+                to_pool_id=target.id,
+            )
+
+        return self._operate(customer_id, actor_id, decide)
+
+    def freeze(self, actor_id: str, customer_id: str, reason: str = "") -> Customer:
+        """Put a customer in the recycle bin (冻结): nobody may claim or edit it until restored."""
+
+        def decide(
+            uow: UnitOfWork, access: Access, actor: Rep, customer: Customer, at: datetime
+        ) -> Event:
+            self._require_state(customer, "freeze", CustomerStatus.PRIVATE, CustomerStatus.PUBLIC)
+            allowed = (
+                actor.is_admin
+                or access.manages_pool(actor, customer.pool_id)
+                or access.is_above_owner(actor, customer)
+            )
+            access.require(
+                allowed,
+                actor,
+                "freeze",
+                customer,
+                "only pool managers, the owner's superiors and admins freeze",
+            )
+            return self._event(
+                Frozen, customer, at, actor.id, from_rep_id=customer.owner_id, reason=reason
+            )
+
+        return self._operate(customer_id, actor_id, decide)
+
+    def restore(self, actor_id: str, customer_id: str, to_pool_id: str | None = None) -> Customer:
+        """Bring a customer back from the recycle bin into a public pool (恢复)."""
+
+        def decide(
+            uow: UnitOfWork, access: Access, actor: Rep, customer: Customer, at: datetime
+        ) -> Event:
+            self._require_state(customer, "restore", CustomerStatus.FROZEN)
+            target = access.pool(to_pool_id or customer.pool_id)
+            allowed = actor.is_admin or actor.id in target.managers
+            access.require(
+                allowed, actor, "restore", customer, f"not a manager of pool {target.id!r}"
+            )
+            return self._event(Restored, customer, at, actor.id, pool_id=target.id)
+
+        return self._operate(customer_id, actor_id, decide)
+
+    def delete(self, actor_id: str, customer_id: str, reason: str = "") -> None:
+        """Remove a customer for good (删除); admins only. Its history stays in the log."""
+
+        def decide(
+            uow: UnitOfWork, access: Access, actor: Rep, customer: Customer, at: datetime
+        ) -> Event:
+            access.require(actor.is_admin, actor, "delete", customer, "only admins delete")
+            return self._event(Deleted, customer, at, actor.id, reason=reason)
+
+        self._operate(customer_id, actor_id, decide)
+
+    def lock(self, actor_id: str, customer_id: str) -> Customer:
+        """Exempt a customer from every drop rule (e.g. a long contract needs no chasing)."""
+        return self._set_lock(actor_id, customer_id, True)
+
+    def unlock(self, actor_id: str, customer_id: str) -> Customer:
+        return self._set_lock(actor_id, customer_id, False)
+
+    def _set_lock(self, actor_id: str, customer_id: str, locked: bool) -> Customer:
+        operation = "lock" if locked else "unlock"
+
+        def decide(
+            uow: UnitOfWork, access: Access, actor: Rep, customer: Customer, at: datetime
+        ) -> Event:
+            self._require_state(customer, operation, CustomerStatus.PRIVATE, CustomerStatus.PUBLIC)
+            if customer.locked == locked:
+                raise WrongStateError(
+                    customer.id, operation, "locked" if locked else "unlocked", "the opposite"
+                )
+            allowed = (
+                actor.is_admin
+                or access.manages_pool(actor, customer.pool_id)
+                or access.is_above_owner(actor, customer)
+            )
+            access.require(
+                allowed,
+                actor,
+                operation,
+                customer,
+                "only pool managers, the owner's superiors and admins lock",
+            )
+            return self._event(LockChanged, customer, at, actor.id, locked=locked)
+
+        return self._operate(customer_id, actor_id, decide)
+
+    def _may_edit(self, access: Access, actor: Rep, customer: Customer) -> bool:
+        return (
+            actor.is_admin
+            or customer.owner_id == actor.id
+            or access.is_above_owner(actor, customer)
+            or access.manages_pool(actor, customer.pool_id)
+        )
+
+    def change_grade(self, actor_id: str, customer_id: str, grade: str | None) -> Customer:
+        """Re-grade a customer (A-E...); its drop deadlines follow the new grade's rules."""
+
+        def decide(
+            uow: UnitOfWork, access: Access, actor: Rep, customer: Customer, at: datetime
+        ) -> Event:
+            self._require_state(
+                customer, "change the grade of", CustomerStatus.PRIVATE, CustomerStatus.PUBLIC
+            )
+            access.require(
+                self._may_edit(access, actor, customer),
+                actor,
+                "change the grade of",
+                customer,
+                "only the owner, their superiors and pool managers edit",
+            )
+            if grade == customer.grade:
+                raise InvalidValueError("grade", f"the customer already has grade {grade!r}")
+            return self._event(GradeChanged, customer, at, actor.id, old=customer.grade, new=grade)
+
+        return self._operate(customer_id, actor_id, decide)
+
+    def edit(
+        self,
+        actor_id: str,
+        customer_id: str,
+        *,
+        name: str | None = None,
+        keys: Iterable[IdentityKey | tuple[str, str]] | Mapping[str, str] | None = None,
+        tags: Iterable[str] | None = None,
+        attributes: Mapping[str, AttributeValue] | None = None,
+    ) -> Customer:
+        """Change name, keys, tags or attributes; new keys pass the collision check first."""
+
+        def decide(
+            uow: UnitOfWork, access: Access, actor: Rep, customer: Customer, at: datetime
+        ) -> Event:
+            self._require_state(customer, "edit", CustomerStatus.PRIVATE, CustomerStatus.PUBLIC)
+            access.require(
+                self._may_edit(access, actor, customer),
+                actor,
+                "edit",
+                customer,
+                "only the owner, their superiors and pool managers edit",
+            )
+            event = self._event(
+                Edited,
+                customer,
+                at,
+                actor.id,
+                name=customer.name if name is None else name,
+                keys=customer.keys if keys is None else keys,
+                tags=customer.tags if tags is None else tags,
+                attributes=customer.attributes if attributes is None else attributes,
+            )
+            self._check_collision(uow, event.keys - customer.keys, exclude=customer.id)
+            return event
+
+        return self._operate(customer_id, actor_id, decide)
+
+    def depart(self, actor_id: str, rep_id: str) -> DepartureReport:
+        """A rep leaves (离职): they become inactive and all their customers drop at once."""
+        at = self._now()
+        with self.store.unit_of_work() as uow:
+            access = self._access(uow)
+            actor = access.actor(actor_id)
+            leaver = access.rep(rep_id)
+            if not actor.is_admin:
+                raise PermissionDenied(
+                    actor.id, "register the departure of", f"rep {rep_id!r}", "only admins do"
+                )
+            if leaver.id == actor.id:
+                raise InvalidValueError("rep_id", "an admin cannot register their own departure")
+            if not leaver.active:
+                raise InvalidValueError("rep_id", f"rep {rep_id!r} has already departed")
+            dropped = []
+            for customer in uow.customers.find(CustomerQuery(owner_ids=frozenset({leaver.id}))):
+                event = self._event(
+                    Dropped,
+                    customer,
+                    at,
+                    actor.id,
+                    rep_id=leaver.id,
+                    code=rules.Reason.DROP_DEPARTED.value,
+                    reason=f"owner {leaver.id} departed",
+                )
+                self._write(uow, customer, event)
+                dropped.append(customer.id)
+            uow.reps.put(attrs.evolve(leaver, active=False))
+            uow.commit()
+            return DepartureReport(leaver.id, tuple(dropped))
+
+    # ------------------------------------------------------------------ sweep & forecast
+
+    def sweep(self, at: datetime | None = None) -> SweepReport:
+        """Run every drop rule and warning due by ``at`` (default: now).
+
+        Reads only customers whose stored schedule is due. Each batch is one unit of work,
+        so a crash leaves every customer either moved with its event or untouched, and a
+        new sweep finishes the work. Running it twice for the same time changes nothing more.
+        A sweep for a time after the clock's now is refused: it would drop customers early.
+        """
+        now = self._now()
+        at = now if at is None else require_aware(at, "at")
+        if at > now:
+            raise InvalidValueError(
+                "at",
+                f"cannot sweep the future ({at.isoformat()} is after now {now.isoformat()}); use forecast()",
+            )
+        dropped: list[SweepItem] = []
+        warned: list[SweepItem] = []
+        rescheduled = 0
+        while True:
+            with self.store.unit_of_work() as uow:
+                batch = uow.customers.due(at, self._sweep_batch)
+                if not batch:
+                    break
+                for customer in batch:
+                    outcome = self._sweep_one(uow, customer, at)
+                    if isinstance(outcome, SweepItem):
+                        (dropped if outcome.code.startswith("drop.") else warned).append(outcome)
+                    else:
+                        rescheduled += 1
+                uow.commit()
+        return SweepReport(at, tuple(dropped), tuple(warned), rescheduled)
+
+    def _sweep_one(self, uow: UnitOfWork, customer: Customer, at: datetime) -> SweepItem | None:
+        policy = self._policy
+        decision = rules.evaluate_drop(customer, policy, at)
+        if decision.allowed:
+            deadline = rules.next_drop(customer, policy)
+            assert deadline is not None and customer.owner_id is not None
+            self._write(
+                uow,
+                customer,
+                self._event(
+                    Dropped,
+                    customer,
+                    at,
+                    None,
+                    rep_id=customer.owner_id,
+                    code=deadline.code.value,
+                    rule=deadline.rule.name,
+                    due_at=deadline.due_at,
+                    reason=deadline.message,
+                ),
+            )
+            return SweepItem(
+                customer.id,
+                customer.owner_id,
+                deadline.rule.name,
+                deadline.code.value,
+                deadline.due_at,
+                decision.message,
+            )
+        warning = rules.warning_due(customer, policy, at)
+        if warning is not None:
+            assert customer.owner_id is not None
+            message = rules.warning_message(warning, policy)
+            self._write(
+                uow,
+                customer,
+                self._event(
+                    Warned,
+                    customer,
+                    at,
+                    None,
+                    rep_id=customer.owner_id,
+                    rule=warning.rule.name,
+                    due_at=warning.due_at,
+                    reason=message,
+                ),
+            )
+            return SweepItem(
+                customer.id,
+                customer.owner_id,
+                warning.rule.name,
+                rules.Reason.WARN.value,
+                warning.due_at,
+                message,
+            )
+        # The stored schedule was early (e.g. written under an older policy): correct it.
+        uow.customers.update(customer, rules.schedule(customer, policy), customer.version)
+        return None
+
+    def forecast(self, until: datetime, *, since: datetime | None = None) -> list[ForecastItem]:
+        """Which private customers would be warned or dropped, and when, between ``since``
+        (default now) and ``until``, if nobody touched them. Changes nothing."""
+        require_aware(until, "until")
+        start = self._now() if since is None else require_aware(since, "since")
+        items: list[ForecastItem] = []
+        with self.store.unit_of_work() as uow:
+            for customer in uow.customers.due(until, 1 << 62):
+                deadline = rules.next_drop(customer, self._policy)
+                if deadline is None or customer.owner_id is None:
+                    continue
+                warn_at = deadline.warn_at
+                if (
+                    warn_at is not None
+                    and customer.warned_due_at != deadline.due_at
+                    and warn_at <= until
+                    and deadline.due_at > start
+                ):
+                    items.append(
+                        ForecastItem(
+                            customer.id,
+                            customer.owner_id,
+                            "warning",
+                            max(warn_at, start),
+                            deadline.rule.name,
+                            rules.Reason.WARN.value,
+                            rules.warning_message(deadline, self._policy),
+                        )
+                    )
+                if deadline.due_at <= until:
+                    items.append(
+                        ForecastItem(
+                            customer.id,
+                            customer.owner_id,
+                            "drop",
+                            max(deadline.due_at, start),
+                            deadline.rule.name,
+                            deadline.code.value,
+                            deadline.message,
+                        )
+                    )
+        items.sort(key=lambda item: (item.at, item.customer_id, item.action))
+        return items
+
+    # ------------------------------------------------------------------ queries
+
+    def customer(self, customer_id: str, *, actor_id: str | None = None) -> Customer:
+        """One customer; with ``actor_id``, only if that rep may see it."""
+        with self.store.unit_of_work() as uow:
+            customer = self._customer(uow, customer_id)
+            if actor_id is not None:
+                access = self._access(uow)
+                actor = access.rep(actor_id)
+                access.require(
+                    access.can_see(actor, customer),
+                    actor,
+                    "see",
+                    customer,
+                    "not visible to this rep",
+                )
+            return customer
+
+    def history(self, customer_id: str, *, actor_id: str | None = None) -> list[Event]:
+        """Every event of a customer, in order (also after deletion, for admins and the system)."""
+        with self.store.unit_of_work() as uow:
+            events = uow.events.history(customer_id)
+            if not events:
+                raise CustomerNotFound(customer_id)
+            if actor_id is not None:
+                access = self._access(uow)
+                actor = access.rep(actor_id)
+                customer = uow.customers.get(customer_id)
+                visible = actor.is_admin if customer is None else access.can_see(actor, customer)
+                if not visible:
+                    raise PermissionDenied(
+                        actor.id, "see", f"customer {customer_id!r}", "not visible to this rep"
+                    )
+            return events
+
+    def private_pool(self, rep_id: str) -> list[Customer]:
+        """The customers a rep owns (私海)."""
+        with self.store.unit_of_work() as uow:
+            self._access(uow).rep(rep_id)
+            return uow.customers.find(CustomerQuery(owner_ids=frozenset({rep_id})))
+
+    def public_pool(
+        self,
+        pool_id: str,
+        *,
+        grades: Iterable[str] | None = None,
+        tags: Iterable[str] = (),
+        attributes: Mapping[str, AttributeValue] | None = None,
+        dropped_since: datetime | None = None,
+        limit: int | None = None,
+    ) -> list[Customer]:
+        """The customers in a public pool (公海), filtered by grade, tags, attributes and
+        how recently they entered the pool."""
+        if dropped_since is not None:
+            require_aware(dropped_since, "dropped_since")
+        query = CustomerQuery(
+            status=CustomerStatus.PUBLIC,
+            pool_ids=frozenset({pool_id}),
+            grades=None if grades is None else frozenset(grades),
+            tags=frozenset(tags),
+            attributes=tuple(sorted((attributes or {}).items())),
+            public_since=dropped_since,
+        )
+        with self.store.unit_of_work() as uow:
+            self._access(uow).pool(pool_id)
+            return uow.customers.find(query, limit)
+
+    def recycle_bin(self) -> list[Customer]:
+        with self.store.unit_of_work() as uow:
+            return uow.customers.find(CustomerQuery(status=CustomerStatus.FROZEN))
+
+    def visible_to(self, rep_id: str) -> list[Customer]:
+        """Every customer a rep may see: their own, their subordinates', those they used to
+        own, and the public pools they belong to (all, for admins)."""
+        with self.store.unit_of_work() as uow:
+            access = self._access(uow)
+            rep = access.rep(rep_id)
+            if rep.is_admin:
+                return uow.customers.find(CustomerQuery())
+            owners = frozenset({rep.id} | access.org.subordinates(rep.id))
+            found = {c.id: c for c in uow.customers.find(CustomerQuery(owner_ids=owners))}
+            found.update({c.id: c for c in uow.customers.find(CustomerQuery(related_rep=rep.id))})
+            member_of = frozenset(p.id for p in access.pools.values() if p.can_see(rep.id))
+            if member_of:
+                found.update(
+                    {
+                        c.id: c
+                        for c in uow.customers.find(
+                            CustomerQuery(status=CustomerStatus.PUBLIC, pool_ids=member_of)
+                        )
+                    }
+                )
+            managed = frozenset(p.id for p in access.pools.values() if rep.id in p.managers)
+            if managed:
+                found.update(
+                    {
+                        c.id: c
+                        for c in uow.customers.find(
+                            CustomerQuery(status=CustomerStatus.FROZEN, pool_ids=managed)
+                        )
+                    }
+                )
+            return [found[cid] for cid in sorted(found)]

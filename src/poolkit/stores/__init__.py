@@ -1,0 +1,1 @@
+"""Stores: one module per kind of storage, each implementing :mod:`poolkit.ports`."""

@@ -1,0 +1,301 @@
+"""An in-memory store: real, thread-safe, indexed. Not a test double.
+
+Units of work are serialised by one lock, held from ``__enter__`` to ``__exit__``: a
+decision read inside a unit of work (how many customers a rep holds) cannot be invalidated
+by another thread before it commits. Writes go straight to the indexes and record an undo
+step each; rollback replays the undo steps in reverse, so a failed operation leaves no trace.
+"""
+
+from __future__ import annotations
+
+import bisect
+import threading
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from types import TracebackType
+from typing import Self, TypeVar
+
+from poolkit.errors import DuplicateIdError, PoolkitError, StaleVersionError
+from poolkit.model.customer import Customer, IdentityKey
+from poolkit.model.events import Claimed, Event
+from poolkit.model.pool import Pool
+from poolkit.model.rep import Rep
+from poolkit.policy.calendar import utc
+from poolkit.policy.rules import Schedule
+from poolkit.ports import CustomerQuery
+
+V = TypeVar("V")
+
+
+def _restore(table: dict[str, V], key: str, old: V | None) -> None:
+    """Undo a put: bring back the old value, or remove a key that was new."""
+    if old is None:
+        table.pop(key, None)
+    else:
+        table[key] = old
+
+
+class _Data:
+    """Everything the store holds, with its indexes."""
+
+    def __init__(self) -> None:
+        self.customers: dict[str, Customer] = {}
+        self.schedules: dict[str, Schedule] = {}
+        self.by_owner: defaultdict[str, set[str]] = defaultdict(set)
+        self.by_key: defaultdict[IdentityKey, set[str]] = defaultdict(set)
+        # (next instant in UTC, customer id), sorted: the sweep's index.
+        self.due: list[tuple[datetime, str]] = []
+        self.reps: dict[str, Rep] = {}
+        self.pools: dict[str, Pool] = {}
+        self.events: dict[str, list[Event]] = {}
+        self.claims: defaultdict[str, list[tuple[datetime, str, int]]] = defaultdict(list)
+        self.settings: dict[str, str] = {}
+
+    def put_customer(
+        self, customer_id: str, customer: Customer | None, schedule: Schedule | None
+    ) -> None:
+        old = self.customers.get(customer_id)
+        if old is not None:
+            if old.owner_id is not None:
+                self.by_owner[old.owner_id].discard(customer_id)
+            for key in old.keys:
+                self.by_key[key].discard(customer_id)
+            old_next = self.schedules[customer_id].next_at
+            if old_next is not None:
+                entry = (utc(old_next), customer_id)
+                index = bisect.bisect_left(self.due, entry)
+                del self.due[index]
+            del self.customers[customer_id]
+            del self.schedules[customer_id]
+        if customer is None:
+            return
+        assert schedule is not None
+        self.customers[customer_id] = customer
+        self.schedules[customer_id] = schedule
+        if customer.owner_id is not None:
+            self.by_owner[customer.owner_id].add(customer_id)
+        for key in customer.keys:
+            self.by_key[key].add(customer_id)
+        next_at = schedule.next_at
+        if next_at is not None:
+            bisect.insort(self.due, (utc(next_at), customer_id))
+
+
+class MemoryStore:
+    """Keeps everything in this process's memory; lost when the process ends."""
+
+    def __init__(self) -> None:
+        self._data = _Data()
+        self._lock = threading.Lock()
+
+    def unit_of_work(self) -> MemoryUnitOfWork:
+        return MemoryUnitOfWork(self._data, self._lock)
+
+
+class MemoryUnitOfWork:
+    def __init__(self, data: _Data, lock: threading.Lock) -> None:
+        self._data = data
+        self._lock = lock
+        self._undo: list[Callable[[], None]] = []
+        self._open = False
+        self.customers = _Customers(self)
+        self.reps = _Reps(self)
+        self.pools = _Pools(self)
+        self.events = _Events(self)
+        self.settings = _Settings(self)
+
+    def __enter__(self) -> Self:
+        self._lock.acquire()
+        self._open = True
+        self._undo = []
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            self.rollback()
+        finally:
+            self._open = False
+            self._lock.release()
+
+    def commit(self) -> None:
+        self._check_open()
+        self._undo = []
+
+    def rollback(self) -> None:
+        while self._undo:
+            self._undo.pop()()
+
+    def _check_open(self) -> None:
+        if not self._open:
+            raise PoolkitError("use the unit of work inside a `with` block")
+
+    @property
+    def data(self) -> _Data:
+        self._check_open()
+        return self._data
+
+    def record(self, undo: Callable[[], None]) -> None:
+        self._undo.append(undo)
+
+
+class _Customers:
+    def __init__(self, uow: MemoryUnitOfWork) -> None:
+        self._uow = uow
+
+    def get(self, customer_id: str) -> Customer | None:
+        return self._uow.data.customers.get(customer_id)
+
+    def schedule_of(self, customer_id: str) -> Schedule | None:
+        return self._uow.data.schedules.get(customer_id)
+
+    def _replace(
+        self, customer_id: str, customer: Customer | None, schedule: Schedule | None
+    ) -> None:
+        data = self._uow.data
+        old, old_schedule = data.customers.get(customer_id), data.schedules.get(customer_id)
+        data.put_customer(customer_id, customer, schedule)
+        self._uow.record(lambda: data.put_customer(customer_id, old, old_schedule))
+
+    def _check_version(self, customer_id: str, expected: int) -> None:
+        current = self._uow.data.customers.get(customer_id)
+        actual = current.version if current is not None else None
+        if actual != expected:
+            raise StaleVersionError(customer_id, expected, actual)
+
+    def add(self, customer: Customer, schedule: Schedule) -> None:
+        if customer.id in self._uow.data.customers:
+            raise DuplicateIdError("customer", customer.id)
+        self._replace(customer.id, customer, schedule)
+
+    def update(self, customer: Customer, schedule: Schedule, expected_version: int) -> None:
+        self._check_version(customer.id, expected_version)
+        self._replace(customer.id, customer, schedule)
+
+    def remove(self, customer_id: str, expected_version: int) -> None:
+        self._check_version(customer_id, expected_version)
+        self._replace(customer_id, None, None)
+
+    def find(self, query: CustomerQuery, limit: int | None = None) -> list[Customer]:
+        data = self._uow.data
+        if query.owner_ids is not None:
+            candidates: Iterator[str] | list[str] = sorted(
+                {cid for owner in query.owner_ids for cid in data.by_owner.get(owner, ())}
+            )
+        else:
+            candidates = sorted(data.customers)
+        out: list[Customer] = []
+        for customer_id in candidates:
+            customer = data.customers[customer_id]
+            if query.matches(customer):
+                out.append(customer)
+                if limit is not None and len(out) >= limit:
+                    break
+        return out
+
+    def with_keys(self, keys: frozenset[IdentityKey]) -> list[Customer]:
+        data = self._uow.data
+        found = {cid for key in keys for cid in data.by_key.get(key, ())}
+        return [data.customers[cid] for cid in sorted(found)]
+
+    def due(self, at: datetime, limit: int) -> list[Customer]:
+        data = self._uow.data
+        end = bisect.bisect_right(data.due, (utc(at), "\U0010ffff"))
+        return [data.customers[cid] for _, cid in data.due[: min(end, limit)]]
+
+    def ids(self) -> Iterator[str]:
+        return iter(sorted(self._uow.data.customers))
+
+    def count(self) -> int:
+        return len(self._uow.data.customers)
+
+
+class _Reps:
+    def __init__(self, uow: MemoryUnitOfWork) -> None:
+        self._uow = uow
+
+    def get(self, rep_id: str) -> Rep | None:
+        return self._uow.data.reps.get(rep_id)
+
+    def put(self, rep: Rep) -> None:
+        reps = self._uow.data.reps
+        old = reps.get(rep.id)
+        reps[rep.id] = rep
+        self._uow.record(lambda: _restore(reps, rep.id, old))
+
+    def all(self) -> list[Rep]:
+        return [rep for _, rep in sorted(self._uow.data.reps.items())]
+
+
+class _Pools:
+    def __init__(self, uow: MemoryUnitOfWork) -> None:
+        self._uow = uow
+
+    def get(self, pool_id: str) -> Pool | None:
+        return self._uow.data.pools.get(pool_id)
+
+    def put(self, pool: Pool) -> None:
+        pools = self._uow.data.pools
+        old = pools.get(pool.id)
+        pools[pool.id] = pool
+        self._uow.record(lambda: _restore(pools, pool.id, old))
+
+    def all(self) -> list[Pool]:
+        return [pool for _, pool in sorted(self._uow.data.pools.items())]
+
+
+class _Events:
+    def __init__(self, uow: MemoryUnitOfWork) -> None:
+        self._uow = uow
+
+    def append(self, event: Event) -> None:
+        data = self._uow.data
+        history = data.events.setdefault(event.customer_id, [])
+        last = history[-1].seq if history else 0
+        if event.seq != last + 1:
+            raise StaleVersionError(event.customer_id, event.seq - 1, last)
+        history.append(event)
+        undo: list[Callable[[], object]] = [history.pop]
+        if isinstance(event, Claimed):
+            claims = data.claims[event.rep_id]
+            entry = (utc(event.at), event.customer_id, event.seq)
+            bisect.insort(claims, entry)
+            undo.append(lambda: claims.remove(entry))
+        if len(history) == 1:
+            undo.append(lambda: data.events.pop(event.customer_id))
+
+        def undo_append() -> None:
+            for step in reversed(undo):
+                step()
+
+        self._uow.record(undo_append)
+
+    def history(self, customer_id: str) -> list[Event]:
+        return list(self._uow.data.events.get(customer_id, ()))
+
+    def claims_by(self, rep_id: str, since: datetime) -> list[datetime]:
+        claims = self._uow.data.claims.get(rep_id, [])
+        start = bisect.bisect_right(claims, (utc(since), "\U0010ffff", 1 << 62))
+        return [at for at, _, _ in claims[start:]]
+
+    def customer_ids(self) -> Iterator[str]:
+        return iter(sorted(self._uow.data.events))
+
+
+class _Settings:
+    def __init__(self, uow: MemoryUnitOfWork) -> None:
+        self._uow = uow
+
+    def get(self, key: str) -> str | None:
+        return self._uow.data.settings.get(key)
+
+    def set(self, key: str, value: str) -> None:
+        settings = self._uow.data.settings
+        old = settings.get(key)
+        settings[key] = value
+        self._uow.record(lambda: _restore(settings, key, old))
