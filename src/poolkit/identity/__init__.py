@@ -1,0 +1,28 @@
+"""Identity keys: normalise phones, credit codes, organisation codes, emails and company names.
+
+Pure functions, no I/O. Stores compare normalised keys to detect collisions (撞单); see
+``docs/identity.md`` for each key's rule.
+"""
+
+from poolkit.identity.normalise import (
+    KEY_KINDS,
+    normalise_email,
+    normalise_key,
+    normalise_name,
+    normalise_org_code,
+    normalise_phone,
+    normalise_uscc,
+)
+from poolkit.identity.similarity import blocking_keys, name_similarity
+
+__all__ = [
+    "KEY_KINDS",
+    "blocking_keys",
+    "name_similarity",
+    "normalise_email",
+    "normalise_key",
+    "normalise_name",
+    "normalise_org_code",
+    "normalise_phone",
+    "normalise_uscc",
+]
