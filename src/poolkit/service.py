@@ -9,6 +9,7 @@ anything is committed, so a refused operation changes nothing.
 
 from __future__ import annotations
 
+import itertools
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
@@ -27,9 +28,12 @@ from poolkit.errors import (
     DuplicateIdError,
     InvalidValueError,
     PermissionDenied,
+    PoolkitError,
+    PoolNotFound,
     RepNotFound,
     WrongStateError,
 )
+from poolkit.importer import ImportReport, ImportRow, Outcome, RowResult
 from poolkit.model.customer import AttributeValue, Customer, CustomerStatus, IdentityKey
 from poolkit.model.events import (
     Assigned,
@@ -257,8 +261,6 @@ class PoolService:
                 if new and exists:
                     raise DuplicateIdError("pool", pool.id)
                 if not new and not exists:
-                    from poolkit.errors import PoolNotFound
-
                     raise PoolNotFound(pool.id)
             all_reps = {rep.id: rep for rep in uow.reps.all()} | {rep.id: rep for rep in reps}
             all_pools = {pool.id: pool for pool in uow.pools.all()} | {p.id: p for p in pools}
@@ -334,38 +336,185 @@ class PoolService:
         with self.store.unit_of_work() as uow:
             access = self._access(uow)
             actor = access.actor(actor_id)
-            home = pool_id or rules.route(attributes, self._policy)
-            pool = access.pool(home) if home else access.default_pool()
-            new_id = customer_id if customer_id is not None else self._new_id()
-            event = Created(
-                customer_id=new_id,
-                seq=1,
-                at=at,
-                actor_id=actor.id,
-                name=name,
-                pool_id=pool.id,
-                owner_id=None if public else actor.id,
-                keys=keys,
-                grade=grade,
-                tags=tags,
-                attributes=attributes or {},
+            customer = self._create_in(
+                uow,
+                access,
+                actor,
+                at,
+                self._created_event(
+                    access,
+                    actor,
+                    at,
+                    customer_id=customer_id,
+                    name=name,
+                    keys=keys,
+                    grade=grade,
+                    tags=tags,
+                    attributes=attributes,
+                    pool_id=pool_id,
+                    public=public,
+                ),
             )
-            if uow.customers.get(new_id) is not None or uow.events.history(new_id):
-                raise DuplicateIdError("customer", new_id)
-            self._check_collision(uow, event.keys)
-            if public:
-                if not (actor.is_admin or pool.can_see(actor.id)):
-                    raise PermissionDenied(
-                        actor.id, "create into", f"pool {pool.id!r}", "not a member of the pool"
-                    )
-            else:
-                self._check_cap(uow, actor)
-            customer = apply(None, event)
-            assert customer is not None
-            uow.events.append(event)
-            uow.customers.add(customer, rules.schedule(customer, self._policy))
             uow.commit()
             return customer
+
+    def _created_event(
+        self,
+        access: Access,
+        actor: Rep,
+        at: datetime,
+        *,
+        customer_id: str | None,
+        name: str,
+        keys: Iterable[IdentityKey | tuple[str, str]] | Mapping[str, str],
+        grade: str | None,
+        tags: Iterable[str],
+        attributes: Mapping[str, AttributeValue] | None,
+        pool_id: str | None,
+        public: bool,
+    ) -> Created:
+        """The creation event, with keys normalised and the home pool routed; checks nothing
+        that needs the store."""
+        home = pool_id or rules.route(attributes, self._policy)
+        pool = access.pool(home) if home else access.default_pool()
+        if public and not (actor.is_admin or pool.can_see(actor.id)):
+            raise PermissionDenied(
+                actor.id, "create into", f"pool {pool.id!r}", "not a member of the pool"
+            )
+        event = Created(
+            customer_id=customer_id if customer_id is not None else self._new_id(),
+            seq=1,
+            at=at,
+            actor_id=actor.id,
+            name=name,
+            pool_id=pool.id,
+            owner_id=None if public else actor.id,
+            keys=keys,
+            grade=grade,
+            tags=tags,
+            attributes=attributes or {},
+        )
+        # Validate the customer it makes before any store check, so a malformed row is
+        # reported as malformed rather than as a collision.
+        apply(None, event)
+        return event
+
+    def _create_in(
+        self, uow: UnitOfWork, access: Access, actor: Rep, at: datetime, event: Created
+    ) -> Customer:
+        """Check the store (id, collision, cap) and write the new customer; nothing is
+        written unless every check passes."""
+        if uow.customers.get(event.customer_id) is not None or uow.events.history(
+            event.customer_id
+        ):
+            raise DuplicateIdError("customer", event.customer_id)
+        self._check_collision(uow, event.keys)
+        if event.owner_id is not None:
+            self._check_cap(uow, actor)
+        customer = apply(None, event)
+        assert customer is not None
+        uow.events.append(event)
+        uow.customers.add(customer, rules.schedule(customer, self._policy))
+        return customer
+
+    def import_customers(
+        self,
+        actor_id: str,
+        rows: Iterable[ImportRow],
+        *,
+        public: bool = True,
+        pool_id: str | None = None,
+        batch_size: int = 500,
+        progress: Callable[[int], None] | None = None,
+    ) -> ImportReport:
+        """Create many customers at once (批量导入; admins only), reporting every row.
+
+        Each row is created whole or not at all: it is refused (and reported) when it is
+        malformed, collides with a stored customer, or duplicates an earlier row of the
+        same import. Rows are written in batches of ``batch_size``, one unit of work each,
+        so a crash mid-import leaves whole rows only; importing the same file again reports
+        the rows already in as collisions. ``progress`` is called with the number of rows
+        handled so far.
+        """
+        if batch_size < 1:
+            raise InvalidValueError("batch_size", "must be > 0")
+        results: list[RowResult] = []
+        seen: dict[IdentityKey, int] = {}
+        pending = iter(rows)
+        done = 0
+        while True:
+            batch = list(itertools.islice(pending, batch_size))
+            if not batch:
+                break
+            at = self._now()
+            with self.store.unit_of_work() as uow:
+                access = self._access(uow)
+                actor = access.actor(actor_id)
+                if not actor.is_admin:
+                    raise PermissionDenied(actor.id, "import", "customers", "only admins import")
+                for row in batch:
+                    results.append(
+                        self._import_row(uow, access, actor, at, row, public, pool_id, seen)
+                    )
+                uow.commit()
+            done += len(batch)
+            if progress is not None:
+                progress(done)
+        return ImportReport(tuple(results))
+
+    def _import_row(
+        self,
+        uow: UnitOfWork,
+        access: Access,
+        actor: Rep,
+        at: datetime,
+        row: ImportRow,
+        public: bool,
+        pool_id: str | None,
+        seen: dict[IdentityKey, int],
+    ) -> RowResult:
+        try:
+            event = self._created_event(
+                access,
+                actor,
+                at,
+                customer_id=row.customer_id,
+                name=row.name,
+                keys=row.keys,
+                grade=row.grade,
+                tags=row.tags,
+                attributes=row.attributes,
+                pool_id=pool_id,
+                public=public,
+            )
+        except PoolkitError as error:
+            return RowResult(row.row, Outcome.INVALID, row.customer_id, str(error))
+        identifying = rules.identifying_keys(event.keys, self._policy)
+        earlier = sorted(seen[key] for key in identifying if key in seen)
+        if earlier:
+            key = min((k for k in identifying if k in seen), key=lambda k: seen[k])
+            return RowResult(
+                row.row,
+                Outcome.DUPLICATE,
+                message=f"{key} duplicates row {earlier[0]}",
+                duplicate_of_row=earlier[0],
+            )
+        try:
+            customer = self._create_in(uow, access, actor, at, event)
+        except CollisionError as error:
+            return RowResult(
+                row.row,
+                Outcome.COLLISION,
+                message=str(error),
+                other_customer_id=error.customer_id,
+                other_owner_id=error.owner_id,
+                other_pool_id=error.pool_id,
+            )
+        except PoolkitError as error:
+            return RowResult(row.row, Outcome.INVALID, row.customer_id, str(error))
+        for key in identifying:
+            seen[key] = row.row
+        return RowResult(row.row, Outcome.CREATED, customer.id)
 
     def follow_up(
         self,
@@ -433,7 +582,7 @@ class PoolService:
                 actor, uow.events.claims_by(actor.id, since), self._policy, at
             )
             if not decision.allowed:
-                assert decision.limit is not None and decision.until is not None
+                assert decision.limit is not None
                 raise ClaimLimitExceeded(
                     actor.id, decision.limit, self._policy.claim_limit.window_days, decision.until
                 )
@@ -816,12 +965,21 @@ class PoolService:
         dropped: list[SweepItem] = []
         warned: list[SweepItem] = []
         rescheduled = 0
+        seen: set[str] = set()
         while True:
             with self.store.unit_of_work() as uow:
                 batch = uow.customers.due(at, self._sweep_batch)
                 if not batch:
                     break
                 for customer in batch:
+                    # Each visit moves the customer's schedule past ``at``; meeting one
+                    # twice means the store's due index disagrees with what it was told.
+                    if customer.id in seen:
+                        raise PoolkitError(
+                            f"sweep met customer {customer.id!r} twice: the store's due "
+                            "index does not follow the schedules written to it"
+                        )
+                    seen.add(customer.id)
                     outcome = self._sweep_one(uow, customer, at)
                     if isinstance(outcome, SweepItem):
                         (dropped if outcome.code.startswith("drop.") else warned).append(outcome)

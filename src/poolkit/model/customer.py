@@ -44,7 +44,8 @@ class IdentityKey:
         return f"{self.kind}:{self.value}"
 
 
-def _keys(values: Any) -> frozenset[IdentityKey]:
+def to_identity_keys(values: Any) -> frozenset[IdentityKey]:
+    """Keys given as IdentityKey values, (kind, value) pairs or a {kind: value} mapping."""
     if isinstance(values, Mapping):
         return frozenset(IdentityKey(str(k), str(v)) for k, v in values.items())
     out = []
@@ -108,7 +109,7 @@ class Customer:
     created_at: datetime = attrs.field(validator=aware)
     status: CustomerStatus = attrs.field(default=CustomerStatus.PUBLIC, converter=CustomerStatus)
     owner_id: str | None = attrs.field(default=None, validator=optional_identifier)
-    keys: frozenset[IdentityKey] = attrs.field(default=frozenset(), converter=_keys)
+    keys: frozenset[IdentityKey] = attrs.field(default=frozenset(), converter=to_identity_keys)
     grade: str | None = attrs.field(default=None, validator=_grade)
     tags: frozenset[str] = attrs.field(default=frozenset(), converter=_tags)
     attributes: Mapping[str, AttributeValue] = attrs.field(

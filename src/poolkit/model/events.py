@@ -21,7 +21,7 @@ from poolkit.model._checks import (
     optional_aware,
     optional_identifier,
 )
-from poolkit.model.customer import AttributeValue, IdentityKey, _keys, _tags
+from poolkit.model.customer import AttributeValue, IdentityKey, _tags, to_identity_keys
 
 
 class FollowUpKind(enum.Enum):
@@ -62,7 +62,7 @@ class Created(Event):
     name: str = attrs.field(validator=identifier)
     pool_id: str = attrs.field(validator=identifier)
     owner_id: str | None = attrs.field(default=None, validator=optional_identifier)
-    keys: frozenset[IdentityKey] = attrs.field(default=frozenset(), converter=_keys)
+    keys: frozenset[IdentityKey] = attrs.field(default=frozenset(), converter=to_identity_keys)
     grade: str | None = None
     tags: frozenset[str] = attrs.field(default=frozenset(), converter=_tags)
     attributes: Mapping[str, AttributeValue] = attrs.field(
@@ -244,7 +244,7 @@ class Edited(Event):
     kind: ClassVar[str] = "edited"
 
     name: str = attrs.field(validator=identifier)
-    keys: frozenset[IdentityKey] = attrs.field(converter=_keys)
+    keys: frozenset[IdentityKey] = attrs.field(converter=to_identity_keys)
     tags: frozenset[str] = attrs.field(converter=_tags)
     attributes: Mapping[str, AttributeValue] = attrs.field(converter=frozen_map, hash=False)
 
