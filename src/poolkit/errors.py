@@ -156,17 +156,26 @@ class CapExceeded(PoolkitError):
 
 
 class ClaimLimitExceeded(PoolkitError):
-    """The rep has claimed as many customers as the window allows (领取上限)."""
+    """The rep has claimed as many customers as the window allows (领取上限).
 
-    def __init__(self, rep_id: str, limit: int, window_days: int, next_claim_at: datetime) -> None:
+    ``next_claim_at`` is None when the limit is 0: no claim will ever be possible.
+    """
+
+    def __init__(
+        self, rep_id: str, limit: int, window_days: int, next_claim_at: datetime | None
+    ) -> None:
         self.rep_id = rep_id
         self.limit = limit
         self.window_days = window_days
         self.next_claim_at = next_claim_at
-        super().__init__(
-            f"rep {rep_id!r} has made {limit} claims in {window_days} days; "
-            f"the next claim is possible at {next_claim_at.isoformat()}"
-        )
+        if next_claim_at is None:
+            message = f"rep {rep_id!r} has a claim limit of 0 and may not claim"
+        else:
+            message = (
+                f"rep {rep_id!r} has made {limit} claims in {window_days} days; "
+                f"the next claim is possible at {next_claim_at.isoformat()}"
+            )
+        super().__init__(message)
 
 
 class CooldownActive(PoolkitError):

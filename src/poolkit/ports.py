@@ -124,7 +124,8 @@ class PoolRepository(Protocol):
 
 class EventLog(Protocol):
     def append(self, event: Event) -> None:
-        """Append; a second event with the same ``(customer_id, seq)`` is refused with
+        """Append; ``seq`` must follow the customer's last event (the first is 1). A second
+        event with the same ``(customer_id, seq)``, or a gap, is refused with
         :class:`~poolkit.errors.StaleVersionError`."""
 
     def history(self, customer_id: str) -> list[Event]:
@@ -147,11 +148,22 @@ class Settings(Protocol):
 
 
 class UnitOfWork(Protocol):
-    customers: CustomerRepository
-    reps: RepRepository
-    pools: PoolRepository
-    events: EventLog
-    settings: Settings
+    # Read-only members, so a store's own repository classes satisfy them (a plain
+    # attribute in a protocol is invariant: it would demand exactly these types).
+    @property
+    def customers(self) -> CustomerRepository: ...
+
+    @property
+    def reps(self) -> RepRepository: ...
+
+    @property
+    def pools(self) -> PoolRepository: ...
+
+    @property
+    def events(self) -> EventLog: ...
+
+    @property
+    def settings(self) -> Settings: ...
 
     def __enter__(self) -> Self: ...
 

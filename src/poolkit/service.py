@@ -61,6 +61,7 @@ from poolkit.model.pool import Pool, PoolMode
 from poolkit.model.rep import OrgTree, Rep
 from poolkit.model.team import Team, check_team
 from poolkit.policy import rules
+from poolkit.policy.calendar import utc
 from poolkit.policy.config import Policy
 from poolkit.ports import CustomerQuery, Store, UnitOfWork
 
@@ -438,6 +439,10 @@ class PoolService:
         """
         if batch_size < 1:
             raise InvalidValueError("batch_size", "must be > 0")
+        with self.store.unit_of_work() as uow:
+            importer = self._access(uow).actor(actor_id)
+        if not importer.is_admin:
+            raise PermissionDenied(importer.id, "import", "customers", "only admins import")
         results: list[RowResult] = []
         seen: dict[IdentityKey, int] = {}
         pending = iter(rows)
@@ -524,7 +529,11 @@ class PoolService:
         note: str = "",
     ) -> Customer:
         """Record a call, visit, email, meeting, message or deal (跟进); resets the drop clock."""
-        kind = FollowUpKind(method)
+        try:
+            kind = FollowUpKind(method)
+        except ValueError:
+            choices = ", ".join(member.value for member in FollowUpKind)
+            raise InvalidValueError("method", f"must be one of {choices}, got {method!r}") from None
 
         def decide(
             uow: UnitOfWork, access: Access, actor: Rep, customer: Customer, at: datetime
@@ -957,7 +966,7 @@ class PoolService:
         """
         now = self._now()
         at = now if at is None else require_aware(at, "at")
-        if at > now:
+        if utc(at) > utc(now):
             raise InvalidValueError(
                 "at",
                 f"cannot sweep the future ({at.isoformat()} is after now {now.isoformat()}); use forecast()",
@@ -990,10 +999,11 @@ class PoolService:
 
     def _sweep_one(self, uow: UnitOfWork, customer: Customer, at: datetime) -> SweepItem | None:
         policy = self._policy
-        decision = rules.evaluate_drop(customer, policy, at)
-        if decision.allowed:
-            deadline = rules.next_drop(customer, policy)
-            assert deadline is not None and customer.owner_id is not None
+        # The rules are re-checked here, not trusted from the stored schedule: a schedule
+        # only says when to look. One deadline computation serves the drop and the warning.
+        deadline = rules.next_drop(customer, policy)
+        if deadline is not None and utc(deadline.due_at) <= utc(at):
+            assert customer.owner_id is not None
             self._write(
                 uow,
                 customer,
@@ -1015,12 +1025,11 @@ class PoolService:
                 deadline.rule.name,
                 deadline.code.value,
                 deadline.due_at,
-                decision.message,
+                f"dropped: {deadline.message}",
             )
-        warning = rules.warning_due(customer, policy, at)
-        if warning is not None:
+        if deadline is not None and rules.is_warning_due(deadline, customer, at):
             assert customer.owner_id is not None
-            message = rules.warning_message(warning, policy)
+            message = rules.warning_message(deadline, policy)
             self._write(
                 uow,
                 customer,
@@ -1030,17 +1039,17 @@ class PoolService:
                     at,
                     None,
                     rep_id=customer.owner_id,
-                    rule=warning.rule.name,
-                    due_at=warning.due_at,
+                    rule=deadline.rule.name,
+                    due_at=deadline.due_at,
                     reason=message,
                 ),
             )
             return SweepItem(
                 customer.id,
                 customer.owner_id,
-                warning.rule.name,
+                deadline.rule.name,
                 rules.Reason.WARN.value,
-                warning.due_at,
+                deadline.due_at,
                 message,
             )
         # The stored schedule was early (e.g. written under an older policy): correct it.

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import datetime
+from enum import Enum
 from types import MappingProxyType
-from typing import Any
+from typing import Any, TypeVar
 
 from poolkit.clock import require_aware
 from poolkit.errors import InvalidValueError
+
+E = TypeVar("E", bound=Enum)
 
 
 def identifier(_: Any, attribute: Any, value: Any) -> None:
@@ -45,6 +48,21 @@ def positive_int_or_none(_: Any, attribute: Any, value: Any) -> None:
 def non_negative_int(_: Any, attribute: Any, value: Any) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise InvalidValueError(attribute.name, f"must be a whole number >= 0, got {value!r}")
+
+
+def at_least_one(_: Any, attribute: Any, value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise InvalidValueError(attribute.name, f"must be a whole number >= 1, got {value!r}")
+
+
+def enum_member(kind: type[E], field: str, value: Any) -> E:
+    """The member of ``kind`` for ``value``; an unknown value raises poolkit's typed error,
+    so catching PoolkitError catches it (the enum's own ValueError would escape)."""
+    try:
+        return kind(value)
+    except ValueError:
+        choices = ", ".join(str(member.value) for member in kind)
+        raise InvalidValueError(field, f"must be one of {choices}, got {value!r}") from None
 
 
 def ids(values: Iterable[str]) -> frozenset[str]:

@@ -13,6 +13,7 @@ from poolkit.clock import require_aware
 from poolkit.errors import InvalidValueError
 from poolkit.model._checks import (
     aware,
+    enum_member,
     frozen_map,
     identifier,
     non_negative_int,
@@ -91,6 +92,10 @@ def _grade(_: Any, attribute: Any, value: str | None) -> None:
         raise InvalidValueError("grade", f"must be a non-empty label or None, got {value!r}")
 
 
+def _status(value: Any) -> CustomerStatus:
+    return enum_member(CustomerStatus, "status", value)
+
+
 @attrs.frozen
 class Customer:
     """A customer and everything the pool rules need to know about it.
@@ -107,7 +112,7 @@ class Customer:
     name: str = attrs.field(validator=identifier)
     pool_id: str = attrs.field(validator=identifier)
     created_at: datetime = attrs.field(validator=aware)
-    status: CustomerStatus = attrs.field(default=CustomerStatus.PUBLIC, converter=CustomerStatus)
+    status: CustomerStatus = attrs.field(default=CustomerStatus.PUBLIC, converter=_status)
     owner_id: str | None = attrs.field(default=None, validator=optional_identifier)
     keys: frozenset[IdentityKey] = attrs.field(default=frozenset(), converter=to_identity_keys)
     grade: str | None = attrs.field(default=None, validator=_grade)

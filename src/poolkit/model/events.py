@@ -15,7 +15,9 @@ from typing import Any, ClassVar
 import attrs
 
 from poolkit.model._checks import (
+    at_least_one,
     aware,
+    enum_member,
     frozen_map,
     identifier,
     optional_aware,
@@ -46,7 +48,7 @@ class Event:
     kind: ClassVar[str] = "event"
 
     customer_id: str = attrs.field(validator=identifier)
-    seq: int = attrs.field(validator=attrs.validators.ge(1))
+    seq: int = attrs.field(validator=at_least_one)
     at: datetime = attrs.field(validator=aware)
     actor_id: str | None = attrs.field(default=None, validator=optional_identifier)
 
@@ -74,11 +76,15 @@ class Created(Event):
         return f"created by {self.actor_id} into the {where}"
 
 
+def _method(value: Any) -> FollowUpKind:
+    return enum_member(FollowUpKind, "method", value)
+
+
 @attrs.frozen(kw_only=True)
 class FollowedUp(Event):
     kind: ClassVar[str] = "followed_up"
 
-    method: FollowUpKind = attrs.field(converter=FollowUpKind)
+    method: FollowUpKind = attrs.field(converter=_method)
     note: str = ""
 
     def describe(self) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
 import attrs
 
@@ -37,41 +38,42 @@ from poolkit.model.events import (
 )
 
 
-def _take(customer: Customer, rep_id: str, at: datetime) -> Customer:
-    return attrs.evolve(
-        customer,
-        status=CustomerStatus.PRIVATE,
-        owner_id=rep_id,
-        owned_since=at,
-        public_since=None,
-        warned_due_at=None,
-    )
+def _take(rep_id: str, at: datetime) -> dict[str, Any]:
+    return {
+        "status": CustomerStatus.PRIVATE,
+        "owner_id": rep_id,
+        "owned_since": at,
+        "public_since": None,
+        "warned_due_at": None,
+    }
 
 
-def _release(customer: Customer, at: datetime, status: CustomerStatus) -> Customer:
+def _release(customer: Customer, at: datetime, status: CustomerStatus) -> dict[str, Any]:
     """The owner becomes empty and a related rep; grade, tags and history stay."""
     related = dict(customer.related_reps)
     if customer.owner_id is not None:
         related[customer.owner_id] = at
-    return attrs.evolve(
-        customer,
-        status=status,
-        owner_id=None,
-        owned_since=None,
-        public_since=at if status is CustomerStatus.PUBLIC else customer.public_since,
-        related_reps=related,
-        warned_due_at=None,
-    )
+    return {
+        "status": status,
+        "owner_id": None,
+        "owned_since": None,
+        "public_since": at if status is CustomerStatus.PUBLIC else customer.public_since,
+        "related_reps": related,
+        "warned_due_at": None,
+    }
 
 
-def _hand_over(customer: Customer, to_rep_id: str, at: datetime) -> Customer:
+def _hand_over(customer: Customer, to_rep_id: str, at: datetime) -> dict[str, Any]:
     related = dict(customer.related_reps)
     if customer.owner_id is not None:
         related[customer.owner_id] = at
     related.pop(to_rep_id, None)
-    return attrs.evolve(
-        customer, owner_id=to_rep_id, owned_since=at, related_reps=related, warned_due_at=None
-    )
+    return {
+        "owner_id": to_rep_id,
+        "owned_since": at,
+        "related_reps": related,
+        "warned_due_at": None,
+    }
 
 
 def apply(customer: Customer | None, event: Event) -> Customer | None:
@@ -109,45 +111,47 @@ def apply(customer: Customer | None, event: Event) -> Customer | None:
             f"{customer.version} of {customer.id}",
         )
     at = event.at
-    changed: Customer
+    # One evolve per event: each case names the fields it changes.
+    changes: dict[str, Any]
     match event:
         case FollowedUp():
-            changed = attrs.evolve(customer, last_follow_up_at=at)
+            changes = {"last_follow_up_at": at}
             if event.method is FollowUpKind.DEAL:
-                changed = attrs.evolve(changed, last_deal_at=at)
+                changes["last_deal_at"] = at
         case Claimed() | Assigned():
-            changed = _take(customer, event.rep_id, at)
+            changes = _take(event.rep_id, at)
         case Returned() | Recycled() | Dropped():
-            changed = _release(customer, at, CustomerStatus.PUBLIC)
+            changes = _release(customer, at, CustomerStatus.PUBLIC)
         case Transferred() | Reassigned():
-            changed = _hand_over(customer, event.to_rep_id, at)
+            changes = _hand_over(customer, event.to_rep_id, at)
         case PoolChanged():
-            changed = attrs.evolve(customer, pool_id=event.to_pool_id)
+            changes = {"pool_id": event.to_pool_id}
         case Frozen():
-            changed = _release(customer, at, CustomerStatus.FROZEN)
+            changes = _release(customer, at, CustomerStatus.FROZEN)
         case Restored():
-            changed = attrs.evolve(
-                customer, status=CustomerStatus.PUBLIC, pool_id=event.pool_id, public_since=at
-            )
+            changes = {
+                "status": CustomerStatus.PUBLIC,
+                "pool_id": event.pool_id,
+                "public_since": at,
+            }
         case Deleted():
             return None
         case LockChanged():
-            changed = attrs.evolve(customer, locked=event.locked)
+            changes = {"locked": event.locked}
         case GradeChanged():
-            changed = attrs.evolve(customer, grade=event.new)
+            changes = {"grade": event.new}
         case Edited():
-            changed = attrs.evolve(
-                customer,
-                name=event.name,
-                keys=event.keys,
-                tags=event.tags,
-                attributes=event.attributes,
-            )
+            changes = {
+                "name": event.name,
+                "keys": event.keys,
+                "tags": event.tags,
+                "attributes": event.attributes,
+            }
         case Warned():
-            changed = attrs.evolve(customer, warned_due_at=event.due_at)
+            changes = {"warned_due_at": event.due_at}
         case _:
             raise InvalidValueError("event", f"unknown event {type(event).__name__}")
-    return attrs.evolve(changed, version=event.seq)
+    return attrs.evolve(customer, version=event.seq, **changes)
 
 
 def replay(events: Iterable[Event]) -> Customer | None:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import enum
+from typing import Any
 
 import attrs
 
-from poolkit.model._checks import id_set, identifier, ids, of_type
+from poolkit.model._checks import enum_member, id_set, identifier, ids, of_type
 
 
 class PoolMode(enum.Enum):
@@ -14,6 +15,10 @@ class PoolMode(enum.Enum):
 
     MEMBERS_CLAIM = "members_claim"  # 主动领取型: members fish customers out themselves
     MANAGER_ASSIGNS = "manager_assigns"  # 手动分配型: only a pool manager hands them out
+
+
+def _mode(value: Any) -> PoolMode:
+    return enum_member(PoolMode, "mode", value)
 
 
 @attrs.frozen
@@ -26,7 +31,7 @@ class Pool:
     id: str = attrs.field(validator=identifier)
     name: str = attrs.field(default="", validator=of_type(str))
     mode: PoolMode = attrs.field(
-        default=PoolMode.MEMBERS_CLAIM, converter=PoolMode, validator=of_type(PoolMode)
+        default=PoolMode.MEMBERS_CLAIM, converter=_mode, validator=of_type(PoolMode)
     )
     managers: frozenset[str] = attrs.field(default=frozenset(), converter=ids, validator=id_set)
     members: frozenset[str] = attrs.field(default=frozenset(), converter=ids, validator=id_set)

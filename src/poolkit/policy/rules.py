@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, tzinfo
 
 import attrs
 
 from poolkit.clock import require_aware
 from poolkit.model.customer import AttributeValue, Customer, IdentityKey
 from poolkit.model.rep import Rep
-from poolkit.policy.calendar import add_days, format_instant, local_date, start_of_day
+from poolkit.policy.calendar import add_days, format_instant, local_date, start_of_day, utc
 from poolkit.policy.config import DropKind, DropRule, DropTime, Policy
 
 
@@ -62,7 +62,17 @@ class Deadline:
     due_at: datetime
     warn_at: datetime | None
     code: Reason
-    message: str
+    zone: tzinfo = attrs.field(eq=False, repr=False)
+
+    @property
+    def message(self) -> str:
+        """Why it drops, in words: built on demand, since a sweep needs it only for the few
+        customers it actually moves."""
+        what, since = _DROP_WORDS[self.rule.kind]
+        return (
+            f"{what} for {self.rule.days} days {since} {format_instant(self.anchor, self.zone)}, "
+            f"rule {self.rule.name!r}"
+        )
 
 
 @attrs.frozen
@@ -93,6 +103,12 @@ class Schedule:
         return min(times) if times else None
 
 
+def _same_instant(a: datetime | None, b: datetime) -> bool:
+    # Aware datetimes sharing a tzinfo compare by wall time, ignoring fold, and across
+    # zones an ambiguous wall time is never ==: compare the instants.
+    return a is not None and utc(a) == utc(b)
+
+
 def deadline_after(anchor: datetime, days: int, policy: Policy) -> datetime:
     """``days`` calendar days after ``anchor`` in the policy's zone, per ``drop_time``."""
     if policy.drop_time is DropTime.START_OF_DAY:
@@ -105,13 +121,13 @@ def _anchor(rule: DropRule, customer: Customer) -> datetime | None:
     owned_since = customer.owned_since
     assert owned_since is not None
     deal = customer.last_deal_at
-    dealt_while_owned = deal is not None and deal >= owned_since
+    dealt_while_owned = deal is not None and utc(deal) >= utc(owned_since)
     match rule.kind:
         case DropKind.NO_FOLLOW_UP:
             follow_up = customer.last_follow_up_at
             # A follow-up made before the current owner took the customer does not count:
             # each owner gets the full period from the moment they took it.
-            return max(owned_since, follow_up) if follow_up is not None else owned_since
+            return max(owned_since, follow_up, key=utc) if follow_up is not None else owned_since
         case DropKind.NO_FIRST_DEAL:
             return None if dealt_while_owned else owned_since
         case DropKind.NO_REPEAT_DEAL:
@@ -140,13 +156,8 @@ def deadlines(customer: Customer, policy: Policy) -> list[Deadline]:
         warn_at = (
             deadline_after(anchor, rule.days - rule.warn_days, policy) if rule.warn_days else None
         )
-        what, since = _DROP_WORDS[rule.kind]
-        message = (
-            f"{what} for {rule.days} days {since} {format_instant(anchor, policy.zone)}, "
-            f"rule {rule.name!r}"
-        )
-        out.append(Deadline(rule, anchor, due_at, warn_at, _DROP_REASONS[rule.kind], message))
-    out.sort(key=lambda d: d.due_at)
+        out.append(Deadline(rule, anchor, due_at, warn_at, _DROP_REASONS[rule.kind], policy.zone))
+    out.sort(key=lambda d: utc(d.due_at))
     return out
 
 
@@ -168,7 +179,7 @@ def evaluate_drop(customer: Customer, policy: Policy, at: datetime) -> Decision:
     deadline = next_drop(customer, policy)
     if deadline is None:
         return Decision(False, Reason.NO_RULE, "not dropped: no drop rule applies")
-    if at < deadline.due_at:
+    if utc(at) < utc(deadline.due_at):
         return Decision(
             False,
             Reason.NOT_DUE,
@@ -185,11 +196,16 @@ def warning_due(customer: Customer, policy: Policy, at: datetime) -> Deadline | 
     (a follow-up moves the deadline, which re-arms the warning).
     """
     deadline = next_drop(customer, policy)
-    if deadline is None or deadline.warn_at is None:
-        return None
-    if deadline.warn_at <= at < deadline.due_at and customer.warned_due_at != deadline.due_at:
-        return deadline
-    return None
+    return deadline if deadline is not None and is_warning_due(deadline, customer, at) else None
+
+
+def is_warning_due(deadline: Deadline, customer: Customer, at: datetime) -> bool:
+    """Whether the warning of ``deadline`` (the customer's next drop) is due at ``at``."""
+    return (
+        deadline.warn_at is not None
+        and utc(deadline.warn_at) <= utc(at) < utc(deadline.due_at)
+        and not _same_instant(customer.warned_due_at, deadline.due_at)
+    )
 
 
 def warning_message(deadline: Deadline, policy: Policy) -> str:
@@ -202,7 +218,7 @@ def schedule(customer: Customer, policy: Policy) -> Schedule:
     if deadline is None:
         return Schedule()
     warn_at = deadline.warn_at
-    if warn_at is not None and customer.warned_due_at == deadline.due_at:
+    if warn_at is not None and _same_instant(customer.warned_due_at, deadline.due_at):
         warn_at = None
     return Schedule(drop_at=deadline.due_at, warn_at=warn_at)
 
@@ -242,7 +258,10 @@ def claims_in_window(
 ) -> list[datetime]:
     """The claims that count against the limit at ``at``: those less than the window ago."""
     days = policy.claim_limit.window_days
-    return sorted(t for t in claim_times if t <= at < add_days(t, days, policy.zone))
+    return sorted(
+        (t for t in claim_times if utc(t) <= utc(at) < utc(add_days(t, days, policy.zone))),
+        key=utc,
+    )
 
 
 def check_claim_limit(
@@ -282,7 +301,7 @@ def check_cooldown(rep_id: str, customer: Customer, policy: Policy, at: datetime
     if not policy.cooldown_days or left_at is None:
         return Decision(True, Reason.COOLDOWN_OK, "no cooldown applies")
     ends_at = add_days(left_at, policy.cooldown_days, policy.zone)
-    if at < ends_at:
+    if utc(at) < utc(ends_at):
         return Decision(
             False,
             Reason.COOLDOWN_ACTIVE,

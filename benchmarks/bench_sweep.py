@@ -1,0 +1,215 @@
+"""Sweep and claim throughput on the SQLite store, against hand-written SQL floors.
+
+Run:  python benchmarks/bench_sweep.py                      (100,000 and 1,000,000 stored)
+      python benchmarks/bench_sweep.py --stored 20000 100000 (quicker)
+
+For each stored size it builds a database in which ``--due`` private customers are due to
+drop and the rest are not, then times, on identical copies of that file:
+
+- poolkit's sweep (``PoolService.sweep``): reads the due customers through the indexed
+  schedule, re-checks every rule, writes the drop and its event, batch by batch;
+- the floor: one indexed SELECT of the same due rows and one versioned UPDATE of each,
+  in one transaction, by hand. No events, no rules: the least any sweep could do.
+
+It prints both, their ratio, and the sweep's cost per dropped customer, so the cost can be
+compared across stored sizes: it should follow the due work, not the stored total.
+
+Then claims: ``PoolService.claim`` one at a time (each its own unit of work, with its cap,
+claim-limit and cooldown checks and its event) against the raw rate of single-row
+versioned UPDATEs, each in its own transaction.
+
+Figures go to stdout; nothing is asserted. Wall time varies with the machine: compare the
+ratios, which are measured in the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sqlite3
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from poolkit import ManualClock, Policy, PoolService, Team
+from poolkit.model.events import Created
+from poolkit.model.history import apply
+from poolkit.policy import rules
+from poolkit.service import POLICY_FINGERPRINT
+from poolkit.stores.sqlite import SqliteStore
+
+START = datetime(2026, 1, 1, 9, 0, tzinfo=UTC)
+POLICY = Policy.from_dict(
+    {
+        "timezone": "Asia/Shanghai",
+        "drop_rules": [{"name": "stale-15", "kind": "no_follow_up", "days": 15}],
+    }
+)
+REPS = 200
+
+
+def team() -> Team:
+    reps = [{"id": "admin", "admin": True}] + [{"id": f"rep{i:03d}"} for i in range(REPS)]
+    members = [rep["id"] for rep in reps[1:]]
+    return Team.from_dict(
+        {
+            "reps": reps,
+            "pools": [{"id": "main", "default": True, "members": members, "managers": ["admin"]}],
+        }
+    )
+
+
+def build(path: Path, stored: int, due: int) -> datetime:
+    """A database of ``stored`` private customers, ``due`` of them due at the returned time."""
+    store = SqliteStore(path)
+    service = PoolService(store, POLICY, ManualClock(START))
+    service.setup(team())
+    sweep_at = START + timedelta(days=20)
+    started = time.perf_counter()
+    with store.unit_of_work() as uow:
+        for number in range(stored):
+            # The first `due` were taken on day 0 (due on day 15); the rest on day 10 (due 25).
+            taken = START if number < due else START + timedelta(days=10)
+            event = Created(
+                customer_id=f"c{number:07d}",
+                seq=1,
+                at=taken,
+                actor_id="admin",
+                name=f"Customer {number}",
+                pool_id="main",
+                owner_id=f"rep{number % REPS:03d}",
+                keys={"phone": f"+86138{number:08d}"},
+                grade="C",
+            )
+            customer = apply(None, event)
+            assert customer is not None
+            uow.events.append(event)
+            uow.customers.add(customer, rules.schedule(customer, POLICY))
+        uow.settings.set(POLICY_FINGERPRINT, POLICY.fingerprint())
+        uow.commit()
+    store.close()
+    print(f"  built {stored:,} customers in {time.perf_counter() - started:.1f} s")
+    return sweep_at
+
+
+def sqlite_floor(path: Path, at: datetime, due: int) -> float:
+    conn = sqlite3.connect(str(path), isolation_level=None)
+    micros = (at - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)
+    started = time.perf_counter()
+    conn.execute("BEGIN IMMEDIATE")
+    rows = conn.execute(
+        "SELECT id, version FROM customers WHERE next_at <= ? ORDER BY next_at, id LIMIT ?",
+        (micros, due),
+    ).fetchall()
+    for customer_id, version in rows:
+        conn.execute(
+            "UPDATE customers SET status = 'public', owner_id = NULL, next_at = NULL, "
+            "version = version + 1 WHERE id = ? AND version = ?",
+            (customer_id, version),
+        )
+    conn.execute("COMMIT")
+    elapsed = time.perf_counter() - started
+    conn.close()
+    assert len(rows) == due, len(rows)
+    return elapsed
+
+
+def poolkit_sweep(path: Path, at: datetime, due: int) -> float:
+    store = SqliteStore(path)
+    service = PoolService(store, POLICY, ManualClock(at))
+    started = time.perf_counter()
+    report = service.sweep(at)
+    elapsed = time.perf_counter() - started
+    assert len(report.dropped) == due, len(report.dropped)
+    store.close()
+    return elapsed
+
+
+def bench_sweeps(stored_sizes: list[int], due: int, workdir: Path) -> None:
+    print(f"Sweep: {due:,} due customers among N stored (SQLite, WAL)")
+    results = []
+    for stored in stored_sizes:
+        print(f"N = {stored:,}")
+        base = workdir / f"sweep-{stored}.db"
+        at = build(base, stored, due)
+        copy = workdir / f"floor-{stored}.db"
+        shutil.copy(base, copy)
+        floor = sqlite_floor(copy, at, due)
+        sweep = poolkit_sweep(base, at, due)
+        results.append((stored, sweep, floor))
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{base}{suffix}").unlink(missing_ok=True)
+            Path(f"{copy}{suffix}").unlink(missing_ok=True)
+    print()
+    print(f"{'stored':>10} {'sweep s':>9} {'floor s':>9} {'ratio':>7} {'us/drop':>9}")
+    for stored, sweep, floor in results:
+        print(f"{stored:>10,} {sweep:>9.3f} {floor:>9.3f} {sweep / floor:>6.1f}x {sweep / due * 1e6:>9.0f}")
+    if len(results) > 1:
+        first, last = results[0], results[-1]
+        print(
+            f"sweep cost at {last[0]:,} stored vs {first[0]:,}: {last[1] / first[1]:.2f}x "
+            "(1.00x = independent of what is stored)"
+        )
+
+
+def bench_claims(workdir: Path, claims: int) -> None:
+    print()
+    print(f"Claims: {claims:,} single claims, each its own unit of work (SQLite, WAL)")
+    path = workdir / "claims.db"
+    store = SqliteStore(path)
+    clock = ManualClock(START)
+    service = PoolService(store, POLICY, clock)
+    service.setup(team())
+    with store.unit_of_work() as uow:
+        for number in range(claims):
+            event = Created(
+                customer_id=f"c{number:07d}",
+                seq=1,
+                at=START,
+                actor_id="admin",
+                name=f"Customer {number}",
+                pool_id="main",
+                keys={"phone": f"+86138{number:08d}"},
+            )
+            customer = apply(None, event)
+            assert customer is not None
+            uow.events.append(event)
+            uow.customers.add(customer, rules.schedule(customer, POLICY))
+        uow.commit()
+    started = time.perf_counter()
+    for number in range(claims):
+        service.claim(f"rep{number % REPS:03d}", f"c{number:07d}")
+    claimed = time.perf_counter() - started
+    store.close()
+
+    conn = sqlite3.connect(str(path), isolation_level=None)
+    started = time.perf_counter()
+    for number in range(claims):
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute(
+            "UPDATE customers SET owner_id = ?, version = version + 1 WHERE id = ? AND version = ?",
+            ("rep000", f"c{number:07d}", 2),
+        )
+        conn.execute("COMMIT")
+    raw = time.perf_counter() - started
+    conn.close()
+    print(f"{'':>10} {'per s':>9} {'us each':>9}")
+    print(f"{'poolkit':>10} {claims / claimed:>9.0f} {claimed / claims * 1e6:>9.0f}")
+    print(f"{'raw SQL':>10} {claims / raw:>9.0f} {raw / claims * 1e6:>9.0f}")
+    print(f"claim cost vs a raw versioned update: {claimed / raw:.1f}x")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--stored", type=int, nargs="+", default=[100_000, 1_000_000])
+    parser.add_argument("--due", type=int, default=10_000)
+    parser.add_argument("--claims", type=int, default=2_000)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="poolkit-bench-") as tmp:
+        bench_sweeps(args.stored, args.due, Path(tmp))
+        bench_claims(Path(tmp), args.claims)
+
+
+if __name__ == "__main__":
+    main()
