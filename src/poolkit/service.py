@@ -289,28 +289,41 @@ class PoolService:
     def change_policy(self, policy: Policy) -> int:
         """Switch to a new rule book and recompute every stored deadline.
 
-        Costs one read and one write of every customer's schedule (not of its history);
-        returns how many customers were rescheduled.
+        Costs one read of every customer and one write of each schedule that changed (not
+        of any history), in batches; returns how many customers were rescheduled.
         """
         self._policy = policy
         return self._sync_schedules(force=True)
 
     def _sync_schedules(self, force: bool = False) -> int:
+        """Recompute stored schedules when the policy changed, in batches of ``sweep_batch``
+        customers, one unit of work each, so other processes are not locked out for long.
+
+        The policy's fingerprint is stored last: a crash part-way leaves the old fingerprint,
+        and the next service started on the store finishes the job. Meanwhile no drop is
+        missed or early, because a sweep re-checks the rules of every customer it reads.
+        """
         fingerprint = self._policy.fingerprint()
         with self.store.unit_of_work() as uow:
             if not force and uow.settings.get(POLICY_FINGERPRINT) == fingerprint:
                 return 0
-            count = 0
-            for customer_id in list(uow.customers.ids()):
-                customer = uow.customers.get(customer_id)
-                assert customer is not None
-                new = rules.schedule(customer, self._policy)
-                if uow.customers.schedule_of(customer_id) != new:
-                    uow.customers.update(customer, new, customer.version)
-                    count += 1
+            customer_ids = list(uow.customers.ids())
+        count = 0
+        for start in range(0, len(customer_ids), self._sweep_batch):
+            with self.store.unit_of_work() as uow:
+                for customer_id in customer_ids[start : start + self._sweep_batch]:
+                    customer = uow.customers.get(customer_id)
+                    if customer is None:  # deleted meanwhile
+                        continue
+                    new = rules.schedule(customer, self._policy)
+                    if uow.customers.schedule_of(customer_id) != new:
+                        uow.customers.update(customer, new, customer.version)
+                        count += 1
+                uow.commit()
+        with self.store.unit_of_work() as uow:
             uow.settings.set(POLICY_FINGERPRINT, fingerprint)
             uow.commit()
-            return count
+        return count
 
     # ------------------------------------------------------------------ operations
 

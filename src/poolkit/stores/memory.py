@@ -183,6 +183,8 @@ class _Customers:
 
     def find(self, query: CustomerQuery, limit: int | None = None) -> list[Customer]:
         data = self._uow.data
+        if limit is not None and limit <= 0:
+            return []
         if query.owner_ids is not None:
             candidates: Iterator[str] | list[str] = sorted(
                 {cid for owner in query.owner_ids for cid in data.by_owner.get(owner, ())}

@@ -1,0 +1,717 @@
+"""A SQLite store: one file, safe for many threads and many processes at once.
+
+How it keeps the contract of :mod:`poolkit.ports`:
+
+- The file runs in WAL mode, and every unit of work starts with ``BEGIN IMMEDIATE``: the
+  write lock is taken up front, so units of work are serialised across threads and
+  processes, and a decision read inside one (how many customers a rep holds, how many
+  claims they made) still holds when it commits. A unit of work that waits longer than
+  ``busy_timeout_s`` for the lock fails with :class:`StoreBusyError`.
+- A connection serves one unit of work at a time; idle ones are kept for reuse, never
+  shared by two threads at once, and never used in a process that forked from the one
+  that opened them.
+- Customer writes name the version they are based on (``WHERE id = ? AND version = ?``);
+  no matching row is a :class:`~poolkit.errors.StaleVersionError`.
+- Events are rows of an append-only table keyed by ``(customer_id, seq)``, written in the
+  same transaction as the state they describe.
+
+The schema is versioned with ``PRAGMA user_version`` and migrated on open, in one
+transaction, by the ordered steps in :data:`MIGRATIONS`; a file from a newer poolkit is
+refused with :class:`SchemaVersionError`. The next schema change is one function
+appended to that tuple.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+from poolkit.codec import decode, encode
+from poolkit.errors import DuplicateIdError, InvalidValueError, PoolkitError, StaleVersionError
+from poolkit.model.customer import Customer, IdentityKey
+from poolkit.model.events import Claimed, Event
+from poolkit.model.pool import Pool
+from poolkit.model.rep import Rep
+from poolkit.policy.rules import Schedule
+from poolkit.ports import CustomerQuery
+
+
+class SchemaVersionError(PoolkitError):
+    """The database was written by a newer poolkit whose schema this one does not know."""
+
+    def __init__(self, path: str, found: int, known: int) -> None:
+        self.path = path
+        self.found = found
+        self.known = known
+        super().__init__(
+            f"database {path} has schema version {found}, but this poolkit knows versions up "
+            f"to {known}; upgrade poolkit to open it"
+        )
+
+
+class StoreBusyError(PoolkitError):
+    """Another unit of work held the database longer than the busy timeout allows."""
+
+    def __init__(self, path: str, timeout_s: float) -> None:
+        self.path = path
+        self.timeout_s = timeout_s
+        super().__init__(
+            f"database {path} stayed locked by another unit of work for {timeout_s:g} s; "
+            "try again, or raise busy_timeout_s"
+        )
+
+
+# ---------------------------------------------------------------------------- time
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+def _micros(at: datetime) -> int:
+    """Microseconds since the epoch: an integer that sorts like the instant it stands for."""
+    return (at - _EPOCH) // _MICROSECOND
+
+
+def _instant(micros: int) -> datetime:
+    return _EPOCH + micros * _MICROSECOND
+
+
+def _optional_micros(at: datetime | None) -> int | None:
+    return None if at is None else _micros(at)
+
+
+def _json(data: Any) -> str:
+    return json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+def _json_list(values: Sequence[str] | frozenset[str]) -> str:
+    """A parameter for ``IN (SELECT value FROM json_each(?))``: any number of values, one
+    placeholder (no limit on bound variables)."""
+    return json.dumps(sorted(values), ensure_ascii=False)
+
+
+# ---------------------------------------------------------------------------- schema
+
+Migration = Callable[[sqlite3.Connection], None]
+
+
+def _v1_initial(conn: sqlite3.Connection) -> None:
+    """Customers with their query columns and schedule, identity keys, the event log with
+    its claims index, reps, pools and settings."""
+    statements = (
+        """CREATE TABLE customers (
+            id TEXT PRIMARY KEY,
+            status TEXT NOT NULL,
+            owner_id TEXT,
+            pool_id TEXT NOT NULL,
+            grade TEXT,
+            public_since INTEGER,
+            version INTEGER NOT NULL,
+            drop_at INTEGER,
+            warn_at INTEGER,
+            next_at INTEGER,
+            schedule TEXT NOT NULL,
+            body TEXT NOT NULL
+        )""",
+        # The sweep's index: only customers with a pending drop or warning are in it.
+        "CREATE INDEX customers_due ON customers (next_at, id) WHERE next_at IS NOT NULL",
+        "CREATE INDEX customers_owner ON customers (owner_id)",
+        "CREATE INDEX customers_pool_status ON customers (pool_id, status)",
+        """CREATE TABLE customer_keys (
+            kind TEXT NOT NULL,
+            value TEXT NOT NULL,
+            customer_id TEXT NOT NULL,
+            PRIMARY KEY (kind, value, customer_id)
+        ) WITHOUT ROWID""",
+        "CREATE INDEX customer_keys_customer ON customer_keys (customer_id)",
+        """CREATE TABLE events (
+            customer_id TEXT NOT NULL,
+            seq INTEGER NOT NULL,
+            kind TEXT NOT NULL,
+            at INTEGER NOT NULL,
+            body TEXT NOT NULL,
+            PRIMARY KEY (customer_id, seq)
+        ) WITHOUT ROWID""",
+        """CREATE TABLE claims (
+            rep_id TEXT NOT NULL,
+            at INTEGER NOT NULL,
+            customer_id TEXT NOT NULL,
+            seq INTEGER NOT NULL,
+            PRIMARY KEY (rep_id, at, customer_id, seq)
+        ) WITHOUT ROWID""",
+        "CREATE TABLE reps (id TEXT PRIMARY KEY, body TEXT NOT NULL)",
+        "CREATE TABLE pools (id TEXT PRIMARY KEY, body TEXT NOT NULL)",
+        "CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    )
+    for statement in statements:
+        conn.execute(statement)
+
+
+def _v2_tags_and_related_reps(conn: sqlite3.Connection) -> None:
+    """Side tables for tags and related reps, so ``find`` by tag or by related rep reads an
+    index instead of every customer; filled from the stored documents."""
+    for statement in (
+        """CREATE TABLE customer_tags (
+            tag TEXT NOT NULL,
+            customer_id TEXT NOT NULL,
+            PRIMARY KEY (tag, customer_id)
+        ) WITHOUT ROWID""",
+        "CREATE INDEX customer_tags_customer ON customer_tags (customer_id)",
+        """CREATE TABLE customer_related (
+            rep_id TEXT NOT NULL,
+            customer_id TEXT NOT NULL,
+            PRIMARY KEY (rep_id, customer_id)
+        ) WITHOUT ROWID""",
+        "CREATE INDEX customer_related_customer ON customer_related (customer_id)",
+    ):
+        conn.execute(statement)
+    # Read the documents as plain JSON, not through the codec: a migration must keep
+    # working however the codec changes later.
+    for customer_id, body in conn.execute("SELECT id, body FROM customers").fetchall():
+        document = json.loads(body)
+        conn.executemany(
+            "INSERT INTO customer_tags (tag, customer_id) VALUES (?, ?)",
+            [(tag, customer_id) for tag in document.get("tags", [])],
+        )
+        conn.executemany(
+            "INSERT INTO customer_related (rep_id, customer_id) VALUES (?, ?)",
+            [(rep_id, customer_id) for rep_id in document.get("related_reps", {})],
+        )
+
+
+MIGRATIONS: tuple[Migration, ...] = (_v1_initial, _v2_tags_and_related_reps)
+"""Schema steps in order; step ``n`` (1-based) brings a database from version ``n - 1`` to
+``n``. Append a function to change the schema; never edit a step that has shipped."""
+
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def schema_version(conn: sqlite3.Connection) -> int:
+    version: int = conn.execute("PRAGMA user_version").fetchone()[0]
+    return version
+
+
+def migrate(
+    conn: sqlite3.Connection, steps: Sequence[Migration] = MIGRATIONS, *, path: str = ""
+) -> int:
+    """Bring the database on ``conn`` to version ``len(steps)`` in one transaction.
+
+    Returns the version found. A database newer than ``steps`` knows is left untouched and
+    refused with :class:`SchemaVersionError`; a step that fails rolls every step back.
+    ``conn`` must be in autocommit mode (``isolation_level=None``).
+    """
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        found = schema_version(conn)
+        if found > len(steps):
+            raise SchemaVersionError(path, found, len(steps))
+        for step in steps[found:]:
+            step(conn)
+        if found < len(steps):
+            # PRAGMA takes no parameters; the value is an int we computed.
+            conn.execute(f"PRAGMA user_version = {len(steps):d}")
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    return found
+
+
+# ---------------------------------------------------------------------------- queries
+
+# The two lookups whose cost must not grow with the number of customers; the tests check
+# their query plans use customers_due and the primary key of customer_keys.
+DUE_SQL = "SELECT body FROM customers WHERE next_at <= ? ORDER BY next_at, id LIMIT ?"
+WITH_KEYS_SQL = """SELECT body FROM customers WHERE id IN (
+    SELECT k.customer_id FROM customer_keys AS k
+    JOIN json_each(?) AS wanted
+      ON k.kind = json_extract(wanted.value, '$[0]')
+     AND k.value = json_extract(wanted.value, '$[1]')
+) ORDER BY id"""
+
+# ---------------------------------------------------------------------------- store
+
+_MAX_IDLE = 8
+
+
+class SqliteStore:
+    """Keeps everything in one SQLite file; see the module docs for the guarantees.
+
+    ``path`` is the database file (created if missing; ``":memory:"`` is refused, because
+    every connection would see a different empty database: use
+    :class:`~poolkit.stores.memory.MemoryStore`). ``busy_timeout_s`` is how long a unit of
+    work waits for another to finish before :class:`StoreBusyError`.
+    """
+
+    def __init__(self, path: str | Path, *, busy_timeout_s: float = 30.0) -> None:
+        if str(path) in ("", ":memory:"):
+            raise InvalidValueError(
+                "path", f"give a file path, not {str(path)!r} (for memory, use MemoryStore)"
+            )
+        if isinstance(busy_timeout_s, bool) or not busy_timeout_s >= 0:
+            raise InvalidValueError("busy_timeout_s", f"must be >= 0, got {busy_timeout_s!r}")
+        # Absolute, so that a later chdir does not point new connections at another file.
+        self.path = Path(path).absolute()
+        self.busy_timeout_s = float(busy_timeout_s)
+        self._lock = threading.Lock()
+        self._idle: list[sqlite3.Connection] = []
+        self._pid = os.getpid()
+        self._inherited: list[sqlite3.Connection] = []
+        conn = self._connect()
+        try:
+            # Refuse a newer file before changing anything in it, even its journal mode.
+            found = schema_version(conn)
+            if found > SCHEMA_VERSION:
+                raise SchemaVersionError(str(self.path), found, SCHEMA_VERSION)
+            # WAL lets readers of other processes carry on while one unit of work writes;
+            # the mode is stored in the file, so this is a no-op after the first open.
+            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            if str(mode).lower() != "wal":
+                raise PoolkitError(f"database {self.path} cannot use WAL mode (got {mode!r})")
+            # The schema version the file had when opened (0 for a new file).
+            self.migrated_from = migrate(conn, MIGRATIONS, path=str(self.path))
+        except sqlite3.OperationalError as error:
+            conn.close()
+            if _is_busy(error):
+                raise StoreBusyError(str(self.path), self.busy_timeout_s) from error
+            raise
+        except BaseException:
+            conn.close()
+            raise
+        self._check_in(conn)
+
+    def __repr__(self) -> str:
+        return f"SqliteStore({str(self.path)!r})"
+
+    def unit_of_work(self) -> SqliteUnitOfWork:
+        return SqliteUnitOfWork(self)
+
+    @property
+    def schema_version(self) -> int:
+        """The schema version of the file (this poolkit's :data:`SCHEMA_VERSION` once open)."""
+        conn = self._check_out()
+        try:
+            return schema_version(conn)
+        finally:
+            self._check_in(conn)
+
+    def close(self) -> None:
+        """Close the idle connections. The store stays usable: it reconnects on demand."""
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for conn in idle:
+            conn.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def _connect(self) -> sqlite3.Connection:
+        # isolation_level=None: the module issues no implicit BEGIN/COMMIT; we do.
+        # check_same_thread=False: a connection moves between threads through the idle
+        # list, but serves one unit of work (one thread) at a time.
+        return sqlite3.connect(
+            str(self.path),
+            timeout=self.busy_timeout_s,
+            isolation_level=None,
+            check_same_thread=False,
+        )
+
+    def _check_out(self) -> sqlite3.Connection:
+        self._forget_after_fork()
+        with self._lock:
+            if self._idle:
+                return self._idle.pop()
+        return self._connect()
+
+    def _check_in(self, conn: sqlite3.Connection) -> None:
+        if conn.in_transaction:
+            conn.close()
+            return
+        self._forget_after_fork()
+        with self._lock:
+            if len(self._idle) < _MAX_IDLE:
+                self._idle.append(conn)
+                return
+        conn.close()
+
+    def _forget_after_fork(self) -> None:
+        """A forked child must neither use nor close its parent's connections (SQLite
+        forbids carrying one across fork), so they are parked, unclosed, for the life of
+        the process. The lock is replaced too: fork may have copied it held."""
+        if os.getpid() != self._pid:
+            self._inherited.extend(self._idle)
+            self._idle = []
+            self._lock = threading.Lock()
+            self._pid = os.getpid()
+
+
+def _is_busy(error: sqlite3.OperationalError) -> bool:
+    # The extended code's low byte is the primary code (SQLITE_BUSY_SNAPSHOT -> BUSY).
+    code: int = getattr(error, "sqlite_errorcode", 0)
+    return code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+
+
+class SqliteUnitOfWork:
+    """One transaction on one connection, from ``with`` to its end.
+
+    ``commit()`` and ``rollback()`` end the current transaction; using the repositories
+    afterwards (in the same ``with`` block) starts the next one.
+    """
+
+    def __init__(self, store: SqliteStore) -> None:
+        self._store = store
+        self._conn: sqlite3.Connection | None = None
+        self.customers = _Customers(self)
+        self.reps = _Reps(self)
+        self.pools = _Pools(self)
+        self.events = _Events(self)
+        self.settings = _Settings(self)
+
+    def __enter__(self) -> Self:
+        if self._conn is not None:
+            raise PoolkitError("this unit of work is already open")
+        conn = self._store._check_out()
+        try:
+            self._begin(conn)
+        except BaseException:
+            self._store._check_in(conn)
+            raise
+        self._conn = conn
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        conn, self._conn = self._conn, None
+        if conn is None:
+            return
+        try:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+        except sqlite3.Error:
+            # Closing a connection rolls back whatever it had open; the error that brought
+            # us here, if any, is the one worth raising.
+            conn.close()
+            return
+        except BaseException:
+            conn.close()
+            raise
+        self._store._check_in(conn)
+
+    def commit(self) -> None:
+        conn = self._open_connection()
+        if conn.in_transaction:
+            conn.execute("COMMIT")
+
+    def rollback(self) -> None:
+        conn = self._open_connection()
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+
+    def _open_connection(self) -> sqlite3.Connection:
+        if self._conn is None:
+            raise PoolkitError("use the unit of work inside a `with` block")
+        return self._conn
+
+    def _begin(self, conn: sqlite3.Connection) -> None:
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as error:
+            if _is_busy(error):
+                raise StoreBusyError(str(self._store.path), self._store.busy_timeout_s) from error
+            raise
+
+    def _execute(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cursor:
+        """Run ``sql`` in this unit of work's transaction (starting the next one after a
+        commit or rollback)."""
+        conn = self._open_connection()
+        if not conn.in_transaction:
+            self._begin(conn)
+        return conn.execute(sql, params)
+
+
+class _Customers:
+    def __init__(self, uow: SqliteUnitOfWork) -> None:
+        self._uow = uow
+
+    def get(self, customer_id: str) -> Customer | None:
+        row = self._uow._execute("SELECT body FROM customers WHERE id = ?", (customer_id,))
+        found = row.fetchone()
+        return None if found is None else _customer(found[0])
+
+    def schedule_of(self, customer_id: str) -> Schedule | None:
+        row = self._uow._execute("SELECT schedule FROM customers WHERE id = ?", (customer_id,))
+        found = row.fetchone()
+        return None if found is None else decode(Schedule, json.loads(found[0]))
+
+    def add(self, customer: Customer, schedule: Schedule) -> None:
+        try:
+            self._uow._execute(
+                """INSERT INTO customers (
+                    status, owner_id, pool_id, grade, public_since, version,
+                    drop_at, warn_at, next_at, schedule, body, id
+                ) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                _columns(customer, schedule),
+            )
+        except sqlite3.IntegrityError as error:
+            raise DuplicateIdError("customer", customer.id) from error
+        self._write_side_tables(customer)
+
+    def update(self, customer: Customer, schedule: Schedule, expected_version: int) -> None:
+        changed = self._uow._execute(
+            """UPDATE customers SET
+                status = ?, owner_id = ?, pool_id = ?, grade = ?, public_since = ?, version = ?,
+                drop_at = ?, warn_at = ?, next_at = ?, schedule = ?, body = ?
+            WHERE id = ? AND version = ?""",
+            (*_columns(customer, schedule), expected_version),
+        ).rowcount
+        if changed == 0:
+            raise StaleVersionError(customer.id, expected_version, self._version(customer.id))
+        self._delete_side_tables(customer.id)
+        self._write_side_tables(customer)
+
+    def remove(self, customer_id: str, expected_version: int) -> None:
+        changed = self._uow._execute(
+            "DELETE FROM customers WHERE id = ? AND version = ?", (customer_id, expected_version)
+        ).rowcount
+        if changed == 0:
+            raise StaleVersionError(customer_id, expected_version, self._version(customer_id))
+        self._delete_side_tables(customer_id)
+
+    def _version(self, customer_id: str) -> int | None:
+        row = self._uow._execute("SELECT version FROM customers WHERE id = ?", (customer_id,))
+        found = row.fetchone()
+        return None if found is None else int(found[0])
+
+    def _delete_side_tables(self, customer_id: str) -> None:
+        for table in ("customer_keys", "customer_tags", "customer_related"):
+            self._uow._execute(f"DELETE FROM {table} WHERE customer_id = ?", (customer_id,))
+
+    def _write_side_tables(self, customer: Customer) -> None:
+        cid = customer.id
+        for key in sorted(customer.keys):
+            self._uow._execute(
+                "INSERT INTO customer_keys (kind, value, customer_id) VALUES (?, ?, ?)",
+                (key.kind, key.value, cid),
+            )
+        for tag in sorted(customer.tags):
+            self._uow._execute(
+                "INSERT INTO customer_tags (tag, customer_id) VALUES (?, ?)", (tag, cid)
+            )
+        for rep_id in sorted(customer.related_reps):
+            self._uow._execute(
+                "INSERT INTO customer_related (rep_id, customer_id) VALUES (?, ?)", (rep_id, cid)
+            )
+
+    def find(self, query: CustomerQuery, limit: int | None = None) -> list[Customer]:
+        if limit is not None and limit <= 0:
+            return []
+        where: list[str] = []
+        params: list[Any] = []
+        if query.status is not None:
+            where.append("status = ?")
+            params.append(query.status.value)
+        for column, values in (
+            ("owner_id", query.owner_ids),
+            ("pool_id", query.pool_ids),
+            ("grade", query.grades),
+        ):
+            if values is not None:
+                where.append(f"{column} IN (SELECT value FROM json_each(?))")
+                params.append(_json_list(values))
+        if query.related_rep is not None:
+            where.append("id IN (SELECT customer_id FROM customer_related WHERE rep_id = ?)")
+            params.append(query.related_rep)
+        for tag in sorted(query.tags):
+            where.append("id IN (SELECT customer_id FROM customer_tags WHERE tag = ?)")
+            params.append(tag)
+        if query.public_since is not None:
+            where.append("public_since >= ?")
+            params.append(_micros(query.public_since))
+        sql = "SELECT body FROM customers"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY id"
+        # Attributes are filtered in Python below, so SQL may only cut off the rows when
+        # every condition was in the WHERE clause.
+        if limit is not None and not query.attributes:
+            sql += " LIMIT ?"
+            params.append(limit)
+        out: list[Customer] = []
+        for (body,) in self._uow._execute(sql, params):
+            customer = _customer(body)
+            if query.matches(customer):
+                out.append(customer)
+                if limit is not None and len(out) >= limit:
+                    break
+        return out
+
+    def with_keys(self, keys: frozenset[IdentityKey]) -> list[Customer]:
+        if not keys:
+            return []
+        pairs = json.dumps(sorted([key.kind, key.value] for key in keys), ensure_ascii=False)
+        rows = self._uow._execute(WITH_KEYS_SQL, (pairs,))
+        return [_customer(body) for (body,) in rows]
+
+    def due(self, at: datetime, limit: int) -> list[Customer]:
+        rows = self._uow._execute(DUE_SQL, (_micros(at), limit))
+        return [_customer(body) for (body,) in rows]
+
+    def ids(self) -> Iterator[str]:
+        rows = self._uow._execute("SELECT id FROM customers ORDER BY id").fetchall()
+        return iter([customer_id for (customer_id,) in rows])
+
+    def count(self) -> int:
+        total: int = self._uow._execute("SELECT COUNT(*) FROM customers").fetchone()[0]
+        return total
+
+
+def _customer(body: str) -> Customer:
+    return decode(Customer, json.loads(body))
+
+
+def _columns(customer: Customer, schedule: Schedule) -> tuple[Any, ...]:
+    """The customers row in the column order of add and update, ``id`` last."""
+    return (
+        customer.status.value,
+        customer.owner_id,
+        customer.pool_id,
+        customer.grade,
+        _optional_micros(customer.public_since),
+        customer.version,
+        _optional_micros(schedule.drop_at),
+        _optional_micros(schedule.warn_at),
+        _optional_micros(schedule.next_at),
+        _json(encode(schedule)),
+        _json(encode(customer)),
+        customer.id,
+    )
+
+
+class _Reps:
+    def __init__(self, uow: SqliteUnitOfWork) -> None:
+        self._uow = uow
+
+    def get(self, rep_id: str) -> Rep | None:
+        found = self._uow._execute("SELECT body FROM reps WHERE id = ?", (rep_id,)).fetchone()
+        return None if found is None else decode(Rep, json.loads(found[0]))
+
+    def put(self, rep: Rep) -> None:
+        self._uow._execute(
+            "INSERT INTO reps (id, body) VALUES (?, ?) "
+            "ON CONFLICT (id) DO UPDATE SET body = excluded.body",
+            (rep.id, _json(encode(rep))),
+        )
+
+    def all(self) -> list[Rep]:
+        rows = self._uow._execute("SELECT body FROM reps ORDER BY id")
+        return [decode(Rep, json.loads(body)) for (body,) in rows]
+
+
+class _Pools:
+    def __init__(self, uow: SqliteUnitOfWork) -> None:
+        self._uow = uow
+
+    def get(self, pool_id: str) -> Pool | None:
+        found = self._uow._execute("SELECT body FROM pools WHERE id = ?", (pool_id,)).fetchone()
+        return None if found is None else decode(Pool, json.loads(found[0]))
+
+    def put(self, pool: Pool) -> None:
+        self._uow._execute(
+            "INSERT INTO pools (id, body) VALUES (?, ?) "
+            "ON CONFLICT (id) DO UPDATE SET body = excluded.body",
+            (pool.id, _json(encode(pool))),
+        )
+
+    def all(self) -> list[Pool]:
+        rows = self._uow._execute("SELECT body FROM pools ORDER BY id")
+        return [decode(Pool, json.loads(body)) for (body,) in rows]
+
+
+class _Events:
+    def __init__(self, uow: SqliteUnitOfWork) -> None:
+        self._uow = uow
+
+    def append(self, event: Event) -> None:
+        cid = event.customer_id
+        last_row = self._uow._execute("SELECT MAX(seq) FROM events WHERE customer_id = ?", (cid,))
+        last = last_row.fetchone()[0] or 0
+        if event.seq != last + 1:
+            raise StaleVersionError(cid, event.seq - 1, last)
+        at = _micros(event.at)
+        try:
+            self._uow._execute(
+                "INSERT INTO events (customer_id, seq, kind, at, body) VALUES (?, ?, ?, ?, ?)",
+                (cid, event.seq, event.kind, at, _json(encode(event))),
+            )
+        except sqlite3.IntegrityError as error:
+            raise StaleVersionError(cid, event.seq - 1, last) from error
+        if isinstance(event, Claimed):
+            self._uow._execute(
+                "INSERT INTO claims (rep_id, at, customer_id, seq) VALUES (?, ?, ?, ?)",
+                (event.rep_id, at, cid, event.seq),
+            )
+
+    def history(self, customer_id: str) -> list[Event]:
+        rows = self._uow._execute(
+            "SELECT body FROM events WHERE customer_id = ? ORDER BY seq", (customer_id,)
+        )
+        return [decode(Event, json.loads(body)) for (body,) in rows]
+
+    def claims_by(self, rep_id: str, since: datetime) -> list[datetime]:
+        rows = self._uow._execute(
+            "SELECT at FROM claims WHERE rep_id = ? AND at > ? ORDER BY at, customer_id, seq",
+            (rep_id, _micros(since)),
+        )
+        return [_instant(at) for (at,) in rows]
+
+    def customer_ids(self) -> Iterator[str]:
+        rows = self._uow._execute("SELECT DISTINCT customer_id FROM events ORDER BY customer_id")
+        return iter([customer_id for (customer_id,) in rows.fetchall()])
+
+
+class _Settings:
+    def __init__(self, uow: SqliteUnitOfWork) -> None:
+        self._uow = uow
+
+    def get(self, key: str) -> str | None:
+        found = self._uow._execute("SELECT value FROM settings WHERE key = ?", (key,)).fetchone()
+        return None if found is None else str(found[0])
+
+    def set(self, key: str, value: str) -> None:
+        self._uow._execute(
+            "INSERT INTO settings (key, value) VALUES (?, ?) "
+            "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (key, value),
+        )
+
+
+__all__ = [
+    "MIGRATIONS",
+    "SCHEMA_VERSION",
+    "SchemaVersionError",
+    "SqliteStore",
+    "SqliteUnitOfWork",
+    "StoreBusyError",
+    "migrate",
+    "schema_version",
+]

@@ -1,0 +1,256 @@
+"""Schema versions of the SQLite store: a v1 file is migrated on open with its data intact,
+a newer file is refused untouched, a failed step leaves nothing half-done, and the next
+schema change is one appended function."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from poolkit.codec import encode
+from poolkit.model.customer import IdentityKey
+from poolkit.ports import CustomerQuery
+from poolkit.stores.sqlite import (
+    MIGRATIONS,
+    SCHEMA_VERSION,
+    SchemaVersionError,
+    SqliteStore,
+    migrate,
+    schema_version,
+)
+from poolkit.testing.conformance import DAY, T0, claimed, drop_at, followed_up, private, public
+
+# The first schema exactly as poolkit 0.1 shipped it. Frozen here on purpose: if the
+# shipped step in MIGRATIONS is ever edited, test_the_first_step_is_still_the_v1_schema fails.
+V1_DDL = (
+    """CREATE TABLE customers (
+        id TEXT PRIMARY KEY,
+        status TEXT NOT NULL,
+        owner_id TEXT,
+        pool_id TEXT NOT NULL,
+        grade TEXT,
+        public_since INTEGER,
+        version INTEGER NOT NULL,
+        drop_at INTEGER,
+        warn_at INTEGER,
+        next_at INTEGER,
+        schedule TEXT NOT NULL,
+        body TEXT NOT NULL
+    )""",
+    "CREATE INDEX customers_due ON customers (next_at, id) WHERE next_at IS NOT NULL",
+    "CREATE INDEX customers_owner ON customers (owner_id)",
+    "CREATE INDEX customers_pool_status ON customers (pool_id, status)",
+    """CREATE TABLE customer_keys (
+        kind TEXT NOT NULL,
+        value TEXT NOT NULL,
+        customer_id TEXT NOT NULL,
+        PRIMARY KEY (kind, value, customer_id)
+    ) WITHOUT ROWID""",
+    "CREATE INDEX customer_keys_customer ON customer_keys (customer_id)",
+    """CREATE TABLE events (
+        customer_id TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        at INTEGER NOT NULL,
+        body TEXT NOT NULL,
+        PRIMARY KEY (customer_id, seq)
+    ) WITHOUT ROWID""",
+    """CREATE TABLE claims (
+        rep_id TEXT NOT NULL,
+        at INTEGER NOT NULL,
+        customer_id TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        PRIMARY KEY (rep_id, at, customer_id, seq)
+    ) WITHOUT ROWID""",
+    "CREATE TABLE reps (id TEXT PRIMARY KEY, body TEXT NOT NULL)",
+    "CREATE TABLE pools (id TEXT PRIMARY KEY, body TEXT NOT NULL)",
+    "CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+)
+
+
+@pytest.fixture
+def path(tmp_path: Path) -> Path:
+    return tmp_path / "pool.db"
+
+
+@pytest.fixture
+def conn(path: Path) -> Iterator[sqlite3.Connection]:
+    connection = sqlite3.connect(path, isolation_level=None)
+    yield connection
+    connection.close()
+
+
+def schema_of(conn: sqlite3.Connection) -> list[tuple[str, str, str]]:
+    rows = conn.execute("SELECT type, name, sql FROM sqlite_master ORDER BY name").fetchall()
+    return [(kind, name, " ".join((sql or "").split())) for kind, name, sql in rows]
+
+
+def micros(at: datetime) -> int:
+    return (at - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)
+
+
+def write_v1_database(conn: sqlite3.Connection) -> None:
+    """A v1 file with a private customer (keys, tags, a related rep), a public one, events,
+    a claim, a rep, a pool and a setting, written the way v1 wrote them."""
+    for statement in V1_DDL:
+        conn.execute(statement)
+    acme = private("acme", keys={"phone": "+8613800138000"}, tags={"vip"}, related_reps={"bob": T0})
+    beta = public("beta", tags={"fair", "vip"})
+    for customer, schedule in (
+        (acme, drop_at(T0 + 15 * DAY, T0 + 12 * DAY)),
+        (beta, drop_at(None)),
+    ):
+        conn.execute(
+            "INSERT INTO customers VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                customer.id,
+                customer.status.value,
+                customer.owner_id,
+                customer.pool_id,
+                customer.grade,
+                None if customer.public_since is None else micros(customer.public_since),
+                customer.version,
+                None if schedule.drop_at is None else micros(schedule.drop_at),
+                None if schedule.warn_at is None else micros(schedule.warn_at),
+                None if schedule.next_at is None else micros(schedule.next_at),
+                json.dumps(encode(schedule)),
+                json.dumps(encode(customer)),
+            ),
+        )
+        for key in customer.keys:
+            conn.execute(
+                "INSERT INTO customer_keys VALUES (?, ?, ?)", (key.kind, key.value, customer.id)
+            )
+    for event in (claimed("acme", 1, T0), followed_up("acme", 2, T0 + DAY)):
+        conn.execute(
+            "INSERT INTO events VALUES (?, ?, ?, ?, ?)",
+            (event.customer_id, event.seq, event.kind, micros(event.at), json.dumps(encode(event))),
+        )
+    conn.execute("INSERT INTO claims VALUES (?, ?, ?, ?)", ("alice", micros(T0), "acme", 1))
+    conn.execute("INSERT INTO reps VALUES ('alice', ?)", (json.dumps({"id": "alice"}),))
+    conn.execute("INSERT INTO pools VALUES ('north', ?)", (json.dumps({"id": "north"}),))
+    conn.execute("INSERT INTO settings VALUES ('policy_fingerprint', 'abc')")
+    conn.execute("PRAGMA user_version = 1")
+
+
+def test_a_new_file_gets_the_current_schema(path: Path) -> None:
+    with SqliteStore(path) as store:
+        assert store.migrated_from == 0
+        assert store.schema_version == SCHEMA_VERSION == len(MIGRATIONS)
+    with SqliteStore(path) as again:
+        assert again.migrated_from == SCHEMA_VERSION
+
+
+def test_the_first_step_is_still_the_v1_schema(path: Path, tmp_path: Path) -> None:
+    frozen = sqlite3.connect(path, isolation_level=None)
+    shipped = sqlite3.connect(tmp_path / "shipped.db", isolation_level=None)
+    try:
+        for statement in V1_DDL:
+            frozen.execute(statement)
+        migrate(shipped, MIGRATIONS[:1])
+        assert schema_of(shipped) == schema_of(frozen)
+        assert schema_version(shipped) == 1
+    finally:
+        frozen.close()
+        shipped.close()
+
+
+def test_a_v1_file_is_migrated_on_open_and_keeps_its_data(
+    path: Path, conn: sqlite3.Connection
+) -> None:
+    write_v1_database(conn)
+    conn.close()
+    with SqliteStore(path) as store:
+        assert store.migrated_from == 1
+        assert store.schema_version == SCHEMA_VERSION
+        with store.unit_of_work() as uow:
+            acme = private(
+                "acme", keys={"phone": "+8613800138000"}, tags={"vip"}, related_reps={"bob": T0}
+            )
+            assert uow.customers.get("acme") == acme
+            assert uow.customers.get("beta") == public("beta", tags={"fair", "vip"})
+            assert uow.customers.schedule_of("acme") == drop_at(T0 + 15 * DAY, T0 + 12 * DAY)
+            assert [c.id for c in uow.customers.due(T0 + 12 * DAY, 10)] == ["acme"]
+            phone = frozenset({IdentityKey("phone", "+8613800138000")})
+            assert [c.id for c in uow.customers.with_keys(phone)] == ["acme"]
+            # What v2 added, filled from the v1 documents:
+            vip = CustomerQuery(tags=frozenset({"vip"}))
+            assert [c.id for c in uow.customers.find(vip)] == ["acme", "beta"]
+            assert [c.id for c in uow.customers.find(CustomerQuery(related_rep="bob"))] == ["acme"]
+            assert [e.seq for e in uow.events.history("acme")] == [1, 2]
+            assert uow.events.claims_by("alice", T0 - DAY) == [T0]
+            assert [rep.id for rep in uow.reps.all()] == ["alice"]
+            assert [pool.id for pool in uow.pools.all()] == ["north"]
+            assert uow.settings.get("policy_fingerprint") == "abc"
+            # And the migrated file works like a new one.
+            uow.customers.update(
+                public("acme", tags={"cold"}, version=3), drop_at(None), acme.version
+            )
+            uow.commit()
+        with store.unit_of_work() as uow:
+            assert [c.id for c in uow.customers.find(vip)] == ["beta"]
+
+
+def test_a_file_from_a_newer_poolkit_is_refused_untouched(
+    path: Path, conn: sqlite3.Connection
+) -> None:
+    conn.execute("CREATE TABLE future (x)")
+    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    before = schema_of(conn)
+    with pytest.raises(SchemaVersionError) as refused:
+        SqliteStore(path)
+    assert (refused.value.found, refused.value.known) == (SCHEMA_VERSION + 1, SCHEMA_VERSION)
+    assert "upgrade poolkit" in str(refused.value)
+    assert schema_of(conn) == before
+    assert schema_version(conn) == SCHEMA_VERSION + 1
+    assert conn.execute("PRAGMA journal_mode").fetchone() == ("delete",)
+
+
+def _v3_region_column(conn: sqlite3.Connection) -> None:
+    """A next schema change, as it would be written: a column the code would query, an
+    index on it, and a backfill from the stored documents."""
+    conn.execute("ALTER TABLE customers ADD COLUMN region TEXT")
+    conn.execute("CREATE INDEX customers_region ON customers (region)")
+    for customer_id, body in conn.execute("SELECT id, body FROM customers").fetchall():
+        region = json.loads(body)["attributes"].get("region")
+        conn.execute("UPDATE customers SET region = ? WHERE id = ?", (region, customer_id))
+
+
+def test_the_next_schema_change_is_one_appended_function(
+    path: Path, conn: sqlite3.Connection
+) -> None:
+    with SqliteStore(path) as store, store.unit_of_work() as uow:
+        uow.customers.add(private("c1", attributes={"region": "east"}), drop_at(T0))
+        uow.commit()
+    found = migrate(conn, (*MIGRATIONS, _v3_region_column))
+    assert found == SCHEMA_VERSION
+    assert schema_version(conn) == SCHEMA_VERSION + 1
+    assert conn.execute("SELECT id, region FROM customers").fetchall() == [("c1", "east")]
+    # This poolkit does not know v3, so it now refuses the file rather than misread it.
+    with pytest.raises(SchemaVersionError):
+        SqliteStore(path)
+
+
+def test_a_failing_step_rolls_back_every_step_of_the_run(
+    path: Path, conn: sqlite3.Connection
+) -> None:
+    migrate(conn, MIGRATIONS[:1])
+
+    def broken(conn: sqlite3.Connection) -> None:
+        conn.execute("CREATE TABLE half_done (x)")
+        raise RuntimeError("disk on fire")
+
+    with pytest.raises(RuntimeError, match="disk on fire"):
+        migrate(conn, (*MIGRATIONS, broken))
+    assert not conn.in_transaction
+    assert schema_version(conn) == 1
+    names = {name for _, name, _ in schema_of(conn)}
+    assert "half_done" not in names and "customer_tags" not in names
+    with SqliteStore(path) as store:
+        assert store.migrated_from == 1
+        assert store.schema_version == SCHEMA_VERSION
