@@ -220,3 +220,7 @@ class InvalidKeyError(InvalidValueError):
         self.kind = kind
         self.value = value
         super().__init__(kind, f"{value!r} is not a valid {kind}: {message}")
+
+
+class ReviewNotFound(NotFoundError):
+    kind = "review item"

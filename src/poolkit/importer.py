@@ -55,6 +55,8 @@ class RowResult:
     other_owner_id: str | None = None
     other_pool_id: str | None = None
     duplicate_of_row: int | None = None
+    # For a created row: stored customers whose names look alike (now on the review list).
+    similar_ids: tuple[str, ...] = ()
 
 
 @attrs.frozen

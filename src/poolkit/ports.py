@@ -29,6 +29,7 @@ from poolkit.model.customer import AttributeValue, Customer, CustomerStatus, Ide
 from poolkit.model.events import Event
 from poolkit.model.pool import Pool
 from poolkit.model.rep import Rep
+from poolkit.model.review import ReviewItem, ReviewStatus
 from poolkit.policy.rules import Schedule
 
 
@@ -90,6 +91,14 @@ class CustomerRepository(Protocol):
     def with_keys(self, keys: frozenset[IdentityKey]) -> list[Customer]:
         """Customers holding any of ``keys`` (an exact, indexed lookup)."""
 
+    def similar_names(self, blocks: frozenset[str], per_block: int) -> list[tuple[str, str]]:
+        """``(customer id, name)`` of the customers whose name has any of ``blocks`` among
+        its blocking keys (:func:`poolkit.identity.blocking_keys` of the stored name; a name
+        that normalises to nothing has none), at most ``per_block`` per block, deduplicated,
+        ordered by id. Pairs, not customers, because the caller scores many candidates and
+        keeps few. An indexed lookup: its cost follows the blocks asked for, not the
+        customers stored."""
+
     def due(self, at: datetime, limit: int) -> list[Customer]:
         """Up to ``limit`` customers whose schedule has a drop or warning at or before ``at``,
         earliest first. Reads only what is due, not every customer stored."""
@@ -138,6 +147,24 @@ class EventLog(Protocol):
         """Every customer id that has a history, deleted ones included, in order."""
 
 
+class ReviewRepository(Protocol):
+    """The review list of look-alike customers."""
+
+    def add(self, item: ReviewItem) -> None:
+        """Store a new item; :class:`~poolkit.errors.DuplicateIdError` if the id is taken."""
+
+    def get(self, review_id: str) -> ReviewItem | None: ...
+
+    def update(self, item: ReviewItem) -> None:
+        """Replace a stored item (same id); :class:`~poolkit.errors.ReviewNotFound` if absent."""
+
+    def find(
+        self, status: ReviewStatus | None = None, customer_id: str | None = None
+    ) -> list[ReviewItem]:
+        """Items with that status and involving that customer (on either side), ordered by
+        ``created_at`` then id."""
+
+
 class Settings(Protocol):
     """Small named values a store keeps for poolkit (e.g. the fingerprint of the policy
     its stored deadlines were computed with)."""
@@ -164,6 +191,9 @@ class UnitOfWork(Protocol):
 
     @property
     def settings(self) -> Settings: ...
+
+    @property
+    def reviews(self) -> ReviewRepository: ...
 
     def __enter__(self) -> Self: ...
 
@@ -192,6 +222,7 @@ __all__ = [
     "EventLog",
     "PoolRepository",
     "RepRepository",
+    "ReviewRepository",
     "Settings",
     "Store",
     "UnitOfWork",

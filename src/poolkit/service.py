@@ -26,13 +26,17 @@ from poolkit.errors import (
     CooldownActive,
     CustomerNotFound,
     DuplicateIdError,
+    InvalidKeyError,
     InvalidValueError,
     PermissionDenied,
     PoolkitError,
     PoolNotFound,
     RepNotFound,
+    ReviewNotFound,
     WrongStateError,
 )
+from poolkit.identity.keys import normalise_keys
+from poolkit.identity.similarity import blocking_keys, name_similarity
 from poolkit.importer import ImportReport, ImportRow, Outcome, RowResult
 from poolkit.model.customer import AttributeValue, Customer, CustomerStatus, IdentityKey
 from poolkit.model.events import (
@@ -48,6 +52,8 @@ from poolkit.model.events import (
     Frozen,
     GradeChanged,
     LockChanged,
+    Merged,
+    MergedInto,
     PoolChanged,
     Reassigned,
     Recycled,
@@ -59,6 +65,7 @@ from poolkit.model.events import (
 from poolkit.model.history import apply
 from poolkit.model.pool import Pool, PoolMode
 from poolkit.model.rep import OrgTree, Rep
+from poolkit.model.review import ReviewItem, ReviewStatus, SimilarMatch
 from poolkit.model.team import Team, check_team
 from poolkit.policy import rules
 from poolkit.policy.calendar import utc
@@ -68,6 +75,30 @@ from poolkit.ports import CustomerQuery, Store, UnitOfWork
 POLICY_FINGERPRINT = "policy_fingerprint"
 
 E = TypeVar("E", bound=Event)
+
+
+@attrs.frozen
+class CreateResult:
+    """A new customer, and the stored customers its name looks like (now under review)."""
+
+    customer: Customer
+    similar: tuple[SimilarMatch, ...] = ()
+
+
+def review_id(customer_id: str, similar_id: str) -> str:
+    """Review items are named by their pair, so a pair is filed once."""
+    return f"{customer_id}~{similar_id}"
+
+
+def name_blocks(name: str) -> frozenset[str]:
+    try:
+        return blocking_keys(name)
+    except InvalidKeyError:
+        return frozenset()
+
+
+def _later(a: datetime | None, b: datetime | None) -> datetime | None:
+    return max((t for t in (a, b) if t is not None), default=None)
 
 
 @attrs.frozen
@@ -201,6 +232,10 @@ class PoolService:
             )
 
     def _check_cap(self, uow: UnitOfWork, rep: Rep) -> None:
+        # Without a cap there is nothing to count; reading the rep's whole book anyway
+        # would make a large private import quadratic.
+        if self._policy.cap_for(rep.id, rep.cap) is None:
+            return
         held = uow.customers.find(CustomerQuery(owner_ids=frozenset({rep.id})))
         decision = rules.check_cap(rep, held, self._policy)
         if not decision.allowed:
@@ -231,6 +266,7 @@ class PoolService:
             pools = {pool.id: pool for pool in uow.pools.all()}
             pools.update({pool.id: pool for pool in team.pools})
             check_team(reps.values(), pools.values())
+            self._refuse_stranding(uow, team.reps)
             for rep in team.reps:
                 uow.reps.put(rep)
             for pool in team.pools:
@@ -266,11 +302,24 @@ class PoolService:
             all_reps = {rep.id: rep for rep in uow.reps.all()} | {rep.id: rep for rep in reps}
             all_pools = {pool.id: pool for pool in uow.pools.all()} | {p.id: p for p in pools}
             check_team(all_reps.values(), all_pools.values())
+            self._refuse_stranding(uow, reps)
             for rep in reps:
                 uow.reps.put(rep)
             for pool in pools:
                 uow.pools.put(pool)
             uow.commit()
+
+    def _refuse_stranding(self, uow: UnitOfWork, reps: Iterable[Rep]) -> None:
+        """A departed rep owns nothing: marking one inactive while they still own customers
+        would strand those customers (and depart() would then refuse, as already departed)."""
+        for rep in reps:
+            owner = CustomerQuery(owner_ids=frozenset({rep.id}))
+            if not rep.active and uow.customers.find(owner, limit=1):
+                raise InvalidValueError(
+                    "active",
+                    f"rep {rep.id!r} still owns customers; register the departure with "
+                    "depart() so they drop to the public pool",
+                )
 
     def reps(self) -> list[Rep]:
         with self.store.unit_of_work() as uow:
@@ -344,15 +393,42 @@ class PoolService:
 
         Into the creator's private pool by default (cap permitting), or straight into a public
         pool with ``public=True``. ``pool_id`` is its public pool; when not given, the
-        policy's routing rules pick it from the attributes, else the default pool.
+        policy's routing rules pick it from the attributes, else the default pool. Look-alike
+        names are not refused: they file review items (see :meth:`create_with_warnings`).
         """
+        return self.create_with_warnings(
+            actor_id,
+            name,
+            customer_id=customer_id,
+            keys=keys,
+            grade=grade,
+            tags=tags,
+            attributes=attributes,
+            pool_id=pool_id,
+            public=public,
+        ).customer
+
+    def create_with_warnings(
+        self,
+        actor_id: str,
+        name: str,
+        *,
+        customer_id: str | None = None,
+        keys: Iterable[IdentityKey | tuple[str, str]] | Mapping[str, str] = (),
+        grade: str | None = None,
+        tags: Iterable[str] = (),
+        attributes: Mapping[str, AttributeValue] | None = None,
+        pool_id: str | None = None,
+        public: bool = False,
+    ) -> CreateResult:
+        """Like :meth:`create`, and also returns the stored customers whose names look like
+        this one's (score at or above the policy's threshold), each now on the review list."""
         at = self._now()
         with self.store.unit_of_work() as uow:
             access = self._access(uow)
             actor = access.actor(actor_id)
-            customer = self._create_in(
+            result = self._create_in(
                 uow,
-                access,
                 actor,
                 at,
                 self._created_event(
@@ -370,7 +446,7 @@ class PoolService:
                 ),
             )
             uow.commit()
-            return customer
+            return result
 
     def _created_event(
         self,
@@ -403,7 +479,7 @@ class PoolService:
             name=name,
             pool_id=pool.id,
             owner_id=None if public else actor.id,
-            keys=keys,
+            keys=normalise_keys(keys, self._policy.phone_region),
             grade=grade,
             tags=tags,
             attributes=attributes or {},
@@ -413,11 +489,9 @@ class PoolService:
         apply(None, event)
         return event
 
-    def _create_in(
-        self, uow: UnitOfWork, access: Access, actor: Rep, at: datetime, event: Created
-    ) -> Customer:
-        """Check the store (id, collision, cap) and write the new customer; nothing is
-        written unless every check passes."""
+    def _create_in(self, uow: UnitOfWork, actor: Rep, at: datetime, event: Created) -> CreateResult:
+        """Check the store (id, collision, cap), write the new customer and file review
+        items for look-alikes; nothing is written unless every check passes."""
         if uow.customers.get(event.customer_id) is not None or uow.events.history(
             event.customer_id
         ):
@@ -429,7 +503,186 @@ class PoolService:
         assert customer is not None
         uow.events.append(event)
         uow.customers.add(customer, rules.schedule(customer, self._policy))
-        return customer
+        return CreateResult(customer, self._file_reviews(uow, customer, at))
+
+    # ------------------------------------------------------------------ look-alikes
+
+    def _similar_in(
+        self, uow: UnitOfWork, name: str, exclude: str | None = None
+    ) -> tuple[SimilarMatch, ...]:
+        settings = self._policy.similarity
+        if not settings.enabled:
+            return ()
+        blocks = name_blocks(name)
+        if not blocks:
+            return ()
+        matches = []
+        for other_id, other_name in uow.customers.similar_names(blocks, settings.per_block):
+            if other_id == exclude:
+                continue
+            score = name_similarity(name, other_name)
+            if score >= settings.threshold:
+                matches.append(SimilarMatch(other_id, other_name, round(score, 1)))
+        matches.sort(key=lambda match: (-match.score, match.customer_id))
+        return tuple(matches)
+
+    def _file_reviews(
+        self, uow: UnitOfWork, customer: Customer, at: datetime
+    ) -> tuple[SimilarMatch, ...]:
+        """Put each look-alike of ``customer`` on the review list, once per pair."""
+        matches = self._similar_in(uow, customer.name, exclude=customer.id)
+        for match in matches:
+            pair = (customer.id, match.customer_id)
+            if any(uow.reviews.get(review_id(a, b)) for a, b in (pair, pair[::-1])):
+                continue
+            uow.reviews.add(
+                ReviewItem(
+                    id=review_id(*pair),
+                    customer_id=customer.id,
+                    similar_id=match.customer_id,
+                    score=match.score,
+                    created_at=at,
+                )
+            )
+        return matches
+
+    def similar(self, name: str, *, exclude: str | None = None) -> list[SimilarMatch]:
+        """Stored customers whose names look like ``name``, best first: what a rep should
+        check before entering a customer. Changes nothing."""
+        with self.store.unit_of_work() as uow:
+            return list(self._similar_in(uow, name, exclude))
+
+    def reviews(
+        self, status: ReviewStatus | None = ReviewStatus.OPEN, customer_id: str | None = None
+    ) -> list[ReviewItem]:
+        """The review list (open items by default), oldest first."""
+        with self.store.unit_of_work() as uow:
+            return uow.reviews.find(status, customer_id)
+
+    def mark_not_same(self, actor_id: str, review_id: str) -> ReviewItem:
+        """An admin decides the two customers of a review item are different; the pair is
+        not filed again."""
+        at = self._now()
+        with self.store.unit_of_work() as uow:
+            actor = self._access(uow).actor(actor_id)
+            item = self._open_review(uow, actor, review_id, "mark as not the same")
+            resolved = attrs.evolve(
+                item, status=ReviewStatus.NOT_SAME, resolved_by=actor.id, resolved_at=at
+            )
+            uow.reviews.update(resolved)
+            uow.commit()
+            return resolved
+
+    def _open_review(
+        self, uow: UnitOfWork, actor: Rep, review_id: str, operation: str
+    ) -> ReviewItem:
+        item = uow.reviews.get(review_id)
+        if item is None:
+            raise ReviewNotFound(review_id)
+        if not actor.is_admin:
+            raise PermissionDenied(
+                actor.id, operation, f"review item {review_id!r}", "only admins review"
+            )
+        if item.status is not ReviewStatus.OPEN:
+            raise InvalidValueError(
+                "review_id", f"review item {review_id!r} is already {item.status.value}"
+            )
+        return item
+
+    def merge(self, actor_id: str, keep_id: str, absorb_id: str) -> Customer:
+        """An admin merges ``absorb_id`` into ``keep_id``: one customer remains.
+
+        The rule: the kept customer keeps its id, name and pool; keys, tags and related reps
+        are united; attributes and grade are the kept customer's where it has them; follow-up
+        and deal times are the later of the two. Ownership: if the kept customer is private,
+        its owner keeps it (the other owner, if any, becomes a related rep); if it is public
+        and the absorbed one private, the absorbed one's owner takes it over, so the rep
+        working the customer goes on working it (their count toward the cap is unchanged).
+        Frozen customers are restored before a merge. The absorbed customer ends with a
+        ``merged_into`` event and leaves the store; :meth:`merged_history` shows both
+        histories in time order. Review items of the pair are closed as merged; other open
+        items of the absorbed customer move to the kept one.
+        """
+        if keep_id == absorb_id:
+            raise InvalidValueError("absorb_id", "a customer cannot be merged into itself")
+        at = self._now()
+        with self.store.unit_of_work() as uow:
+            actor = self._access(uow).actor(actor_id)
+            keep = self._customer(uow, keep_id)
+            absorb = self._customer(uow, absorb_id)
+            if not actor.is_admin:
+                raise PermissionDenied(
+                    actor.id, "merge", f"customer {absorb_id!r}", "only admins merge"
+                )
+            for customer in (keep, absorb):
+                self._require_state(
+                    customer, "merge", CustomerStatus.PRIVATE, CustomerStatus.PUBLIC
+                )
+            related = dict(absorb.related_reps)
+            for rep_id, since in keep.related_reps.items():
+                related[rep_id] = max(since, related.get(rep_id, since))
+            owner_id, owned_since = keep.owner_id, keep.owned_since
+            if owner_id is None and absorb.owner_id is not None:
+                owner_id, owned_since = absorb.owner_id, absorb.owned_since
+            elif absorb.owner_id is not None and absorb.owner_id != owner_id:
+                related[absorb.owner_id] = at
+            if owner_id is not None:
+                related.pop(owner_id, None)
+            self._write(uow, absorb, self._event(MergedInto, absorb, at, actor.id, into_id=keep.id))
+            merged = self._write(
+                uow,
+                keep,
+                self._event(
+                    Merged,
+                    keep,
+                    at,
+                    actor.id,
+                    absorbed_id=absorb.id,
+                    owner_id=owner_id,
+                    owned_since=owned_since,
+                    keys=keep.keys | absorb.keys,
+                    tags=keep.tags | absorb.tags,
+                    attributes={**absorb.attributes, **keep.attributes},
+                    related_reps=related,
+                    grade=keep.grade if keep.grade is not None else absorb.grade,
+                    last_follow_up_at=_later(keep.last_follow_up_at, absorb.last_follow_up_at),
+                    last_deal_at=_later(keep.last_deal_at, absorb.last_deal_at),
+                ),
+            )
+            for item in uow.reviews.find(ReviewStatus.OPEN, absorb.id):
+                other = item.similar_id if item.customer_id == absorb.id else item.customer_id
+                if other == keep.id:
+                    uow.reviews.update(
+                        attrs.evolve(
+                            item, status=ReviewStatus.MERGED, resolved_by=actor.id, resolved_at=at
+                        )
+                    )
+                else:
+                    uow.reviews.update(
+                        attrs.evolve(
+                            item,
+                            customer_id=keep.id
+                            if item.customer_id == absorb.id
+                            else item.customer_id,
+                            similar_id=keep.id if item.similar_id == absorb.id else item.similar_id,
+                        )
+                    )
+            uow.commit()
+            return merged
+
+    def merged_history(self, customer_id: str) -> list[Event]:
+        """The customer's history with the histories of every customer merged into it (and
+        into those), in time order."""
+        with self.store.unit_of_work() as uow:
+            pending, events = [customer_id], list[Event]()
+            while pending:
+                history = uow.events.history(pending.pop())
+                if not history and not events:
+                    raise CustomerNotFound(customer_id)
+                events.extend(history)
+                pending.extend(e.absorbed_id for e in history if isinstance(e, Merged))
+            events.sort(key=lambda event: (event.at, event.customer_id, event.seq))
+            return events
 
     def import_customers(
         self,
@@ -518,7 +771,7 @@ class PoolService:
                 duplicate_of_row=earlier[0],
             )
         try:
-            customer = self._create_in(uow, access, actor, at, event)
+            created = self._create_in(uow, actor, at, event)
         except CollisionError as error:
             return RowResult(
                 row.row,
@@ -528,11 +781,24 @@ class PoolService:
                 other_owner_id=error.owner_id,
                 other_pool_id=error.pool_id,
             )
+        except DuplicateIdError as error:
+            # Its id is taken: most often a row already imported by an earlier, interrupted
+            # run of the same file, so it is reported like a key collision.
+            return RowResult(
+                row.row, Outcome.COLLISION, message=str(error), other_customer_id=error.id
+            )
         except PoolkitError as error:
             return RowResult(row.row, Outcome.INVALID, row.customer_id, str(error))
         for key in identifying:
             seen[key] = row.row
-        return RowResult(row.row, Outcome.CREATED, customer.id)
+        looks_like = ", ".join(f"{m.customer_id} ({m.score:g})" for m in created.similar)
+        return RowResult(
+            row.row,
+            Outcome.CREATED,
+            created.customer.id,
+            message=f"looks like {looks_like}; filed for review" if looks_like else "",
+            similar_ids=tuple(match.customer_id for match in created.similar),
+        )
 
     def follow_up(
         self,
@@ -863,6 +1129,12 @@ class PoolService:
                 customer,
                 "only pool managers, the owner's superiors and admins lock",
             )
+            counted_before = rules.counts_toward_cap(customer, self._policy)
+            after = attrs.evolve(customer, locked=locked)
+            counted_after = rules.counts_toward_cap(after, self._policy)
+            if customer.owner_id is not None and counted_after and not counted_before:
+                # Unlocked, the customer counts toward its owner's cap again: it must fit.
+                self._check_cap(uow, access.rep(customer.owner_id))
             return self._event(LockChanged, customer, at, actor.id, locked=locked)
 
         return self._operate(customer_id, actor_id, decide)
@@ -926,7 +1198,9 @@ class PoolService:
                 at,
                 actor.id,
                 name=customer.name if name is None else name,
-                keys=customer.keys if keys is None else keys,
+                keys=customer.keys
+                if keys is None
+                else normalise_keys(keys, self._policy.phone_region),
                 tags=customer.tags if tags is None else tags,
                 attributes=customer.attributes if attributes is None else attributes,
             )
@@ -1121,7 +1395,7 @@ class PoolService:
             customer = self._customer(uow, customer_id)
             if actor_id is not None:
                 access = self._access(uow)
-                actor = access.rep(actor_id)
+                actor = access.actor(actor_id)
                 access.require(
                     access.can_see(actor, customer),
                     actor,
@@ -1139,7 +1413,7 @@ class PoolService:
                 raise CustomerNotFound(customer_id)
             if actor_id is not None:
                 access = self._access(uow)
-                actor = access.rep(actor_id)
+                actor = access.actor(actor_id)
                 customer = uow.customers.get(customer_id)
                 visible = actor.is_admin if customer is None else access.can_see(actor, customer)
                 if not visible:
@@ -1186,10 +1460,11 @@ class PoolService:
 
     def visible_to(self, rep_id: str) -> list[Customer]:
         """Every customer a rep may see: their own, their subordinates', those they used to
-        own, and the public pools they belong to (all, for admins)."""
+        own, and the public pools they belong to (all, for admins). A departed rep sees
+        nothing (:class:`RepInactiveError`)."""
         with self.store.unit_of_work() as uow:
             access = self._access(uow)
-            rep = access.rep(rep_id)
+            rep = access.actor(rep_id)  # RepInactiveError: a departed rep sees nothing
             if rep.is_admin:
                 return uow.customers.find(CustomerQuery())
             owners = frozenset({rep.id} | access.org.subordinates(rep.id))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from enum import Enum
 from types import MappingProxyType
@@ -63,6 +63,19 @@ def enum_member(kind: type[E], field: str, value: Any) -> E:
     except ValueError:
         choices = ", ".join(str(member.value) for member in kind)
         raise InvalidValueError(field, f"must be one of {choices}, got {value!r}") from None
+
+
+def enum_of(kind: type[E], field: str) -> Callable[[Any], E]:
+    """A converter to a member of ``kind`` (see :func:`enum_member`).
+
+    mypy's attrs plugin refuses a converter built by a call ("Unsupported converter"); for
+    an attrs field prefer a named function that calls :func:`enum_member`.
+    """
+
+    def convert(value: Any) -> E:
+        return enum_member(kind, field, value)
+
+    return convert
 
 
 def ids(values: Iterable[str]) -> frozenset[str]:

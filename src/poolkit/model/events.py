@@ -273,6 +273,41 @@ class Warned(Event):
         return f"{self.rep_id} warned: {self.reason}"
 
 
+@attrs.frozen(kw_only=True)
+class Merged(Event):
+    """Another customer (``absorbed_id``) was merged into this one. The fields hold this
+    customer's values after the merge: keys, tags and related reps united, the later of the
+    follow-up and deal times, and the owner decided by the merge rule."""
+
+    kind: ClassVar[str] = "merged"
+
+    absorbed_id: str = attrs.field(validator=identifier)
+    owner_id: str | None = attrs.field(default=None, validator=optional_identifier)
+    owned_since: datetime | None = attrs.field(default=None, validator=optional_aware)
+    keys: frozenset[IdentityKey] = attrs.field(converter=to_identity_keys)
+    tags: frozenset[str] = attrs.field(converter=_tags)
+    attributes: Mapping[str, AttributeValue] = attrs.field(converter=frozen_map, hash=False)
+    related_reps: Mapping[str, datetime] = attrs.field(converter=frozen_map, hash=False)
+    grade: str | None = None
+    last_follow_up_at: datetime | None = attrs.field(default=None, validator=optional_aware)
+    last_deal_at: datetime | None = attrs.field(default=None, validator=optional_aware)
+
+    def describe(self) -> str:
+        return f"customer {self.absorbed_id} merged into this one by {self.actor_id}"
+
+
+@attrs.frozen(kw_only=True)
+class MergedInto(Event):
+    """This customer was merged into ``into_id`` and lives on there; its history stays."""
+
+    kind: ClassVar[str] = "merged_into"
+
+    into_id: str = attrs.field(validator=identifier)
+
+    def describe(self) -> str:
+        return f"merged into customer {self.into_id} by {self.actor_id}"
+
+
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.kind: cls
     for cls in (
@@ -293,6 +328,8 @@ EVENT_TYPES: dict[str, type[Event]] = {
         GradeChanged,
         Edited,
         Warned,
+        Merged,
+        MergedInto,
     )
 }
 

@@ -28,6 +28,8 @@ from poolkit.model.events import (
     Frozen,
     GradeChanged,
     LockChanged,
+    Merged,
+    MergedInto,
     PoolChanged,
     Reassigned,
     Recycled,
@@ -38,18 +40,27 @@ from poolkit.model.events import (
 )
 
 
-def _take(rep_id: str, at: datetime) -> dict[str, Any]:
+def _take(customer: Customer, rep_id: str, at: datetime) -> dict[str, Any]:
+    # The owner is never also a related rep (as after a transfer): claiming back a lost
+    # customer ends the rep's related status; losing it again starts a new one.
+    related = dict(customer.related_reps)
+    related.pop(rep_id, None)
     return {
         "status": CustomerStatus.PRIVATE,
         "owner_id": rep_id,
         "owned_since": at,
         "public_since": None,
+        "related_reps": related,
         "warned_due_at": None,
     }
 
 
 def _release(customer: Customer, at: datetime, status: CustomerStatus) -> dict[str, Any]:
-    """The owner becomes empty and a related rep; grade, tags and history stay."""
+    """The owner becomes empty and a related rep; grade, tags and history stay.
+
+    A drop-exempt lock is lifted: it exempted this owner's relationship (a long contract),
+    and kept on, it would let whoever claims the customer next hold it forever.
+    """
     related = dict(customer.related_reps)
     if customer.owner_id is not None:
         related[customer.owner_id] = at
@@ -60,6 +71,7 @@ def _release(customer: Customer, at: datetime, status: CustomerStatus) -> dict[s
         "public_since": at if status is CustomerStatus.PUBLIC else customer.public_since,
         "related_reps": related,
         "warned_due_at": None,
+        "locked": False,
     }
 
 
@@ -119,7 +131,7 @@ def apply(customer: Customer | None, event: Event) -> Customer | None:
             if event.method is FollowUpKind.DEAL:
                 changes["last_deal_at"] = at
         case Claimed() | Assigned():
-            changes = _take(event.rep_id, at)
+            changes = _take(customer, event.rep_id, at)
         case Returned() | Recycled() | Dropped():
             changes = _release(customer, at, CustomerStatus.PUBLIC)
         case Transferred() | Reassigned():
@@ -134,8 +146,24 @@ def apply(customer: Customer | None, event: Event) -> Customer | None:
                 "pool_id": event.pool_id,
                 "public_since": at,
             }
-        case Deleted():
+        case Deleted() | MergedInto():
             return None
+        case Merged():
+            private = event.owner_id is not None
+            changes = {
+                "status": CustomerStatus.PRIVATE if private else customer.status,
+                "owner_id": event.owner_id,
+                "owned_since": event.owned_since,
+                "public_since": None if private else customer.public_since,
+                "keys": event.keys,
+                "tags": event.tags,
+                "attributes": event.attributes,
+                "related_reps": event.related_reps,
+                "grade": event.grade,
+                "last_follow_up_at": event.last_follow_up_at,
+                "last_deal_at": event.last_deal_at,
+                "warned_due_at": None,
+            }
         case LockChanged():
             changes = {"locked": event.locked}
         case GradeChanged():

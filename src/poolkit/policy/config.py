@@ -14,6 +14,7 @@ import json
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -40,6 +41,11 @@ def _zone(name: object, path: str) -> ZoneInfo:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError) as error:
         raise ConfigError(path, f"unknown time zone {name!r}") from error
+
+
+def _read_only(values: Mapping[str, int]) -> Mapping[str, int]:
+    """A read-only copy, so a frozen policy cannot be changed (or made invalid) through it."""
+    return MappingProxyType(dict(values))
 
 
 class DropKind(enum.Enum):
@@ -99,7 +105,7 @@ class CapPolicy:
     """
 
     default: int | None = None
-    per_rep: Mapping[str, int] = attrs.field(factory=dict, hash=False)
+    per_rep: Mapping[str, int] = attrs.field(factory=dict, converter=_read_only, hash=False)
     count_dealt: bool = True
     count_locked: bool = True
 
@@ -116,7 +122,7 @@ class ClaimLimitPolicy:
 
     max_claims: int | None = None
     window_days: int = 1
-    per_rep: Mapping[str, int] = attrs.field(factory=dict, hash=False)
+    per_rep: Mapping[str, int] = attrs.field(factory=dict, converter=_read_only, hash=False)
 
     def __attrs_post_init__(self) -> None:
         if self.max_claims is not None:
@@ -124,6 +130,24 @@ class ClaimLimitPolicy:
         _check_int("claim_limit.window_days", self.window_days, 1)
         for rep_id, limit in self.per_rep.items():
             _check_int(f"claim_limit.per_rep.{rep_id}", limit, 0)
+
+
+@attrs.frozen
+class SimilarityPolicy:
+    """Similar-customer warnings: names scoring ``threshold`` (0-100) or more against a stored
+    name file a review item; ``per_block`` bounds the candidates read per blocking key."""
+
+    enabled: bool = True
+    threshold: float = 85.0
+    per_block: int = 50
+
+    def __attrs_post_init__(self) -> None:
+        threshold = self.threshold
+        if isinstance(threshold, bool) or not isinstance(threshold, int | float):
+            raise ConfigError("similarity.threshold", f"must be a number, got {threshold!r}")
+        if not 0 < threshold <= 100:
+            raise ConfigError("similarity.threshold", "must be > 0 and <= 100")
+        _check_int("similarity.per_block", self.per_block, 1)
 
 
 @attrs.frozen
@@ -151,6 +175,7 @@ class Policy:
     collision_keys: frozenset[str] = DEFAULT_COLLISION_KEYS
     routing: tuple[RoutingRule, ...] = ()
     phone_region: str = "CN"
+    similarity: SimilarityPolicy = SimilarityPolicy()
     zone: ZoneInfo = attrs.field(init=False, eq=False, hash=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
@@ -216,6 +241,11 @@ class Policy:
                 {"attribute": r.attribute, "equals": r.equals, "pool": r.pool} for r in self.routing
             ],
             "phone_region": self.phone_region,
+            "similarity": {
+                "enabled": self.similarity.enabled,
+                "threshold": self.similarity.threshold,
+                "per_block": self.similarity.per_block,
+            },
         }
 
     def fingerprint(self) -> str:
@@ -403,6 +433,17 @@ def _load_policy(doc: _Reader) -> Policy:
         )
         table.done()
 
+    similarity_table = doc.table("similarity")
+    per_block = similarity_table.integer("per_block", 50, minimum=1)
+    assert per_block is not None
+    similarity = SimilarityPolicy(
+        enabled=similarity_table.boolean("enabled", True),
+        # Checked by SimilarityPolicy itself, under the same path.
+        threshold=similarity_table.raw("threshold", 85.0),
+        per_block=per_block,
+    )
+    similarity_table.done()
+
     phone_region = doc.string("phone_region", "CN")
     if len(phone_region) != 2 or not phone_region.isalpha() or not phone_region.isupper():
         raise ConfigError(
@@ -420,4 +461,5 @@ def _load_policy(doc: _Reader) -> Policy:
         collision_keys=collision_keys,
         routing=tuple(routing),
         phone_region=phone_region,
+        similarity=similarity,
     )

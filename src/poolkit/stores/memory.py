@@ -16,11 +16,19 @@ from datetime import datetime
 from types import TracebackType
 from typing import Self, TypeVar
 
-from poolkit.errors import DuplicateIdError, PoolkitError, StaleVersionError
+from poolkit.errors import (
+    DuplicateIdError,
+    InvalidKeyError,
+    PoolkitError,
+    ReviewNotFound,
+    StaleVersionError,
+)
+from poolkit.identity.similarity import blocking_keys
 from poolkit.model.customer import Customer, IdentityKey
 from poolkit.model.events import Claimed, Event
 from poolkit.model.pool import Pool
 from poolkit.model.rep import Rep
+from poolkit.model.review import ReviewItem, ReviewStatus
 from poolkit.policy.calendar import utc
 from poolkit.policy.rules import Schedule
 from poolkit.ports import CustomerQuery
@@ -36,6 +44,13 @@ def _restore(table: dict[str, V], key: str, old: V | None) -> None:
         table[key] = old
 
 
+def _name_blocks(name: str) -> frozenset[str]:
+    try:
+        return blocking_keys(name)
+    except InvalidKeyError:
+        return frozenset()
+
+
 class _Data:
     """Everything the store holds, with its indexes."""
 
@@ -44,6 +59,10 @@ class _Data:
         self.schedules: dict[str, Schedule] = {}
         self.by_owner: defaultdict[str, set[str]] = defaultdict(set)
         self.by_key: defaultdict[IdentityKey, set[str]] = defaultdict(set)
+        # Each name block's customer ids, sorted: similar_names takes the first few by id,
+        # as the SQLite store does.
+        self.by_block: defaultdict[str, list[str]] = defaultdict(list)
+        self.blocks: dict[str, frozenset[str]] = {}
         # (next instant in UTC, customer id), sorted: the sweep's index.
         self.due: list[tuple[datetime, str]] = []
         self.reps: dict[str, Rep] = {}
@@ -51,11 +70,18 @@ class _Data:
         self.events: dict[str, list[Event]] = {}
         self.claims: defaultdict[str, list[tuple[datetime, str, int]]] = defaultdict(list)
         self.settings: dict[str, str] = {}
+        self.reviews: dict[str, ReviewItem] = {}
+        self.reviews_by_customer: defaultdict[str, set[str]] = defaultdict(set)
 
     def put_customer(
         self, customer_id: str, customer: Customer | None, schedule: Schedule | None
     ) -> None:
         old = self.customers.get(customer_id)
+        new_name = None if customer is None else customer.name
+        if old is not None and old.name != new_name:
+            self._index_name(customer_id, None)
+        if customer is not None and (old is None or old.name != new_name):
+            self._index_name(customer_id, customer.name)
         if old is not None:
             if old.owner_id is not None:
                 self.by_owner[old.owner_id].discard(customer_id)
@@ -81,6 +107,31 @@ class _Data:
         if next_at is not None:
             bisect.insort(self.due, (utc(next_at), customer_id))
 
+    def _index_name(self, customer_id: str, name: str | None) -> None:
+        """Index the blocks of ``name`` for the customer, or un-index its blocks (None)."""
+        if name is None:
+            for block in self.blocks.pop(customer_id, ()):
+                holders = self.by_block[block]
+                del holders[bisect.bisect_left(holders, customer_id)]
+                if not holders:
+                    del self.by_block[block]
+            return
+        blocks = _name_blocks(name)
+        self.blocks[customer_id] = blocks
+        for block in blocks:
+            bisect.insort(self.by_block[block], customer_id)
+
+    def put_review(self, review_id: str, item: ReviewItem | None) -> None:
+        old = self.reviews.pop(review_id, None)
+        if old is not None:
+            for customer_id in (old.customer_id, old.similar_id):
+                self.reviews_by_customer[customer_id].discard(review_id)
+        if item is None:
+            return
+        self.reviews[review_id] = item
+        for customer_id in (item.customer_id, item.similar_id):
+            self.reviews_by_customer[customer_id].add(review_id)
+
 
 class MemoryStore:
     """Keeps everything in this process's memory; lost when the process ends."""
@@ -104,6 +155,7 @@ class MemoryUnitOfWork:
         self.pools = _Pools(self)
         self.events = _Events(self)
         self.settings = _Settings(self)
+        self.reviews = _Reviews(self)
 
     def __enter__(self) -> Self:
         self._lock.acquire()
@@ -205,6 +257,13 @@ class _Customers:
         found = {cid for key in keys for cid in data.by_key.get(key, ())}
         return [data.customers[cid] for cid in sorted(found)]
 
+    def similar_names(self, blocks: frozenset[str], per_block: int) -> list[tuple[str, str]]:
+        data = self._uow.data
+        if per_block <= 0:
+            return []
+        found = {cid for block in blocks for cid in data.by_block.get(block, ())[:per_block]}
+        return [(cid, data.customers[cid].name) for cid in sorted(found)]
+
     def due(self, at: datetime, limit: int) -> list[Customer]:
         data = self._uow.data
         end = bisect.bisect_right(data.due, (utc(at), "\U0010ffff"))
@@ -287,6 +346,44 @@ class _Events:
 
     def customer_ids(self) -> Iterator[str]:
         return iter(sorted(self._uow.data.events))
+
+
+class _Reviews:
+    def __init__(self, uow: MemoryUnitOfWork) -> None:
+        self._uow = uow
+
+    def _replace(self, review_id: str, item: ReviewItem | None) -> None:
+        data = self._uow.data
+        old = data.reviews.get(review_id)
+        data.put_review(review_id, item)
+        self._uow.record(lambda: data.put_review(review_id, old))
+
+    def add(self, item: ReviewItem) -> None:
+        if item.id in self._uow.data.reviews:
+            raise DuplicateIdError("review item", item.id)
+        self._replace(item.id, item)
+
+    def get(self, review_id: str) -> ReviewItem | None:
+        return self._uow.data.reviews.get(review_id)
+
+    def update(self, item: ReviewItem) -> None:
+        if item.id not in self._uow.data.reviews:
+            raise ReviewNotFound(item.id)
+        self._replace(item.id, item)
+
+    def find(
+        self, status: ReviewStatus | None = None, customer_id: str | None = None
+    ) -> list[ReviewItem]:
+        data = self._uow.data
+        if customer_id is not None:
+            candidates = [
+                data.reviews[rid] for rid in data.reviews_by_customer.get(customer_id, ())
+            ]
+        else:
+            candidates = list(data.reviews.values())
+        found = [item for item in candidates if status is None or item.status is status]
+        found.sort(key=lambda item: (utc(item.created_at), item.id))
+        return found
 
 
 class _Settings:

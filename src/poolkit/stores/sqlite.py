@@ -34,11 +34,20 @@ from types import TracebackType
 from typing import Any, Self
 
 from poolkit.codec import decode, encode
-from poolkit.errors import DuplicateIdError, InvalidValueError, PoolkitError, StaleVersionError
+from poolkit.errors import (
+    DuplicateIdError,
+    InvalidKeyError,
+    InvalidValueError,
+    PoolkitError,
+    ReviewNotFound,
+    StaleVersionError,
+)
+from poolkit.identity.similarity import blocking_keys
 from poolkit.model.customer import Customer, IdentityKey
 from poolkit.model.events import Claimed, Event
 from poolkit.model.pool import Pool
 from poolkit.model.rep import Rep
+from poolkit.model.review import ReviewItem, ReviewStatus
 from poolkit.policy.rules import Schedule
 from poolkit.ports import CustomerQuery
 
@@ -186,7 +195,47 @@ def _v2_tags_and_related_reps(conn: sqlite3.Connection) -> None:
         )
 
 
-MIGRATIONS: tuple[Migration, ...] = (_v1_initial, _v2_tags_and_related_reps)
+def _v3_name_blocks_and_reviews(conn: sqlite3.Connection) -> None:
+    """The name-block index behind ``similar_names`` (filled from the stored names) and the
+    review list of look-alike customers."""
+    for statement in (
+        """CREATE TABLE customer_name_blocks (
+            block TEXT NOT NULL,
+            customer_id TEXT NOT NULL,
+            PRIMARY KEY (block, customer_id)
+        ) WITHOUT ROWID""",
+        "CREATE INDEX customer_name_blocks_customer ON customer_name_blocks (customer_id)",
+        """CREATE TABLE reviews (
+            id TEXT PRIMARY KEY,
+            status TEXT NOT NULL,
+            customer_id TEXT NOT NULL,
+            similar_id TEXT NOT NULL,
+            created_at INTEGER NOT NULL,
+            body TEXT NOT NULL
+        )""",
+        "CREATE INDEX reviews_status ON reviews (status, created_at, id)",
+        "CREATE INDEX reviews_customer ON reviews (customer_id)",
+        "CREATE INDEX reviews_similar ON reviews (similar_id)",
+    ):
+        conn.execute(statement)
+    # The names are read as plain JSON (see v2). The blocks come from today's
+    # blocking_keys: a later change to it ships with a step that refills this table.
+    rows = conn.execute("SELECT id, json_extract(body, '$.name') FROM customers")
+    conn.executemany(
+        "INSERT INTO customer_name_blocks (block, customer_id) VALUES (?, ?)",
+        (
+            (block, customer_id)
+            for customer_id, name in rows.fetchall()
+            for block in _name_blocks(name)
+        ),
+    )
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    _v1_initial,
+    _v2_tags_and_related_reps,
+    _v3_name_blocks_and_reviews,
+)
 """Schema steps in order; step ``n`` (1-based) brings a database from version ``n - 1`` to
 ``n``. Append a function to change the schema; never edit a step that has shipped."""
 
@@ -227,8 +276,9 @@ def migrate(
 
 # ---------------------------------------------------------------------------- queries
 
-# The two lookups whose cost must not grow with the number of customers; the tests check
-# their query plans use customers_due and the primary key of customer_keys.
+# The lookups whose cost must not grow with the number of customers; the tests check
+# their query plans use customers_due and the primary keys of customer_keys and
+# customer_name_blocks.
 DUE_SQL = "SELECT body FROM customers WHERE next_at <= ? ORDER BY next_at, id LIMIT ?"
 WITH_KEYS_SQL = """SELECT body FROM customers WHERE id IN (
     SELECT k.customer_id FROM customer_keys AS k
@@ -236,6 +286,36 @@ WITH_KEYS_SQL = """SELECT body FROM customers WHERE id IN (
       ON k.kind = json_extract(wanted.value, '$[0]')
      AND k.value = json_extract(wanted.value, '$[1]')
 ) ORDER BY id"""
+# For each wanted block, the id of its ``per_block``-th customer (``OFFSET per_block - 1``)
+# bounds an index range of the block: at most ``per_block`` rows read per block, however
+# many names share it. A block with fewer customers has no such id; the empty blob stands
+# in, as SQLite sorts every blob after every text.
+SIMILAR_NAMES_SQL = """SELECT c.id, json_extract(c.body, '$.name') FROM customers AS c
+WHERE c.id IN (
+    SELECT b.customer_id FROM json_each(?) AS wanted
+    JOIN customer_name_blocks AS b
+      ON b.block = wanted.value
+     AND b.customer_id <= coalesce((
+            SELECT last.customer_id FROM customer_name_blocks AS last
+            WHERE last.block = wanted.value
+            ORDER BY last.customer_id LIMIT 1 OFFSET ?
+         ), x'')
+) ORDER BY c.id"""
+# An update reads the stored version and the fields behind the side tables in one
+# primary-key lookup, so that it rewrites only the side rows that changed.
+STORED_SIDES_SQL = """SELECT version,
+    json_extract(body, '$.name', '$.keys', '$.tags', '$.related_reps')
+FROM customers WHERE id = ?"""
+
+
+def _name_blocks(name: str) -> frozenset[str]:
+    """The blocking keys indexed for a customer name; none for a name that normalises to
+    nothing (such a name has no look-alikes to find)."""
+    try:
+        return blocking_keys(name)
+    except InvalidKeyError:
+        return frozenset()
+
 
 # ---------------------------------------------------------------------------- store
 
@@ -382,6 +462,7 @@ class SqliteUnitOfWork:
         self.pools = _Pools(self)
         self.events = _Events(self)
         self.settings = _Settings(self)
+        self.reviews = _Reviews(self)
 
     def __enter__(self) -> Self:
         if self._conn is not None:
@@ -474,9 +555,15 @@ class _Customers:
             )
         except sqlite3.IntegrityError as error:
             raise DuplicateIdError("customer", customer.id) from error
-        self._write_side_tables(customer)
+        for table, rows in _side_rows(customer).items():
+            self._insert_side_rows(table, customer.id, rows)
+        self._insert_name_blocks(customer)
 
     def update(self, customer: Customer, schedule: Schedule, expected_version: int) -> None:
+        stored = self._uow._execute(STORED_SIDES_SQL, (customer.id,)).fetchone()
+        if stored is None or stored[0] != expected_version:
+            actual = None if stored is None else int(stored[0])
+            raise StaleVersionError(customer.id, expected_version, actual)
         changed = self._uow._execute(
             """UPDATE customers SET
                 status = ?, owner_id = ?, pool_id = ?, grade = ?, public_since = ?, version = ?,
@@ -484,10 +571,24 @@ class _Customers:
             WHERE id = ? AND version = ?""",
             (*_columns(customer, schedule), expected_version),
         ).rowcount
-        if changed == 0:
-            raise StaleVersionError(customer.id, expected_version, self._version(customer.id))
-        self._delete_side_tables(customer.id)
-        self._write_side_tables(customer)
+        if changed == 0:  # unreachable while the write lock is held; kept as a guard
+            raise StaleVersionError(customer.id, expected_version, None)
+        # A sweep updates many customers and changes few of their keys, tags or related
+        # reps, and no names: write only the difference.
+        old_name, old_keys, old_tags, old_related = json.loads(stored[1])
+        old_rows: dict[str, set[tuple[str, ...]]] = {
+            "customer_keys": {(kind, value) for kind, value in old_keys or ()},
+            "customer_tags": {(tag,) for tag in old_tags or ()},
+            "customer_related": {(rep_id,) for rep_id in old_related or {}},
+        }
+        for table, rows in _side_rows(customer).items():
+            self._delete_side_rows(table, customer.id, old_rows[table] - rows)
+            self._insert_side_rows(table, customer.id, rows - old_rows[table])
+        if old_name != customer.name:
+            self._uow._execute(
+                "DELETE FROM customer_name_blocks WHERE customer_id = ?", (customer.id,)
+            )
+            self._insert_name_blocks(customer)
 
     def remove(self, customer_id: str, expected_version: int) -> None:
         changed = self._uow._execute(
@@ -495,32 +596,32 @@ class _Customers:
         ).rowcount
         if changed == 0:
             raise StaleVersionError(customer_id, expected_version, self._version(customer_id))
-        self._delete_side_tables(customer_id)
+        for table in _SIDE_COLUMNS:
+            self._uow._execute(f"DELETE FROM {table} WHERE customer_id = ?", (customer_id,))
 
     def _version(self, customer_id: str) -> int | None:
         row = self._uow._execute("SELECT version FROM customers WHERE id = ?", (customer_id,))
         found = row.fetchone()
         return None if found is None else int(found[0])
 
-    def _delete_side_tables(self, customer_id: str) -> None:
-        for table in ("customer_keys", "customer_tags", "customer_related"):
-            self._uow._execute(f"DELETE FROM {table} WHERE customer_id = ?", (customer_id,))
+    def _insert_side_rows(self, table: str, customer_id: str, rows: set[tuple[str, ...]]) -> None:
+        columns = _SIDE_COLUMNS[table]
+        sql = (
+            f"INSERT INTO {table} ({', '.join(columns)}, customer_id) "
+            f"VALUES ({', '.join('?' for _ in columns)}, ?)"
+        )
+        for row in sorted(rows):
+            self._uow._execute(sql, (*row, customer_id))
 
-    def _write_side_tables(self, customer: Customer) -> None:
-        cid = customer.id
-        for key in sorted(customer.keys):
-            self._uow._execute(
-                "INSERT INTO customer_keys (kind, value, customer_id) VALUES (?, ?, ?)",
-                (key.kind, key.value, cid),
-            )
-        for tag in sorted(customer.tags):
-            self._uow._execute(
-                "INSERT INTO customer_tags (tag, customer_id) VALUES (?, ?)", (tag, cid)
-            )
-        for rep_id in sorted(customer.related_reps):
-            self._uow._execute(
-                "INSERT INTO customer_related (rep_id, customer_id) VALUES (?, ?)", (rep_id, cid)
-            )
+    def _insert_name_blocks(self, customer: Customer) -> None:
+        blocks: set[tuple[str, ...]] = {(block,) for block in _name_blocks(customer.name)}
+        self._insert_side_rows("customer_name_blocks", customer.id, blocks)
+
+    def _delete_side_rows(self, table: str, customer_id: str, rows: set[tuple[str, ...]]) -> None:
+        match = " AND ".join(f"{column} = ?" for column in _SIDE_COLUMNS[table])
+        sql = f"DELETE FROM {table} WHERE {match} AND customer_id = ?"
+        for row in sorted(rows):
+            self._uow._execute(sql, (*row, customer_id))
 
     def find(self, query: CustomerQuery, limit: int | None = None) -> list[Customer]:
         if limit is not None and limit <= 0:
@@ -572,6 +673,12 @@ class _Customers:
         rows = self._uow._execute(WITH_KEYS_SQL, (pairs,))
         return [_customer(body) for (body,) in rows]
 
+    def similar_names(self, blocks: frozenset[str], per_block: int) -> list[tuple[str, str]]:
+        if not blocks or per_block <= 0:
+            return []
+        rows = self._uow._execute(SIMILAR_NAMES_SQL, (_json_list(blocks), per_block - 1))
+        return [(customer_id, name) for customer_id, name in rows]
+
     def due(self, at: datetime, limit: int) -> list[Customer]:
         rows = self._uow._execute(DUE_SQL, (_micros(at), limit))
         return [_customer(body) for (body,) in rows]
@@ -587,6 +694,25 @@ class _Customers:
 
 def _customer(body: str) -> Customer:
     return decode(Customer, json.loads(body))
+
+
+# The side tables of customers: the columns of a row besides ``customer_id``.
+_SIDE_COLUMNS: dict[str, tuple[str, ...]] = {
+    "customer_keys": ("kind", "value"),
+    "customer_tags": ("tag",),
+    "customer_related": ("rep_id",),
+    "customer_name_blocks": ("block",),
+}
+
+
+def _side_rows(customer: Customer) -> dict[str, set[tuple[str, ...]]]:
+    """The rows of the side tables that follow a customer's keys, tags and related reps
+    (name blocks are handled apart: they change only with the name)."""
+    return {
+        "customer_keys": {(key.kind, key.value) for key in customer.keys},
+        "customer_tags": {(tag,) for tag in customer.tags},
+        "customer_related": {(rep_id,) for rep_id in customer.related_reps},
+    }
 
 
 def _columns(customer: Customer, schedule: Schedule) -> tuple[Any, ...]:
@@ -687,6 +813,67 @@ class _Events:
     def customer_ids(self) -> Iterator[str]:
         rows = self._uow._execute("SELECT DISTINCT customer_id FROM events ORDER BY customer_id")
         return iter([customer_id for (customer_id,) in rows.fetchall()])
+
+
+class _Reviews:
+    def __init__(self, uow: SqliteUnitOfWork) -> None:
+        self._uow = uow
+
+    def add(self, item: ReviewItem) -> None:
+        try:
+            self._uow._execute(
+                """INSERT INTO reviews (status, customer_id, similar_id, created_at, body, id)
+                VALUES (?, ?, ?, ?, ?, ?)""",
+                _review_columns(item),
+            )
+        except sqlite3.IntegrityError as error:
+            raise DuplicateIdError("review item", item.id) from error
+
+    def get(self, review_id: str) -> ReviewItem | None:
+        found = self._uow._execute("SELECT body FROM reviews WHERE id = ?", (review_id,)).fetchone()
+        return None if found is None else _review(found[0])
+
+    def update(self, item: ReviewItem) -> None:
+        changed = self._uow._execute(
+            """UPDATE reviews SET status = ?, customer_id = ?, similar_id = ?, created_at = ?,
+            body = ? WHERE id = ?""",
+            _review_columns(item),
+        ).rowcount
+        if changed == 0:
+            raise ReviewNotFound(item.id)
+
+    def find(
+        self, status: ReviewStatus | None = None, customer_id: str | None = None
+    ) -> list[ReviewItem]:
+        where: list[str] = []
+        params: list[Any] = []
+        if status is not None:
+            where.append("status = ?")
+            params.append(status.value)
+        if customer_id is not None:
+            where.append("(customer_id = ? OR similar_id = ?)")
+            params.extend((customer_id, customer_id))
+        sql = "SELECT body FROM reviews"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY created_at, id"
+        return [_review(body) for (body,) in self._uow._execute(sql, params)]
+
+
+def _review(body: str) -> ReviewItem:
+    return decode(ReviewItem, json.loads(body))
+
+
+def _review_columns(item: ReviewItem) -> tuple[Any, ...]:
+    """The reviews row in the column order of add and update, ``id`` last."""
+    return (
+        item.status.value,
+        item.customer_id,
+        item.similar_id,
+        _micros(item.created_at),
+        _json(encode(item)),
+        item.id,
+    )
 
 
 class _Settings:

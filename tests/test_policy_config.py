@@ -1,0 +1,437 @@
+"""Loading a policy: valid documents, every bad key named by its path, per-rep overrides,
+the round trip through to_dict, the fingerprint, and what change_policy does to deadlines."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import attrs
+import pytest
+
+from poolkit import (
+    CapExceeded,
+    CapPolicy,
+    ClaimLimitExceeded,
+    ClaimLimitPolicy,
+    ConfigError,
+    DropKind,
+    DropRule,
+    DropTime,
+    ManualClock,
+    Policy,
+    PoolService,
+    RoutingRule,
+)
+
+Factory = Callable[..., PoolService]
+
+FULL: dict[str, Any] = {
+    "timezone": "America/New_York",
+    "drop_time": "start_of_day",
+    "phone_region": "US",
+    "drop_rules": [
+        {"name": "B", "kind": "no_follow_up", "days": 25, "warn_days": 3, "grades": ["B"]},
+        {"name": "first", "kind": "no_first_deal", "days": 30, "pools": ["vip"]},
+        {"name": "repeat", "kind": "no_repeat_deal", "days": 90, "exempt_if_dealt": False},
+    ],
+    "caps": {"default": 100, "per_rep": {"li": 10}, "count_dealt": False, "count_locked": False},
+    "claim_limit": {"max_claims": 5, "window_days": 7, "per_rep": {"li": 2}},
+    "cooldown": {"days": 10},
+    "collision": {"keys": ["phone", "uscc"]},
+    "routing": [{"attribute": "region", "equals": "north", "pool": "north"}],
+}
+
+
+def problem(document: dict[str, Any]) -> str:
+    """The message a bad document is refused with."""
+    with pytest.raises(ConfigError) as refused:
+        Policy.from_dict(document)
+    assert str(refused.value) == f"{refused.value.path}: {refused.value.message}"
+    return str(refused.value)
+
+
+def with_rule(**rule: Any) -> dict[str, Any]:
+    """A document whose third drop rule is ``rule`` over a valid one."""
+    good = {"name": "x", "kind": "no_follow_up", "days": 15}
+    return {"drop_rules": [{**good, "name": "a"}, {**good, "name": "b"}, {**good, **rule}]}
+
+
+# ---------------------------------------------------------------- valid documents
+
+
+def test_an_empty_document_is_the_default_policy() -> None:
+    policy = Policy.from_dict({})
+    assert policy == Policy()
+    assert (policy.timezone, policy.drop_time, policy.drop_rules) == ("UTC", DropTime.EXACT, ())
+    assert policy.caps.default is None and policy.claim_limit.max_claims is None
+    assert policy.cooldown_days == 0
+    assert policy.collision_keys == {"phone", "uscc", "org_code", "email"}
+
+
+def test_a_full_document_is_read_into_values() -> None:
+    policy = Policy.from_dict(FULL)
+    assert policy.zone == ZoneInfo("America/New_York")
+    assert policy.drop_time is DropTime.START_OF_DAY and policy.phone_region == "US"
+    assert policy.drop_rules[0] == DropRule(
+        "B", DropKind.NO_FOLLOW_UP, 25, warn_days=3, grades=frozenset({"B"})
+    )
+    assert policy.drop_rules[1].pools == {"vip"}
+    assert policy.drop_rules[2].kind is DropKind.NO_REPEAT_DEAL
+    assert policy.caps == CapPolicy(100, {"li": 10}, count_dealt=False, count_locked=False)
+    assert policy.claim_limit == ClaimLimitPolicy(5, 7, {"li": 2})
+    assert policy.cooldown_days == 10
+    assert policy.collision_keys == {"phone", "uscc"}
+    assert policy.routing == (RoutingRule("region", "north", "north"),)
+
+
+def test_from_toml_reads_the_same_document(tmp_path: Path) -> None:
+    path = tmp_path / "policy.toml"
+    path.write_text(
+        """
+timezone = "America/New_York"
+drop_time = "start_of_day"
+phone_region = "US"
+[[drop_rules]]
+name = "B"
+kind = "no_follow_up"
+days = 25
+warn_days = 3
+grades = ["B"]
+[[drop_rules]]
+name = "first"
+kind = "no_first_deal"
+days = 30
+pools = ["vip"]
+[[drop_rules]]
+name = "repeat"
+kind = "no_repeat_deal"
+days = 90
+exempt_if_dealt = false
+[caps]
+default = 100
+count_dealt = false
+count_locked = false
+[caps.per_rep]
+li = 10
+[claim_limit]
+max_claims = 5
+window_days = 7
+per_rep = { li = 2 }
+[cooldown]
+days = 10
+[collision]
+keys = ["phone", "uscc"]
+[[routing]]
+attribute = "region"
+equals = "north"
+pool = "north"
+""",
+        encoding="utf-8",
+    )
+    assert Policy.from_toml(path) == Policy.from_dict(FULL)
+
+
+def test_from_toml_names_a_missing_or_broken_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="cannot read policy file"):
+        Policy.from_toml(tmp_path / "missing.toml")
+    broken = tmp_path / "broken.toml"
+    broken.write_text("timezone = ", encoding="utf-8")
+    with pytest.raises(ConfigError, match="is not valid TOML"):
+        Policy.from_toml(broken)
+    bad_key = tmp_path / "bad.toml"
+    bad_key.write_text("[[drop_rules]]\nname = 'x'\nkind = 'no_follow_up'\ndays = 0\n")
+    with pytest.raises(ConfigError) as refused:
+        Policy.from_toml(bad_key)
+    assert refused.value.path == "drop_rules[0].days"
+
+
+# ---------------------------------------------------------------- bad documents
+
+
+@pytest.mark.parametrize(
+    "document, message",
+    [
+        # drop rules
+        (with_rule(days=0), "drop_rules[2].days: must be > 0"),
+        (with_rule(days=-3), "drop_rules[2].days: must be > 0"),
+        (with_rule(days="15"), "drop_rules[2].days: must be a whole number, got '15'"),
+        (with_rule(days=True), "drop_rules[2].days: must be a whole number, got True"),
+        (with_rule(days=1.5), "drop_rules[2].days: must be a whole number, got 1.5"),
+        (with_rule(warn_days=-1), "drop_rules[2].warn_days: must be >= 0"),
+        (with_rule(warn_days=15), "drop_rules[2].warn_days: must be < days (15)"),
+        (with_rule(warn_days=20), "drop_rules[2].warn_days: must be < days (15)"),
+        (with_rule(name="a"), "drop_rules[2].name: duplicate rule name 'a'"),
+        (with_rule(name=""), "drop_rules[2].name: must be a non-empty string, got ''"),
+        (
+            with_rule(kind="no_visit"),
+            "drop_rules[2].kind: must be one of no_follow_up, no_first_deal, no_repeat_deal, "
+            "got 'no_visit'",
+        ),
+        (with_rule(grades="B"), "drop_rules[2].grades: must be a list of strings, got 'B'"),
+        (with_rule(grades=["B", 3]), "drop_rules[2].grades[1]: must be a non-empty string, got 3"),
+        (
+            with_rule(exempt_if_dealt="yes"),
+            "drop_rules[2].exempt_if_dealt: must be true or false, got 'yes'",
+        ),
+        (with_rule(dayz=15), "drop_rules[2].dayz: unknown key"),
+        (
+            {"drop_rules": [{"name": "x", "kind": "no_follow_up"}]},
+            "drop_rules[0].days: is required",
+        ),
+        ({"drop_rules": [{"kind": "no_follow_up", "days": 3}]}, "drop_rules[0].name: is required"),
+        ({"drop_rules": {"name": "x"}}, "drop_rules: must be a list of tables, got dict"),
+        ({"drop_rules": ["x"]}, "drop_rules[0]: must be a table, got str"),
+        # time
+        ({"timezone": "Mars/Olympus_Mons"}, "timezone: unknown time zone 'Mars/Olympus_Mons'"),
+        ({"timezone": "../../etc/passwd"}, "timezone: unknown time zone '../../etc/passwd'"),
+        ({"timezone": 8}, "timezone: must be a non-empty string, got 8"),
+        ({"drop_time": "noon"}, "drop_time: must be one of exact, start_of_day, got 'noon'"),
+        # caps and claim limits
+        ({"caps": {"default": -1}}, "caps.default: must be >= 0"),
+        ({"caps": {"per_rep": {"li": -5}}}, "caps.per_rep.li: must be >= 0"),
+        (
+            {"caps": {"per_rep": {"li": "ten"}}},
+            "caps.per_rep.li: must be a whole number, got 'ten'",
+        ),
+        ({"caps": {"count_dealt": 1}}, "caps.count_dealt: must be true or false, got 1"),
+        ({"caps": {"defualt": 10}}, "caps.defualt: unknown key"),
+        ({"caps": 100}, "caps: must be a table, got int"),
+        ({"claim_limit": {"max_claims": -1}}, "claim_limit.max_claims: must be >= 0"),
+        ({"claim_limit": {"window_days": 0}}, "claim_limit.window_days: must be > 0"),
+        ({"claim_limit": {"per_rep": {"li": -1}}}, "claim_limit.per_rep.li: must be >= 0"),
+        ({"cooldown": {"days": -1}}, "cooldown.days: must be >= 0"),
+        ({"cooldown": {"hours": 3}}, "cooldown.hours: unknown key"),
+        # collision keys, routing, region
+        (
+            {"collision": {"keys": "phone"}},
+            "collision.keys: must be a list of strings, got 'phone'",
+        ),
+        (
+            {"routing": [{"attribute": "region", "equals": ["n"], "pool": "north"}]},
+            "routing[0].equals: must be a string, number or boolean, got ['n']",
+        ),
+        ({"routing": [{"attribute": "region", "equals": "n"}]}, "routing[0].pool: is required"),
+        (
+            {"routing": [{"attribute": "region", "equals": "n", "pool": "p", "to": "q"}]},
+            "routing[0].to: unknown key",
+        ),
+        (
+            {"phone_region": "China"},
+            "phone_region: must be a two-letter region code like CN, got 'China'",
+        ),
+        # the document itself
+        ({"timezone": "UTC", "colour": "blue"}, "colour: unknown key"),
+    ],
+)
+def test_a_bad_document_is_refused_naming_the_key(document: dict[str, Any], message: str) -> None:
+    assert problem(document) == message
+
+
+def test_a_document_that_is_not_a_table_is_refused() -> None:
+    with pytest.raises(ConfigError, match="must be a table, got list"):
+        Policy.from_dict([])  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "build, path",
+    [
+        (lambda: DropRule("x", DropKind.NO_FOLLOW_UP, 0), "drop_rules[x].days"),
+        (lambda: DropRule("x", DropKind.NO_FOLLOW_UP, 5, warn_days=5), "drop_rules[x].warn_days"),
+        (lambda: DropRule("x", "no_follow_up", 5), "drop_rules[x].kind"),  # type: ignore[arg-type]
+        (lambda: DropRule(" ", DropKind.NO_FOLLOW_UP, 5), "drop_rules[ ].name"),
+        (lambda: CapPolicy(default=-1), "caps.default"),
+        (lambda: CapPolicy(per_rep={"li": -1}), "caps.per_rep.li"),
+        (lambda: ClaimLimitPolicy(window_days=0), "claim_limit.window_days"),
+        (lambda: Policy(timezone="Nowhere/Land"), "timezone"),
+        (lambda: Policy(cooldown_days=-2), "cooldown.days"),
+        (lambda: Policy(drop_time="exact"), "drop_time"),  # type: ignore[arg-type]
+        (
+            lambda: Policy(
+                drop_rules=(
+                    DropRule("same", DropKind.NO_FOLLOW_UP, 5),
+                    DropRule("same", DropKind.NO_FIRST_DEAL, 9),
+                )
+            ),
+            "drop_rules[1].name",
+        ),
+    ],
+)
+def test_policy_values_built_in_code_are_checked_too(
+    build: Callable[[], object], path: str
+) -> None:
+    with pytest.raises(ConfigError) as refused:
+        build()
+    assert refused.value.path == path
+
+
+# ---------------------------------------------------------------- round trip and fingerprint
+
+
+@pytest.mark.parametrize("document", [{}, FULL], ids=["empty", "full"])
+def test_to_dict_round_trips(document: dict[str, Any]) -> None:
+    policy = Policy.from_dict(document)
+    assert Policy.from_dict(policy.to_dict()) == policy
+    assert Policy.from_dict(policy.to_dict()).to_dict() == policy.to_dict()
+
+
+def test_the_fingerprint_is_stable_and_follows_every_rule() -> None:
+    policy = Policy.from_dict(FULL)
+    reordered = dict(reversed(list(FULL.items())))
+    assert Policy.from_dict(reordered).fingerprint() == policy.fingerprint()
+    assert Policy.from_dict(policy.to_dict()).fingerprint() == policy.fingerprint()
+    assert len(policy.fingerprint()) == 16
+
+    changes: list[dict[str, Any]] = [
+        {"cooldown": {"days": 11}},
+        {"drop_time": "exact"},
+        {"timezone": "Asia/Shanghai"},
+        {"caps": {**FULL["caps"], "per_rep": {"li": 11}}},
+        {"drop_rules": [{**FULL["drop_rules"][0], "days": 24}, *FULL["drop_rules"][1:]]},
+        {"collision": {"keys": ["phone"]}},
+    ]
+    prints = {Policy.from_dict({**FULL, **change}).fingerprint() for change in changes}
+    assert len(prints) == len(changes) and policy.fingerprint() not in prints
+
+
+# ---------------------------------------------------------------- per-rep overrides
+
+TEAM = {
+    "reps": [
+        {"id": "admin", "admin": True},
+        {"id": "li", "cap": 2, "claim_limit": 2},
+        {"id": "wang", "cap": 2, "claim_limit": 2},
+        {"id": "zhao"},
+    ],
+    "pools": [{"id": "main", "default": True, "members": ["li", "wang", "zhao"]}],
+}
+
+
+def test_cap_precedence_policy_per_rep_then_the_reps_own_then_the_default(
+    make_service: Factory,
+) -> None:
+    # li: the policy's entry (1) beats li's own cap (2); wang: own cap (2) beats the
+    # default (3); zhao: the default (3).
+    svc = make_service({"caps": {"default": 3, "per_rep": {"li": 1}}}, TEAM)
+    for rep, cap in (("li", 1), ("wang", 2), ("zhao", 3)):
+        for n in range(cap):
+            svc.create(rep, f"{rep} {n}")
+        with pytest.raises(CapExceeded) as refused:
+            svc.create(rep, f"{rep} one more")
+        assert (refused.value.rep_id, refused.value.cap) == (rep, cap)
+
+
+def test_a_per_rep_cap_of_zero_means_no_private_customers(make_service: Factory) -> None:
+    svc = make_service({"caps": {"per_rep": {"zhao": 0}}}, TEAM)
+    with pytest.raises(CapExceeded) as refused:
+        svc.create("zhao", "Acme")
+    assert (refused.value.cap, refused.value.count) == (0, 0)
+    assert svc.create("li", "Acme").owner_id == "li"  # no default: li's own cap of 2
+
+
+def test_claim_limit_precedence_policy_per_rep_then_the_reps_own_then_the_default(
+    make_service: Factory,
+) -> None:
+    document = {
+        "caps": {"per_rep": {"li": 10, "wang": 10}},  # out of the way: caps come first
+        "claim_limit": {"max_claims": 3, "window_days": 7, "per_rep": {"li": 1}},
+    }
+    svc = make_service(document, TEAM)
+    for rep, limit in (("li", 1), ("wang", 2), ("zhao", 3)):
+        for n in range(limit):
+            svc.claim(rep, svc.create("admin", f"{rep} lead {n}", public=True).id)
+        spare = svc.create("admin", f"{rep} one more", public=True)
+        with pytest.raises(ClaimLimitExceeded) as refused:
+            svc.claim(rep, spare.id)
+        assert (refused.value.rep_id, refused.value.limit) == (rep, limit)
+
+
+def test_a_per_rep_claim_limit_of_zero_means_no_claims_ever(make_service: Factory) -> None:
+    svc = make_service({"claim_limit": {"window_days": 7, "per_rep": {"zhao": 0}}}, TEAM)
+    lead = svc.create("admin", "Lead", public=True)
+    with pytest.raises(ClaimLimitExceeded) as refused:
+        svc.claim("zhao", lead.id)
+    assert (refused.value.limit, refused.value.next_claim_at) == (0, None)
+
+
+def test_a_loaded_policy_cannot_be_changed() -> None:
+    policy = Policy.from_dict(FULL)
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        policy.cooldown_days = 0  # type: ignore[misc]
+    # Through its per-rep tables neither: that could make the policy invalid (a cap of -1)
+    # and change it under a fingerprint already stored.
+    with pytest.raises(TypeError):
+        policy.caps.per_rep["li"] = -1  # type: ignore[index]
+    with pytest.raises(TypeError):
+        policy.claim_limit.per_rep["li"] = -1  # type: ignore[index]
+    source = {"li": 3}
+    caps = CapPolicy(per_rep=source)
+    source["li"] = 4
+    assert caps.per_rep == {"li": 3}
+
+
+def test_policy_cap_for_and_claim_limit_for() -> None:
+    policy = Policy.from_dict(FULL)
+    assert policy.cap_for("li", 50) == 10
+    assert policy.cap_for("wang", 50) == 50
+    assert policy.cap_for("wang", None) == 100
+    assert policy.claim_limit_for("li", 4) == 2
+    assert policy.claim_limit_for("wang", 4) == 4
+    assert policy.claim_limit_for("wang", None) == 5
+
+
+# ---------------------------------------------------------------- change_policy
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+NOW = datetime(2026, 3, 2, 9, 0, tzinfo=SHANGHAI)  # the clock fixture's start
+
+
+def rule_of(days: int) -> dict[str, Any]:
+    return {
+        "timezone": "Asia/Shanghai",
+        "drop_rules": [{"name": "stale", "kind": "no_follow_up", "days": days}],
+    }
+
+
+def test_a_shorter_rule_drops_a_customer_on_the_next_sweep(
+    make_service: Factory, clock: ManualClock
+) -> None:
+    svc = make_service(rule_of(30), TEAM)
+    customer = svc.create("li", "Acme")
+    other = svc.create("admin", "In the pool", public=True)
+    clock.set(NOW + timedelta(days=10))
+    assert not svc.sweep().changed
+    assert svc.change_policy(Policy.from_dict(rule_of(7))) == 1  # the public one has no deadline
+    assert svc.policy == Policy.from_dict(rule_of(7))
+    report = svc.sweep()
+    assert [(d.customer_id, d.due_at) for d in report.dropped] == [
+        (customer.id, NOW + timedelta(days=7))
+    ]
+    assert svc.customer(other.id).version == 1
+
+
+def test_a_longer_rule_keeps_a_customer_past_its_old_deadline(
+    make_service: Factory, clock: ManualClock
+) -> None:
+    svc = make_service(rule_of(7), TEAM)
+    customer = svc.create("li", "Acme")
+    svc.change_policy(Policy.from_dict(rule_of(30)))
+    clock.set(NOW + timedelta(days=29))
+    assert not svc.sweep().changed
+    clock.set(NOW + timedelta(days=30))
+    assert [d.customer_id for d in svc.sweep().dropped] == [customer.id]
+
+
+def test_a_new_service_with_another_policy_recomputes_the_stored_deadlines(
+    make_service: Factory, clock: ManualClock, store: Any
+) -> None:
+    svc = make_service(rule_of(30), TEAM)
+    customer = svc.create("li", "Acme")
+    clock.set(NOW + timedelta(days=10))
+    restarted = PoolService(store, Policy.from_dict(rule_of(7)), clock)
+    assert [d.customer_id for d in restarted.sweep().dropped] == [customer.id]
+    # The same policy again finds nothing to recompute.
+    assert restarted.change_policy(restarted.policy) == 0
