@@ -11,22 +11,24 @@ code   meaning
 2      bad usage or bad configuration (policy, team, CSV, dates)
 3      unknown customer, rep or pool
 4      permission denied, or the actor has departed
-5      refused by a pool rule: cap, claim limit, cooldown, collision, wrong state
+5      refused by a pool rule: cap, claim limit, cooldown, collision, id taken,
+       wrong state
 =====  ==========================================================
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import os
+import shlex
+import sqlite3
 import sys
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, redirect_stdout
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, NoReturn, TextIO
 
 from poolkit import codec
 from poolkit.clock import Clock, ManualClock, SystemClock
@@ -36,6 +38,7 @@ from poolkit.errors import (
     CollisionError,
     ConfigError,
     CooldownActive,
+    DuplicateIdError,
     InvalidValueError,
     NotFoundError,
     PermissionDenied,
@@ -43,9 +46,10 @@ from poolkit.errors import (
     RepInactiveError,
     WrongStateError,
 )
-from poolkit.importer import Outcome, read_csv
+from poolkit.importer import Outcome, RowResult, read_csv
 from poolkit.model.customer import Customer, CustomerStatus
 from poolkit.model.events import FollowUpKind
+from poolkit.model.review import ReviewStatus
 from poolkit.model.team import Team
 from poolkit.policy.calendar import format_instant
 from poolkit.policy.config import Policy
@@ -69,6 +73,7 @@ EXIT_CODES: list[tuple[type[BaseException], int]] = [
     (ClaimLimitExceeded, 5),
     (CooldownActive, 5),
     (CollisionError, 5),
+    (DuplicateIdError, 5),
     (WrongStateError, 5),
     (ConfigError, 2),
     (InvalidValueError, 2),
@@ -90,18 +95,33 @@ def exit_code(error: BaseException) -> int:
 class Context:
     """What every command needs: where the database is, the clock, how to print."""
 
-    def __init__(self, args: argparse.Namespace, out: TextIO) -> None:
+    def __init__(self, args: argparse.Namespace, out: TextIO, err: TextIO) -> None:
         self.db = Path(args.db)
         self.json = bool(args.json)
         self.out = out
+        self.err = err
         self.clock: Clock = ManualClock(_instant(args.now, "--now")) if args.now else SystemClock()
+        self._opened: list[SqliteStore] = []
 
     def store(self, must_exist: bool = True) -> SqliteStore:
         if must_exist and not self.db.exists():
             raise UsageError(
                 f"no database at {self.db}; create one with `poolkit init` or `poolkit demo`"
             )
-        return SqliteStore(self.db)
+        try:
+            store = SqliteStore(self.db)
+        except sqlite3.Error as error:
+            # A missing directory or a file that is not a database: a wrong --db, said in
+            # one line rather than as a traceback.
+            raise UsageError(f"cannot open database {self.db}: {error}") from error
+        self._opened.append(store)
+        return store
+
+    def close(self) -> None:
+        """Close what the command opened, so that main() can run many commands in one
+        process (tests, scripts) without piling up connections."""
+        for store in self._opened:
+            store.close()
 
     def service(self) -> PoolService:
         store = self.store()
@@ -127,8 +147,14 @@ def _instant(text: str, option: str) -> datetime:
     except ValueError as error:
         raise UsageError(f"{option}: {text!r} is not an ISO 8601 date-time") from error
     if value.tzinfo is None:
-        raise UsageError(f"{option}: {text!r} has no time zone; add one, e.g. {text}+08:00")
+        raise UsageError(
+            f"{option}: {text!r} has no time zone; add one, e.g. {value.isoformat()}+08:00"
+        )
     return value
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
 
 
 def _when(customer: Customer, policy: Policy, value: datetime | None) -> str:
@@ -156,7 +182,8 @@ def _details(customer: Customer, service: PoolService) -> list[str]:
         f"  attributes:     {attributes}",
         f"  keys:           {keys}",
         f"  related reps:   {related}",
-        f"  created:        {_when(customer, policy, customer.created_at)} by {customer.creator_id or '-'}",
+        f"  created:        {_when(customer, policy, customer.created_at)}"
+        f" by {customer.creator_id or '-'}",
         f"  owned since:    {_when(customer, policy, customer.owned_since)}",
         f"  last follow-up: {_when(customer, policy, customer.last_follow_up_at)}",
         f"  last deal:      {_when(customer, policy, customer.last_deal_at)}",
@@ -173,7 +200,9 @@ def _details(customer: Customer, service: PoolService) -> list[str]:
 
 
 def _customer_json(customer: Customer) -> dict[str, Any]:
-    return codec.encode_customer(customer)
+    # to_plain, not encode: plain ISO 8601 datetimes, without the storage format's [zone].
+    plain: dict[str, Any] = codec.to_plain(customer)
+    return plain
 
 
 # ---------------------------------------------------------------------- commands
@@ -182,15 +211,16 @@ def _customer_json(customer: Customer) -> dict[str, Any]:
 def cmd_init(ctx: Context, args: argparse.Namespace) -> None:
     policy = Policy.from_toml(args.policy)
     team = Team.from_toml(args.team)
-    if ctx.db.exists():
-        if not args.force:
-            raise UsageError(f"{ctx.db} already exists; pass --force to update its policy and team")
+    if ctx.db.exists() and not args.force:
+        raise UsageError(f"{ctx.db} already exists; pass --force to update its policy and team")
     store = ctx.store(must_exist=False)
+    service = PoolService(store, policy, ctx.clock)
+    # The team first: when it does not fit the reps and pools already stored (--force), the
+    # stored policy is left as it was too.
+    service.setup(team)
     with store.unit_of_work() as uow:
         uow.settings.set(POLICY_KEY, json.dumps(policy.to_dict(), ensure_ascii=False))
         uow.commit()
-    service = PoolService(store, policy, ctx.clock)
-    service.setup(team)
     ctx.emit(
         {"db": str(ctx.db), "reps": len(team.reps), "pools": len(team.pools)},
         f"initialised {ctx.db}: {len(team.reps)} reps, {len(team.pools)} pools, "
@@ -206,14 +236,17 @@ def cmd_policy(ctx: Context, args: argparse.Namespace) -> None:
             uow.settings.set(POLICY_KEY, json.dumps(policy.to_dict(), ensure_ascii=False))
             uow.commit()
         changed = service.change_policy(policy)
-        ctx.emit({"rescheduled": changed}, f"policy updated; {changed} customers rescheduled")
+        ctx.emit(
+            {"rescheduled": changed},
+            f"policy updated; {_count(changed, 'customer')} rescheduled",
+        )
         return
     ctx.emit(
         service.policy.to_dict(), json.dumps(service.policy.to_dict(), ensure_ascii=False, indent=2)
     )
 
 
-def _keys(args: argparse.Namespace) -> dict[str, str] | list[tuple[str, str]]:
+def _keys(args: argparse.Namespace) -> list[tuple[str, str]]:
     pairs: list[tuple[str, str]] = []
     for kind, value in (("phone", args.phone), ("email", args.email), ("uscc", args.uscc)):
         for item in value or ():
@@ -238,10 +271,12 @@ def _attributes(items: Sequence[str] | None) -> dict[str, str]:
 
 def cmd_create(ctx: Context, args: argparse.Namespace) -> None:
     service = ctx.service()
-    customer = service.create(
+    result = service.create_with_warnings(
         args.actor,
         args.name,
         customer_id=args.id,
+        # The service compares keys exactly as given, so "138 0013 8000" and
+        # "+86 138-0013-8000" must be made one before they reach it.
         keys=_keys(args),
         grade=args.grade,
         tags=args.tag or (),
@@ -249,7 +284,16 @@ def cmd_create(ctx: Context, args: argparse.Namespace) -> None:
         pool_id=args.pool,
         public=args.public,
     )
-    ctx.emit(_customer_json(customer), f"created {customer.id}: {customer.name}, {customer.where}")
+    customer = result.customer
+    lines = [f"created {customer.id}: {customer.name}, {customer.where}"]
+    lines += [
+        f"  looks like {m.customer_id} {m.name!r} (score {m.score:g}); filed for review"
+        for m in result.similar
+    ]
+    ctx.emit(
+        {**_customer_json(customer), "similar": [codec.to_plain(m) for m in result.similar]},
+        lines,
+    )
 
 
 def _simple(action: str) -> Callable[[Context, argparse.Namespace], None]:
@@ -257,7 +301,7 @@ def _simple(action: str) -> Callable[[Context, argparse.Namespace], None]:
 
     def run(ctx: Context, args: argparse.Namespace) -> None:
         service = ctx.service()
-        calls: dict[str, Callable[[], Customer | None]] = {
+        calls: dict[str, Callable[[], Customer]] = {
             "claim": lambda: service.claim(args.actor, args.customer),
             "assign": lambda: service.assign(args.actor, args.customer, args.to),
             "return": lambda: service.return_to_pool(args.actor, args.customer, args.reason),
@@ -270,7 +314,6 @@ def _simple(action: str) -> Callable[[Context, argparse.Namespace], None]:
             ),
         }
         customer = calls[action]()
-        assert customer is not None
         ctx.emit(_customer_json(customer), f"{action}: {customer.id} is now {customer.where}")
 
     return run
@@ -287,7 +330,7 @@ def cmd_history(ctx: Context, args: argparse.Namespace) -> None:
     events = service.history(args.customer, actor_id=args.actor)
     zone = service.policy.zone
     ctx.emit(
-        [codec.encode_event(event) for event in events],
+        [codec.to_plain(event) for event in events],
         [
             f"{event.seq:>3}  {format_instant(event.at, zone)}  {event.describe()}"
             for event in events
@@ -308,39 +351,55 @@ def cmd_list(ctx: Context, args: argparse.Namespace) -> None:
         if args.dropped_since
         else None,
     )
+    # With --as, the limit applies to what the rep may see, not to what the query finds.
     with service.store.unit_of_work() as uow:
-        found = uow.customers.find(query, args.limit)
+        found = uow.customers.find(query, None if args.actor else args.limit)
     if args.actor:
         visible = {customer.id for customer in service.visible_to(args.actor)}
-        found = [customer for customer in found if customer.id in visible]
+        found = [customer for customer in found if customer.id in visible][: args.limit]
     ctx.emit(
         [_customer_json(c) for c in found],
-        [_line(c) for c in found] + [f"({len(found)} customers)"],
+        [_line(c) for c in found] + [f"({_count(len(found), 'customer')})"],
     )
 
 
 def cmd_sweep(ctx: Context, args: argparse.Namespace) -> None:
     service = ctx.service()
-    at = _instant(args.at, "--at") if args.at else service.clock.now()
+    now = service.clock.now()
+    at = _instant(args.at, "--at") if args.at else now
     zone = service.policy.zone
+    if at > now:
+        # Checked here for the dry run too: it would promise drops that no sweep makes.
+        raise UsageError(
+            f"--at: cannot sweep the future ({at.isoformat()} is after now "
+            f"{now.isoformat()}); see what is coming with `poolkit forecast`"
+        )
     if args.dry_run:
-        items = [
+        due = [
             item for item in service.forecast(at, since=at - timedelta(days=36500)) if item.at <= at
         ]
+        # A sweep drops a customer whose drop is due without warning it first.
+        dropping = {item.customer_id for item in due if item.action == "drop"}
+        items = [item for item in due if item.action == "drop" or item.customer_id not in dropping]
+        verb = {"drop": "drop", "warning": "warn"}
         ctx.emit(
             [codec.to_plain(item) for item in items],
             [
-                f"would {item.action}: {item.customer_id} ({item.owner_id}): {item.message}"
+                f"would {verb[item.action]} {item.customer_id} ({item.owner_id}): {item.message}"
                 for item in items
             ]
             + [f"(dry run at {format_instant(at, zone)}: nothing changed)"],
         )
         return
     report = service.sweep(at)
-    lines = [f"dropped {i.customer_id} from {i.rep_id}: {i.message}" for i in report.dropped]
+    lines = [
+        f"dropped {i.customer_id} from {i.rep_id}: {i.message.removeprefix('dropped: ')}"
+        for i in report.dropped
+    ]
     lines += [f"warned {i.rep_id} about {i.customer_id}: {i.message}" for i in report.warned]
     lines.append(
-        f"sweep at {format_instant(at, zone)}: {len(report.dropped)} dropped, {len(report.warned)} warned"
+        f"sweep at {format_instant(at, zone)}: {len(report.dropped)} dropped, "
+        f"{len(report.warned)} warned"
     )
     ctx.emit(codec.to_plain(report), lines)
 
@@ -353,28 +412,34 @@ def cmd_forecast(ctx: Context, args: argparse.Namespace) -> None:
     ctx.emit(
         [codec.to_plain(item) for item in items],
         [
-            f"{format_instant(i.at, zone)}  {i.action:<7} {i.customer_id} ({i.owner_id}): {i.message}"
+            f"{format_instant(i.at, zone)}  {i.action:<7} {i.customer_id} ({i.owner_id}): "
+            f"{i.message}"
             for i in items
         ]
-        + [f"({len(items)} events in the next {args.days} days)"],
+        + [f"({_count(len(items), 'event')} in the next {_count(args.days, 'day')})"],
     )
 
 
 def cmd_import(ctx: Context, args: argparse.Namespace) -> None:
     service = ctx.service()
-    path = Path(args.csv)
-    rows = read_csv(path)
-    progress = _progress(sys.stderr, len(rows)) if not ctx.json else None
+    # Keys are normalised by the service: a malformed one makes its row invalid.
+    rows = read_csv(Path(args.csv))
+    # A progress line is for a person watching a terminal, not for a cron log or a pipe.
+    show_progress = not ctx.json and ctx.err.isatty()
+    progress = _progress(ctx.err, len(rows)) if show_progress and rows else None
     report = service.import_customers(
-        args.actor, rows, public=args.public, pool_id=args.pool, progress=progress
+        args.actor, rows, public=not args.private, pool_id=args.pool, progress=progress
     )
-    lines = [
-        f"row {r.row}: {r.outcome}{': ' + r.message if r.message else ''}"
-        for r in report.rows
-        if r.outcome is not Outcome.CREATED or args.verbose
-    ]
+    lines = [_row_line(r) for r in report.rows if r.outcome is not Outcome.CREATED or args.verbose]
     lines.append(report.summary())
     ctx.emit(codec.to_plain(report), lines)
+
+
+def _row_line(result: RowResult) -> str:
+    if result.outcome is Outcome.CREATED:
+        looks_like = f" ({result.message})" if result.message else ""
+        return f"row {result.row}: created {result.customer_id}{looks_like}"
+    return f"row {result.row}: {result.outcome.value}: {result.message}"
 
 
 def _progress(stream: TextIO, total: int) -> Callable[[int], None]:
@@ -388,6 +453,31 @@ def _progress(stream: TextIO, total: int) -> Callable[[int], None]:
             stream.flush()
 
     return show
+
+
+def cmd_reviews(ctx: Context, args: argparse.Namespace) -> None:
+    service = ctx.service()
+    status = None if args.all else ReviewStatus.OPEN
+    items = service.reviews(status, args.customer)
+    ctx.emit(
+        [codec.to_plain(item) for item in items],
+        [
+            f"{item.id:<24} {item.customer_id} looks like {item.similar_id} "
+            f"(score {item.score:g}) [{item.status.value}]"
+            for item in items
+        ]
+        + [f"({len(items)} review items)"],
+    )
+
+
+def cmd_not_same(ctx: Context, args: argparse.Namespace) -> None:
+    item = ctx.service().mark_not_same(args.actor, args.review)
+    ctx.emit(codec.to_plain(item), f"{item.id}: marked not the same")
+
+
+def cmd_merge(ctx: Context, args: argparse.Namespace) -> None:
+    customer = ctx.service().merge(args.actor, args.keep, args.absorb)
+    ctx.emit(_customer_json(customer), f"merged {args.absorb} into {customer.id}: {customer.where}")
 
 
 def cmd_demo(ctx: Context, args: argparse.Namespace) -> None:
@@ -414,13 +504,14 @@ def cmd_demo(ctx: Context, args: argparse.Namespace) -> None:
                 ctx.out.write(line + "\n")
     where = demo.final_state(store)
     end = demo.START + timedelta(days=args.days, hours=9)
+    again = f"poolkit --db {shlex.quote(str(ctx.db))} --now {end.isoformat()}"
     tail = [
         "",
         "Where the customers are now: " + ", ".join(f"{k}: {v}" for k, v in where.items()),
         f"The database is {ctx.db.resolve()}. Go on with, for example:",
-        f"  poolkit --db {ctx.db} --now {end.isoformat()} list --owner li",
-        f"  poolkit --db {ctx.db} --now {end.isoformat()} history c0001",
-        f"  poolkit --db {ctx.db} --now {end.isoformat()} forecast --days 7",
+        f"  {again} list --owner li",
+        f"  {again} history c0001",
+        f"  {again} forecast --days 7",
     ]
     if ctx.json:
         ctx.emit(
@@ -439,8 +530,28 @@ def cmd_demo(ctx: Context, args: argparse.Namespace) -> None:
 # ---------------------------------------------------------------------- parser
 
 
+class _Parser(argparse.ArgumentParser):
+    """Reports a usage mistake like every other error: one line, exit code 2."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{message} (see `{self.prog} --help`)")
+
+
+def _whole_number(minimum: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {value}")
+        return value
+
+    return parse
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="poolkit",
         description="Public and private customer pools (公海/私海) on a SQLite database.",
     )
@@ -490,12 +601,13 @@ def build_parser() -> argparse.ArgumentParser:
     sub = command("import", cmd_import, "import customers from a CSV file, with a per-row report")
     sub.add_argument(
         "csv",
-        help="CSV with a header: id,name,grade,tags,phone,email,uscc,... (extra columns become attributes)",
+        help="CSV with a header: id,name,grade,tags,phone,email,uscc,org_code "
+        "(other columns become attributes)",
     )
     sub.add_argument(
-        "--public",
+        "--private",
         action="store_true",
-        help="into the public pools instead of the importer's private pool",
+        help="into the importer's own private pool (cap permitting) instead of the public pools",
     )
     sub.add_argument(
         "--pool", help="public pool for every row (else routing rules, else the default pool)"
@@ -554,7 +666,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument(
         "--dropped-since", metavar="ISO", help="entered the public pool at or after this time"
     )
-    sub.add_argument("--limit", type=int)
+    sub.add_argument("--limit", type=_whole_number(0))
 
     sub = command(
         "sweep", cmd_sweep, "drop and warn whatever is due (run it from cron)", actor=False
@@ -567,14 +679,14 @@ def build_parser() -> argparse.ArgumentParser:
     sub = command(
         "forecast", cmd_forecast, "what will drop or be warned in the coming days", actor=False
     )
-    sub.add_argument("--days", type=int, default=7)
+    sub.add_argument("--days", type=_whole_number(0), default=7)
 
     sub = command(
         "demo", cmd_demo, "simulate a team for a few weeks and keep the database", actor=False
     )
     sub.add_argument("--seed", type=int, default=7)
-    sub.add_argument("--days", type=int, default=21)
-    sub.add_argument("--customers", type=int, default=300)
+    sub.add_argument("--days", type=_whole_number(1), default=21)
+    sub.add_argument("--customers", type=_whole_number(1), default=300)
     sub.add_argument("--force", action="store_true", help="replace an existing database")
     return parser
 
@@ -587,6 +699,11 @@ def _errors(err: TextIO) -> Iterator[list[int]]:
     except PoolkitError as error:
         err.write(f"error: {error}\n")
         status[0] = exit_code(error)
+    except sqlite3.Error as error:
+        # The database failed under us (disk full, file removed...): not a user mistake,
+        # but still one line rather than a traceback.
+        err.write(f"error: database: {error}\n")
+        status[0] = 1
 
 
 def main(
@@ -595,15 +712,28 @@ def main(
     out = out or sys.stdout
     err = err or sys.stderr
     parser = build_parser()
-    try:
-        args = parser.parse_args(argv)
-    except SystemExit as exit:
-        return int(exit.code or 0)
     with _errors(err) as status:
-        ctx = Context(args, out)
-        args.run(ctx, args)
+        try:
+            # --help prints to stdout, which is ``out`` here.
+            with redirect_stdout(out):
+                args = parser.parse_args(argv)
+        except SystemExit as exit:
+            return int(exit.code or 0)
+        ctx = Context(args, out, err)
+        try:
+            args.run(ctx, args)
+        finally:
+            ctx.close()
     return status[0]
 
 
 def entry_point() -> None:
-    sys.exit(main())
+    try:
+        code = main()
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # The reader went away (`poolkit list | head`): stop quietly, as other tools do,
+        # with stdout pointed at /dev/null so that the flush at exit does not fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        code = 1
+    sys.exit(code)
