@@ -281,9 +281,11 @@ def check_claim_limit(
             limit=limit,
             count=len(recent),
         )
-    # The claim that must leave the window before one more fits.
-    freeing = recent[len(recent) - limit] if limit > 0 else None
-    until = add_days(freeing, days, policy.zone) if freeing is not None else None
+    # One more fits once len(recent) - limit + 1 of these claims have left the window.
+    # Expiries are sorted on their own: around a DST change a later claim's window can
+    # end before an earlier one's (calendar days are not all equally long).
+    expiries = sorted((add_days(t, days, policy.zone) for t in recent), key=utc)
+    until = expiries[len(recent) - limit] if limit > 0 else None
     when = f"; next claim at {format_instant(until, policy.zone)}" if until else ""
     return Decision(
         False,
