@@ -280,3 +280,39 @@ def test_the_import_report_says_what_became_of_every_row(service: PoolService) -
             if result.outcome is Outcome.CREATED:
                 assert result.customer_id is not None
                 assert len(uow.events.history(result.customer_id)) == 1
+
+
+def test_renaming_a_customer_is_checked_for_look_alikes(service: PoolService) -> None:
+    original = service.create("a", "Silver Lake Furniture")
+    disguised = service.create("b", "Quiet Shop")
+    assert service.reviews() == []
+    service.edit("b", disguised.id, name="Silver Lake Furniture Co.")
+    (item,) = service.reviews()
+    assert (item.customer_id, item.similar_id) == (disguised.id, original.id)
+
+
+def test_deleting_a_customer_closes_its_open_review_items(service: PoolService) -> None:
+    service.create("a", "Harbour Fisheries")
+    twin = service.create("b", "Harbour Fisheries Ltd.")
+    service.delete("admin", twin.id)
+    assert service.reviews() == []
+    (item,) = service.reviews(status=ReviewStatus.CLOSED)
+    assert item.resolved_by == "admin"
+
+
+def test_a_merge_moves_open_items_to_the_kept_customer_once(service: PoolService) -> None:
+    keep = service.create("a", "Golden Gate Imports")
+    absorb = service.create("b", "Golden Gate Imports Co.")
+    third = service.create("admin", "Golden Gate Imports Ltd.", public=True)
+    # Three look-alikes: the third was filed against both of the others.
+    assert len(service.reviews()) == 3
+    service.merge("admin", keep.id, absorb.id)
+    (left,) = service.reviews()
+    assert {left.customer_id, left.similar_id} == {keep.id, third.id}
+    statuses = sorted(item.status.value for item in service.reviews(status=None))
+    assert statuses == ["closed", "merged", "open"]
+
+
+def test_a_rep_cannot_probe_review_ids(service: PoolService) -> None:
+    with pytest.raises(PermissionDenied):
+        service.mark_not_same("a", "no-such-review")

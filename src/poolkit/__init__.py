@@ -21,6 +21,7 @@ from poolkit.errors import (
     PoolNotFound,
     RepInactiveError,
     RepNotFound,
+    ReviewNotFound,
     StaleVersionError,
     WrongStateError,
 )
@@ -29,6 +30,7 @@ from poolkit.model.events import Event, FollowUpKind
 from poolkit.model.history import apply, replay
 from poolkit.model.pool import Pool, PoolMode
 from poolkit.model.rep import OrgTree, Rep
+from poolkit.model.review import ReviewItem, ReviewStatus, SimilarMatch
 from poolkit.model.team import Team
 from poolkit.policy.config import (
     CapPolicy,
@@ -38,10 +40,12 @@ from poolkit.policy.config import (
     DropTime,
     Policy,
     RoutingRule,
+    SimilarityPolicy,
 )
 from poolkit.policy.rules import Deadline, Decision, Reason, Schedule
 from poolkit.ports import CustomerQuery, Store, UnitOfWork
 from poolkit.service import (
+    CreateResult,
     DepartureReport,
     ForecastItem,
     PoolService,
@@ -61,6 +65,7 @@ __all__ = [
     "CollisionError",
     "ConfigError",
     "CooldownActive",
+    "CreateResult",
     "Customer",
     "CustomerNotFound",
     "CustomerQuery",
@@ -94,8 +99,13 @@ __all__ = [
     "Rep",
     "RepInactiveError",
     "RepNotFound",
+    "ReviewItem",
+    "ReviewNotFound",
+    "ReviewStatus",
     "RoutingRule",
     "Schedule",
+    "SimilarMatch",
+    "SimilarityPolicy",
     "StaleVersionError",
     "Store",
     "SweepItem",

@@ -97,6 +97,10 @@ def name_blocks(name: str) -> frozenset[str]:
         return frozenset()
 
 
+def _resolved(item: ReviewItem, status: ReviewStatus, by: str | None, at: datetime) -> ReviewItem:
+    return attrs.evolve(item, status=status, resolved_by=by, resolved_at=at)
+
+
 def _later(a: datetime | None, b: datetime | None) -> datetime | None:
     return max((t for t in (a, b) if t is not None), default=None)
 
@@ -189,13 +193,24 @@ class PoolService:
         return customer
 
     def _write(self, uow: UnitOfWork, customer: Customer, event: Event) -> Customer:
-        """Apply ``event`` to ``customer`` and store both, in the caller's unit of work."""
+        """Apply ``event`` to ``customer`` and store both, in the caller's unit of work.
+
+        The review list follows along here, for every operation alike: a deleted customer's
+        open items close, and a new name is checked for look-alikes like a new customer.
+        """
         changed = apply(customer, event)
         uow.events.append(event)
         if changed is None:
             uow.customers.remove(customer.id, customer.version)
+            if isinstance(event, Deleted):
+                for item in uow.reviews.find(ReviewStatus.OPEN, customer.id):
+                    uow.reviews.update(
+                        _resolved(item, ReviewStatus.CLOSED, event.actor_id, event.at)
+                    )
             return customer
         uow.customers.update(changed, rules.schedule(changed, self._policy), customer.version)
+        if isinstance(event, Edited) and changed.name != customer.name:
+            self._file_reviews(uow, changed, event.at)
         return changed
 
     def _event(
@@ -566,9 +581,7 @@ class PoolService:
         with self.store.unit_of_work() as uow:
             actor = self._access(uow).actor(actor_id)
             item = self._open_review(uow, actor, review_id, "mark as not the same")
-            resolved = attrs.evolve(
-                item, status=ReviewStatus.NOT_SAME, resolved_by=actor.id, resolved_at=at
-            )
+            resolved = _resolved(item, ReviewStatus.NOT_SAME, actor.id, at)
             uow.reviews.update(resolved)
             uow.commit()
             return resolved
@@ -576,13 +589,14 @@ class PoolService:
     def _open_review(
         self, uow: UnitOfWork, actor: Rep, review_id: str, operation: str
     ) -> ReviewItem:
-        item = uow.reviews.get(review_id)
-        if item is None:
-            raise ReviewNotFound(review_id)
+        # Rights first, so a non-admin cannot probe which review ids exist.
         if not actor.is_admin:
             raise PermissionDenied(
                 actor.id, operation, f"review item {review_id!r}", "only admins review"
             )
+        item = uow.reviews.get(review_id)
+        if item is None:
+            raise ReviewNotFound(review_id)
         if item.status is not ReviewStatus.OPEN:
             raise InvalidValueError(
                 "review_id", f"review item {review_id!r} is already {item.status.value}"
@@ -652,19 +666,21 @@ class PoolService:
             for item in uow.reviews.find(ReviewStatus.OPEN, absorb.id):
                 other = item.similar_id if item.customer_id == absorb.id else item.customer_id
                 if other == keep.id:
-                    uow.reviews.update(
-                        attrs.evolve(
-                            item, status=ReviewStatus.MERGED, resolved_by=actor.id, resolved_at=at
-                        )
-                    )
+                    uow.reviews.update(_resolved(item, ReviewStatus.MERGED, actor.id, at))
+                elif any(
+                    uow.reviews.get(review_id(*pair))
+                    for pair in ((keep.id, other), (other, keep.id))
+                ):
+                    # The kept customer already has this pair on the list.
+                    uow.reviews.update(_resolved(item, ReviewStatus.CLOSED, actor.id, at))
                 else:
+                    # Moved to the kept customer; the item keeps the id it was filed under.
+                    moved = {absorb.id: keep.id}
                     uow.reviews.update(
                         attrs.evolve(
                             item,
-                            customer_id=keep.id
-                            if item.customer_id == absorb.id
-                            else item.customer_id,
-                            similar_id=keep.id if item.similar_id == absorb.id else item.similar_id,
+                            customer_id=moved.get(item.customer_id, item.customer_id),
+                            similar_id=moved.get(item.similar_id, item.similar_id),
                         )
                     )
             uow.commit()

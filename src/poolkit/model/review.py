@@ -21,6 +21,7 @@ class ReviewStatus(enum.Enum):
     OPEN = "open"
     NOT_SAME = "not_same"  # an admin decided they are different customers
     MERGED = "merged"  # an admin merged them into one
+    CLOSED = "closed"  # moot: one of the two was deleted, or the pair is already filed
 
 
 def _status(value: Any) -> ReviewStatus:
