@@ -144,7 +144,8 @@ def bench_sweeps(stored_sizes: list[int], due: int, workdir: Path) -> None:
     print()
     print(f"{'stored':>10} {'sweep s':>9} {'floor s':>9} {'ratio':>7} {'us/drop':>9}")
     for stored, sweep, floor in results:
-        print(f"{stored:>10,} {sweep:>9.3f} {floor:>9.3f} {sweep / floor:>6.1f}x {sweep / due * 1e6:>9.0f}")
+        per_drop = sweep / due * 1e6
+        print(f"{stored:>10,} {sweep:>9.3f} {floor:>9.3f} {sweep / floor:>6.1f}x {per_drop:>9.0f}")
     if len(results) > 1:
         first, last = results[0], results[-1]
         print(
@@ -201,7 +202,9 @@ def bench_claims(workdir: Path, claims: int) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--stored", type=int, nargs="+", default=[100_000, 1_000_000])
     parser.add_argument("--due", type=int, default=10_000)
     parser.add_argument("--claims", type=int, default=2_000)

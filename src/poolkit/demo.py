@@ -128,7 +128,8 @@ class DaySummary:
         head = (
             f"Day {self.day:2d} {self.date}: {c['claims']} claims, {c['assigns']} assigned, "
             f"{c['follow_ups']} follow-ups ({c['deals']} deals), {c['creates']} created; "
-            f"refused: {c['cap']} at cap, {c['limit']} at claim limit, {c['cooldown']} in cooldown, "
+            f"refused: {c['cap']} at cap, {c['limit']} at claim limit, "
+            f"{c['cooldown']} in cooldown, "
             f"{c['collisions']} collisions, {c['lost_races']} already taken; "
             f"sweep: {c['warned']} warned, {c['dropped']} dropped"
         )

@@ -36,7 +36,10 @@ class NaiveDatetimeError(InvalidValueError):
 
 
 class ConfigError(PoolkitError, ValueError):
-    """A policy or team document is invalid. ``path`` names the bad key, e.g. ``drop_rules[2].days``."""
+    """A policy or team document is invalid.
+
+    ``path`` names the bad key, e.g. ``drop_rules[2].days``.
+    """
 
     def __init__(self, path: str, message: str) -> None:
         self.path = path

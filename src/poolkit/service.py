@@ -1272,7 +1272,8 @@ class PoolService:
         if utc(at) > utc(now):
             raise InvalidValueError(
                 "at",
-                f"cannot sweep the future ({at.isoformat()} is after now {now.isoformat()}); use forecast()",
+                f"cannot sweep the future ({at.isoformat()} is after now "
+                f"{now.isoformat()}); use forecast()",
             )
         dropped: list[SweepItem] = []
         warned: list[SweepItem] = []

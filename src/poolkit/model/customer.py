@@ -157,7 +157,8 @@ class Customer:
 
     @property
     def where(self) -> str:
-        """Where the customer is, in words: "owned by alice", "in pool north", "in the recycle bin"."""
+        """Where the customer is, in words: "owned by alice", "in pool north", or
+        "in the recycle bin"."""
         if self.owner_id is not None:
             return f"owned by {self.owner_id}"
         if self.is_frozen:

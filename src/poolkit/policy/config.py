@@ -254,7 +254,8 @@ class Policy:
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
     def cap_for(self, rep_id: str, personal: int | None) -> int | None:
-        """The cap in force for a rep: the policy's per-rep entry, else the rep's own, else the default."""
+        """The cap in force for a rep: the policy's per-rep entry, else the rep's own cap,
+        else the default."""
         if rep_id in self.caps.per_rep:
             return self.caps.per_rep[rep_id]
         return personal if personal is not None else self.caps.default
