@@ -1,6 +1,8 @@
-"""Schema versions of the SQLite store: a v1 file is migrated on open with its data intact,
-a newer file is refused untouched, a failed step leaves nothing half-done, and the next
-schema change is one appended function."""
+"""Schema versions of the SQLite store: a v1 or v2 file is migrated on open with its data
+intact, a newer file is refused untouched, a failed step leaves nothing half-done, and the
+next schema change is one appended function. Then what v3 added: the name-block index (its
+lookup reads the index, not the table) and updates that rewrite only the side rows that
+changed."""
 
 from __future__ import annotations
 
@@ -13,17 +15,32 @@ from pathlib import Path
 import pytest
 
 from poolkit.codec import encode
+from poolkit.identity.similarity import blocking_keys
 from poolkit.model.customer import IdentityKey
+from poolkit.model.review import ReviewStatus
 from poolkit.ports import CustomerQuery
 from poolkit.stores.sqlite import (
     MIGRATIONS,
+    REVIEWS_OF_CUSTOMER_SQL,
     SCHEMA_VERSION,
+    SIMILAR_NAMES_SQL,
     SchemaVersionError,
     SqliteStore,
     migrate,
     schema_version,
 )
-from poolkit.testing.conformance import DAY, T0, claimed, drop_at, followed_up, private, public
+from poolkit.testing.conformance import (
+    DAY,
+    NO_SCHEDULE,
+    T0,
+    claimed,
+    drop_at,
+    followed_up,
+    named,
+    private,
+    public,
+    review,
+)
 
 # The first schema exactly as poolkit 0.1 shipped it. Frozen here on purpose: if the
 # shipped step in MIGRATIONS is ever edited, test_the_first_step_is_still_the_v1_schema fails.
@@ -182,6 +199,14 @@ def test_a_v1_file_is_migrated_on_open_and_keeps_its_data(
             vip = CustomerQuery(tags=frozenset({"vip"}))
             assert [c.id for c in uow.customers.find(vip)] == ["acme", "beta"]
             assert [c.id for c in uow.customers.find(CustomerQuery(related_rep="bob"))] == ["acme"]
+            # What v3 added: the name blocks, filled from the stored names.
+            assert uow.customers.similar_names(blocking_keys("Customer beta"), 10) == [
+                ("acme", "Customer acme"),
+                ("beta", "Customer beta"),
+            ]
+            assert uow.customers.similar_names(frozenset({"w:beta"}), 10) == [
+                ("beta", "Customer beta")
+            ]
             assert [e.seq for e in uow.events.history("acme")] == [1, 2]
             assert uow.events.claims_by("alice", T0 - DAY) == [T0]
             assert [rep.id for rep in uow.reps.all()] == ["alice"]
@@ -211,7 +236,54 @@ def test_a_file_from_a_newer_poolkit_is_refused_untouched(
     assert conn.execute("PRAGMA journal_mode").fetchone() == ("delete",)
 
 
-def _v3_region_column(conn: sqlite3.Connection) -> None:
+def test_a_v2_file_gets_its_name_blocks_and_a_review_list(
+    path: Path, conn: sqlite3.Connection
+) -> None:
+    write_v1_database(conn)
+    migrate(conn, MIGRATIONS[:2])
+    # Two more customers as v2 wrote them: a Chinese name, and one with no blocks at all.
+    for customer in (named("gamma", "深圳市华强科技有限公司"), named("blank", "有限公司")):
+        conn.execute(
+            "INSERT INTO customers (id, status, pool_id, version, schedule, body) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                customer.id,
+                customer.status.value,
+                customer.pool_id,
+                customer.version,
+                json.dumps(encode(NO_SCHEDULE)),
+                json.dumps(encode(customer), ensure_ascii=False),
+            ),
+        )
+    conn.close()
+    with SqliteStore(path) as store:
+        assert store.migrated_from == 2
+        with store.unit_of_work() as uow:
+            blocks = uow._execute(
+                "SELECT block, customer_id FROM customer_name_blocks ORDER BY customer_id, block"
+            ).fetchall()
+            expected = [
+                (block, customer_id)
+                for customer_id, name in (
+                    ("acme", "Customer acme"),
+                    ("beta", "Customer beta"),
+                    ("gamma", "深圳市华强科技有限公司"),
+                )
+                for block in sorted(blocking_keys(name))
+            ]
+            assert blocks == expected
+            similar = uow.customers.similar_names(blocking_keys("华强电子有限公司"), 10)
+            assert similar == [("gamma", "深圳市华强科技有限公司")]
+            assert uow.reviews.find() == []
+            uow.reviews.add(review("gamma~acme", "gamma", "acme"))
+            uow.commit()
+        with store.unit_of_work() as uow:
+            assert uow.reviews.find(ReviewStatus.OPEN, "acme") == [
+                review("gamma~acme", "gamma", "acme")
+            ]
+
+
+def _v4_region_column(conn: sqlite3.Connection) -> None:
     """A next schema change, as it would be written: a column the code would query, an
     index on it, and a backfill from the stored documents."""
     conn.execute("ALTER TABLE customers ADD COLUMN region TEXT")
@@ -227,11 +299,11 @@ def test_the_next_schema_change_is_one_appended_function(
     with SqliteStore(path) as store, store.unit_of_work() as uow:
         uow.customers.add(private("c1", attributes={"region": "east"}), drop_at(T0))
         uow.commit()
-    found = migrate(conn, (*MIGRATIONS, _v3_region_column))
+    found = migrate(conn, (*MIGRATIONS, _v4_region_column))
     assert found == SCHEMA_VERSION
     assert schema_version(conn) == SCHEMA_VERSION + 1
     assert conn.execute("SELECT id, region FROM customers").fetchall() == [("c1", "east")]
-    # This poolkit does not know v3, so it now refuses the file rather than misread it.
+    # This poolkit does not know v4, so it now refuses the file rather than misread it.
     with pytest.raises(SchemaVersionError):
         SqliteStore(path)
 
@@ -250,7 +322,91 @@ def test_a_failing_step_rolls_back_every_step_of_the_run(
     assert not conn.in_transaction
     assert schema_version(conn) == 1
     names = {name for _, name, _ in schema_of(conn)}
-    assert "half_done" not in names and "customer_tags" not in names
+    assert "half_done" not in names
+    assert names.isdisjoint({"customer_tags", "customer_name_blocks", "reviews"})
     with SqliteStore(path) as store:
         assert store.migrated_from == 1
         assert store.schema_version == SCHEMA_VERSION
+
+
+# ---------------------------------------------------------------------------- what v3 added
+
+
+def test_similar_names_reads_the_block_index_not_the_tables(path: Path) -> None:
+    with SqliteStore(path):
+        conn = sqlite3.connect(path)
+        try:
+            plan = conn.execute("EXPLAIN QUERY PLAN " + SIMILAR_NAMES_SQL, ("[]", 49)).fetchall()
+        finally:
+            conn.close()
+    steps = " / ".join(step[-1] for step in plan)
+    # Each wanted block: an index range bounded by its per_block-th id, found in the index.
+    assert "SEARCH b USING PRIMARY KEY (block=? AND customer_id<?)" in steps
+    assert "SEARCH last USING PRIMARY KEY (block=?)" in steps
+    assert "SEARCH c USING INDEX sqlite_autoindex_customers_1 (id=?)" in steps
+    assert "SCAN b" not in steps and "SCAN c" not in steps and "TEMP B-TREE" not in steps
+
+
+def test_the_review_items_of_a_customer_are_read_through_its_indexes(path: Path) -> None:
+    with SqliteStore(path):
+        conn = sqlite3.connect(path)
+        try:
+            for status in (None, "open"):
+                plan = conn.execute(
+                    "EXPLAIN QUERY PLAN " + REVIEWS_OF_CUSTOMER_SQL, ("c1", status)
+                ).fetchall()
+                steps = " / ".join(step[-1] for step in plan)
+                assert "USING INDEX reviews_customer (customer_id=?)" in steps
+                assert "USING INDEX reviews_similar (similar_id=?)" in steps
+                assert "reviews_status" not in steps
+        finally:
+            conn.close()
+
+
+def test_an_update_rewrites_only_the_side_rows_that_changed(path: Path) -> None:
+    """A sweep's drop changes the owner and adds a related rep; it leaves the keys, the
+    tags and the name (and so its blocks) alone, and so must the store."""
+    keys = {"phone": "1", "email": "a@b.cn"}
+    held = private("c1", name="Moumou Technology", keys=keys, tags={"vip", "fair"})
+    with SqliteStore(path) as store, store.unit_of_work() as uow:
+        uow.customers.add(held, drop_at(T0))
+        uow.commit()
+        conn = uow._conn
+        assert conn is not None
+        before = conn.total_changes
+        dropped = public(
+            "c1",
+            name="Moumou Technology",
+            keys=keys,
+            tags={"vip", "fair"},
+            related_reps={"alice": T0 + DAY},
+            version=2,
+        )
+        uow.customers.update(dropped, NO_SCHEDULE, 1)
+        # The customers row and one customer_related row: nothing deleted, nothing rewritten.
+        assert conn.total_changes - before == 2
+        before = conn.total_changes
+        renamed = public(
+            "c1",
+            name="Beta Foods",
+            keys={"phone": "1"},
+            tags={"vip", "cold"},
+            related_reps={"alice": T0 + DAY},
+            version=3,
+        )
+        uow.customers.update(renamed, NO_SCHEDULE, 2)
+        old_blocks, new_blocks = blocking_keys("Moumou Technology"), blocking_keys("Beta Foods")
+        # The row, one key and one tag out, one tag in, and the blocks of both names.
+        assert conn.total_changes - before == 1 + 1 + 2 + len(old_blocks) + len(new_blocks)
+        uow.commit()
+        rows = {
+            table: uow._execute(f"SELECT * FROM {table} ORDER BY 1, 2").fetchall()
+            for table in ("customer_keys", "customer_tags", "customer_related")
+        }
+        assert rows == {
+            "customer_keys": [("phone", "1", "c1")],
+            "customer_tags": [("cold", "c1"), ("vip", "c1")],
+            "customer_related": [("alice", "c1")],
+        }
+        blocks = uow._execute("SELECT block FROM customer_name_blocks ORDER BY block").fetchall()
+        assert blocks == [(block,) for block in sorted(new_blocks)]

@@ -1,4 +1,4 @@
-"""Customers, events, reps, pools and schedules as JSON-ready dicts, and back.
+"""Customers, events, reps, pools, schedules and review items as JSON-ready dicts, and back.
 
 Stores that keep documents (SQLite's body columns, a message queue, an export) use this
 codec so that ``decode(kind, encode(value)) == value`` holds for every value poolkit makes.
@@ -35,9 +35,10 @@ from poolkit.model.customer import Customer, IdentityKey
 from poolkit.model.events import EVENT_TYPES, Event
 from poolkit.model.pool import Pool
 from poolkit.model.rep import Rep
+from poolkit.model.review import ReviewItem
 from poolkit.policy.rules import Schedule
 
-T = TypeVar("T", Customer, Event, Rep, Pool, Schedule)
+T = TypeVar("T", Customer, Event, Rep, Pool, Schedule, ReviewItem)
 
 _PLAIN = (str, int, float, bool)
 
@@ -100,7 +101,7 @@ def _encode_value(value: Any) -> Any:
     raise InvalidValueError("codec", f"cannot encode {type(value).__name__} {value!r}")
 
 
-def encode(value: Customer | Event | Rep | Pool | Schedule) -> dict[str, Any]:
+def encode(value: Customer | Event | Rep | Pool | Schedule | ReviewItem) -> dict[str, Any]:
     """A dict of JSON types (str, int, float, bool, None, list, dict) describing ``value``."""
     out: dict[str, Any] = {}
     if isinstance(value, Event):

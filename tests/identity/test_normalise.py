@@ -606,3 +606,12 @@ def test_normalise_key_unknown_kind() -> None:
         normalise_key("fax", "123")
     assert info.value.kind == "fax"
     assert isinstance(info.value, ValueError)
+
+
+@pytest.mark.parametrize(
+    "written", ["Hangzhou Tea Co.", "Hangzhou Tea Co., Ltd.", "HANGZHOU TEA LTD"]
+)
+def test_how_many_legal_form_words_follow_does_not_decide_the_region(written: str) -> None:
+    # Found by the identity benchmark: "Co., Ltd." used to leave one word after the city
+    # in one pass and strip the city, so "hangzhou tea" and "tea" never matched.
+    assert normalise_name(written) == "hangzhou tea"

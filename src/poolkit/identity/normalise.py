@@ -467,7 +467,9 @@ def _strip_legal_suffix(name: str) -> str:
 
 
 def _strip_region_prefix(name: str) -> str:
-    for prefix in _CJK_REGION_PREFIXES:
+    # One C-level startswith over the whole tuple first: most names have no region prefix,
+    # and the loop below (longest prefix first) is only needed to find which one it is.
+    for prefix in _CJK_REGION_PREFIXES if name.startswith(_CJK_REGION_PREFIXES) else ():
         if name.startswith(prefix):
             rest = name[len(prefix) :].lstrip()
             if len(rest.replace(" ", "")) >= _MIN_CJK_REMAINDER:
@@ -485,7 +487,12 @@ def _name_pass(text: str) -> str:
     text = _BRACKETED.sub(_drop_bracketed_region, text)
     name = _join_words(_clean_characters(text))
     while True:
-        shorter = _strip_region_prefix(_strip_legal_suffix(name))
+        # Every legal-form word goes before the region is looked at: whether a region may
+        # be dropped depends on how many words remain, which "Co., Ltd." must not sway.
+        bare = _strip_legal_suffix(name)
+        while bare != name:
+            name, bare = bare, _strip_legal_suffix(bare)
+        shorter = _strip_region_prefix(name)
         if shorter == name:
             return name
         name = shorter

@@ -125,7 +125,10 @@ class _Data:
         old = self.reviews.pop(review_id, None)
         if old is not None:
             for customer_id in (old.customer_id, old.similar_id):
-                self.reviews_by_customer[customer_id].discard(review_id)
+                items = self.reviews_by_customer[customer_id]
+                items.discard(review_id)
+                if not items:
+                    del self.reviews_by_customer[customer_id]
         if item is None:
             return
         self.reviews[review_id] = item

@@ -28,6 +28,7 @@ import os
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Set as AbstractSet
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
@@ -277,8 +278,8 @@ def migrate(
 # ---------------------------------------------------------------------------- queries
 
 # The lookups whose cost must not grow with the number of customers; the tests check
-# their query plans use customers_due and the primary keys of customer_keys and
-# customer_name_blocks.
+# their query plans use customers_due, the primary keys of customer_keys and
+# customer_name_blocks, and the customer indexes of reviews.
 DUE_SQL = "SELECT body FROM customers WHERE next_at <= ? ORDER BY next_at, id LIMIT ?"
 WITH_KEYS_SQL = """SELECT body FROM customers WHERE id IN (
     SELECT k.customer_id FROM customer_keys AS k
@@ -301,11 +302,25 @@ WHERE c.id IN (
             ORDER BY last.customer_id LIMIT 1 OFFSET ?
          ), x'')
 ) ORDER BY c.id"""
-# An update reads the stored version and the fields behind the side tables in one
-# primary-key lookup, so that it rewrites only the side rows that changed.
+# An update reads, in one primary-key lookup, the stored version and, for each field behind
+# a side table, whether the stored document (body) and the one about to be written (?1)
+# differ: the stored value when they do, else NULL (the codec writes every field, so none
+# is missing). A sweep's drop changes the related reps
+# only, a follow-up none of them, so most updates touch one side row or none, and Python
+# parses only the fields that changed. (SQLite parses each document once per row, not once
+# per json_extract.)
 STORED_SIDES_SQL = """SELECT version,
-    json_extract(body, '$.name', '$.keys', '$.tags', '$.related_reps')
-FROM customers WHERE id = ?"""
+    json_extract(body, '$.name') IS NOT json_extract(?1, '$.name'),
+    nullif(json_extract(body, '$.keys'), json_extract(?1, '$.keys')),
+    nullif(json_extract(body, '$.tags'), json_extract(?1, '$.tags')),
+    nullif(json_extract(body, '$.related_reps'), json_extract(?1, '$.related_reps'))
+FROM customers WHERE id = ?2"""
+
+# A customer's review items, through the two customer indexes: they hold a few items each,
+# while one status may hold thousands (the unary + keeps the planner off reviews_status).
+REVIEWS_OF_CUSTOMER_SQL = """SELECT body FROM reviews
+WHERE (customer_id = ?1 OR similar_id = ?1) AND (?2 IS NULL OR +status = ?2)
+ORDER BY created_at, id"""
 
 
 def _name_blocks(name: str) -> frozenset[str]:
@@ -555,12 +570,16 @@ class _Customers:
             )
         except sqlite3.IntegrityError as error:
             raise DuplicateIdError("customer", customer.id) from error
+        cid = customer.id
         for table, rows in _side_rows(customer).items():
-            self._insert_side_rows(table, customer.id, rows)
+            for row in sorted(rows):
+                self._uow._execute(_INSERT_SIDE_ROW[table], (*row, cid))
         self._insert_name_blocks(customer)
 
     def update(self, customer: Customer, schedule: Schedule, expected_version: int) -> None:
-        stored = self._uow._execute(STORED_SIDES_SQL, (customer.id,)).fetchone()
+        columns = _columns(customer, schedule)
+        body = columns[-2]
+        stored = self._uow._execute(STORED_SIDES_SQL, (body, customer.id)).fetchone()
         if stored is None or stored[0] != expected_version:
             actual = None if stored is None else int(stored[0])
             raise StaleVersionError(customer.id, expected_version, actual)
@@ -569,26 +588,35 @@ class _Customers:
                 status = ?, owner_id = ?, pool_id = ?, grade = ?, public_since = ?, version = ?,
                 drop_at = ?, warn_at = ?, next_at = ?, schedule = ?, body = ?
             WHERE id = ? AND version = ?""",
-            (*_columns(customer, schedule), expected_version),
+            (*columns, expected_version),
         ).rowcount
         if changed == 0:  # unreachable while the write lock is held; kept as a guard
             raise StaleVersionError(customer.id, expected_version, None)
-        # A sweep updates many customers and changes few of their keys, tags or related
-        # reps, and no names: write only the difference.
-        old_name, old_keys, old_tags, old_related = json.loads(stored[1])
-        old_rows: dict[str, set[tuple[str, ...]]] = {
-            "customer_keys": {(kind, value) for kind, value in old_keys or ()},
-            "customer_tags": {(tag,) for tag in old_tags or ()},
-            "customer_related": {(rep_id,) for rep_id in old_related or {}},
-        }
-        for table, rows in _side_rows(customer).items():
-            self._delete_side_rows(table, customer.id, old_rows[table] - rows)
-            self._insert_side_rows(table, customer.id, rows - old_rows[table])
-        if old_name != customer.name:
+        name_changed, old_keys, old_tags, old_related = stored[1:]
+        if old_keys is not None:
+            new_keys = {(key.kind, key.value) for key in customer.keys}
+            self._write_side_difference("customer_keys", customer.id, old_keys, new_keys)
+        if old_tags is not None:
+            new_tags = {(tag,) for tag in customer.tags}
+            self._write_side_difference("customer_tags", customer.id, old_tags, new_tags)
+        if old_related is not None:
+            new_related = {(rep_id,) for rep_id in customer.related_reps}
+            self._write_side_difference("customer_related", customer.id, old_related, new_related)
+        if name_changed:
             self._uow._execute(
                 "DELETE FROM customer_name_blocks WHERE customer_id = ?", (customer.id,)
             )
             self._insert_name_blocks(customer)
+
+    def _write_side_difference(
+        self, table: str, customer_id: str, stored: str, new: AbstractSet[tuple[str, ...]]
+    ) -> None:
+        """Bring ``table`` from the rows of the ``stored`` field (JSON) to ``new``."""
+        old = _document_rows(json.loads(stored))
+        for row in sorted(old - new):
+            self._uow._execute(_DELETE_SIDE_ROW[table], (*row, customer_id))
+        for row in sorted(new - old):
+            self._uow._execute(_INSERT_SIDE_ROW[table], (*row, customer_id))
 
     def remove(self, customer_id: str, expected_version: int) -> None:
         changed = self._uow._execute(
@@ -596,7 +624,7 @@ class _Customers:
         ).rowcount
         if changed == 0:
             raise StaleVersionError(customer_id, expected_version, self._version(customer_id))
-        for table in _SIDE_COLUMNS:
+        for table in (*_SIDE_TABLES, "customer_name_blocks"):
             self._uow._execute(f"DELETE FROM {table} WHERE customer_id = ?", (customer_id,))
 
     def _version(self, customer_id: str) -> int | None:
@@ -604,24 +632,12 @@ class _Customers:
         found = row.fetchone()
         return None if found is None else int(found[0])
 
-    def _insert_side_rows(self, table: str, customer_id: str, rows: set[tuple[str, ...]]) -> None:
-        columns = _SIDE_COLUMNS[table]
-        sql = (
-            f"INSERT INTO {table} ({', '.join(columns)}, customer_id) "
-            f"VALUES ({', '.join('?' for _ in columns)}, ?)"
-        )
-        for row in sorted(rows):
-            self._uow._execute(sql, (*row, customer_id))
-
     def _insert_name_blocks(self, customer: Customer) -> None:
-        blocks: set[tuple[str, ...]] = {(block,) for block in _name_blocks(customer.name)}
-        self._insert_side_rows("customer_name_blocks", customer.id, blocks)
-
-    def _delete_side_rows(self, table: str, customer_id: str, rows: set[tuple[str, ...]]) -> None:
-        match = " AND ".join(f"{column} = ?" for column in _SIDE_COLUMNS[table])
-        sql = f"DELETE FROM {table} WHERE {match} AND customer_id = ?"
-        for row in sorted(rows):
-            self._uow._execute(sql, (*row, customer_id))
+        for block in sorted(_name_blocks(customer.name)):
+            self._uow._execute(
+                "INSERT INTO customer_name_blocks (block, customer_id) VALUES (?, ?)",
+                (block, customer.id),
+            )
 
     def find(self, query: CustomerQuery, limit: int | None = None) -> list[Customer]:
         if limit is not None and limit <= 0:
@@ -696,23 +712,35 @@ def _customer(body: str) -> Customer:
     return decode(Customer, json.loads(body))
 
 
-# The side tables of customers: the columns of a row besides ``customer_id``.
-_SIDE_COLUMNS: dict[str, tuple[str, ...]] = {
-    "customer_keys": ("kind", "value"),
-    "customer_tags": ("tag",),
-    "customer_related": ("rep_id",),
-    "customer_name_blocks": ("block",),
+# The side tables that follow a customer's keys, tags and related reps, with the statements
+# that add and drop one row. A row is the tuple of its columns besides ``customer_id``.
+# (Name blocks are apart: they change only with the name, and are recomputed from it.)
+_SIDE_TABLES = ("customer_keys", "customer_tags", "customer_related")
+_INSERT_SIDE_ROW = {
+    "customer_keys": "INSERT INTO customer_keys (kind, value, customer_id) VALUES (?, ?, ?)",
+    "customer_tags": "INSERT INTO customer_tags (tag, customer_id) VALUES (?, ?)",
+    "customer_related": "INSERT INTO customer_related (rep_id, customer_id) VALUES (?, ?)",
+}
+_DELETE_SIDE_ROW = {
+    "customer_keys": "DELETE FROM customer_keys WHERE kind = ? AND value = ? AND customer_id = ?",
+    "customer_tags": "DELETE FROM customer_tags WHERE tag = ? AND customer_id = ?",
+    "customer_related": "DELETE FROM customer_related WHERE rep_id = ? AND customer_id = ?",
 }
 
 
 def _side_rows(customer: Customer) -> dict[str, set[tuple[str, ...]]]:
-    """The rows of the side tables that follow a customer's keys, tags and related reps
-    (name blocks are handled apart: they change only with the name)."""
     return {
         "customer_keys": {(key.kind, key.value) for key in customer.keys},
         "customer_tags": {(tag,) for tag in customer.tags},
         "customer_related": {(rep_id,) for rep_id in customer.related_reps},
     }
+
+
+def _document_rows(side: Any) -> set[tuple[str, ...]]:
+    """The side rows of one field of a stored document: keys are ``[kind, value]`` pairs,
+    tags a list, related reps an object whose keys are the rep ids (iterating a dict gives
+    them); a missing field (null) has none."""
+    return {tuple(item) if isinstance(item, list) else (item,) for item in side or ()}
 
 
 def _columns(customer: Customer, schedule: Schedule) -> tuple[Any, ...]:
@@ -845,19 +873,16 @@ class _Reviews:
     def find(
         self, status: ReviewStatus | None = None, customer_id: str | None = None
     ) -> list[ReviewItem]:
-        where: list[str] = []
-        params: list[Any] = []
-        if status is not None:
-            where.append("status = ?")
-            params.append(status.value)
+        wanted = None if status is None else status.value
         if customer_id is not None:
-            where.append("(customer_id = ? OR similar_id = ?)")
-            params.extend((customer_id, customer_id))
-        sql = "SELECT body FROM reviews"
-        if where:
-            sql += " WHERE " + " AND ".join(where)
-        sql += " ORDER BY created_at, id"
-        return [_review(body) for (body,) in self._uow._execute(sql, params)]
+            rows = self._uow._execute(REVIEWS_OF_CUSTOMER_SQL, (customer_id, wanted))
+        elif wanted is not None:
+            rows = self._uow._execute(
+                "SELECT body FROM reviews WHERE status = ? ORDER BY created_at, id", (wanted,)
+            )
+        else:
+            rows = self._uow._execute("SELECT body FROM reviews ORDER BY created_at, id")
+        return [_review(body) for (body,) in rows]
 
 
 def _review(body: str) -> ReviewItem:

@@ -39,9 +39,11 @@ from poolkit.errors import (
     CooldownActive,
     DuplicateIdError,
     PoolkitError,
+    ReviewNotFound,
     StaleVersionError,
     WrongStateError,
 )
+from poolkit.identity.similarity import blocking_keys
 from poolkit.model.customer import Customer, CustomerStatus, IdentityKey
 from poolkit.model.events import (
     EVENT_TYPES,
@@ -57,6 +59,8 @@ from poolkit.model.events import (
     Frozen,
     GradeChanged,
     LockChanged,
+    Merged,
+    MergedInto,
     PoolChanged,
     Reassigned,
     Recycled,
@@ -68,6 +72,7 @@ from poolkit.model.events import (
 from poolkit.model.history import replay
 from poolkit.model.pool import Pool, PoolMode
 from poolkit.model.rep import Rep
+from poolkit.model.review import ReviewItem, ReviewStatus
 from poolkit.model.team import Team
 from poolkit.policy import rules
 from poolkit.policy.config import Policy
@@ -121,6 +126,25 @@ def drop_at(at: datetime | None, warn: datetime | None = None) -> Schedule:
 
 
 NO_SCHEDULE = Schedule()
+
+
+def named(customer_id: str, name: str, **changes: Any) -> Customer:
+    """A public customer called ``name``."""
+    return public(customer_id, name=name, **changes)
+
+
+def review(
+    review_id: str, customer_id: str, similar_id: str, created_at: datetime = T0, **changes: Any
+) -> ReviewItem:
+    """An open review item: ``customer_id`` looks like ``similar_id``."""
+    item = ReviewItem(
+        id=review_id,
+        customer_id=customer_id,
+        similar_id=similar_id,
+        score=90.0,
+        created_at=created_at,
+    )
+    return attrs.evolve(item, **changes)
 
 
 def claimed(customer_id: str, seq: int, at: datetime, rep_id: str = "alice") -> Claimed:
@@ -182,7 +206,21 @@ def one_of_each_event(customer_id: str) -> list[Event]:
         ),
         Frozen(**common(15), from_rep_id=None, reason="one-year contract"),
         Restored(**common(16), pool_id="south"),
-        Deleted(**common(17), reason="duplicate"),
+        Merged(
+            **common(17),
+            absorbed_id="c9",
+            owner_id="bob",
+            owned_since=at + DAY,
+            keys=keys,
+            tags=frozenset({"fair", "vip"}),
+            attributes={"city": "Ningbo", "staff": 41},
+            related_reps={"alice": at + 2 * DAY},
+            grade="A",
+            last_follow_up_at=at + 3 * DAY,
+            last_deal_at=at + 4 * DAY,
+        ),
+        MergedInto(**common(18), into_id="c8"),
+        Deleted(**common(19), reason="duplicate"),
     ]
 
 
@@ -251,6 +289,7 @@ class StoreConformance:
         uow.pools.put(Pool("north"))
         uow.events.append(claimed("c1", 1, T0))
         uow.settings.set("policy", "abc")
+        uow.reviews.add(review("c1~c2", "c1", "c2"))
 
     def _assert_nothing_stored(self, store: Store) -> None:
         with store.unit_of_work() as uow:
@@ -269,6 +308,9 @@ class StoreConformance:
             assert uow.events.claims_by("alice", T0 - DAY) == []
             assert list(uow.events.customer_ids()) == []
             assert uow.settings.get("policy") is None
+            assert uow.customers.similar_names(blocking_keys(private("c1").name), 10) == []
+            assert uow.reviews.get("c1~c2") is None
+            assert uow.reviews.find() == []
 
     def test_an_exception_rolls_back_every_write(self, store: Store) -> None:
         with pytest.raises(RuntimeError, match="boom"), store.unit_of_work() as uow:
@@ -693,6 +735,217 @@ class StoreConformance:
             assert uow.customers.with_keys(frozenset({old})) == []
             assert [c.id for c in uow.customers.with_keys(frozenset({new}))] == ["c1"]
 
+    # ------------------------------------------------------------------ similar names
+
+    def test_similar_names_finds_the_names_sharing_a_block(self, store: Store) -> None:
+        with store.unit_of_work() as uow:
+            uow.customers.add(named("c3", "Moumou Trading"), NO_SCHEDULE)
+            uow.customers.add(named("c1", "Moumou Technology"), NO_SCHEDULE)
+            uow.customers.add(named("c2", "Other Things"), NO_SCHEDULE)
+            uow.customers.add(named("c4", "深圳市华强科技有限公司"), NO_SCHEDULE)
+            # Nothing remains of this name once the legal form is dropped: no blocks.
+            uow.customers.add(named("c5", "有限公司"), NO_SCHEDULE)
+            # A unit of work finds its own writes.
+            assert uow.customers.similar_names(frozenset({"w:trading"}), 10) == [
+                ("c3", "Moumou Trading")
+            ]
+            uow.commit()
+        with store.unit_of_work() as uow:
+            similar = uow.customers.similar_names
+            # Deduplicated (c1 and c3 share several blocks) and ordered by id.
+            assert similar(blocking_keys("Moumou Tech"), 10) == [
+                ("c1", "Moumou Technology"),
+                ("c3", "Moumou Trading"),
+            ]
+            assert similar(blocking_keys("华强电子（深圳）有限公司"), 10) == [
+                ("c4", "深圳市华强科技有限公司")
+            ]
+            assert similar(frozenset({"w:things", "p:tec"}), 10) == [
+                ("c1", "Moumou Technology"),
+                ("c2", "Other Things"),
+            ]
+            assert similar(frozenset({"w:nobody"}), 10) == []
+            assert similar(frozenset(), 10) == []
+
+    def test_similar_names_reads_at_most_per_block_of_each_block(self, store: Store) -> None:
+        with store.unit_of_work() as uow:
+            for n in (5, 3, 1, 4, 2):
+                uow.customers.add(named(f"c{n}", f"Moumou n{n}"), NO_SCHEDULE)
+            uow.commit()
+        with store.unit_of_work() as uow:
+            similar = uow.customers.similar_names
+            capped = similar(frozenset({"w:moumou"}), 2)
+            assert len(capped) == 2
+            assert capped == sorted(capped)
+            assert {cid for cid, _ in capped} <= {f"c{n}" for n in range(1, 6)}
+            # The same question gets the same answer.
+            assert similar(frozenset({"w:moumou"}), 2) == capped
+            # Each block is capped on its own; the union is deduplicated.
+            both = similar(frozenset({"w:moumou", "w:n3"}), 2)
+            assert ("c3", "Moumou n3") in both
+            assert set(capped) <= set(both) and len(both) <= 3
+            assert len(similar(frozenset({"w:moumou"}), 5)) == 5
+            assert len(similar(frozenset({"w:moumou"}), 50)) == 5
+
+    def test_similar_names_follows_renames_and_removal(self, store: Store) -> None:
+        with store.unit_of_work() as uow:
+            uow.customers.add(named("c1", "Moumou Technology"), NO_SCHEDULE)
+            uow.customers.add(named("c2", "Other Things"), NO_SCHEDULE)
+            uow.customers.add(named("c3", "Moumou Trading"), NO_SCHEDULE)
+            uow.commit()
+        with store.unit_of_work() as uow:
+            uow.customers.update(named("c1", "Beta Foods", version=2), NO_SCHEDULE, 1)
+            uow.customers.remove("c2", 1)
+            # An update that keeps the name keeps the customer findable.
+            uow.customers.update(private("c3", name="Moumou Trading", version=2), NO_SCHEDULE, 1)
+            uow.commit()
+        with store.unit_of_work() as uow:
+            similar = uow.customers.similar_names
+            assert similar(frozenset({"w:technology"}), 10) == []
+            assert similar(frozenset({"w:things"}), 10) == []
+            assert similar(frozenset({"w:moumou"}), 10) == [("c3", "Moumou Trading")]
+            assert similar(blocking_keys("Beta Foods"), 10) == [("c1", "Beta Foods")]
+
+    def test_rollback_restores_the_name_index(self, store: Store) -> None:
+        with store.unit_of_work() as uow:
+            uow.customers.add(named("c1", "Moumou Technology"), NO_SCHEDULE)
+            uow.customers.add(named("c2", "Other Things"), NO_SCHEDULE)
+            uow.commit()
+        with store.unit_of_work() as uow:
+            uow.customers.add(named("c3", "Moumou Trading"), NO_SCHEDULE)
+            uow.customers.update(named("c1", "Beta Foods", version=2), NO_SCHEDULE, 1)
+            uow.customers.remove("c2", 1)
+            assert uow.customers.similar_names(frozenset({"w:moumou"}), 10) == [
+                ("c3", "Moumou Trading")
+            ]
+        with store.unit_of_work() as uow:
+            similar = uow.customers.similar_names
+            assert similar(frozenset({"w:moumou"}), 10) == [("c1", "Moumou Technology")]
+            assert similar(frozenset({"w:beta", "w:trading"}), 10) == []
+            assert similar(frozenset({"w:things"}), 10) == [("c2", "Other Things")]
+
+    # ------------------------------------------------------------------ reviews
+
+    def test_review_items_come_back_equal(self, store: Store) -> None:
+        open_item = review("c1~c2", "c1", "c2", T0.astimezone(NEW_YORK), score=91.5)
+        resolved = review(
+            "c3~c4",
+            "c3",
+            "c4",
+            status=ReviewStatus.MERGED,
+            resolved_by="boss",
+            resolved_at=T0 + DAY,
+            score=100.0,
+        )
+        with store.unit_of_work() as uow:
+            uow.reviews.add(open_item)
+            uow.reviews.add(resolved)
+            assert uow.reviews.get("c1~c2") == open_item
+            uow.commit()
+        with store.unit_of_work() as uow:
+            stored = uow.reviews.get("c1~c2")
+            assert stored == open_item
+            assert stored is not None and stored.created_at.tzinfo == NEW_YORK
+            assert uow.reviews.get("c3~c4") == resolved
+            assert uow.reviews.get("nobody") is None
+
+    def test_a_taken_review_id_is_refused_and_the_first_item_stays(self, store: Store) -> None:
+        first = review("c1~c2", "c1", "c2")
+        with store.unit_of_work() as uow:
+            uow.reviews.add(first)
+            uow.commit()
+        with store.unit_of_work() as uow:
+            with pytest.raises(DuplicateIdError) as refused:
+                uow.reviews.add(review("c1~c2", "c3", "c4", T0 + DAY))
+            assert refused.value.id == "c1~c2"
+            uow.commit()
+        with store.unit_of_work() as uow:
+            assert uow.reviews.get("c1~c2") == first
+            assert uow.reviews.find() == [first]
+
+    def test_review_update_replaces_and_refuses_an_unknown_item(self, store: Store) -> None:
+        with store.unit_of_work() as uow:
+            uow.reviews.add(review("c1~c2", "c1", "c2"))
+            uow.commit()
+        resolved = review(
+            "c1~c2",
+            "c1",
+            "c2",
+            status=ReviewStatus.NOT_SAME,
+            resolved_by="boss",
+            resolved_at=T0 + DAY,
+        )
+        with store.unit_of_work() as uow:
+            uow.reviews.update(resolved)
+            with pytest.raises(ReviewNotFound) as refused:
+                uow.reviews.update(review("c3~c4", "c3", "c4"))
+            assert refused.value.id == "c3~c4"
+            uow.commit()
+        with store.unit_of_work() as uow:
+            assert uow.reviews.get("c1~c2") == resolved
+            assert uow.reviews.get("c3~c4") is None
+            assert uow.reviews.find(ReviewStatus.OPEN) == []
+            assert uow.reviews.find(ReviewStatus.NOT_SAME) == [resolved]
+
+    def test_review_find_filters_and_orders_by_creation_then_id(self, store: Store) -> None:
+        # Written in different zones: the order is of instants, not of wall-clock text.
+        late = review("a~b", "a", "b", (T0 + 2 * DAY).astimezone(NEW_YORK))
+        tie_y = review("y~c", "y", "c", T0 + DAY)
+        tie_x = review("x~d", "x", "d", T0 + DAY)
+        early = review(
+            "c~d",
+            "c",
+            "d",
+            T0,
+            status=ReviewStatus.NOT_SAME,
+            resolved_by="boss",
+            resolved_at=T0 + DAY,
+        )
+        with store.unit_of_work() as uow:
+            for item in (late, tie_y, early, tie_x):
+                uow.reviews.add(item)
+            uow.commit()
+        with store.unit_of_work() as uow:
+            find = uow.reviews.find
+            assert find() == [early, tie_x, tie_y, late]
+            assert find(ReviewStatus.OPEN) == [tie_x, tie_y, late]
+            assert find(ReviewStatus.MERGED) == []
+            # A customer matches on either side of an item.
+            assert find(customer_id="c") == [early, tie_y]
+            assert find(customer_id="d") == [early, tie_x]
+            assert find(ReviewStatus.OPEN, "d") == [tie_x]
+            assert find(customer_id="nobody") == []
+
+    def test_review_find_follows_moved_items(self, store: Store) -> None:
+        """A merge moves the open items of the absorbed customer to the kept one."""
+        with store.unit_of_work() as uow:
+            uow.reviews.add(review("a~b", "a", "b"))
+            uow.commit()
+        moved = review("a~b", "k", "b")
+        with store.unit_of_work() as uow:
+            uow.reviews.update(moved)
+            uow.commit()
+        with store.unit_of_work() as uow:
+            assert uow.reviews.find(customer_id="a") == []
+            assert uow.reviews.find(customer_id="k") == [moved]
+            assert uow.reviews.find(customer_id="b") == [moved]
+
+    def test_rollback_restores_review_items(self, store: Store) -> None:
+        first = review("c1~c2", "c1", "c2")
+        with store.unit_of_work() as uow:
+            uow.reviews.add(first)
+            uow.commit()
+        with pytest.raises(RuntimeError, match="boom"), store.unit_of_work() as uow:
+            uow.reviews.update(review("c1~c2", "c9", "c2", T0 + DAY))
+            uow.reviews.add(review("c3~c4", "c3", "c4"))
+            raise RuntimeError("boom")
+        with store.unit_of_work() as uow:
+            assert uow.reviews.get("c1~c2") == first
+            assert uow.reviews.get("c3~c4") is None
+            assert uow.reviews.find() == [first]
+            assert uow.reviews.find(customer_id="c9") == []
+            assert uow.reviews.find(customer_id="c1") == [first]
+
     # ------------------------------------------------------------------ due
 
     def test_due_includes_a_schedule_exactly_at_the_time(self, store: Store) -> None:
@@ -1036,7 +1289,9 @@ __all__ = [
     "claimed",
     "drop_at",
     "followed_up",
+    "named",
     "one_of_each_event",
     "private",
     "public",
+    "review",
 ]
