@@ -23,7 +23,8 @@ from poolkit.model.events import EVENT_TYPES
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
-PAGES = sorted(DOCS.glob("*.md"))
+# The README is a page too: its snippet is the first code a newcomer runs.
+PAGES = [*sorted(DOCS.glob("*.md")), ROOT / "README.md"]
 # The pages of the core documentation, which must show code, not only talk about it.
 CORE_PAGES = ("index.md", "concepts.md", "policy.md", "operations.md", "time.md", "errors.md")
 
