@@ -8,7 +8,10 @@ read deadlines off their own calendar. Two local times need a rule:
   e.g. 02:30 on the day New York springs forward becomes 03:30 (dateutil's
   ``resolve_imaginary``);
 - a wall time that happens twice (a fall-back) means its first occurrence (fold=0), so a
-  deadline never comes later than the calendar says.
+  deadline never comes later than the calendar says;
+- an instant in the second pass of a repeated hour counts from the end of the repetition
+  (the wall time the clock reaches when it stops repeating), so a later instant never
+  counts from an earlier wall time: a follow-up can never bring a deadline forward.
 """
 
 from __future__ import annotations
@@ -30,8 +33,34 @@ def local_instant(day: date, wall: time, zone: tzinfo) -> datetime:
 def add_days(at: datetime, days: int, zone: tzinfo) -> datetime:
     """``at`` moved by ``days`` calendar days, keeping the local wall time in ``zone``."""
     require_aware(at, "at")
-    local = at.astimezone(zone)
-    return local_instant(local.date() + timedelta(days=days), local.time(), zone)
+    wall = counting_wall_time(at, zone)
+    return local_instant(wall.date() + timedelta(days=days), wall.time(), zone)
+
+
+def counting_wall_time(at: datetime, zone: tzinfo) -> datetime:
+    """The naive local wall time that calendar days count from.
+
+    It is the wall time of ``at``, except in the second pass of a repeated hour: there the
+    wall clock shows times it already showed, so the end of the repetition is used instead.
+    This keeps the count monotonic: a later instant never counts from an earlier wall time.
+    """
+    local = require_aware(at, "at").astimezone(zone)
+    wall = local.replace(tzinfo=None, fold=0)
+    if local.fold == 0 or not dateutil_tz.datetime_ambiguous(local):
+        return wall
+    # The repeated stretch is at most the offset change long; find, to the second, the first
+    # wall time after ``wall`` that is no longer ambiguous.
+    first, second = local.replace(fold=0).utcoffset(), local.utcoffset()
+    assert first is not None and second is not None
+    low, high = 0, int((first - second).total_seconds())
+    while low < high:
+        middle = (low + high) // 2
+        probe = (wall + timedelta(seconds=middle)).replace(tzinfo=zone)
+        if dateutil_tz.datetime_ambiguous(probe):
+            low = middle + 1
+        else:
+            high = middle
+    return wall + timedelta(seconds=low)
 
 
 def start_of_day(day: date, zone: tzinfo) -> datetime:
