@@ -16,7 +16,7 @@ import attrs
 from poolkit.clock import require_aware
 from poolkit.model.customer import AttributeValue, Customer, IdentityKey
 from poolkit.model.rep import Rep
-from poolkit.policy.calendar import add_days, format_instant, local_date, start_of_day, utc
+from poolkit.policy.calendar import add_days, format_instant, start_of_day, utc
 from poolkit.policy.config import DropKind, DropRule, DropTime, Policy
 
 
@@ -325,7 +325,3 @@ def route(attributes: Mapping[str, AttributeValue] | None, policy: Policy) -> st
         if attributes and attributes.get(rule.attribute) == rule.equals:
             return rule.pool
     return None
-
-
-def local_day(at: datetime, policy: Policy) -> str:
-    return local_date(at, policy.zone).isoformat()
