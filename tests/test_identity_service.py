@@ -316,3 +316,12 @@ def test_a_merge_moves_open_items_to_the_kept_customer_once(service: PoolService
 def test_a_rep_cannot_probe_review_ids(service: PoolService) -> None:
     with pytest.raises(PermissionDenied):
         service.mark_not_same("a", "no-such-review")
+
+
+def test_a_name_in_traditional_characters_is_filed_against_its_simplified_twin(
+    service: PoolService,
+) -> None:
+    pytest.importorskip("opencc")
+    simplified = service.create("a", "台湾国际贸易股份有限公司")
+    result = service.create_with_warnings("b", "臺灣國際貿易股份有限公司")
+    assert [(m.customer_id, m.score) for m in result.similar] == [(simplified.id, 100.0)]

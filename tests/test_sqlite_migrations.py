@@ -11,9 +11,11 @@ import sqlite3
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
+from poolkit import ManualClock, Policy, PoolService, Team
 from poolkit.codec import encode
 from poolkit.identity.similarity import blocking_keys
 from poolkit.model.customer import IdentityKey
@@ -410,3 +412,30 @@ def test_an_update_rewrites_only_the_side_rows_that_changed(path: Path) -> None:
         }
         blocks = uow._execute("SELECT block FROM customer_name_blocks ORDER BY block").fetchall()
         assert blocks == [(block,) for block in sorted(new_blocks)]
+
+
+def test_the_name_index_is_rebuilt_when_names_are_normalised_differently(
+    tmp_path: Path,
+) -> None:
+    from poolkit.stores.sqlite import NAME_BLOCKS_SCHEME_KEY
+
+    path = tmp_path / "scheme.db"
+    with SqliteStore(path) as store:
+        clock = ManualClock(datetime(2026, 3, 2, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai")))
+        service = PoolService(store, Policy(), clock)
+        service.setup(
+            Team.from_dict({"reps": [{"id": "li"}], "pools": [{"id": "p", "default": True}]})
+        )
+        service.create("li", "Golden Dragon Trading")
+    # As if the index had been built by a poolkit that normalised names another way.
+    conn = sqlite3.connect(path)
+    with conn:
+        conn.execute("DELETE FROM customer_name_blocks")
+        conn.execute(
+            "UPDATE settings SET value = 'another' WHERE key = ?", (NAME_BLOCKS_SCHEME_KEY,)
+        )
+    conn.close()
+    with SqliteStore(path) as store, store.unit_of_work() as uow:
+        found = uow.customers.similar_names(blocking_keys("Golden Dragon Trading Co."), 50)
+        assert [name for _, name in found] == ["Golden Dragon Trading"]
+        assert uow.settings.get(NAME_BLOCKS_SCHEME_KEY) in ("t2s", "plain")

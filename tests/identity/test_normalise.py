@@ -615,3 +615,12 @@ def test_how_many_legal_form_words_follow_does_not_decide_the_region(written: st
     # Found by the identity benchmark: "Co., Ltd." used to leave one word after the city
     # in one pass and strip the city, so "hangzhou tea" and "tea" never matched.
     assert normalise_name(written) == "hangzhou tea"
+
+
+def test_traditional_and_simplified_names_normalise_alike_with_the_hanzi_extra() -> None:
+    pytest.importorskip("opencc")
+    from poolkit.identity.normalise import SIMPLIFIES_CHINESE
+
+    assert SIMPLIFIES_CHINESE
+    assert normalise_name("臺灣國際貿易股份有限公司") == normalise_name("台湾国际贸易股份有限公司")
+    assert normalise_name("廣州某某科技有限公司") == normalise_name("某某科技（广州）有限公司")

@@ -12,6 +12,7 @@ so its check digit is computed here (see :func:`_org_code_check_digit`).
 
 from __future__ import annotations
 
+import importlib
 import re
 import unicodedata
 from collections.abc import Callable
@@ -484,6 +485,8 @@ def _strip_region_prefix(name: str) -> str:
 
 def _name_pass(text: str) -> str:
     text = _nfkc(_nfkc(text).casefold())
+    if _SIMPLIFY is not None:
+        text = _SIMPLIFY(text)
     text = _BRACKETED.sub(_drop_bracketed_region, text)
     name = _join_words(_clean_characters(text))
     while True:
@@ -496,6 +499,25 @@ def _name_pass(text: str) -> str:
         if shorter == name:
             return name
         name = shorter
+
+
+def _load_simplifier() -> Callable[[str], str] | None:
+    """Traditional-to-simplified conversion with OpenCC, when the ``hanzi`` extra is
+    installed (``pip install 'poolkit[hanzi]'``); None otherwise."""
+    try:
+        opencc = importlib.import_module("opencc")
+    except ImportError:
+        return None
+    convert: Callable[[str], str] = opencc.OpenCC("t2s").convert
+    return convert
+
+
+_SIMPLIFY = _load_simplifier()
+
+SIMPLIFIES_CHINESE: bool = _SIMPLIFY is not None
+"""Whether company names are folded from traditional to simplified characters (臺灣 -> 台湾):
+true exactly when the optional ``hanzi`` extra (OpenCC) is installed. Stores that index
+names record which way their index was built and rebuild it when this changes."""
 
 
 def normalise_name(raw: str) -> str:

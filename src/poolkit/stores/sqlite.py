@@ -43,6 +43,7 @@ from poolkit.errors import (
     ReviewNotFound,
     StaleVersionError,
 )
+from poolkit.identity.normalise import SIMPLIFIES_CHINESE
 from poolkit.identity.similarity import blocking_keys
 from poolkit.model.customer import Customer, IdentityKey
 from poolkit.model.events import Claimed, Event
@@ -219,8 +220,12 @@ def _v3_name_blocks_and_reviews(conn: sqlite3.Connection) -> None:
         "CREATE INDEX reviews_similar ON reviews (similar_id)",
     ):
         conn.execute(statement)
-    # The names are read as plain JSON (see v2). The blocks come from today's
-    # blocking_keys: a later change to it ships with a step that refills this table.
+    _fill_name_blocks(conn)
+
+
+def _fill_name_blocks(conn: sqlite3.Connection) -> None:
+    """(Re)build the name-block index from the stored names (read as plain JSON, see v2)."""
+    conn.execute("DELETE FROM customer_name_blocks")
     rows = conn.execute("SELECT id, json_extract(body, '$.name') FROM customers")
     conn.executemany(
         "INSERT INTO customer_name_blocks (block, customer_id) VALUES (?, ?)",
@@ -230,6 +235,38 @@ def _v3_name_blocks_and_reviews(conn: sqlite3.Connection) -> None:
             for block in _name_blocks(name)
         ),
     )
+
+
+NAME_BLOCKS_SCHEME_KEY = "name_blocks.scheme"
+
+
+def sync_name_blocks(conn: sqlite3.Connection) -> bool:
+    """Rebuild the name-block index if names are now normalised differently from when it
+    was built (the optional ``hanzi`` extra was installed or removed); True if rebuilt.
+
+    The scheme is recorded in the settings table; a rebuild reads every stored name once.
+    ``conn`` must be in autocommit mode, like for :func:`migrate`.
+    """
+    scheme = "t2s" if SIMPLIFIES_CHINESE else "plain"
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        row = conn.execute(
+            "SELECT value FROM settings WHERE key = ?", (NAME_BLOCKS_SCHEME_KEY,)
+        ).fetchone()
+        rebuilt = row is None or row[0] != scheme
+        if rebuilt:
+            _fill_name_blocks(conn)
+            conn.execute(
+                "INSERT INTO settings (key, value) VALUES (?, ?) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (NAME_BLOCKS_SCHEME_KEY, scheme),
+            )
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    return rebuilt
 
 
 MIGRATIONS: tuple[Migration, ...] = (
@@ -373,6 +410,7 @@ class SqliteStore:
                 raise PoolkitError(f"database {self.path} cannot use WAL mode (got {mode!r})")
             # The schema version the file had when opened (0 for a new file).
             self.migrated_from = migrate(conn, MIGRATIONS, path=str(self.path))
+            sync_name_blocks(conn)
         except sqlite3.OperationalError as error:
             conn.close()
             if _is_busy(error):
@@ -926,4 +964,5 @@ __all__ = [
     "StoreBusyError",
     "migrate",
     "schema_version",
+    "sync_name_blocks",
 ]
