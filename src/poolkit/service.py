@@ -1374,34 +1374,34 @@ class PoolService:
                 warn_at = deadline.warn_at
                 if (
                     warn_at is not None
-                    and customer.warned_due_at != deadline.due_at
-                    and warn_at <= until
-                    and deadline.due_at > start
+                    and not rules.same_instant(customer.warned_due_at, deadline.due_at)
+                    and utc(warn_at) <= utc(until)
+                    and utc(deadline.due_at) > utc(start)
                 ):
                     items.append(
                         ForecastItem(
                             customer.id,
                             customer.owner_id,
                             "warning",
-                            max(warn_at, start),
+                            max(warn_at, start, key=utc),
                             deadline.rule.name,
                             rules.Reason.WARN.value,
                             rules.warning_message(deadline, self._policy),
                         )
                     )
-                if deadline.due_at <= until:
+                if utc(deadline.due_at) <= utc(until):
                     items.append(
                         ForecastItem(
                             customer.id,
                             customer.owner_id,
                             "drop",
-                            max(deadline.due_at, start),
+                            max(deadline.due_at, start, key=utc),
                             deadline.rule.name,
                             deadline.code.value,
                             deadline.message,
                         )
                     )
-        items.sort(key=lambda item: (item.at, item.customer_id, item.action))
+        items.sort(key=lambda item: (utc(item.at), item.customer_id, item.action))
         return items
 
     # ------------------------------------------------------------------ queries

@@ -103,7 +103,7 @@ class Schedule:
         return min(times) if times else None
 
 
-def _same_instant(a: datetime | None, b: datetime) -> bool:
+def same_instant(a: datetime | None, b: datetime) -> bool:
     # Aware datetimes sharing a tzinfo compare by wall time, ignoring fold, and across
     # zones an ambiguous wall time is never ==: compare the instants.
     return a is not None and utc(a) == utc(b)
@@ -204,7 +204,7 @@ def is_warning_due(deadline: Deadline, customer: Customer, at: datetime) -> bool
     return (
         deadline.warn_at is not None
         and utc(deadline.warn_at) <= utc(at) < utc(deadline.due_at)
-        and not _same_instant(customer.warned_due_at, deadline.due_at)
+        and not same_instant(customer.warned_due_at, deadline.due_at)
     )
 
 
@@ -218,7 +218,7 @@ def schedule(customer: Customer, policy: Policy) -> Schedule:
     if deadline is None:
         return Schedule()
     warn_at = deadline.warn_at
-    if warn_at is not None and _same_instant(customer.warned_due_at, deadline.due_at):
+    if warn_at is not None and same_instant(customer.warned_due_at, deadline.due_at):
         warn_at = None
     return Schedule(drop_at=deadline.due_at, warn_at=warn_at)
 

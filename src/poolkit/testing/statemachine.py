@@ -133,13 +133,23 @@ def _resolve(wall: datetime, zone: tzinfo) -> datetime:
 
 def _counting_wall(at: datetime, zone: tzinfo) -> datetime:
     """The local wall time days count from: in the second pass of a repeated hour, the wall
-    time at which the repetition ends (found by stepping forward, not by poolkit's search)."""
+    time at which the repetition ends. Found from the instant the clocks went back (by the
+    strategies' own scan of the zone, not poolkit's search): the repetition ends as long
+    after it as the clocks went back, at the wall time they were turned back from."""
     local = at.astimezone(zone)
+    if local.fold == 0:
+        return local.replace(tzinfo=None)
+    assert isinstance(zone, ZoneInfo)
     moment = _utc(at)
-    while local.fold == 1:
-        moment += timedelta(seconds=1)
-        local = moment.astimezone(zone)
-    return local.replace(tzinfo=None, fold=0)
+    turned_back = max(
+        t for t in pst.dst_transitions(zone, moment.year - 1, moment.year + 1) if t <= moment
+    )
+    before = (turned_back - timedelta(seconds=1)).astimezone(zone).utcoffset()
+    after = turned_back.astimezone(zone).utcoffset()
+    assert before is not None and after is not None and before > after
+    end = turned_back.astimezone(zone).replace(tzinfo=None, fold=0) + (before - after)
+    # Counting keeps the instant's fraction of a second, as stepping whole seconds would.
+    return end.replace(microsecond=local.microsecond)
 
 
 def _days_later(at: datetime, days: int, zone: tzinfo) -> datetime:
