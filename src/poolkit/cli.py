@@ -51,6 +51,7 @@ from poolkit.model.customer import Customer, CustomerStatus
 from poolkit.model.events import FollowUpKind
 from poolkit.model.review import ReviewStatus
 from poolkit.model.team import Team
+from poolkit.policy import rules
 from poolkit.policy.calendar import format_instant
 from poolkit.policy.config import Policy
 from poolkit.ports import CustomerQuery
@@ -189,8 +190,6 @@ def _details(customer: Customer, service: PoolService) -> list[str]:
         f"  last deal:      {_when(customer, policy, customer.last_deal_at)}",
         f"  locked:         {'yes' if customer.locked else 'no'}",
     ]
-    from poolkit.policy import rules
-
     deadline = rules.next_drop(customer, policy)
     if deadline is not None:
         lines.append(

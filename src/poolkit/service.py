@@ -276,16 +276,7 @@ class PoolService:
     def setup(self, team: Team) -> None:
         """Add or replace the team's reps and pools (existing customers stay)."""
         with self.store.unit_of_work() as uow:
-            reps = {rep.id: rep for rep in uow.reps.all()}
-            reps.update({rep.id: rep for rep in team.reps})
-            pools = {pool.id: pool for pool in uow.pools.all()}
-            pools.update({pool.id: pool for pool in team.pools})
-            check_team(reps.values(), pools.values())
-            self._refuse_stranding(uow, team.reps)
-            for rep in team.reps:
-                uow.reps.put(rep)
-            for pool in team.pools:
-                uow.pools.put(pool)
+            self._write_team(uow, team.reps, team.pools)
             uow.commit()
 
     def add_rep(self, rep: Rep) -> None:
@@ -314,15 +305,20 @@ class PoolService:
                     raise DuplicateIdError("pool", pool.id)
                 if not new and not exists:
                     raise PoolNotFound(pool.id)
-            all_reps = {rep.id: rep for rep in uow.reps.all()} | {rep.id: rep for rep in reps}
-            all_pools = {pool.id: pool for pool in uow.pools.all()} | {p.id: p for p in pools}
-            check_team(all_reps.values(), all_pools.values())
-            self._refuse_stranding(uow, reps)
-            for rep in reps:
-                uow.reps.put(rep)
-            for pool in pools:
-                uow.pools.put(pool)
+            self._write_team(uow, reps, pools)
             uow.commit()
+
+    def _write_team(self, uow: UnitOfWork, reps: Iterable[Rep], pools: Iterable[Pool]) -> None:
+        """Add or replace ``reps`` and ``pools`` once the whole team they make is valid."""
+        reps, pools = list(reps), list(pools)
+        all_reps = {rep.id: rep for rep in uow.reps.all()} | {rep.id: rep for rep in reps}
+        all_pools = {pool.id: pool for pool in uow.pools.all()} | {p.id: p for p in pools}
+        check_team(all_reps.values(), all_pools.values())
+        self._refuse_stranding(uow, reps)
+        for rep in reps:
+            uow.reps.put(rep)
+        for pool in pools:
+            uow.pools.put(pool)
 
     def _refuse_stranding(self, uow: UnitOfWork, reps: Iterable[Rep]) -> None:
         """A departed rep owns nothing: marking one inactive while they still own customers
