@@ -36,7 +36,8 @@ from poolkit.errors import (
     WrongStateError,
 )
 from poolkit.identity.keys import normalise_keys
-from poolkit.identity.similarity import blocking_keys, name_similarity
+from poolkit.identity.normalise import normalise_name
+from poolkit.identity.similarity import blocking_keys, normalised_similarity
 from poolkit.importer import ImportReport, ImportRow, Outcome, RowResult
 from poolkit.model.customer import AttributeValue, Customer, CustomerStatus, IdentityKey
 from poolkit.model.events import (
@@ -527,11 +528,13 @@ class PoolService:
         blocks = name_blocks(name)
         if not blocks:
             return ()
+        # Normalised once here, not once per candidate: scoring is the hot part of an import.
+        own = normalise_name(name)
         matches = []
         for other_id, other_name in uow.customers.similar_names(blocks, settings.per_block):
             if other_id == exclude:
                 continue
-            score = name_similarity(name, other_name)
+            score = normalised_similarity(own, normalise_name(other_name))
             if score >= settings.threshold:
                 matches.append(SimilarMatch(other_id, other_name, round(score, 1)))
         matches.sort(key=lambda match: (-match.score, match.customer_id))

@@ -17,7 +17,7 @@ from rapidfuzz import fuzz
 
 from poolkit.identity.normalise import _is_cjk, normalise_name
 
-__all__ = ["blocking_keys", "name_similarity"]
+__all__ = ["blocking_keys", "name_similarity", "normalised_similarity"]
 
 # Names whose compacted length is at most this also get 2-character anchors (see below).
 _SHORT_NAME = 6
@@ -39,8 +39,12 @@ def name_similarity(a: str, b: str) -> float:
     as 100 ("moumou" vs "moumou technology", 华为 vs 华为技术), which would make every short
     name look like a duplicate of everything that contains it.
     """
-    na = normalise_name(a)
-    nb = normalise_name(b)
+    return normalised_similarity(normalise_name(a), normalise_name(b))
+
+
+def normalised_similarity(na: str, nb: str) -> float:
+    """:func:`name_similarity` of two names already normalised: for scoring one name
+    against many without normalising it again each time."""
     return max(fuzz.ratio(na, nb), fuzz.token_sort_ratio(na, nb))
 
 
