@@ -9,7 +9,12 @@ drop and the rest are not, then times, on identical copies of that file:
 - poolkit's sweep (``PoolService.sweep``): reads the due customers through the indexed
   schedule, re-checks every rule, writes the drop and its event, batch by batch;
 - the floor: one indexed SELECT of the same due rows and one versioned UPDATE of each,
-  in one transaction, by hand. No events, no rules: the least any sweep could do.
+  in one transaction, by hand. No events, no rules: the least any sweep could do;
+- the writes floor: the same, plus what a sweep must write for each drop to keep its
+  history (the document rewritten, a ``dropped`` event appended, the owner recorded as a
+  related rep), still in hand-written SQL with no rules and no domain values. The gap
+  between the two floors is what keeping a history costs in SQLite; the gap between this
+  one and the sweep is what poolkit's own work costs.
 
 It prints both, their ratio, and the sweep's cost per dropped customer, so the cost can be
 compared across stored sizes: it should follow the due work, not the stored total.
@@ -115,6 +120,49 @@ def sqlite_floor(path: Path, at: datetime, due: int) -> float:
     return elapsed
 
 
+def write_floor(path: Path, at: datetime, due: int) -> float:
+    """The sweep's writes, by hand: the same rows read, and for each the document and query
+    columns rewritten, a ``dropped`` event appended and the owner recorded as a related rep,
+    in one transaction. No rules, no domain values: what the history costs in SQL alone."""
+    conn = sqlite3.connect(str(path), isolation_level=None)
+    micros = (at - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)
+    stamp = at.isoformat()
+    reason = "no follow-up for 15 days since 2026-01-01 17:00 +08:00, rule 'stale-15'"
+    started = time.perf_counter()
+    conn.execute("BEGIN IMMEDIATE")
+    rows = conn.execute(
+        "SELECT id, version, owner_id FROM customers WHERE next_at <= ? "
+        "ORDER BY next_at, id LIMIT ?",
+        (micros, due),
+    ).fetchall()
+    for customer_id, version, owner_id in rows:
+        conn.execute(
+            "UPDATE customers SET status = 'public', owner_id = NULL, public_since = ?1, "
+            "drop_at = NULL, warn_at = NULL, next_at = NULL, version = ?2 + 1, "
+            "body = json_set(body, '$.status', 'public', '$.owner_id', NULL, "
+            "'$.owned_since', NULL, '$.public_since', ?3, '$.version', ?2 + 1, "
+            "'$.related_reps', json_object(?4, ?3)) "
+            "WHERE id = ?5 AND version = ?2",
+            (micros, version, stamp, owner_id, customer_id),
+        )
+        conn.execute(
+            "INSERT INTO events (customer_id, seq, kind, at, body) VALUES (?1, ?2, 'dropped', "
+            "?3, json_object('kind', 'dropped', 'customer_id', ?1, 'seq', ?2, 'at', ?4, "
+            "'actor_id', NULL, 'rep_id', ?5, 'rule', 'stale-15', 'code', 'drop.no_follow_up', "
+            "'due_at', ?4, 'reason', ?6))",
+            (customer_id, version + 1, micros, stamp, owner_id, reason),
+        )
+        conn.execute(
+            "INSERT INTO customer_related (rep_id, customer_id) VALUES (?, ?)",
+            (owner_id, customer_id),
+        )
+    conn.execute("COMMIT")
+    elapsed = time.perf_counter() - started
+    conn.close()
+    assert len(rows) == due, len(rows)
+    return elapsed
+
+
 def poolkit_sweep(path: Path, at: datetime, due: int) -> float:
     store = SqliteStore(path)
     service = PoolService(store, POLICY, ManualClock(at))
@@ -126,26 +174,45 @@ def poolkit_sweep(path: Path, at: datetime, due: int) -> float:
     return elapsed
 
 
+def remove(path: Path) -> None:
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+
+def fresh_copy(base: Path, path: Path) -> Path:
+    remove(path)
+    shutil.copy(base, path)
+    return path
+
+
 def bench_sweeps(stored_sizes: list[int], due: int, workdir: Path) -> None:
     print(f"Sweep: {due:,} due customers among N stored (SQLite, WAL)")
-    results = []
+    results: list[tuple[int, float, float, float]] = []
     for stored in stored_sizes:
         print(f"N = {stored:,}")
         base = workdir / f"sweep-{stored}.db"
         at = build(base, stored, due)
-        copy = workdir / f"floor-{stored}.db"
-        shutil.copy(base, copy)
-        floor = sqlite_floor(copy, at, due)
+        floor = sqlite_floor(fresh_copy(base, workdir / "floor.db"), at, due)
+        writes = write_floor(fresh_copy(base, workdir / "writes.db"), at, due)
         sweep = poolkit_sweep(base, at, due)
-        results.append((stored, sweep, floor))
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{base}{suffix}").unlink(missing_ok=True)
-            Path(f"{copy}{suffix}").unlink(missing_ok=True)
+        results.append((stored, sweep, floor, writes))
+        for path in (base, workdir / "floor.db", workdir / "writes.db"):
+            remove(path)
     print()
-    print(f"{'stored':>10} {'sweep s':>9} {'floor s':>9} {'ratio':>7} {'us/drop':>9}")
-    for stored, sweep, floor in results:
+    print(
+        f"{'stored':>10} {'sweep s':>9} {'floor s':>9} {'ratio':>7} "
+        f"{'writes s':>9} {'ratio':>7} {'us/drop':>9}"
+    )
+    for stored, sweep, floor, writes in results:
         per_drop = sweep / due * 1e6
-        print(f"{stored:>10,} {sweep:>9.3f} {floor:>9.3f} {sweep / floor:>6.1f}x {per_drop:>9.0f}")
+        print(
+            f"{stored:>10,} {sweep:>9.3f} {floor:>9.3f} {sweep / floor:>6.1f}x "
+            f"{writes:>9.3f} {sweep / writes:>6.1f}x {per_drop:>9.0f}"
+        )
+    print(
+        "floor: indexed select + versioned update of the due rows; writes: the same rows "
+        "with the sweep's writes (document, event, related rep) in hand-written SQL"
+    )
     if len(results) > 1:
         first, last = results[0], results[-1]
         print(

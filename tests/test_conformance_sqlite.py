@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from poolkit.errors import InvalidValueError
+from poolkit.errors import InvalidValueError, StaleVersionError
 from poolkit.model.customer import IdentityKey
 from poolkit.ports import CustomerQuery
 from poolkit.stores.sqlite import (
@@ -155,3 +155,25 @@ def test_processes_sharing_a_file_lose_no_update(path: Path) -> None:
     with store.unit_of_work() as uow:
         assert uow.settings.get("counter") == str(1 + 4 * 25)
     store.close()
+
+
+def test_what_a_unit_of_work_read_before_its_commit_does_not_vouch_for_after_it(
+    path: Path,
+) -> None:
+    # The store updates a customer its transaction read without reading it back; once the
+    # transaction ends, another may change it, so the next one must check the stored row.
+    with SqliteStore(path) as store:
+        with store.unit_of_work() as uow:
+            uow.customers.add(private("c1"), NO_SCHEDULE)
+            uow.commit()
+        with store.unit_of_work() as first:
+            assert first.customers.get("c1") == private("c1")
+            first.commit()
+            with store.unit_of_work() as second:
+                second.customers.update(private("c1", owner_id="bob", version=2), NO_SCHEDULE, 1)
+                second.commit()
+            with pytest.raises(StaleVersionError) as refused:
+                first.customers.update(private("c1", owner_id="carol", version=2), NO_SCHEDULE, 1)
+            assert refused.value.actual == 2
+        with store.unit_of_work() as uow:
+            assert uow.customers.get("c1") == private("c1", owner_id="bob", version=2)

@@ -1307,6 +1307,7 @@ class PoolService:
         deadline = rules.next_drop(customer, policy)
         if deadline is not None and utc(deadline.due_at) <= utc(at):
             assert customer.owner_id is not None
+            reason = deadline.message
             self._write(
                 uow,
                 customer,
@@ -1319,7 +1320,7 @@ class PoolService:
                     code=deadline.code.value,
                     rule=deadline.rule.name,
                     due_at=deadline.due_at,
-                    reason=deadline.message,
+                    reason=reason,
                 ),
             )
             return SweepItem(
@@ -1328,7 +1329,7 @@ class PoolService:
                 deadline.rule.name,
                 deadline.code.value,
                 deadline.due_at,
-                f"dropped: {deadline.message}",
+                f"dropped: {reason}",
             )
         if deadline is not None and rules.is_warning_due(deadline, customer, at):
             assert customer.owner_id is not None

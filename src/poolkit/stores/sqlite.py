@@ -98,8 +98,12 @@ def _optional_micros(at: datetime | None) -> int | None:
     return None if at is None else _micros(at)
 
 
+# One encoder for every document: json.dumps with options builds a new one per call.
+_DOCUMENT = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
 def _json(data: Any) -> str:
-    return json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return _DOCUMENT.encode(data)
 
 
 def _json_list(values: Sequence[str] | frozenset[str]) -> str:
@@ -353,6 +357,17 @@ STORED_SIDES_SQL = """SELECT version,
     nullif(json_extract(body, '$.related_reps'), json_extract(?1, '$.related_reps'))
 FROM customers WHERE id = ?2"""
 
+UPDATE_CUSTOMER_SQL = """UPDATE customers SET
+    status = ?, owner_id = ?, pool_id = ?, grade = ?, public_since = ?, version = ?,
+    drop_at = ?, warn_at = ?, next_at = ?, schedule = ?, body = ?
+WHERE id = ? AND version = ?"""
+
+# The next event of a history, or nothing when ``seq`` does not follow the last one (the
+# MAX is one seek at the end of the customer's range of the primary key).
+APPEND_EVENT_SQL = """INSERT INTO events (customer_id, seq, kind, at, body)
+SELECT ?1, ?2, ?3, ?4, ?5
+WHERE ?2 = 1 + coalesce((SELECT MAX(seq) FROM events WHERE customer_id = ?1), 0)"""
+
 # A customer's review items, through the two customer indexes: they hold a few items each,
 # while one status may hold thousands (the unary + keeps the planner off reviews_status).
 REVIEWS_OF_CUSTOMER_SQL = """SELECT body FROM reviews
@@ -510,6 +525,10 @@ class SqliteUnitOfWork:
     def __init__(self, store: SqliteStore) -> None:
         self._store = store
         self._conn: sqlite3.Connection | None = None
+        # The customers read or written in the current transaction, as stored. The write
+        # lock is held from the first statement, so nobody else changes them meanwhile: an
+        # update of one of them knows what changed without reading the row back.
+        self._known: dict[str, Customer] = {}
         self.customers = _Customers(self)
         self.reps = _Reps(self)
         self.pools = _Pools(self)
@@ -536,6 +555,7 @@ class SqliteUnitOfWork:
         tb: TracebackType | None,
     ) -> None:
         conn, self._conn = self._conn, None
+        self._known.clear()
         if conn is None:
             return
         try:
@@ -553,11 +573,13 @@ class SqliteUnitOfWork:
 
     def commit(self) -> None:
         conn = self._open_connection()
+        self._known.clear()
         if conn.in_transaction:
             conn.execute("COMMIT")
 
     def rollback(self) -> None:
         conn = self._open_connection()
+        self._known.clear()
         if conn.in_transaction:
             conn.execute("ROLLBACK")
 
@@ -567,6 +589,7 @@ class SqliteUnitOfWork:
         return self._conn
 
     def _begin(self, conn: sqlite3.Connection) -> None:
+        self._known.clear()
         try:
             conn.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as error:
@@ -590,7 +613,7 @@ class _Customers:
     def get(self, customer_id: str) -> Customer | None:
         row = self._uow._execute("SELECT body FROM customers WHERE id = ?", (customer_id,))
         found = row.fetchone()
-        return None if found is None else _customer(found[0])
+        return None if found is None else self._loaded(found[0])
 
     def schedule_of(self, customer_id: str) -> Schedule | None:
         row = self._uow._execute("SELECT schedule FROM customers WHERE id = ?", (customer_id,))
@@ -609,54 +632,83 @@ class _Customers:
         except sqlite3.IntegrityError as error:
             raise DuplicateIdError("customer", customer.id) from error
         cid = customer.id
-        for table, rows in _side_rows(customer).items():
-            for row in sorted(rows):
+        for table, rows_of in _SIDE_ROWS.items():
+            for row in sorted(rows_of(customer)):
                 self._uow._execute(_INSERT_SIDE_ROW[table], (*row, cid))
         self._insert_name_blocks(customer)
+        self._uow._known[cid] = customer
 
     def update(self, customer: Customer, schedule: Schedule, expected_version: int) -> None:
+        known = self._uow._known.pop(customer.id, None)
+        if known is not None and known.version == expected_version:
+            self._update_known(known, customer, schedule)
+        else:
+            self._update_unknown(customer, schedule, expected_version)
+        self._uow._known[customer.id] = customer
+
+    def _update_known(self, stored: Customer, customer: Customer, schedule: Schedule) -> None:
+        """Update a customer this transaction read or wrote: the side tables follow the
+        difference between the two values, with no read of the stored document."""
+        changed = self._uow._execute(
+            UPDATE_CUSTOMER_SQL, (*_columns(customer, schedule), stored.version)
+        ).rowcount
+        if changed == 0:  # unreachable while the write lock is held; kept as a guard
+            raise StaleVersionError(customer.id, stored.version, self._version(customer.id))
+        cid = customer.id
+        for table, rows_of in _SIDE_ROWS.items():
+            old, new = rows_of(stored), rows_of(customer)
+            if old != new:
+                self._write_rows(table, cid, old, new)
+        if stored.name != customer.name:
+            self._uow._execute("DELETE FROM customer_name_blocks WHERE customer_id = ?", (cid,))
+            self._insert_name_blocks(customer)
+
+    def _update_unknown(
+        self, customer: Customer, schedule: Schedule, expected_version: int
+    ) -> None:
+        """Update a customer this transaction has not read: one read of the stored row
+        tells its version and which side tables need a change."""
         columns = _columns(customer, schedule)
         body = columns[-2]
         stored = self._uow._execute(STORED_SIDES_SQL, (body, customer.id)).fetchone()
         if stored is None or stored[0] != expected_version:
             actual = None if stored is None else int(stored[0])
             raise StaleVersionError(customer.id, expected_version, actual)
-        changed = self._uow._execute(
-            """UPDATE customers SET
-                status = ?, owner_id = ?, pool_id = ?, grade = ?, public_since = ?, version = ?,
-                drop_at = ?, warn_at = ?, next_at = ?, schedule = ?, body = ?
-            WHERE id = ? AND version = ?""",
-            (*columns, expected_version),
-        ).rowcount
+        changed = self._uow._execute(UPDATE_CUSTOMER_SQL, (*columns, expected_version)).rowcount
         if changed == 0:  # unreachable while the write lock is held; kept as a guard
             raise StaleVersionError(customer.id, expected_version, None)
         name_changed, old_keys, old_tags, old_related = stored[1:]
-        if old_keys is not None:
-            new_keys = {(key.kind, key.value) for key in customer.keys}
-            self._write_side_difference("customer_keys", customer.id, old_keys, new_keys)
-        if old_tags is not None:
-            new_tags = {(tag,) for tag in customer.tags}
-            self._write_side_difference("customer_tags", customer.id, old_tags, new_tags)
-        if old_related is not None:
-            new_related = {(rep_id,) for rep_id in customer.related_reps}
-            self._write_side_difference("customer_related", customer.id, old_related, new_related)
+        for table, stored_field in zip(
+            _SIDE_TABLES, (old_keys, old_tags, old_related), strict=True
+        ):
+            if stored_field is not None:
+                self._write_rows(
+                    table,
+                    customer.id,
+                    _document_rows(json.loads(stored_field)),
+                    _SIDE_ROWS[table](customer),
+                )
         if name_changed:
             self._uow._execute(
                 "DELETE FROM customer_name_blocks WHERE customer_id = ?", (customer.id,)
             )
             self._insert_name_blocks(customer)
 
-    def _write_side_difference(
-        self, table: str, customer_id: str, stored: str, new: AbstractSet[tuple[str, ...]]
+    def _write_rows(
+        self,
+        table: str,
+        customer_id: str,
+        old: AbstractSet[tuple[str, ...]],
+        new: AbstractSet[tuple[str, ...]],
     ) -> None:
-        """Bring ``table`` from the rows of the ``stored`` field (JSON) to ``new``."""
-        old = _document_rows(json.loads(stored))
+        """Bring ``table`` from the rows ``old`` to ``new``."""
         for row in sorted(old - new):
             self._uow._execute(_DELETE_SIDE_ROW[table], (*row, customer_id))
         for row in sorted(new - old):
             self._uow._execute(_INSERT_SIDE_ROW[table], (*row, customer_id))
 
     def remove(self, customer_id: str, expected_version: int) -> None:
+        self._uow._known.pop(customer_id, None)
         changed = self._uow._execute(
             "DELETE FROM customers WHERE id = ? AND version = ?", (customer_id, expected_version)
         ).rowcount
@@ -713,7 +765,7 @@ class _Customers:
             params.append(limit)
         out: list[Customer] = []
         for (body,) in self._uow._execute(sql, params):
-            customer = _customer(body)
+            customer = self._loaded(body)
             if query.matches(customer):
                 out.append(customer)
                 if limit is not None and len(out) >= limit:
@@ -725,7 +777,7 @@ class _Customers:
             return []
         pairs = json.dumps(sorted([key.kind, key.value] for key in keys), ensure_ascii=False)
         rows = self._uow._execute(WITH_KEYS_SQL, (pairs,))
-        return [_customer(body) for (body,) in rows]
+        return [self._loaded(body) for (body,) in rows]
 
     def similar_names(self, blocks: frozenset[str], per_block: int) -> list[tuple[str, str]]:
         if not blocks or per_block <= 0:
@@ -735,7 +787,12 @@ class _Customers:
 
     def due(self, at: datetime, limit: int) -> list[Customer]:
         rows = self._uow._execute(DUE_SQL, (_micros(at), limit))
-        return [_customer(body) for (body,) in rows]
+        return [self._loaded(body) for (body,) in rows]
+
+    def _loaded(self, body: str) -> Customer:
+        customer = _customer(body)
+        self._uow._known[customer.id] = customer
+        return customer
 
     def ids(self) -> Iterator[str]:
         rows = self._uow._execute("SELECT id FROM customers ORDER BY id").fetchall()
@@ -766,12 +823,12 @@ _DELETE_SIDE_ROW = {
 }
 
 
-def _side_rows(customer: Customer) -> dict[str, set[tuple[str, ...]]]:
-    return {
-        "customer_keys": {(key.kind, key.value) for key in customer.keys},
-        "customer_tags": {(tag,) for tag in customer.tags},
-        "customer_related": {(rep_id,) for rep_id in customer.related_reps},
-    }
+_SIDE_ROWS: dict[str, Callable[[Customer], set[tuple[str, ...]]]] = {
+    "customer_keys": lambda customer: {(key.kind, key.value) for key in customer.keys},
+    "customer_tags": lambda customer: {(tag,) for tag in customer.tags},
+    "customer_related": lambda customer: {(rep_id,) for rep_id in customer.related_reps},
+}
+"""Each side table's rows for a customer."""
 
 
 def _document_rows(side: Any) -> set[tuple[str, ...]]:
@@ -845,18 +902,17 @@ class _Events:
 
     def append(self, event: Event) -> None:
         cid = event.customer_id
-        last_row = self._uow._execute("SELECT MAX(seq) FROM events WHERE customer_id = ?", (cid,))
-        last = last_row.fetchone()[0] or 0
-        if event.seq != last + 1:
-            raise StaleVersionError(cid, event.seq - 1, last)
         at = _micros(event.at)
-        try:
-            self._uow._execute(
-                "INSERT INTO events (customer_id, seq, kind, at, body) VALUES (?, ?, ?, ?, ?)",
-                (cid, event.seq, event.kind, at, _json(encode(event))),
+        # One statement checks that the event follows the last one and writes it: it
+        # inserts nothing when the history has a different last event.
+        written = self._uow._execute(
+            APPEND_EVENT_SQL, (cid, event.seq, event.kind, at, _json(encode(event)))
+        ).rowcount
+        if written != 1:
+            last_row = self._uow._execute(
+                "SELECT MAX(seq) FROM events WHERE customer_id = ?", (cid,)
             )
-        except sqlite3.IntegrityError as error:
-            raise StaleVersionError(cid, event.seq - 1, last) from error
+            raise StaleVersionError(cid, event.seq - 1, last_row.fetchone()[0] or 0)
         if isinstance(event, Claimed):
             self._uow._execute(
                 "INSERT INTO claims (rep_id, at, customer_id, seq) VALUES (?, ?, ?, ?)",

@@ -510,6 +510,102 @@ class StoreConformance:
             assert uow.customers.with_keys(frozenset({IdentityKey("phone", "2")})) == []
             assert uow.customers.find(CustomerQuery(owner_ids=frozenset({"bob"}))) == []
 
+    @pytest.mark.parametrize("read", ["nothing", "get", "due", "find", "with_keys", "added"])
+    def test_an_update_moves_every_index_however_the_customer_was_read(
+        self, store: Store, read: str
+    ) -> None:
+        # A store may remember what a unit of work read (or wrote) and update from that;
+        # every way of learning the stored customer must leave the same indexes behind.
+        before = private(
+            "c1",
+            name="Moumou Technology",
+            keys={"phone": "1", "email": "a@example.com"},
+            tags={"vip", "fair"},
+            related_reps={"bob": T0},
+        )
+        after = public(
+            "c1",
+            name="Beta Foods",
+            keys={"phone": "2", "email": "a@example.com"},
+            tags={"vip", "cold"},
+            related_reps={"alice": T0 + DAY, "carol": T0},
+            version=2,
+        )
+        with store.unit_of_work() as uow:
+            if read != "added":
+                uow.customers.add(before, drop_at(T0))
+                uow.commit()
+            if read == "added":
+                uow.customers.add(before, drop_at(T0))
+            elif read == "get":
+                assert uow.customers.get("c1") == before
+            elif read == "due":
+                assert uow.customers.due(T0, 10) == [before]
+            elif read == "find":
+                assert uow.customers.find(CustomerQuery(related_rep="bob")) == [before]
+            elif read == "with_keys":
+                assert uow.customers.with_keys(frozenset({IdentityKey("phone", "1")})) == [before]
+            uow.customers.update(after, NO_SCHEDULE, 1)
+            uow.commit()
+        with store.unit_of_work() as uow:
+            customers = uow.customers
+            assert customers.get("c1") == after
+            assert customers.schedule_of("c1") == NO_SCHEDULE
+            assert customers.due(T0 + DAY, 10) == []
+            assert customers.with_keys(frozenset({IdentityKey("phone", "1")})) == []
+            assert customers.with_keys(frozenset({IdentityKey("phone", "2")})) == [after]
+            assert customers.with_keys(frozenset({IdentityKey("email", "a@example.com")})) == [
+                after
+            ]
+            assert customers.find(CustomerQuery(tags=frozenset({"fair"}))) == []
+            assert customers.find(CustomerQuery(tags=frozenset({"vip", "cold"}))) == [after]
+            assert customers.find(CustomerQuery(related_rep="bob")) == []
+            assert customers.find(CustomerQuery(related_rep="carol")) == [after]
+            assert customers.similar_names(frozenset({"w:moumou"}), 10) == []
+            assert customers.similar_names(blocking_keys("Beta Foods"), 10) == [
+                ("c1", "Beta Foods")
+            ]
+
+    def test_updates_in_a_row_each_start_from_the_last(self, store: Store) -> None:
+        with store.unit_of_work() as uow:
+            uow.customers.add(private("c1", tags={"a"}), NO_SCHEDULE)
+            uow.commit()
+        with store.unit_of_work() as uow:
+            uow.customers.get("c1")
+            uow.customers.update(private("c1", tags={"b"}, version=2), NO_SCHEDULE, 1)
+            uow.customers.update(private("c1", tags={"c"}, version=3), NO_SCHEDULE, 2)
+            with pytest.raises(StaleVersionError) as refused:
+                uow.customers.update(private("c1", tags={"d"}, version=3), NO_SCHEDULE, 2)
+            assert refused.value.actual == 3
+            uow.commit()
+        with store.unit_of_work() as uow:
+            assert uow.customers.get("c1") == private("c1", tags={"c"}, version=3)
+            assert uow.customers.find(CustomerQuery(tags=frozenset({"b"}))) == []
+            assert [c.id for c in uow.customers.find(CustomerQuery(tags=frozenset({"c"})))] == [
+                "c1"
+            ]
+
+    def test_what_was_read_before_a_rollback_does_not_vouch_for_after_it(
+        self, store: Store
+    ) -> None:
+        with store.unit_of_work() as uow:
+            uow.customers.add(private("c1", tags={"a"}), NO_SCHEDULE)
+            uow.commit()
+        with store.unit_of_work() as uow:
+            uow.customers.get("c1")
+            uow.customers.update(private("c1", tags={"b"}, version=2), NO_SCHEDULE, 1)
+            uow.rollback()
+            with pytest.raises(StaleVersionError) as refused:
+                uow.customers.update(private("c1", tags={"c"}, version=3), NO_SCHEDULE, 2)
+            assert refused.value.actual == 1
+            uow.customers.update(private("c1", tags={"c"}, version=2), NO_SCHEDULE, 1)
+            uow.commit()
+        with store.unit_of_work() as uow:
+            assert uow.customers.find(CustomerQuery(tags=frozenset({"a"}))) == []
+            assert [c.id for c in uow.customers.find(CustomerQuery(tags=frozenset({"c"})))] == [
+                "c1"
+            ]
+
     def test_updating_a_missing_customer_is_stale(self, store: Store) -> None:
         with store.unit_of_work() as uow:
             with pytest.raises(StaleVersionError) as refused:
