@@ -201,6 +201,9 @@ def test_a_v1_file_is_migrated_on_open_and_keeps_its_data(
             vip = CustomerQuery(tags=frozenset({"vip"}))
             assert [c.id for c in uow.customers.find(vip)] == ["acme", "beta"]
             assert [c.id for c in uow.customers.find(CustomerQuery(related_rep="bob"))] == ["acme"]
+            # What v4 did: schedules come from their indexed columns, the JSON copy is gone.
+            columns = [row[1] for row in uow._execute("PRAGMA table_info(customers)")]
+            assert "schedule" not in columns and {"drop_at", "warn_at", "next_at"} <= set(columns)
             # What v3 added: the name blocks, filled from the stored names.
             assert uow.customers.similar_names(blocking_keys("Customer beta"), 10) == [
                 ("acme", "Customer acme"),
@@ -285,7 +288,7 @@ def test_a_v2_file_gets_its_name_blocks_and_a_review_list(
             ]
 
 
-def _v4_region_column(conn: sqlite3.Connection) -> None:
+def _v5_region_column(conn: sqlite3.Connection) -> None:
     """A next schema change, as it would be written: a column the code would query, an
     index on it, and a backfill from the stored documents."""
     conn.execute("ALTER TABLE customers ADD COLUMN region TEXT")
@@ -301,11 +304,11 @@ def test_the_next_schema_change_is_one_appended_function(
     with SqliteStore(path) as store, store.unit_of_work() as uow:
         uow.customers.add(private("c1", attributes={"region": "east"}), drop_at(T0))
         uow.commit()
-    found = migrate(conn, (*MIGRATIONS, _v4_region_column))
+    found = migrate(conn, (*MIGRATIONS, _v5_region_column))
     assert found == SCHEMA_VERSION
     assert schema_version(conn) == SCHEMA_VERSION + 1
     assert conn.execute("SELECT id, region FROM customers").fetchall() == [("c1", "east")]
-    # This poolkit does not know v4, so it now refuses the file rather than misread it.
+    # This poolkit does not know v5, so it now refuses the file rather than misread it.
     with pytest.raises(SchemaVersionError):
         SqliteStore(path)
 

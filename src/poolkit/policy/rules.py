@@ -87,15 +87,21 @@ class Decision:
     count: int | None = None
 
 
+def _instant(at: datetime | None) -> datetime | None:
+    return None if at is None else utc(at)
+
+
 @attrs.frozen
 class Schedule:
     """The next instants a sweep must look at a customer: its drop and its warning.
 
-    Stores keep it beside the customer, indexed, so a sweep reads only what is due.
+    Stores keep it beside the customer, indexed, so a sweep reads only what is due. Two
+    schedules are equal when they name the same instants, whatever zone each is written in
+    (a store may give them back in UTC).
     """
 
-    drop_at: datetime | None = None
-    warn_at: datetime | None = None
+    drop_at: datetime | None = attrs.field(default=None, eq=_instant)
+    warn_at: datetime | None = attrs.field(default=None, eq=_instant)
 
     @property
     def next_at(self) -> datetime | None:

@@ -98,6 +98,10 @@ def _optional_micros(at: datetime | None) -> int | None:
     return None if at is None else _micros(at)
 
 
+def _optional_instant(micros: int | None) -> datetime | None:
+    return None if micros is None else _instant(micros)
+
+
 # One encoder for every document: json.dumps with options builds a new one per call.
 _DOCUMENT = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
@@ -273,10 +277,41 @@ def sync_name_blocks(conn: sqlite3.Connection) -> bool:
     return rebuilt
 
 
+def _v4_schedule_from_its_columns(conn: sqlite3.Connection) -> None:
+    """Schedules are read from their indexed columns (``drop_at``, ``warn_at``); the JSON
+    copy v1 also kept goes. The table is rebuilt rather than altered, which every SQLite
+    version can do (``DROP COLUMN`` needs 3.35)."""
+    columns = "id, status, owner_id, pool_id, grade, public_since, version, drop_at, warn_at, "
+    columns += "next_at, body"
+    for statement in (
+        """CREATE TABLE customers_v4 (
+            id TEXT PRIMARY KEY,
+            status TEXT NOT NULL,
+            owner_id TEXT,
+            pool_id TEXT NOT NULL,
+            grade TEXT,
+            public_since INTEGER,
+            version INTEGER NOT NULL,
+            drop_at INTEGER,
+            warn_at INTEGER,
+            next_at INTEGER,
+            body TEXT NOT NULL
+        )""",
+        f"INSERT INTO customers_v4 ({columns}) SELECT {columns} FROM customers ORDER BY rowid",
+        "DROP TABLE customers",
+        "ALTER TABLE customers_v4 RENAME TO customers",
+        "CREATE INDEX customers_due ON customers (next_at, id) WHERE next_at IS NOT NULL",
+        "CREATE INDEX customers_owner ON customers (owner_id)",
+        "CREATE INDEX customers_pool_status ON customers (pool_id, status)",
+    ):
+        conn.execute(statement)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     _v1_initial,
     _v2_tags_and_related_reps,
     _v3_name_blocks_and_reviews,
+    _v4_schedule_from_its_columns,
 )
 """Schema steps in order; step ``n`` (1-based) brings a database from version ``n - 1`` to
 ``n``. Append a function to change the schema; never edit a step that has shipped."""
@@ -359,7 +394,7 @@ FROM customers WHERE id = ?2"""
 
 UPDATE_CUSTOMER_SQL = """UPDATE customers SET
     status = ?, owner_id = ?, pool_id = ?, grade = ?, public_since = ?, version = ?,
-    drop_at = ?, warn_at = ?, next_at = ?, schedule = ?, body = ?
+    drop_at = ?, warn_at = ?, next_at = ?, body = ?
 WHERE id = ? AND version = ?"""
 
 # The next event of a history, or nothing when ``seq`` does not follow the last one (the
@@ -616,17 +651,22 @@ class _Customers:
         return None if found is None else self._loaded(found[0])
 
     def schedule_of(self, customer_id: str) -> Schedule | None:
-        row = self._uow._execute("SELECT schedule FROM customers WHERE id = ?", (customer_id,))
+        row = self._uow._execute(
+            "SELECT drop_at, warn_at FROM customers WHERE id = ?", (customer_id,)
+        )
         found = row.fetchone()
-        return None if found is None else decode(Schedule, json.loads(found[0]))
+        if found is None:
+            return None
+        drop_at, warn_at = found
+        return Schedule(_optional_instant(drop_at), _optional_instant(warn_at))
 
     def add(self, customer: Customer, schedule: Schedule) -> None:
         try:
             self._uow._execute(
                 """INSERT INTO customers (
                     status, owner_id, pool_id, grade, public_since, version,
-                    drop_at, warn_at, next_at, schedule, body, id
-                ) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                    drop_at, warn_at, next_at, body, id
+                ) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
                 _columns(customer, schedule),
             )
         except sqlite3.IntegrityError as error:
@@ -850,7 +890,6 @@ def _columns(customer: Customer, schedule: Schedule) -> tuple[Any, ...]:
         _optional_micros(schedule.drop_at),
         _optional_micros(schedule.warn_at),
         _optional_micros(schedule.next_at),
-        _json(encode(schedule)),
         _json(encode(customer)),
         customer.id,
     )
