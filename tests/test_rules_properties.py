@@ -14,6 +14,7 @@ from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import attrs
+import pytest
 from hypothesis import assume, example, given
 from hypothesis import strategies as st
 
@@ -259,6 +260,46 @@ def test_deadlines_keep_the_local_wall_time_across_dst(case: tuple[Policy, datet
             assert rules.evaluate_drop(customer, policy, at).allowed, (minutes, at)
         early = (utc(due) - timedelta(seconds=1)).astimezone(zone)
         assert not rules.evaluate_drop(customer, policy, early).allowed
+
+
+def check_add_days(at: datetime, days: int, zone: ZoneInfo) -> None:
+    moved = add_days(at, days, zone)
+    assert moved.tzinfo is zone
+    assert utc(moved) == days_later(at, days, zone), (at, days, zone)
+    # Written as a wall time the clock really shows (never one skipped by a change).
+    real = utc(moved).astimezone(zone)
+    assert (moved.replace(tzinfo=None), moved.fold) == (real.replace(tzinfo=None), real.fold)
+
+
+@given(st.data(), st.sampled_from(DST_ZONES), st.sampled_from(DST_ZONES))
+def test_add_days_is_the_same_wall_time_n_calendar_days_later(
+    data: st.DataObject, name: str, other: str
+) -> None:
+    zone = ZoneInfo(name)
+    at = data.draw(pst.aware_datetimes(st.just(zone)), label="at")
+    # Mostly a shift that lands on the day of a DST change (into a gap or a fold), since
+    # every other day is easy; sometimes any shift, backwards too (claim windows).
+    transition = data.draw(st.sampled_from(pst.dst_transitions(name, 2020, 2030)))
+    to_change = (transition.astimezone(zone).date() - at.astimezone(zone).date()).days
+    days = data.draw(st.integers(-400, 400) | st.sampled_from((to_change, to_change + 1)))
+    check_add_days(at, days, zone)
+    check_add_days(at, days, ZoneInfo(other))
+
+
+NEW_YORK = ZoneInfo("America/New_York")
+
+
+@pytest.mark.parametrize(
+    ("at", "days"),
+    [
+        (datetime(2026, 3, 1, 2, 30, tzinfo=NEW_YORK), 7),  # into the spring-forward gap
+        (datetime(2026, 3, 15, 2, 30, tzinfo=NEW_YORK), -7),  # back into it
+        (datetime(2026, 10, 25, 1, 30, tzinfo=NEW_YORK), 7),  # onto the repeated hour
+        (datetime(2026, 11, 1, 1, 30, fold=1, tzinfo=NEW_YORK), 1),  # from its second pass
+    ],
+)
+def test_add_days_across_new_york_changes(at: datetime, days: int) -> None:
+    check_add_days(at, days, NEW_YORK)
 
 
 def test_known_dst_deadlines() -> None:

@@ -47,6 +47,8 @@ class IdentityKey:
 
 def to_identity_keys(values: Any) -> frozenset[IdentityKey]:
     """Keys given as IdentityKey values, (kind, value) pairs or a {kind: value} mapping."""
+    if type(values) is frozenset and all(type(key) is IdentityKey for key in values):
+        return values  # already what it would become, as when a customer is evolved
     if isinstance(values, Mapping):
         return frozenset(IdentityKey(str(k), str(v)) for k, v in values.items())
     out = []
@@ -63,7 +65,7 @@ def to_identity_keys(values: Any) -> frozenset[IdentityKey]:
 def _tags(values: Any) -> frozenset[str]:
     if isinstance(values, str):
         raise InvalidValueError("tags", f"expected a collection of tags, got the string {values!r}")
-    tags = frozenset(values)
+    tags = values if type(values) is frozenset else frozenset(values)
     for tag in tags:
         if not isinstance(tag, str) or not tag.strip():
             raise InvalidValueError("tags", f"bad tag {tag!r}")

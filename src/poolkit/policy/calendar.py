@@ -32,8 +32,18 @@ def local_instant(day: date, wall: time, zone: tzinfo) -> datetime:
 
 def add_days(at: datetime, days: int, zone: tzinfo) -> datetime:
     """``at`` moved by ``days`` calendar days, keeping the local wall time in ``zone``."""
-    require_aware(at, "at")
-    wall = counting_wall_time(at, zone)
+    local = require_aware(at, "at").astimezone(zone)
+    if local.fold == 0:
+        # The common case, computed without taking the wall time apart (every deadline a
+        # sweep checks comes through here): adding to an aware datetime moves its wall
+        # time within its zone and gives fold 0, the first occurrence. Same result as
+        # the general path below.
+        moved = local + timedelta(days=days)
+        if moved.astimezone(UTC).astimezone(zone) == moved:  # same zone: wall times compared
+            return moved
+        resolved: datetime = dateutil_tz.resolve_imaginary(moved)
+        return resolved
+    wall = counting_wall_time(local, zone)
     return local_instant(wall.date() + timedelta(days=days), wall.time(), zone)
 
 
