@@ -185,7 +185,7 @@ class PoolService:
         return require_aware(self.clock.now(), "clock.now()")
 
     def _access(self, uow: UnitOfWork) -> Access:
-        return Access(OrgTree(uow.reps.all()), {pool.id: pool for pool in uow.pools.all()})
+        return Access(uow.reps, uow.pools)
 
     def _customer(self, uow: UnitOfWork, customer_id: str) -> Customer:
         customer = uow.customers.get(customer_id)
@@ -1009,7 +1009,7 @@ class PoolService:
                 raise InvalidValueError("to_rep_id", f"{target.id} already owns the customer")
             allowed = actor.is_admin or (
                 access.is_above_owner(actor, customer)
-                and (target.id == actor.id or access.org.is_above(actor.id, target.id))
+                and (target.id == actor.id or access.is_above(actor.id, target.id))
             )
             access.require(
                 allowed,
@@ -1484,10 +1484,10 @@ class PoolService:
             rep = access.actor(rep_id)  # RepInactiveError: a departed rep sees nothing
             if rep.is_admin:
                 return uow.customers.find(CustomerQuery())
-            owners = frozenset({rep.id} | access.org.subordinates(rep.id))
+            owners = frozenset({rep.id} | access.subordinates(rep.id))
             found = {c.id: c for c in uow.customers.find(CustomerQuery(owner_ids=owners))}
             found.update({c.id: c for c in uow.customers.find(CustomerQuery(related_rep=rep.id))})
-            member_of = frozenset(p.id for p in access.pools.values() if p.can_see(rep.id))
+            member_of = frozenset(p.id for p in access.all_pools() if p.can_see(rep.id))
             if member_of:
                 found.update(
                     {
@@ -1497,7 +1497,7 @@ class PoolService:
                         )
                     }
                 )
-            managed = frozenset(p.id for p in access.pools.values() if rep.id in p.managers)
+            managed = frozenset(p.id for p in access.all_pools() if rep.id in p.managers)
             if managed:
                 found.update(
                     {
