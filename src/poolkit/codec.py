@@ -45,7 +45,12 @@ _PLAIN = (str, int, float, bool)
 
 def encode_datetime(value: datetime) -> str:
     """ISO 8601 with offset, plus ``[zone key]`` for a ZoneInfo zone."""
-    require_aware(value, "datetime")
+    return _encode_aware(require_aware(value, "datetime"))
+
+
+def _encode_aware(value: datetime) -> str:
+    """:func:`encode_datetime` of a datetime known to be aware: every datetime field of
+    poolkit's values was checked when the value was made."""
     text = value.isoformat()
     zone = value.tzinfo
     if isinstance(zone, ZoneInfo) and zone.key is not None:
@@ -132,7 +137,7 @@ def _writer(kind: Any) -> Write | None:
             return lambda mapping: {str(key): each for key, each in mapping.items()}
         return lambda mapping: {str(key): entry(each) for key, each in mapping.items()}
     if kind is datetime:
-        return encode_datetime
+        return _encode_aware
     if kind is IdentityKey:
         return lambda key: [key.kind, key.value]
     if isinstance(kind, type) and issubclass(kind, enum.Enum):

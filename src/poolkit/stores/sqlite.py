@@ -696,6 +696,8 @@ class _Customers:
             raise StaleVersionError(customer.id, stored.version, self._version(customer.id))
         cid = customer.id
         for table, rows_of in _SIDE_ROWS.items():
+            if _SIDE_FIELDS[table](stored) == _SIDE_FIELDS[table](customer):
+                continue  # most updates change none of them, a drop only the related reps
             old, new = rows_of(stored), rows_of(customer)
             if old != new:
                 self._write_rows(table, cid, old, new)
@@ -869,6 +871,12 @@ _SIDE_ROWS: dict[str, Callable[[Customer], set[tuple[str, ...]]]] = {
     "customer_related": lambda customer: {(rep_id,) for rep_id in customer.related_reps},
 }
 """Each side table's rows for a customer."""
+_SIDE_FIELDS: dict[str, Callable[[Customer], Any]] = {
+    "customer_keys": lambda customer: customer.keys,
+    "customer_tags": lambda customer: customer.tags,
+    "customer_related": lambda customer: customer.related_reps.keys(),
+}
+"""What each side table is made from; when it is equal, so are the rows."""
 
 
 def _document_rows(side: Any) -> set[tuple[str, ...]]:
