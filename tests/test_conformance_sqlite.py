@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from poolkit import ManualClock, Policy, PoolService, Team
 from poolkit.errors import InvalidValueError, StaleVersionError
 from poolkit.model.customer import IdentityKey
 from poolkit.ports import CustomerQuery
@@ -177,3 +178,29 @@ def test_what_a_unit_of_work_read_before_its_commit_does_not_vouch_for_after_it(
             assert refused.value.actual == 2
         with store.unit_of_work() as uow:
             assert uow.customers.get("c1") == private("c1", owner_id="bob", version=2)
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf")])
+def test_a_non_finite_attribute_is_refused_before_it_reaches_the_file(
+    path: Path, value: float
+) -> None:
+    # Found while timing the JSON documents: NaN was accepted and written as `NaN`, which
+    # is not JSON, so SQLite's JSON functions failed on the customer's next edit.
+    with SqliteStore(path) as store:
+        service = PoolService(store, Policy.from_dict({"timezone": "UTC"}), ManualClock(T0))
+        service.setup(
+            Team.from_dict(
+                {
+                    "reps": [{"id": "boss", "admin": True}],
+                    "pools": [{"id": "north", "default": True, "members": ["boss"]}],
+                }
+            )
+        )
+        with pytest.raises(InvalidValueError) as refused:
+            service.create("boss", "Acme", attributes={"score": value}, public=True)
+        assert refused.value.field == "attributes.score"
+        acme = service.create("boss", "Acme", attributes={"score": 1.5}, public=True)
+        with pytest.raises(InvalidValueError):
+            service.edit("boss", acme.id, attributes={"score": value})
+        assert service.customer(acme.id).attributes == {"score": 1.5}
+        assert len(service.history(acme.id)) == 1

@@ -211,6 +211,8 @@ def test_a_customer_converts_keys_tags_and_status() -> None:
         ({"tags": ["vip", " "]}, "tags"),
         ({"attributes": {"size": [1, 2]}}, "attributes.size"),
         ({"attributes": {"": 1}}, "attributes"),
+        ({"attributes": {"score": float("nan")}}, "attributes.score"),
+        ({"attributes": {"score": float("-inf")}}, "attributes.score"),
         ({"related_reps": {"li": "yesterday"}}, "related_reps.li"),
         ({"related_reps": {"": AT}}, "related_reps"),
         ({"locked": "no"}, "locked"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import math
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -72,7 +73,10 @@ def _tags(values: Any) -> frozenset[str]:
     return tags
 
 
-def _attributes(_: Any, attribute: Any, value: Mapping[str, Any]) -> None:
+def attribute_values(_: Any, attribute: Any, value: Mapping[str, Any]) -> None:
+    """Validator of a customer's attributes: named by non-empty strings, each a string, a
+    boolean or a finite number (NaN and infinity have no JSON form, and NaN is not even
+    equal to itself)."""
     for key, item in value.items():
         if not isinstance(key, str) or not key:
             raise InvalidValueError("attributes", f"bad attribute name {key!r}")
@@ -80,6 +84,8 @@ def _attributes(_: Any, attribute: Any, value: Mapping[str, Any]) -> None:
             raise InvalidValueError(
                 f"attributes.{key}", f"must be a string, number or boolean, got {item!r}"
             )
+        if isinstance(item, float) and not math.isfinite(item):
+            raise InvalidValueError(f"attributes.{key}", f"must be a finite number, got {item!r}")
 
 
 def _related(_: Any, attribute: Any, value: Mapping[str, datetime]) -> None:
@@ -120,7 +126,7 @@ class Customer:
     grade: str | None = attrs.field(default=None, validator=_grade)
     tags: frozenset[str] = attrs.field(default=frozenset(), converter=_tags)
     attributes: Mapping[str, AttributeValue] = attrs.field(
-        factory=dict, converter=frozen_map, validator=_attributes, eq=True, hash=False
+        factory=dict, converter=frozen_map, validator=attribute_values, eq=True, hash=False
     )
     related_reps: Mapping[str, datetime] = attrs.field(
         factory=dict, converter=frozen_map, validator=_related, hash=False

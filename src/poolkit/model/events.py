@@ -23,7 +23,13 @@ from poolkit.model._checks import (
     optional_aware,
     optional_identifier,
 )
-from poolkit.model.customer import AttributeValue, IdentityKey, _tags, to_identity_keys
+from poolkit.model.customer import (
+    AttributeValue,
+    IdentityKey,
+    _tags,
+    attribute_values,
+    to_identity_keys,
+)
 
 
 class FollowUpKind(enum.Enum):
@@ -68,7 +74,7 @@ class Created(Event):
     grade: str | None = None
     tags: frozenset[str] = attrs.field(default=frozenset(), converter=_tags)
     attributes: Mapping[str, AttributeValue] = attrs.field(
-        factory=dict, converter=frozen_map, hash=False
+        factory=dict, converter=frozen_map, validator=attribute_values, hash=False
     )
 
     def describe(self) -> str:
@@ -252,7 +258,9 @@ class Edited(Event):
     name: str = attrs.field(validator=identifier)
     keys: frozenset[IdentityKey] = attrs.field(converter=to_identity_keys)
     tags: frozenset[str] = attrs.field(converter=_tags)
-    attributes: Mapping[str, AttributeValue] = attrs.field(converter=frozen_map, hash=False)
+    attributes: Mapping[str, AttributeValue] = attrs.field(
+        converter=frozen_map, validator=attribute_values, hash=False
+    )
 
     def describe(self) -> str:
         return f"details edited by {self.actor_id}"
@@ -286,7 +294,9 @@ class Merged(Event):
     owned_since: datetime | None = attrs.field(default=None, validator=optional_aware)
     keys: frozenset[IdentityKey] = attrs.field(converter=to_identity_keys)
     tags: frozenset[str] = attrs.field(converter=_tags)
-    attributes: Mapping[str, AttributeValue] = attrs.field(converter=frozen_map, hash=False)
+    attributes: Mapping[str, AttributeValue] = attrs.field(
+        converter=frozen_map, validator=attribute_values, hash=False
+    )
     related_reps: Mapping[str, datetime] = attrs.field(converter=frozen_map, hash=False)
     grade: str | None = None
     last_follow_up_at: datetime | None = attrs.field(default=None, validator=optional_aware)

@@ -414,7 +414,8 @@ def _keys_of(kind: str) -> st.SearchStrategy[IdentityKey]:
 def _attributes() -> st.SearchStrategy[dict[str, AttributeValue]]:
     values: st.SearchStrategy[AttributeValue] = st.one_of(
         st.sampled_from(("vip", "north", "south", "trade-fair")),
-        st.integers(-5, 500),
+        st.integers(-5, 500) | st.integers(),
+        st.floats(allow_nan=False, allow_infinity=False),
         st.booleans(),
     )
     return st.dictionaries(st.sampled_from(("tier", "region", "source", "employees")), values)
