@@ -15,6 +15,7 @@ from poolkit import ManualClock, Policy, PoolService, Team
 from poolkit.errors import InvalidValueError, StaleVersionError
 from poolkit.model.customer import IdentityKey
 from poolkit.ports import CustomerQuery
+from poolkit.stores import documents
 from poolkit.stores.sqlite import (
     DUE_SQL,
     SCHEMA_VERSION,
@@ -35,6 +36,18 @@ from poolkit.testing.conformance import (
 class TestSqliteStore(StoreConformance):
     @pytest.fixture
     def store(self, tmp_path: Path) -> Iterator[SqliteStore]:
+        with SqliteStore(tmp_path / "pool.db") as store:
+            yield store
+
+
+class TestSqliteStoreWithoutTheFastExtra(StoreConformance):
+    """The same suite with the documents written and read by the standard library, as
+    where orjson (the ``fast`` extra) is not installed."""
+
+    @pytest.fixture
+    def store(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[SqliteStore]:
+        monkeypatch.setattr(documents, "orjson", None)
+        assert not documents.fast()
         with SqliteStore(tmp_path / "pool.db") as store:
             yield store
 

@@ -13,6 +13,11 @@ from poolkit.errors import InvalidValueError
 
 E = TypeVar("E", bound=Enum)
 
+MAX_INT = 2**63 - 1
+"""The largest integer a stored value may hold: SQLite's integers and the JSON readers
+stores use keep every integer in [-2**63, 2**63 - 1] exact, and no larger one."""
+MIN_INT = -(2**63)
+
 
 def identifier(_: Any, attribute: Any, value: Any) -> None:
     """A non-empty, trimmed string id."""
@@ -38,21 +43,24 @@ def optional_aware(instance: Any, attribute: Any, value: Any) -> None:
         aware(instance, attribute, value)
 
 
+def _whole_number(field: str, value: Any, least: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or not least <= value <= MAX_INT:
+        raise InvalidValueError(
+            field, f"must be a whole number from {least} to {MAX_INT}, got {value!r}"
+        )
+
+
 def positive_int_or_none(_: Any, attribute: Any, value: Any) -> None:
-    if value is None:
-        return
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise InvalidValueError(attribute.name, f"must be a whole number >= 0, got {value!r}")
+    if value is not None:
+        _whole_number(attribute.name, value, 0)
 
 
 def non_negative_int(_: Any, attribute: Any, value: Any) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise InvalidValueError(attribute.name, f"must be a whole number >= 0, got {value!r}")
+    _whole_number(attribute.name, value, 0)
 
 
 def at_least_one(_: Any, attribute: Any, value: Any) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise InvalidValueError(attribute.name, f"must be a whole number >= 1, got {value!r}")
+    _whole_number(attribute.name, value, 1)
 
 
 def enum_member(kind: type[E], field: str, value: Any) -> E:

@@ -13,6 +13,8 @@ import attrs
 from poolkit.clock import require_aware
 from poolkit.errors import InvalidValueError
 from poolkit.model._checks import (
+    MAX_INT,
+    MIN_INT,
     aware,
     enum_member,
     frozen_map,
@@ -75,8 +77,8 @@ def _tags(values: Any) -> frozenset[str]:
 
 def attribute_values(_: Any, attribute: Any, value: Mapping[str, Any]) -> None:
     """Validator of a customer's attributes: named by non-empty strings, each a string, a
-    boolean or a finite number (NaN and infinity have no JSON form, and NaN is not even
-    equal to itself)."""
+    boolean or a number: a finite float (NaN and infinity have no JSON form, and NaN is not
+    even equal to itself) or an integer that fits in 64 bits (what stores keep exactly)."""
     for key, item in value.items():
         if not isinstance(key, str) or not key:
             raise InvalidValueError("attributes", f"bad attribute name {key!r}")
@@ -86,6 +88,10 @@ def attribute_values(_: Any, attribute: Any, value: Mapping[str, Any]) -> None:
             )
         if isinstance(item, float) and not math.isfinite(item):
             raise InvalidValueError(f"attributes.{key}", f"must be a finite number, got {item!r}")
+        if isinstance(item, int) and not MIN_INT <= item <= MAX_INT:
+            raise InvalidValueError(
+                f"attributes.{key}", f"must be an integer from {MIN_INT} to {MAX_INT}, got {item}"
+            )
 
 
 def _related(_: Any, attribute: Any, value: Mapping[str, datetime]) -> None:

@@ -52,6 +52,7 @@ from poolkit.model.rep import Rep
 from poolkit.model.review import ReviewItem, ReviewStatus
 from poolkit.policy.rules import Schedule
 from poolkit.ports import CustomerQuery
+from poolkit.stores import documents
 
 
 class SchemaVersionError(PoolkitError):
@@ -102,12 +103,8 @@ def _optional_instant(micros: int | None) -> datetime | None:
     return None if micros is None else _instant(micros)
 
 
-# One encoder for every document: json.dumps with options builds a new one per call.
-_DOCUMENT = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-
-
 def _json(data: Any) -> str:
-    return _DOCUMENT.encode(data)
+    return documents.dumps(data)
 
 
 def _json_list(values: Sequence[str] | frozenset[str]) -> str:
@@ -727,7 +724,7 @@ class _Customers:
                 self._write_rows(
                     table,
                     customer.id,
-                    _document_rows(json.loads(stored_field)),
+                    _document_rows(documents.loads(stored_field)),
                     _SIDE_ROWS[table](customer),
                 )
         if name_changed:
@@ -846,7 +843,7 @@ class _Customers:
 
 
 def _customer(body: str) -> Customer:
-    return decode(Customer, json.loads(body))
+    return decode(Customer, documents.loads(body))
 
 
 # The side tables that follow a customer's keys, tags and related reps, with the statements
@@ -909,7 +906,7 @@ class _Reps:
 
     def get(self, rep_id: str) -> Rep | None:
         found = self._uow._execute("SELECT body FROM reps WHERE id = ?", (rep_id,)).fetchone()
-        return None if found is None else decode(Rep, json.loads(found[0]))
+        return None if found is None else decode(Rep, documents.loads(found[0]))
 
     def put(self, rep: Rep) -> None:
         self._uow._execute(
@@ -920,7 +917,7 @@ class _Reps:
 
     def all(self) -> list[Rep]:
         rows = self._uow._execute("SELECT body FROM reps ORDER BY id")
-        return [decode(Rep, json.loads(body)) for (body,) in rows]
+        return [decode(Rep, documents.loads(body)) for (body,) in rows]
 
 
 class _Pools:
@@ -929,7 +926,7 @@ class _Pools:
 
     def get(self, pool_id: str) -> Pool | None:
         found = self._uow._execute("SELECT body FROM pools WHERE id = ?", (pool_id,)).fetchone()
-        return None if found is None else decode(Pool, json.loads(found[0]))
+        return None if found is None else decode(Pool, documents.loads(found[0]))
 
     def put(self, pool: Pool) -> None:
         self._uow._execute(
@@ -940,7 +937,7 @@ class _Pools:
 
     def all(self) -> list[Pool]:
         rows = self._uow._execute("SELECT body FROM pools ORDER BY id")
-        return [decode(Pool, json.loads(body)) for (body,) in rows]
+        return [decode(Pool, documents.loads(body)) for (body,) in rows]
 
 
 class _Events:
@@ -970,7 +967,7 @@ class _Events:
         rows = self._uow._execute(
             "SELECT body FROM events WHERE customer_id = ? ORDER BY seq", (customer_id,)
         )
-        return [decode(Event, json.loads(body)) for (body,) in rows]
+        return [decode(Event, documents.loads(body)) for (body,) in rows]
 
     def claims_by(self, rep_id: str, since: datetime) -> list[datetime]:
         rows = self._uow._execute(
@@ -1027,7 +1024,7 @@ class _Reviews:
 
 
 def _review(body: str) -> ReviewItem:
-    return decode(ReviewItem, json.loads(body))
+    return decode(ReviewItem, documents.loads(body))
 
 
 def _review_columns(item: ReviewItem) -> tuple[Any, ...]:

@@ -414,7 +414,7 @@ def _keys_of(kind: str) -> st.SearchStrategy[IdentityKey]:
 def _attributes() -> st.SearchStrategy[dict[str, AttributeValue]]:
     values: st.SearchStrategy[AttributeValue] = st.one_of(
         st.sampled_from(("vip", "north", "south", "trade-fair")),
-        st.integers(-5, 500) | st.integers(),
+        st.integers(-5, 500) | st.integers(-(2**63), 2**63 - 1),
         st.floats(allow_nan=False, allow_infinity=False),
         st.booleans(),
     )
