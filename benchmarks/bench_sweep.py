@@ -16,8 +16,9 @@ drop and the rest are not, then times, on identical copies of that file:
   between the two floors is what keeping a history costs in SQLite; the gap between this
   one and the sweep is what poolkit's own work costs.
 
-It prints both, their ratio, and the sweep's cost per dropped customer, so the cost can be
-compared across stored sizes: it should follow the due work, not the stored total.
+It prints the three, the sweep's ratio to each floor, and its cost per dropped customer, so
+the cost can be compared across stored sizes: it should follow the due work, not the
+stored total.
 
 Then claims: ``PoolService.claim`` one at a time (each its own unit of work, with its cap,
 claim-limit and cooldown checks and its event) against the raw rate of single-row
