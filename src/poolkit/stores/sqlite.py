@@ -32,7 +32,7 @@ from collections.abc import Set as AbstractSet
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, NamedTuple, Self
 
 from poolkit.codec import decode, encode
 from poolkit.errors import (
@@ -669,8 +669,8 @@ class _Customers:
         except sqlite3.IntegrityError as error:
             raise DuplicateIdError("customer", customer.id) from error
         cid = customer.id
-        for table, rows_of in _SIDE_ROWS.items():
-            for row in sorted(rows_of(customer)):
+        for table, side in _SIDES.items():
+            for row in sorted(side.rows_of(customer)):
                 self._uow._execute(_INSERT_SIDE_ROW[table], (*row, cid))
         self._insert_name_blocks(customer)
         self._uow._known[cid] = customer
@@ -692,12 +692,10 @@ class _Customers:
         if changed == 0:  # unreachable while the write lock is held; kept as a guard
             raise StaleVersionError(customer.id, stored.version, self._version(customer.id))
         cid = customer.id
-        for table, rows_of in _SIDE_ROWS.items():
-            if _SIDE_FIELDS[table](stored) == _SIDE_FIELDS[table](customer):
-                continue  # most updates change none of them, a drop only the related reps
-            old, new = rows_of(stored), rows_of(customer)
-            if old != new:
-                self._write_rows(table, cid, old, new)
+        for table, side in _SIDES.items():
+            before, after = side.field(stored), side.field(customer)
+            if before != after:  # most updates change none of them, a drop the related reps
+                self._write_rows(table, cid, side.rows(before), side.rows(after))
         if stored.name != customer.name:
             self._uow._execute("DELETE FROM customer_name_blocks WHERE customer_id = ?", (cid,))
             self._insert_name_blocks(customer)
@@ -725,7 +723,7 @@ class _Customers:
                     table,
                     customer.id,
                     _document_rows(documents.loads(stored_field)),
-                    _SIDE_ROWS[table](customer),
+                    _SIDES[table].rows_of(customer),
                 )
         if name_changed:
             self._uow._execute(
@@ -804,8 +802,9 @@ class _Customers:
             params.append(limit)
         out: list[Customer] = []
         for (body,) in self._uow._execute(sql, params):
-            customer = self._loaded(body)
+            customer = _customer(body)
             if query.matches(customer):
+                self._uow._known[customer.id] = customer
                 out.append(customer)
                 if limit is not None and len(out) >= limit:
                     break
@@ -862,18 +861,26 @@ _DELETE_SIDE_ROW = {
 }
 
 
-_SIDE_ROWS: dict[str, Callable[[Customer], set[tuple[str, ...]]]] = {
-    "customer_keys": lambda customer: {(key.kind, key.value) for key in customer.keys},
-    "customer_tags": lambda customer: {(tag,) for tag in customer.tags},
-    "customer_related": lambda customer: {(rep_id,) for rep_id in customer.related_reps},
+class _Side(NamedTuple):
+    """Where a side table's rows come from: a field of the customer, and the rows it
+    makes. Equal fields make equal rows, so an update compares the fields first."""
+
+    field: Callable[[Customer], Any]
+    rows: Callable[[Any], set[tuple[str, ...]]]
+
+    def rows_of(self, customer: Customer) -> set[tuple[str, ...]]:
+        return self.rows(self.field(customer))
+
+
+_SIDES = {
+    "customer_keys": _Side(
+        lambda customer: customer.keys, lambda keys: {(key.kind, key.value) for key in keys}
+    ),
+    "customer_tags": _Side(lambda customer: customer.tags, lambda tags: {(tag,) for tag in tags}),
+    "customer_related": _Side(
+        lambda customer: customer.related_reps.keys(), lambda reps: {(rep,) for rep in reps}
+    ),
 }
-"""Each side table's rows for a customer."""
-_SIDE_FIELDS: dict[str, Callable[[Customer], Any]] = {
-    "customer_keys": lambda customer: customer.keys,
-    "customer_tags": lambda customer: customer.tags,
-    "customer_related": lambda customer: customer.related_reps.keys(),
-}
-"""What each side table is made from; when it is equal, so are the rows."""
 
 
 def _document_rows(side: Any) -> set[tuple[str, ...]]:
