@@ -1,0 +1,47 @@
+"""The benchmarks still run, at a tiny size: they print figures and assert nothing about
+time, so all a test can check is that they finish and print every figure they promise."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
+
+
+def run(script: str, *args: str) -> str:
+    done = subprocess.run(
+        [sys.executable, str(BENCHMARKS / script), *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+@pytest.mark.parametrize(
+    ("script", "args", "lines"),
+    [
+        (
+            "bench_sweep.py",
+            ("--stored", "600", "1200", "--due", "100", "--claims", "20"),
+            ["stored   sweep s   floor s", "sweep cost at 1,200 stored vs 600", "claim cost vs"],
+        ),
+        (
+            "bench_identity.py",
+            ("--stored", "600", "1200", "--lookups", "20", "--rows", "50"),
+            ["with_keys, held", "similar_names", "import_customers, per row", "ratio: cost at"],
+        ),
+    ],
+)
+def test_a_benchmark_runs_at_a_tiny_size(
+    script: str, args: tuple[str, ...], lines: list[str]
+) -> None:
+    out = run(script, *args)
+    for line in lines:
+        assert line in out, out
