@@ -1,4 +1,5 @@
-"""Who may see and do what (数据权限), as pure functions of the team and the customer.
+"""Who may see and do what (数据权限), from the team (read as the checks need it) and the
+customer.
 
 The rules of the brief: private customers are seen by their owner, the owner's superiors,
 related reps (former owners keep read access) and admins; public customers by the pool's
