@@ -4,6 +4,8 @@ write the same documents, read each other's, and round-trip every value poolkit 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -16,26 +18,28 @@ from poolkit.model.events import Event
 from poolkit.stores import documents
 from poolkit.testing.strategies import customers, events
 
-orjson = pytest.importorskip("orjson")
+pytest.importorskip("orjson")
+
+
+@contextmanager
+def standard_library() -> Iterator[None]:
+    """Within it, the standard library writes and reads documents, as without the extra."""
+    saved = documents.orjson
+    documents.orjson = None  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        documents.orjson = saved
 
 
 def write_standard(document: Any) -> str:
-    with _standard():
+    with standard_library():
         return documents.dumps(document)
 
 
 def read_standard(text: str) -> Any:
-    with _standard():
+    with standard_library():
         return documents.loads(text)
-
-
-class _standard:
-    def __enter__(self) -> None:
-        self._saved = documents.orjson
-        documents.orjson = None  # type: ignore[assignment]
-
-    def __exit__(self, *exc: object) -> None:
-        documents.orjson = self._saved
 
 
 WRITERS = {"orjson": documents.dumps, "standard": write_standard}
@@ -44,7 +48,7 @@ READERS = {"orjson": documents.loads, "standard": read_standard}
 
 def test_the_extra_is_what_the_tests_run_with() -> None:
     assert documents.fast()
-    with _standard():
+    with standard_library():
         assert not documents.fast()
 
 
