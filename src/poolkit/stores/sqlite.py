@@ -32,7 +32,7 @@ from collections.abc import Set as AbstractSet
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
-from typing import Any, NamedTuple, Self
+from typing import Any, Generic, NamedTuple, Self, TypeVar
 
 from poolkit.codec import decode, encode
 from poolkit.errors import (
@@ -562,8 +562,8 @@ class SqliteUnitOfWork:
         # update of one of them knows what changed without reading the row back.
         self._known: dict[str, Customer] = {}
         self.customers = _Customers(self)
-        self.reps = _Reps(self)
-        self.pools = _Pools(self)
+        self.reps = _TeamDocuments(self, "reps", Rep)
+        self.pools = _TeamDocuments(self, "pools", Pool)
         self.events = _Events(self)
         self.settings = _Settings(self)
         self.reviews = _Reviews(self)
@@ -697,8 +697,7 @@ class _Customers:
             if before != after:  # most updates change none of them, a drop the related reps
                 self._write_rows(table, cid, side.rows(before), side.rows(after))
         if stored.name != customer.name:
-            self._uow._execute("DELETE FROM customer_name_blocks WHERE customer_id = ?", (cid,))
-            self._insert_name_blocks(customer)
+            self._replace_name_blocks(customer)
 
     def _update_unknown(
         self, customer: Customer, schedule: Schedule, expected_version: int
@@ -726,10 +725,7 @@ class _Customers:
                     _SIDES[table].rows_of(customer),
                 )
         if name_changed:
-            self._uow._execute(
-                "DELETE FROM customer_name_blocks WHERE customer_id = ?", (customer.id,)
-            )
-            self._insert_name_blocks(customer)
+            self._replace_name_blocks(customer)
 
     def _write_rows(
         self,
@@ -758,6 +754,11 @@ class _Customers:
         row = self._uow._execute("SELECT version FROM customers WHERE id = ?", (customer_id,))
         found = row.fetchone()
         return None if found is None else int(found[0])
+
+    def _replace_name_blocks(self, customer: Customer) -> None:
+        """After a rename: the blocks of the new name replace those of the old."""
+        self._uow._execute("DELETE FROM customer_name_blocks WHERE customer_id = ?", (customer.id,))
+        self._insert_name_blocks(customer)
 
     def _insert_name_blocks(self, customer: Customer) -> None:
         for block in sorted(_name_blocks(customer.name)):
@@ -907,44 +908,33 @@ def _columns(customer: Customer, schedule: Schedule) -> tuple[Any, ...]:
     )
 
 
-class _Reps:
-    def __init__(self, uow: SqliteUnitOfWork) -> None:
+_Member = TypeVar("_Member", Rep, Pool)
+
+
+class _TeamDocuments(Generic[_Member]):
+    """Reps or pools: one JSON document per id, in the table of that name."""
+
+    def __init__(self, uow: SqliteUnitOfWork, table: str, kind: type[_Member]) -> None:
         self._uow = uow
+        self._table = table
+        self._kind: type[_Member] = kind
 
-    def get(self, rep_id: str) -> Rep | None:
-        found = self._uow._execute("SELECT body FROM reps WHERE id = ?", (rep_id,)).fetchone()
-        return None if found is None else decode(Rep, documents.loads(found[0]))
+    def get(self, item_id: str) -> _Member | None:
+        found = self._uow._execute(
+            f"SELECT body FROM {self._table} WHERE id = ?", (item_id,)
+        ).fetchone()
+        return None if found is None else decode(self._kind, documents.loads(found[0]))
 
-    def put(self, rep: Rep) -> None:
+    def put(self, item: _Member) -> None:
         self._uow._execute(
-            "INSERT INTO reps (id, body) VALUES (?, ?) "
+            f"INSERT INTO {self._table} (id, body) VALUES (?, ?) "
             "ON CONFLICT (id) DO UPDATE SET body = excluded.body",
-            (rep.id, _json(encode(rep))),
+            (item.id, _json(encode(item))),
         )
 
-    def all(self) -> list[Rep]:
-        rows = self._uow._execute("SELECT body FROM reps ORDER BY id")
-        return [decode(Rep, documents.loads(body)) for (body,) in rows]
-
-
-class _Pools:
-    def __init__(self, uow: SqliteUnitOfWork) -> None:
-        self._uow = uow
-
-    def get(self, pool_id: str) -> Pool | None:
-        found = self._uow._execute("SELECT body FROM pools WHERE id = ?", (pool_id,)).fetchone()
-        return None if found is None else decode(Pool, documents.loads(found[0]))
-
-    def put(self, pool: Pool) -> None:
-        self._uow._execute(
-            "INSERT INTO pools (id, body) VALUES (?, ?) "
-            "ON CONFLICT (id) DO UPDATE SET body = excluded.body",
-            (pool.id, _json(encode(pool))),
-        )
-
-    def all(self) -> list[Pool]:
-        rows = self._uow._execute("SELECT body FROM pools ORDER BY id")
-        return [decode(Pool, documents.loads(body)) for (body,) in rows]
+    def all(self) -> list[_Member]:
+        rows = self._uow._execute(f"SELECT body FROM {self._table} ORDER BY id")
+        return [decode(self._kind, documents.loads(body)) for (body,) in rows]
 
 
 class _Events:
