@@ -29,6 +29,7 @@ from hypothesis import strategies as st
 
 from poolkit.model.customer import AttributeValue, Customer, CustomerStatus, IdentityKey
 from poolkit.model.events import (
+    EVENT_TYPES,
     Assigned,
     Claimed,
     Created,
@@ -707,27 +708,7 @@ def _payload(draw: st.DrawFn, kind: type[Event]) -> dict[str, Any]:
     raise AssertionError(f"no payload strategy for {kind.__name__}")
 
 
-_EVENT_KINDS: tuple[type[Event], ...] = (
-    Created,
-    FollowedUp,
-    Claimed,
-    Assigned,
-    Returned,
-    Recycled,
-    Dropped,
-    Transferred,
-    Reassigned,
-    PoolChanged,
-    Frozen,
-    Restored,
-    Deleted,
-    LockChanged,
-    GradeChanged,
-    Edited,
-    Warned,
-    Merged,
-    MergedInto,
-)
+_EVENT_KINDS: tuple[type[Event], ...] = tuple(EVENT_TYPES.values())
 
 
 @st.composite
