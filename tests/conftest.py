@@ -96,3 +96,18 @@ def unchanged() -> Callable[[Store], AbstractContextManager[None]]:
         assert store_state(store) == before
 
     return check
+
+
+Say = Callable[[str], None]
+
+
+@pytest.fixture
+def say(capsys: pytest.CaptureFixture[str]) -> Say:
+    """Print a line that pytest shows even when it captures output: the concurrency and
+    crash tests report their counts this way."""
+
+    def emit(line: str) -> None:
+        with capsys.disabled():
+            print(f"\n{line}")
+
+    return emit

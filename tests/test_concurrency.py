@@ -53,18 +53,8 @@ SWEEP_ROUNDS = 30
 THREAD_ROUNDS = 50
 THREADS = 8
 
+# What the ``say`` fixture (tests/conftest.py) is: it prints counts past pytest's capture.
 Say = Callable[[str], None]
-
-
-@pytest.fixture
-def say(capsys: pytest.CaptureFixture[str]) -> Say:
-    """Print a line of counts that pytest shows even when it captures output."""
-
-    def emit(line: str) -> None:
-        with capsys.disabled():
-            print(f"\n{line}")
-
-    return emit
 
 
 def policy_doc(**extra: Any) -> dict[str, Any]:

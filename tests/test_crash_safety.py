@@ -68,18 +68,8 @@ SWEEP_KILLS = 12
 IMPORT_KILLS = 12
 FIRST_MAX_DELAY_S = 0.6
 
+# What the ``say`` fixture (tests/conftest.py) is: it prints counts past pytest's capture.
 Say = Callable[[str], None]
-
-
-@pytest.fixture
-def say(capsys: pytest.CaptureFixture[str]) -> Say:
-    """Print a line of counts that pytest shows even when it captures output."""
-
-    def emit(line: str) -> None:
-        with capsys.disabled():
-            print(f"\n{line}")
-
-    return emit
 
 
 def team() -> Team:
