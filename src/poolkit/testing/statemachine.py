@@ -399,6 +399,19 @@ class PoolMachine(RuleBasedStateMachine):
         pool = self.pools.get(pool_id)
         return pool is not None and actor in pool.managers
 
+    def _managers_and_superiors(self, expected: _Expected) -> list[str]:
+        """The reps besides admins who hold that right, to try as actors."""
+        return [*self.pools[expected.pool].managers, *self._superiors(expected.owner)]
+
+    def _manager_or_superior(self, actor: str, expected: _Expected) -> bool:
+        """The right of recycle, freeze and lock/unlock (docs/operations.md): admins,
+        managers of the customer's pool, superiors of its owner."""
+        return (
+            self._admin(actor)
+            or self._manages(actor, expected.pool)
+            or self._above_owner(actor, expected)
+        )
+
     def _sees_pool(self, rep_id: str, pool_id: str) -> bool:
         pool = self.pools[pool_id]
         return rep_id in pool.members or rep_id in pool.managers
@@ -746,11 +759,7 @@ class PoolMachine(RuleBasedStateMachine):
             found: Refusals = set()
             if expected.status is not PRIVATE:
                 found.add(WrongStateError)
-            if not (
-                self._admin(actor)
-                or self._manages(actor, expected.pool)
-                or self._above_owner(actor, expected)
-            ):
+            if not self._manager_or_superior(actor, expected):
                 found.add(PermissionDenied)
             return found
 
@@ -758,7 +767,7 @@ class PoolMachine(RuleBasedStateMachine):
             data,
             customer,
             "recycle",
-            lambda e: [*self.pools[e.pool].managers, *self._superiors(e.owner)],
+            self._managers_and_superiors,
             refusals,
             lambda actor: self.service.recycle(actor, customer, "idle"),
             lambda actor, expected: expected.release(self.now, PUBLIC),
@@ -869,11 +878,7 @@ class PoolMachine(RuleBasedStateMachine):
             found: Refusals = set()
             if expected.status is FROZEN:
                 found.add(WrongStateError)
-            if not (
-                self._admin(actor)
-                or self._manages(actor, expected.pool)
-                or self._above_owner(actor, expected)
-            ):
+            if not self._manager_or_superior(actor, expected):
                 found.add(PermissionDenied)
             return found
 
@@ -881,7 +886,7 @@ class PoolMachine(RuleBasedStateMachine):
             data,
             customer,
             "freeze",
-            lambda e: [*self.pools[e.pool].managers, *self._superiors(e.owner)],
+            self._managers_and_superiors,
             refusals,
             lambda actor: self.service.freeze(actor, customer, "one-year contract"),
             lambda actor, expected: expected.release(self.now, FROZEN),
@@ -948,11 +953,7 @@ class PoolMachine(RuleBasedStateMachine):
             found: Refusals = set()
             if expected.status is FROZEN or expected.locked == locked:
                 found.add(WrongStateError)
-            if not (
-                self._admin(actor)
-                or self._manages(actor, expected.pool)
-                or self._above_owner(actor, expected)
-            ):
+            if not self._manager_or_superior(actor, expected):
                 found.add(PermissionDenied)
             if (
                 not locked
@@ -973,7 +974,7 @@ class PoolMachine(RuleBasedStateMachine):
             data,
             customer,
             "lock" if locked else "unlock",
-            lambda e: [*self.pools[e.pool].managers, *self._superiors(e.owner)],
+            self._managers_and_superiors,
             refusals,
             lambda actor: (self.service.lock if locked else self.service.unlock)(actor, customer),
             succeeded,
