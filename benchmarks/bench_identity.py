@@ -34,13 +34,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TypeVar
 
+from _books import store_created
+
 from poolkit import ManualClock, Policy, PoolService, Team
 from poolkit.identity import blocking_keys
 from poolkit.importer import ImportRow
 from poolkit.model.customer import IdentityKey
-from poolkit.model.events import Created
-from poolkit.model.history import apply
-from poolkit.policy import rules
 from poolkit.service import POLICY_FINGERPRINT
 from poolkit.stores.sqlite import SqliteStore
 
@@ -102,19 +101,15 @@ def build(path: Path, stored: int) -> list[str]:
     started = time.perf_counter()
     with store.unit_of_work() as uow:
         for number, name in enumerate(names):
-            event = Created(
+            store_created(
+                uow,
+                POLICY,
                 customer_id=f"c{number:07d}",
-                seq=1,
                 at=START,
-                actor_id="admin",
                 name=name,
                 pool_id="main",
                 keys={"phone": phone(number)},
             )
-            customer = apply(None, event)
-            assert customer is not None
-            uow.events.append(event)
-            uow.customers.add(customer, rules.schedule(customer, POLICY))
         uow.settings.set(POLICY_FINGERPRINT, POLICY.fingerprint())
         uow.commit()
     store.close()

@@ -40,10 +40,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from _books import store_created
+
 from poolkit import ManualClock, Policy, PoolService, Team
-from poolkit.model.events import Created
-from poolkit.model.history import apply
-from poolkit.policy import rules
 from poolkit.service import POLICY_FINGERPRINT
 from poolkit.stores.sqlite import SqliteStore
 
@@ -79,21 +78,17 @@ def build(path: Path, stored: int, due: int) -> datetime:
         for number in range(stored):
             # The first `due` were taken on day 0 (due on day 15); the rest on day 10 (due 25).
             taken = START if number < due else START + timedelta(days=10)
-            event = Created(
+            store_created(
+                uow,
+                POLICY,
                 customer_id=f"c{number:07d}",
-                seq=1,
                 at=taken,
-                actor_id="admin",
                 name=f"Customer {number}",
                 pool_id="main",
                 owner_id=f"rep{number % REPS:03d}",
                 keys={"phone": f"+86138{number:08d}"},
                 grade="C",
             )
-            customer = apply(None, event)
-            assert customer is not None
-            uow.events.append(event)
-            uow.customers.add(customer, rules.schedule(customer, POLICY))
         uow.settings.set(POLICY_FINGERPRINT, POLICY.fingerprint())
         uow.commit()
     store.close()
@@ -242,19 +237,15 @@ def bench_claims(workdir: Path, claims: int) -> None:
     service.setup(team())
     with store.unit_of_work() as uow:
         for number in range(claims):
-            event = Created(
+            store_created(
+                uow,
+                POLICY,
                 customer_id=f"c{number:07d}",
-                seq=1,
                 at=START,
-                actor_id="admin",
                 name=f"Customer {number}",
                 pool_id="main",
                 keys={"phone": f"+86138{number:08d}"},
             )
-            customer = apply(None, event)
-            assert customer is not None
-            uow.events.append(event)
-            uow.customers.add(customer, rules.schedule(customer, POLICY))
         uow.commit()
     started = time.perf_counter()
     for number in range(claims):
