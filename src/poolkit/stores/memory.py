@@ -14,7 +14,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from types import TracebackType
-from typing import Self, TypeVar
+from typing import Generic, Self, TypeVar
 
 from poolkit.errors import (
     DuplicateIdError,
@@ -154,8 +154,8 @@ class MemoryUnitOfWork:
         self._undo: list[Callable[[], None]] = []
         self._open = False
         self.customers = _Customers(self)
-        self.reps = _Reps(self)
-        self.pools = _Pools(self)
+        self.reps: _TeamMembers[Rep] = _TeamMembers(self, lambda data: data.reps)
+        self.pools: _TeamMembers[Pool] = _TeamMembers(self, lambda data: data.pools)
         self.events = _Events(self)
         self.settings = _Settings(self)
         self.reviews = _Reviews(self)
@@ -279,38 +279,29 @@ class _Customers:
         return len(self._uow.data.customers)
 
 
-class _Reps:
-    def __init__(self, uow: MemoryUnitOfWork) -> None:
+_Member = TypeVar("_Member", Rep, Pool)
+
+
+class _TeamMembers(Generic[_Member]):
+    """Reps or pools, by id: the dict ``select`` picks from the store's data."""
+
+    def __init__(
+        self, uow: MemoryUnitOfWork, select: Callable[[_Data], dict[str, _Member]]
+    ) -> None:
         self._uow = uow
+        self._select: Callable[[_Data], dict[str, _Member]] = select
 
-    def get(self, rep_id: str) -> Rep | None:
-        return self._uow.data.reps.get(rep_id)
+    def get(self, item_id: str) -> _Member | None:
+        return self._select(self._uow.data).get(item_id)
 
-    def put(self, rep: Rep) -> None:
-        reps = self._uow.data.reps
-        old = reps.get(rep.id)
-        reps[rep.id] = rep
-        self._uow.record(lambda: _restore(reps, rep.id, old))
+    def put(self, item: _Member) -> None:
+        items = self._select(self._uow.data)
+        old = items.get(item.id)
+        items[item.id] = item
+        self._uow.record(lambda: _restore(items, item.id, old))
 
-    def all(self) -> list[Rep]:
-        return [rep for _, rep in sorted(self._uow.data.reps.items())]
-
-
-class _Pools:
-    def __init__(self, uow: MemoryUnitOfWork) -> None:
-        self._uow = uow
-
-    def get(self, pool_id: str) -> Pool | None:
-        return self._uow.data.pools.get(pool_id)
-
-    def put(self, pool: Pool) -> None:
-        pools = self._uow.data.pools
-        old = pools.get(pool.id)
-        pools[pool.id] = pool
-        self._uow.record(lambda: _restore(pools, pool.id, old))
-
-    def all(self) -> list[Pool]:
-        return [pool for _, pool in sorted(self._uow.data.pools.items())]
+    def all(self) -> list[_Member]:
+        return [item for _, item in sorted(self._select(self._uow.data).items())]
 
 
 class _Events:
