@@ -30,7 +30,7 @@ from poolkit.model.customer import Customer, CustomerStatus, IdentityKey
 from poolkit.model.events import EVENT_TYPES, Claimed, Event, FollowedUp, FollowUpKind
 from poolkit.model.pool import Pool, PoolMode
 from poolkit.model.rep import Rep
-from poolkit.policy.rules import Schedule
+from poolkit.model.schedule import Schedule
 from poolkit.service import SweepItem, SweepReport
 
 NEW_YORK = ZoneInfo("America/New_York")

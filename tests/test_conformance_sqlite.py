@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from poolkit import ManualClock, Policy, PoolService, Team
-from poolkit.errors import InvalidValueError, StaleVersionError
+from poolkit.errors import InvalidValueError, StaleVersionError, StoreBusyError
 from poolkit.model.customer import IdentityKey
 from poolkit.ports import CustomerQuery
 from poolkit.stores import documents
@@ -21,7 +21,6 @@ from poolkit.stores.sqlite import (
     SCHEMA_VERSION,
     WITH_KEYS_SQL,
     SqliteStore,
-    StoreBusyError,
 )
 from poolkit.testing.conformance import (
     NO_SCHEDULE,

@@ -22,6 +22,7 @@ from poolkit.model.customer import Customer, CustomerStatus
 from poolkit.model.events import FollowedUp, FollowUpKind
 from poolkit.model.history import apply
 from poolkit.model.rep import Rep
+from poolkit.model.schedule import Schedule
 from poolkit.policy import rules
 from poolkit.policy.calendar import add_days
 from poolkit.policy.config import (
@@ -369,7 +370,7 @@ def test_the_schedule_is_the_next_drop_and_its_warning(policy: Policy, customer:
     plan = rules.schedule(customer, policy)
     deadline = rules.next_drop(customer, policy)
     if deadline is None:
-        assert plan == rules.Schedule()
+        assert plan == Schedule()
         return
     assert customer.is_private
     assert plan.drop_at is not None and utc(plan.drop_at) == utc(deadline.due_at)

@@ -17,6 +17,7 @@ import pytest
 
 from poolkit import ManualClock, Policy, PoolService, Team
 from poolkit.codec import encode
+from poolkit.errors import SchemaVersionError
 from poolkit.identity.similarity import blocking_keys
 from poolkit.model.customer import IdentityKey
 from poolkit.model.review import ReviewStatus
@@ -26,7 +27,6 @@ from poolkit.stores.sqlite import (
     REVIEWS_OF_CUSTOMER_SQL,
     SCHEMA_VERSION,
     SIMILAR_NAMES_SQL,
-    SchemaVersionError,
     SqliteStore,
     migrate,
     schema_version,

@@ -31,6 +31,7 @@ from poolkit.model.history import apply, replay
 from poolkit.model.pool import Pool, PoolMode
 from poolkit.model.rep import OrgTree, Rep
 from poolkit.model.review import ReviewItem, ReviewStatus, SimilarMatch
+from poolkit.model.schedule import Schedule
 from poolkit.model.team import Team
 from poolkit.policy.config import (
     CapPolicy,
@@ -42,7 +43,7 @@ from poolkit.policy.config import (
     RoutingRule,
     SimilarityPolicy,
 )
-from poolkit.policy.rules import Deadline, Decision, Reason, Schedule
+from poolkit.policy.rules import Deadline, Decision, Reason
 from poolkit.ports import CustomerQuery, Store, UnitOfWork
 from poolkit.service import (
     CreateResult,

@@ -44,6 +44,7 @@ from poolkit.errors import (
     PermissionDenied,
     PoolkitError,
     RepInactiveError,
+    UsageError,
     WrongStateError,
 )
 from poolkit.importer import Outcome, RowResult, read_csv
@@ -60,10 +61,6 @@ from poolkit.stores.sqlite import SqliteStore
 
 POLICY_KEY = "policy.json"
 DEFAULT_DB = "poolkit.db"
-
-
-class UsageError(PoolkitError):
-    """A command-line mistake that is not about pools (missing database, bad date...)."""
 
 
 EXIT_CODES: list[tuple[type[BaseException], int]] = [

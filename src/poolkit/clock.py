@@ -23,6 +23,13 @@ def require_aware(value: datetime, field: str = "datetime") -> datetime:
     return value
 
 
+def utc(at: datetime) -> datetime:
+    """``at`` as the same instant in UTC: how poolkit compares instants (two datetimes that
+    share a ZoneInfo compare by wall time and ignore ``fold``, so a repeated hour would
+    otherwise compare wrong)."""
+    return require_aware(at, "at").astimezone(UTC)
+
+
 @runtime_checkable
 class Clock(Protocol):
     """Anything that tells the current instant as a timezone-aware datetime."""

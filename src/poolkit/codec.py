@@ -36,7 +36,7 @@ from poolkit.model.events import EVENT_TYPES, Event
 from poolkit.model.pool import Pool
 from poolkit.model.rep import Rep
 from poolkit.model.review import ReviewItem
-from poolkit.policy.rules import Schedule
+from poolkit.model.schedule import Schedule
 
 T = TypeVar("T", Customer, Event, Rep, Pool, Schedule, ReviewItem)
 

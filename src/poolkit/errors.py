@@ -227,3 +227,45 @@ class InvalidKeyError(InvalidValueError):
 
 class ReviewNotFound(NotFoundError):
     kind = "review item"
+
+
+class UsageError(PoolkitError):
+    """A command-line mistake that is not about pools (missing database, bad date...)."""
+
+
+class StoreError(PoolkitError):
+    """Base of the failures of a store itself, whatever the database behind it.
+
+    ``retryable`` says whether the same operation, run again from the start, may succeed
+    (the service retries those a bounded number of times before giving up).
+    """
+
+    retryable = False
+
+
+class StoreBusyError(StoreError):
+    """Another unit of work held what this one needed for longer than the store waits."""
+
+    retryable = True
+
+    def __init__(self, path: str, timeout_s: float) -> None:
+        self.path = path
+        self.timeout_s = timeout_s
+        super().__init__(
+            f"database {path} stayed locked by another unit of work for {timeout_s:g} s; "
+            "try again, or raise busy_timeout_s"
+        )
+
+
+class SchemaVersionError(StoreError):
+    """The database was written by a newer poolkit whose schema this one does not know."""
+
+    def __init__(self, path: str, found: int, known: int) -> None:
+        self.path = path
+        self.found = found
+        self.known = known
+        super().__init__(
+            f"database {path} has schema version {found}, but this poolkit knows versions up "
+            f"to {known}; upgrade poolkit to open it"
+        )
+

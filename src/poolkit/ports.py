@@ -30,7 +30,7 @@ from poolkit.model.events import Event
 from poolkit.model.pool import Pool
 from poolkit.model.rep import Rep
 from poolkit.model.review import ReviewItem, ReviewStatus
-from poolkit.policy.rules import Schedule
+from poolkit.model.schedule import Schedule
 
 
 @attrs.frozen

@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 import attrs
 
 from poolkit.access import Access
-from poolkit.clock import Clock, require_aware
+from poolkit.clock import Clock, require_aware, utc
 from poolkit.errors import (
     CapExceeded,
     ClaimLimitExceeded,
@@ -26,7 +26,6 @@ from poolkit.errors import (
     CooldownActive,
     CustomerNotFound,
     DuplicateIdError,
-    InvalidKeyError,
     InvalidValueError,
     PermissionDenied,
     PoolkitError,
@@ -37,7 +36,7 @@ from poolkit.errors import (
 )
 from poolkit.identity.keys import normalise_keys
 from poolkit.identity.normalise import normalise_name
-from poolkit.identity.similarity import blocking_keys, normalised_similarity
+from poolkit.identity.similarity import name_blocks, normalised_similarity
 from poolkit.importer import ImportReport, ImportRow, Outcome, RowResult
 from poolkit.model.customer import AttributeValue, Customer, CustomerStatus, IdentityKey
 from poolkit.model.events import (
@@ -69,7 +68,6 @@ from poolkit.model.rep import OrgTree, Rep
 from poolkit.model.review import ReviewItem, ReviewStatus, SimilarMatch
 from poolkit.model.team import Team, check_team
 from poolkit.policy import rules
-from poolkit.policy.calendar import utc
 from poolkit.policy.config import Policy
 from poolkit.ports import CustomerQuery, Store, UnitOfWork
 
@@ -89,13 +87,6 @@ class CreateResult:
 def review_id(customer_id: str, similar_id: str) -> str:
     """Review items are named by their pair, so a pair is filed once."""
     return f"{customer_id}~{similar_id}"
-
-
-def name_blocks(name: str) -> frozenset[str]:
-    try:
-        return blocking_keys(name)
-    except InvalidKeyError:
-        return frozenset()
 
 
 def _resolved(item: ReviewItem, status: ReviewStatus, by: str | None, at: datetime) -> ReviewItem:

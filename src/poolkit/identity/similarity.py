@@ -15,9 +15,10 @@ from itertools import pairwise
 
 from rapidfuzz import fuzz
 
+from poolkit.errors import InvalidKeyError
 from poolkit.identity.normalise import _is_cjk, normalise_name
 
-__all__ = ["blocking_keys", "name_similarity", "normalised_similarity"]
+__all__ = ["blocking_keys", "name_blocks", "name_similarity", "normalised_similarity"]
 
 # Names whose compacted length is at most this also get 2-character anchors (see below).
 _SHORT_NAME = 6
@@ -92,3 +93,12 @@ def _latin_words(normalised: str) -> list[str]:
         else:
             current += ch
     return words
+
+
+def name_blocks(name: str) -> frozenset[str]:
+    """The blocking keys a store indexes for a customer's name, and a lookup asks for: none
+    for a name that normalises to nothing (such a name has no look-alikes to find)."""
+    try:
+        return blocking_keys(name)
+    except InvalidKeyError:
+        return frozenset()

@@ -97,6 +97,3 @@ def format_instant(at: datetime, zone: tzinfo) -> str:
         stamp += f":{local.second:02d}"
     return f"{stamp} {sign}{minutes // 60:02d}:{minutes % 60:02d}"
 
-
-def utc(at: datetime) -> datetime:
-    return require_aware(at, "at").astimezone(UTC)

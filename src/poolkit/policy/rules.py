@@ -13,10 +13,11 @@ from datetime import datetime, tzinfo
 
 import attrs
 
-from poolkit.clock import require_aware
+from poolkit.clock import require_aware, utc
 from poolkit.model.customer import AttributeValue, Customer, IdentityKey
 from poolkit.model.rep import Rep
-from poolkit.policy.calendar import add_days, format_instant, start_of_day, utc
+from poolkit.model.schedule import Schedule
+from poolkit.policy.calendar import add_days, format_instant, start_of_day
 from poolkit.policy.config import DropKind, DropRule, DropTime, Policy
 
 
@@ -85,28 +86,6 @@ class Decision:
     until: datetime | None = None
     limit: int | None = None
     count: int | None = None
-
-
-def _instant(at: datetime | None) -> datetime | None:
-    return None if at is None else utc(at)
-
-
-@attrs.frozen
-class Schedule:
-    """The next instants a sweep must look at a customer: its drop and its warning.
-
-    Stores keep it beside the customer, indexed, so a sweep reads only what is due. Two
-    schedules are equal when they name the same instants, whatever zone each is written in
-    (a store may give them back in UTC).
-    """
-
-    drop_at: datetime | None = attrs.field(default=None, eq=_instant)
-    warn_at: datetime | None = attrs.field(default=None, eq=_instant)
-
-    @property
-    def next_at(self) -> datetime | None:
-        times = [t for t in (self.drop_at, self.warn_at) if t is not None]
-        return min(times) if times else None
 
 
 def same_instant(a: datetime | None, b: datetime) -> bool:

@@ -16,21 +16,20 @@ from datetime import datetime
 from types import TracebackType
 from typing import Generic, Self, TypeVar
 
+from poolkit.clock import utc
 from poolkit.errors import (
     DuplicateIdError,
-    InvalidKeyError,
     PoolkitError,
     ReviewNotFound,
     StaleVersionError,
 )
-from poolkit.identity.similarity import blocking_keys
+from poolkit.identity.similarity import name_blocks
 from poolkit.model.customer import Customer, IdentityKey
 from poolkit.model.events import Claimed, Event
 from poolkit.model.pool import Pool
 from poolkit.model.rep import Rep
 from poolkit.model.review import ReviewItem, ReviewStatus
-from poolkit.policy.calendar import utc
-from poolkit.policy.rules import Schedule
+from poolkit.model.schedule import Schedule
 from poolkit.ports import CustomerQuery
 
 V = TypeVar("V")
@@ -42,13 +41,6 @@ def _restore(table: dict[str, V], key: str, old: V | None) -> None:
         table.pop(key, None)
     else:
         table[key] = old
-
-
-def _name_blocks(name: str) -> frozenset[str]:
-    try:
-        return blocking_keys(name)
-    except InvalidKeyError:
-        return frozenset()
 
 
 class _Data:
@@ -116,7 +108,7 @@ class _Data:
                 if not holders:
                     del self.by_block[block]
             return
-        blocks = _name_blocks(name)
+        blocks = name_blocks(name)
         self.blocks[customer_id] = blocks
         for block in blocks:
             bisect.insort(self.by_block[block], customer_id)

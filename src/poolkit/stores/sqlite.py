@@ -37,48 +37,23 @@ from typing import Any, Generic, NamedTuple, Self, TypeVar
 from poolkit.codec import decode, encode
 from poolkit.errors import (
     DuplicateIdError,
-    InvalidKeyError,
     InvalidValueError,
     PoolkitError,
     ReviewNotFound,
+    SchemaVersionError,
     StaleVersionError,
+    StoreBusyError,
 )
 from poolkit.identity.normalise import SIMPLIFIES_CHINESE
-from poolkit.identity.similarity import blocking_keys
+from poolkit.identity.similarity import name_blocks
 from poolkit.model.customer import Customer, IdentityKey
 from poolkit.model.events import Claimed, Event
 from poolkit.model.pool import Pool
 from poolkit.model.rep import Rep
 from poolkit.model.review import ReviewItem, ReviewStatus
-from poolkit.policy.rules import Schedule
+from poolkit.model.schedule import Schedule
 from poolkit.ports import CustomerQuery
 from poolkit.stores import documents
-
-
-class SchemaVersionError(PoolkitError):
-    """The database was written by a newer poolkit whose schema this one does not know."""
-
-    def __init__(self, path: str, found: int, known: int) -> None:
-        self.path = path
-        self.found = found
-        self.known = known
-        super().__init__(
-            f"database {path} has schema version {found}, but this poolkit knows versions up "
-            f"to {known}; upgrade poolkit to open it"
-        )
-
-
-class StoreBusyError(PoolkitError):
-    """Another unit of work held the database longer than the busy timeout allows."""
-
-    def __init__(self, path: str, timeout_s: float) -> None:
-        self.path = path
-        self.timeout_s = timeout_s
-        super().__init__(
-            f"database {path} stayed locked by another unit of work for {timeout_s:g} s; "
-            "try again, or raise busy_timeout_s"
-        )
-
 
 # ---------------------------------------------------------------------------- time
 
@@ -237,7 +212,7 @@ def _fill_name_blocks(conn: sqlite3.Connection) -> None:
         (
             (block, customer_id)
             for customer_id, name in rows.fetchall()
-            for block in _name_blocks(name)
+            for block in name_blocks(name)
         ),
     )
 
@@ -405,15 +380,6 @@ WHERE ?2 = 1 + coalesce((SELECT MAX(seq) FROM events WHERE customer_id = ?1), 0)
 REVIEWS_OF_CUSTOMER_SQL = """SELECT body FROM reviews
 WHERE (customer_id = ?1 OR similar_id = ?1) AND (?2 IS NULL OR +status = ?2)
 ORDER BY created_at, id"""
-
-
-def _name_blocks(name: str) -> frozenset[str]:
-    """The blocking keys indexed for a customer name; none for a name that normalises to
-    nothing (such a name has no look-alikes to find)."""
-    try:
-        return blocking_keys(name)
-    except InvalidKeyError:
-        return frozenset()
 
 
 # ---------------------------------------------------------------------------- store
@@ -761,7 +727,7 @@ class _Customers:
         self._insert_name_blocks(customer)
 
     def _insert_name_blocks(self, customer: Customer) -> None:
-        for block in sorted(_name_blocks(customer.name)):
+        for block in sorted(name_blocks(customer.name)):
             self._uow._execute(
                 "INSERT INTO customer_name_blocks (block, customer_id) VALUES (?, ?)",
                 (block, customer.id),
@@ -1055,10 +1021,8 @@ class _Settings:
 __all__ = [
     "MIGRATIONS",
     "SCHEMA_VERSION",
-    "SchemaVersionError",
     "SqliteStore",
     "SqliteUnitOfWork",
-    "StoreBusyError",
     "migrate",
     "schema_version",
     "sync_name_blocks",

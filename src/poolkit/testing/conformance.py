@@ -73,10 +73,10 @@ from poolkit.model.history import replay
 from poolkit.model.pool import Pool, PoolMode
 from poolkit.model.rep import Rep
 from poolkit.model.review import ReviewItem, ReviewStatus
+from poolkit.model.schedule import Schedule
 from poolkit.model.team import Team
 from poolkit.policy import rules
 from poolkit.policy.config import Policy
-from poolkit.policy.rules import Schedule
 from poolkit.ports import CustomerQuery, Store, UnitOfWork
 from poolkit.service import PoolService
 

@@ -88,9 +88,9 @@ from poolkit.model.events import (
 from poolkit.model.history import replay
 from poolkit.model.pool import Pool, PoolMode
 from poolkit.model.rep import Rep
+from poolkit.model.schedule import Schedule
 from poolkit.model.team import Team
 from poolkit.policy.config import DropKind, DropRule, DropTime, Policy
-from poolkit.policy.rules import Schedule
 from poolkit.ports import Store
 from poolkit.service import PoolService
 from poolkit.stores.memory import MemoryStore
