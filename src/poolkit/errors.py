@@ -269,3 +269,19 @@ class SchemaVersionError(StoreError):
             f"to {known}; upgrade poolkit to open it"
         )
 
+
+
+class PolicyConflictError(ConfigError):
+    """A service was given a policy that differs from the one stored in its store.
+
+    Constructing a service never changes the rules of a store other processes work on:
+    ``stored_version`` is the version in force; change it with ``change_policy``.
+    """
+
+    def __init__(self, stored_version: int) -> None:
+        self.stored_version = stored_version
+        super().__init__(
+            "policy",
+            f"differs from the policy stored as version {stored_version}; pass None to use "
+            "the stored policy, or change it with PoolService.change_policy()",
+        )

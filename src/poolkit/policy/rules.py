@@ -14,6 +14,7 @@ from datetime import datetime, tzinfo
 import attrs
 
 from poolkit.clock import require_aware, utc
+from poolkit.errors import ConfigError
 from poolkit.model.customer import AttributeValue, Customer, IdentityKey
 from poolkit.model.rep import Rep
 from poolkit.model.schedule import Schedule
@@ -39,6 +40,17 @@ class Reason(enum.Enum):
     CLAIM_LIMIT_REACHED = "claim_limit.reached"
     COOLDOWN_OK = "cooldown.ok"
     COOLDOWN_ACTIVE = "cooldown.active"
+
+
+class ActionKind(enum.StrEnum):
+    """What a sweep does to one customer at one instant.
+
+    A ``StrEnum``, so its values read as the words the command line prints.
+    """
+
+    DROP = "drop"
+    WARN = "warning"
+    RESCHEDULE = "reschedule"
 
 
 _DROP_REASONS = {
@@ -152,8 +164,77 @@ def next_drop(customer: Customer, policy: Policy) -> Deadline | None:
     return found[0] if found else None
 
 
+@attrs.frozen
+class Drop:
+    """The customer drops now: ``deadline`` is the rule that fired."""
+
+    owner_id: str
+    deadline: Deadline
+
+    kind = ActionKind.DROP
+
+    @property
+    def code(self) -> Reason:
+        return self.deadline.code
+
+    @property
+    def message(self) -> str:
+        return f"dropped: {self.deadline.message}"
+
+
+@attrs.frozen
+class Warn:
+    """The owner is warned now of the drop ``deadline`` announces."""
+
+    owner_id: str
+    deadline: Deadline
+    zone: tzinfo = attrs.field(eq=False, repr=False)
+
+    kind = ActionKind.WARN
+    code = Reason.WARN
+
+    @property
+    def message(self) -> str:
+        return f"will drop at {format_instant(self.deadline.due_at, self.zone)}: " + (
+            self.deadline.message
+        )
+
+
+@attrs.frozen
+class Reschedule:
+    """Nothing is due: the next sweep need not look before ``schedule``."""
+
+    schedule: Schedule
+
+    kind = ActionKind.RESCHEDULE
+
+
+DueAction = Drop | Warn | Reschedule
+
+
+def due_action(customer: Customer, policy: Policy, at: datetime) -> DueAction:
+    """What a sweep at ``at`` does to ``customer``: the one drop-and-warning decision.
+
+    The sweep, its dry run and the forecast all ask this, so what is forecast is what
+    runs. A drop due at ``at`` wins over its warning: the owner is not warned of a drop
+    that has already happened. A :class:`Reschedule`'s instants all lie after ``at``.
+    """
+    require_aware(at, "at")
+    deadline = next_drop(customer, policy)
+    owner_id = customer.owner_id
+    if deadline is not None and owner_id is not None:
+        if utc(deadline.due_at) <= utc(at):
+            return Drop(owner_id, deadline)
+        if is_warning_due(deadline, customer, at):
+            return Warn(owner_id, deadline, policy.zone)
+    return Reschedule(schedule(customer, policy))
+
+
 def evaluate_drop(customer: Customer, policy: Policy, at: datetime) -> Decision:
-    """Should the customer drop at ``at``? ``allowed`` means "drop now"."""
+    """Should the customer drop at ``at``? ``allowed`` means "drop now".
+
+    The same answer as :func:`due_action`, with a reason for every "no".
+    """
     require_aware(at, "at")
     if not customer.is_private:
         return Decision(False, Reason.NOT_PRIVATE, f"not dropped: customer is {customer.where}")
@@ -161,17 +242,18 @@ def evaluate_drop(customer: Customer, policy: Policy, at: datetime) -> Decision:
         return Decision(
             False, Reason.EXEMPT_LOCKED, "not dropped: customer is locked against drops"
         )
+    action = due_action(customer, policy, at)
+    if isinstance(action, Drop):
+        return Decision(True, action.code, action.message, until=action.deadline.due_at)
     deadline = next_drop(customer, policy)
     if deadline is None:
         return Decision(False, Reason.NO_RULE, "not dropped: no drop rule applies")
-    if utc(at) < utc(deadline.due_at):
-        return Decision(
-            False,
-            Reason.NOT_DUE,
-            f"not due until {format_instant(deadline.due_at, policy.zone)}: {deadline.message}",
-            until=deadline.due_at,
-        )
-    return Decision(True, deadline.code, f"dropped: {deadline.message}", until=deadline.due_at)
+    return Decision(
+        False,
+        Reason.NOT_DUE,
+        f"not due until {format_instant(deadline.due_at, policy.zone)}: {deadline.message}",
+        until=deadline.due_at,
+    )
 
 
 def warning_due(customer: Customer, policy: Policy, at: datetime) -> Deadline | None:
@@ -180,8 +262,8 @@ def warning_due(customer: Customer, policy: Policy, at: datetime) -> Deadline | 
     A warning announces the drop that will happen first; it is given once per deadline
     (a follow-up moves the deadline, which re-arms the warning).
     """
-    deadline = next_drop(customer, policy)
-    return deadline if deadline is not None and is_warning_due(deadline, customer, at) else None
+    action = due_action(customer, policy, at)
+    return action.deadline if isinstance(action, Warn) else None
 
 
 def is_warning_due(deadline: Deadline, customer: Customer, at: datetime) -> bool:
@@ -310,3 +392,15 @@ def route(attributes: Mapping[str, AttributeValue] | None, policy: Policy) -> st
         if attributes and attributes.get(rule.attribute) == rule.equals:
             return rule.pool
     return None
+
+
+def check_routing(policy: Policy, pool_ids: Iterable[str]) -> None:
+    """Refuse routing rules that send customers to a pool the team does not have.
+
+    Checked whenever the team or the policy changes, so a bad rule is found by the admin
+    who wrote it, not by the first rep whose create it routes.
+    """
+    known = set(pool_ids)
+    for index, rule in enumerate(policy.routing):
+        if rule.pool not in known:
+            raise ConfigError(f"routing[{index}].pool", f"unknown pool {rule.pool!r}")

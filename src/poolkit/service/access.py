@@ -1,24 +1,22 @@
-"""Who may see and do what (数据权限), from the team (read as the checks need it) and the
-customer.
+"""The team as one unit of work reads it: reps and pools fetched when a check needs them.
 
-The rules of the brief: private customers are seen by their owner, the owner's superiors,
-related reps (former owners keep read access) and admins; public customers by the pool's
-members and managers; the recycle bin by the pool's managers and admins.
+The rights themselves are in :mod:`poolkit.service.rights`; this is the
+:class:`~poolkit.service.rights.TeamView` they ask.
 """
 
 from __future__ import annotations
 
 from poolkit.errors import (
     ConfigError,
-    PermissionDenied,
     PoolNotFound,
     RepInactiveError,
     RepNotFound,
 )
-from poolkit.model.customer import Customer
 from poolkit.model.pool import Pool
 from poolkit.model.rep import OrgTree, Rep
 from poolkit.ports import PoolRepository, RepRepository
+
+__all__ = ["Access"]
 
 
 class Access:
@@ -60,13 +58,14 @@ class Access:
         """A rep about to receive a customer: must exist and not have departed."""
         return self.actor(rep_id)
 
-    def _find_pool(self, pool_id: str) -> Pool | None:
+    def find_pool(self, pool_id: str) -> Pool | None:
+        """The pool, or None when the team has no such pool."""
         if pool_id not in self._pools:
             self._pools[pool_id] = self._pool_store.get(pool_id)
         return self._pools[pool_id]
 
     def pool(self, pool_id: str) -> Pool:
-        pool = self._find_pool(pool_id)
+        pool = self.find_pool(pool_id)
         if pool is None:
             raise PoolNotFound(pool_id)
         return pool
@@ -103,26 +102,3 @@ class Access:
         """Everyone below ``boss_id``, at any depth (reads the whole team)."""
         self.rep(boss_id)
         return OrgTree(self._rep_store.all()).subordinates(boss_id)
-
-    def is_above_owner(self, rep: Rep, customer: Customer) -> bool:
-        return customer.owner_id is not None and self.is_above(rep.id, customer.owner_id)
-
-    def manages_pool(self, rep: Rep, pool_id: str) -> bool:
-        pool = self._find_pool(pool_id)
-        return pool is not None and rep.id in pool.managers
-
-    def can_see(self, rep: Rep, customer: Customer) -> bool:
-        if rep.is_admin or rep.id in customer.related_reps:
-            return True
-        if customer.is_private:
-            return customer.owner_id == rep.id or self.is_above_owner(rep, customer)
-        pool = self._find_pool(customer.pool_id)
-        if customer.is_frozen:
-            return pool is not None and rep.id in pool.managers
-        return pool is not None and pool.can_see(rep.id)
-
-    def require(
-        self, allowed: bool, rep: Rep, operation: str, customer: Customer, reason: str
-    ) -> None:
-        if not allowed:
-            raise PermissionDenied(rep.id, operation, f"customer {customer.id!r}", reason)

@@ -1,0 +1,43 @@
+"""Every pool operation: check the actor's rights, ask the rules, write state and events.
+
+:class:`PoolService` is one facade over the jobs, one module each: the team
+(:mod:`~poolkit.service.team`), the policy (:mod:`~poolkit.service.policy`), customers in
+(:mod:`~poolkit.service.intake`), look-alikes and merges (:mod:`~poolkit.service.lookalikes`),
+moves (:mod:`~poolkit.service.moves`), the sweep and the forecast
+(:mod:`~poolkit.service.sweep`) and queries (:mod:`~poolkit.service.queries`). Who may do
+what is decided in one pure module, :mod:`~poolkit.service.rights`; when a customer drops,
+in one pure function, :func:`poolkit.policy.rules.due_action`.
+"""
+
+from __future__ import annotations
+
+from poolkit.service._reviews import review_id
+from poolkit.service.intake import CreateResult, IntakeJobs
+from poolkit.service.lookalikes import LookalikeJobs
+from poolkit.service.moves import DepartureReport, MoveJobs
+from poolkit.service.policy import PolicyJobs
+from poolkit.service.queries import QueryJobs
+from poolkit.service.sweep import ForecastItem, SweepItem, SweepJobs, SweepReport
+from poolkit.service.team import TeamJobs
+
+__all__ = [
+    "CreateResult",
+    "DepartureReport",
+    "ForecastItem",
+    "PoolService",
+    "SweepItem",
+    "SweepReport",
+    "review_id",
+]
+
+
+class PoolService(TeamJobs, PolicyJobs, IntakeJobs, LookalikeJobs, MoveJobs, SweepJobs, QueryJobs):
+    """The operations of the pool mechanism over any :class:`~poolkit.ports.Store`.
+
+    ``policy`` is the rule book, kept in the store: given to a store without one, it is
+    stored as version 1; given to a store that has one, it must be the same (else
+    :class:`~poolkit.errors.PolicyConflictError`: change it with :meth:`change_policy`);
+    ``None`` uses the stored one. ``clock`` tells the time of every operation. Each
+    operation runs in one unit of work that reads the policy in force first, so a change
+    made by another process applies from the next operation.
+    """

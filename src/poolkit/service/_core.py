@@ -1,0 +1,229 @@
+"""What every job of the service shares: the unit of work with its policy, and writing.
+
+Each operation opens one :class:`Work`: a unit of work, the policy in force (re-read by
+version, so a change made by another process applies from the next unit of work), the
+team as the rights see it, and the time. It loads, asks the rules and the rights, writes
+the new state with its schedule and its event, and commits; a refusal raises before the
+commit, so it changes nothing.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any, TypeVar
+
+import attrs
+
+from poolkit.clock import Clock, require_aware
+from poolkit.errors import (
+    CapExceeded,
+    CollisionError,
+    CustomerNotFound,
+    InvalidValueError,
+    PermissionDenied,
+    WrongStateError,
+)
+from poolkit.model.customer import Customer, CustomerStatus, IdentityKey
+from poolkit.model.events import Deleted, Edited, Event
+from poolkit.model.history import apply
+from poolkit.model.rep import Rep
+from poolkit.model.review import ReviewStatus
+from poolkit.policy import rules
+from poolkit.policy.config import Policy
+from poolkit.ports import CustomerQuery, Store, UnitOfWork
+from poolkit.service import _reviews
+from poolkit.service.access import Access
+from poolkit.service.rights import Verdict
+from poolkit.service.stored_policy import (
+    SCHEDULES_KEY,
+    StoredPolicy,
+    load,
+    open_policy,
+    read_version,
+)
+
+E = TypeVar("E", bound=Event)
+
+
+@attrs.frozen
+class Work:
+    """One unit of work of an operation, with the policy in force and the team."""
+
+    uow: UnitOfWork
+    stored: StoredPolicy
+    team: Access
+    at: datetime
+
+    @property
+    def policy(self) -> Policy:
+        return self.stored.policy
+
+
+@attrs.frozen
+class Operation:
+    """An operation on one customer by one rep, inside its :class:`Work`."""
+
+    work: Work
+    actor: Rep
+    customer: Customer
+
+    def allow(self, verdict: Verdict, operation: str) -> None:
+        """Raise :class:`PermissionDenied` with the right's reason unless it allows."""
+        if not verdict.allowed:
+            raise PermissionDenied(
+                self.actor.id, operation, f"customer {self.customer.id!r}", verdict.reason
+            )
+
+    def event(self, kind: type[E], **payload: Any) -> E:
+        """The next event of the customer's history, by the actor, now."""
+        return next_event(kind, self.customer, self.work.at, self.actor.id, **payload)
+
+
+def next_event(
+    kind: type[E], customer: Customer, at: datetime, actor_id: str | None, **payload: Any
+) -> E:
+    """The next event of ``customer``'s history."""
+    return kind(
+        customer_id=customer.id, seq=customer.version + 1, at=at, actor_id=actor_id, **payload
+    )
+
+
+def require_state(customer: Customer, operation: str, *states: CustomerStatus) -> None:
+    if customer.status not in states:
+        expected = " or ".join(state.value for state in states)
+        raise WrongStateError(
+            customer.id, operation, customer.where, expected, owner_id=customer.owner_id
+        )
+
+
+def owner_of(customer: Customer, operation: str) -> str:
+    """The owner of a customer that must have one (a private customer)."""
+    if customer.owner_id is None:
+        raise WrongStateError(customer.id, operation, customer.where, "private")
+    return customer.owner_id
+
+
+class ServiceCore:
+    """The state and helpers the jobs of :class:`~poolkit.service.PoolService` share."""
+
+    def __init__(
+        self,
+        store: Store,
+        policy: Policy | None,
+        clock: Clock,
+        *,
+        sweep_batch: int = 500,
+        new_id: Callable[[], str] | None = None,
+    ) -> None:
+        if sweep_batch < 1:
+            raise InvalidValueError("sweep_batch", "must be > 0")
+        self.store = store
+        self.clock = clock
+        self._sweep_batch = sweep_batch
+        self._new_id = new_id or (lambda: uuid.uuid4().hex[:12])
+        self._lock = threading.Lock()
+        with store.unit_of_work() as uow:
+            self._stored = open_policy(uow, policy)
+            uow.commit()
+
+    @property
+    def policy(self) -> Policy:
+        """The policy stored in the store, as of this service's last unit of work."""
+        with self.store.unit_of_work() as uow:
+            return self._stored_in(uow).policy
+
+    def _stored_in(self, uow: UnitOfWork) -> StoredPolicy:
+        """The stored policy, parsed again only when its version moved on."""
+        cached = self._stored
+        version = read_version(uow.settings)
+        if version == cached.version:
+            schedules = uow.settings.get(SCHEDULES_KEY)
+            if schedules == str(cached.schedules_version):
+                return cached
+        fresh = load(uow.settings)
+        if fresh is None:  # the store was emptied under us: keep working with what we had
+            return cached
+        with self._lock:
+            self._stored = fresh
+        return fresh
+
+    def _now(self) -> datetime:
+        return require_aware(self.clock.now(), "clock.now()")
+
+    @contextmanager
+    def _work(self, at: datetime | None = None) -> Iterator[Work]:
+        """A unit of work with the policy in force; the caller commits."""
+        at = self._now() if at is None else at
+        with self.store.unit_of_work() as uow:
+            yield Work(uow, self._stored_in(uow), Access(uow.reps, uow.pools), at)
+
+    @contextmanager
+    def _operation(self, actor_id: str, customer_id: str) -> Iterator[Operation]:
+        """Load the active actor and the customer in a new :class:`Work`."""
+        with self._work() as work:
+            actor = work.team.actor(actor_id)
+            yield Operation(work, actor, self._customer(work.uow, customer_id))
+
+    def _commit(self, op: Operation, event: Event) -> Customer:
+        """Write the operation's event and commit."""
+        changed = self._write(op.work, op.customer, event)
+        op.work.uow.commit()
+        return changed
+
+    def _customer(self, uow: UnitOfWork, customer_id: str) -> Customer:
+        customer = uow.customers.get(customer_id)
+        if customer is None:
+            raise CustomerNotFound(customer_id)
+        return customer
+
+    def _write(self, work: Work, customer: Customer, event: Event) -> Customer:
+        """Apply ``event`` to ``customer`` and store both, in the caller's unit of work.
+
+        The review list follows along here, for every operation alike: a deleted customer's
+        open items close, and a new name is checked for look-alikes like a new customer.
+        """
+        uow = work.uow
+        changed = apply(customer, event)
+        uow.events.append(event)
+        if changed is None:
+            uow.customers.remove(customer.id, customer.version)
+            if isinstance(event, Deleted):
+                for item in uow.reviews.find(ReviewStatus.OPEN, customer.id):
+                    uow.reviews.update(
+                        _reviews.resolved(item, ReviewStatus.CLOSED, event.actor_id, event.at)
+                    )
+            return customer
+        uow.customers.update(changed, rules.schedule(changed, work.policy), customer.version)
+        if isinstance(event, Edited) and changed.name != customer.name:
+            _reviews.file_reviews(uow, work.policy, changed, event.at)
+        return changed
+
+    def _check_cap(self, work: Work, rep: Rep) -> None:
+        # Without a cap there is nothing to count; reading the rep's whole book anyway
+        # would make a large private import quadratic.
+        policy = work.policy
+        if policy.cap_for(rep.id, rep.cap) is None:
+            return
+        held = work.uow.customers.find(CustomerQuery(owner_ids=frozenset({rep.id})))
+        decision = rules.check_cap(rep, held, policy)
+        if not decision.allowed:
+            assert decision.limit is not None and decision.count is not None
+            raise CapExceeded(rep.id, decision.limit, decision.count)
+
+    def _check_collision(
+        self, work: Work, keys: Iterable[IdentityKey], exclude: str | None = None
+    ) -> None:
+        identifying = rules.identifying_keys(keys, work.policy)
+        if not identifying:
+            return
+        for other in work.uow.customers.with_keys(identifying):
+            if other.id == exclude:
+                continue
+            key = sorted(identifying & other.keys)[0]
+            raise CollisionError(
+                other.id, key.kind, key.value, other.owner_id, other.pool_id, other.is_frozen
+            )

@@ -1,0 +1,110 @@
+"""Reading customers: one, its history, a private pool, a public pool, what a rep sees."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+
+from poolkit.clock import require_aware
+from poolkit.errors import CustomerNotFound, PermissionDenied
+from poolkit.model.customer import AttributeValue, Customer, CustomerStatus
+from poolkit.model.events import Event
+from poolkit.ports import CustomerQuery
+from poolkit.service import rights
+from poolkit.service._core import ServiceCore
+
+__all__ = ["QueryJobs"]
+
+
+class QueryJobs(ServiceCore):
+    def customer(self, customer_id: str, *, actor_id: str | None = None) -> Customer:
+        """One customer; with ``actor_id``, only if that rep may see it."""
+        with self._work() as work:
+            customer = self._customer(work.uow, customer_id)
+            if actor_id is not None:
+                actor = work.team.actor(actor_id)
+                verdict = rights.may_see(work.team, actor, customer)
+                if not verdict.allowed:
+                    raise PermissionDenied(
+                        actor.id, "see", f"customer {customer.id!r}", verdict.reason
+                    )
+            return customer
+
+    def history(self, customer_id: str, *, actor_id: str | None = None) -> list[Event]:
+        """Every event of a customer, in order (also after deletion, for admins and the system)."""
+        with self._work() as work:
+            events = work.uow.events.history(customer_id)
+            if not events:
+                raise CustomerNotFound(customer_id)
+            if actor_id is not None:
+                actor = work.team.actor(actor_id)
+                customer = work.uow.customers.get(customer_id)
+                visible = (
+                    actor.is_admin
+                    if customer is None
+                    else rights.may_see(work.team, actor, customer).allowed
+                )
+                if not visible:
+                    raise PermissionDenied(
+                        actor.id, "see", f"customer {customer_id!r}", "not visible to this rep"
+                    )
+            return events
+
+    def private_pool(self, rep_id: str) -> list[Customer]:
+        """The customers a rep owns (私海)."""
+        with self._work() as work:
+            work.team.rep(rep_id)
+            return work.uow.customers.find(CustomerQuery(owner_ids=frozenset({rep_id})))
+
+    def public_pool(
+        self,
+        pool_id: str,
+        *,
+        grades: Iterable[str] | None = None,
+        tags: Iterable[str] = (),
+        attributes: Mapping[str, AttributeValue] | None = None,
+        dropped_since: datetime | None = None,
+        limit: int | None = None,
+    ) -> list[Customer]:
+        """The customers in a public pool (公海), filtered by grade, tags, attributes and
+        how recently they entered the pool."""
+        if dropped_since is not None:
+            require_aware(dropped_since, "dropped_since")
+        query = CustomerQuery(
+            status=CustomerStatus.PUBLIC,
+            pool_ids=frozenset({pool_id}),
+            grades=None if grades is None else frozenset(grades),
+            tags=frozenset(tags),
+            attributes=tuple(sorted((attributes or {}).items())),
+            public_since=dropped_since,
+        )
+        with self._work() as work:
+            work.team.pool(pool_id)
+            return work.uow.customers.find(query, limit)
+
+    def recycle_bin(self) -> list[Customer]:
+        """Every frozen customer (冻结)."""
+        with self.store.unit_of_work() as uow:
+            return uow.customers.find(CustomerQuery(status=CustomerStatus.FROZEN))
+
+    def visible_to(self, rep_id: str) -> list[Customer]:
+        """Every customer a rep may see: their own, their subordinates', those they used to
+        own, and the public pools they belong to (all, for admins). A departed rep sees
+        nothing (:class:`RepInactiveError`)."""
+        with self._work() as work:
+            team, customers = work.team, work.uow.customers
+            rep = team.actor(rep_id)  # RepInactiveError: a departed rep sees nothing
+            if rep.is_admin:
+                return customers.find(CustomerQuery())
+            queries = [
+                CustomerQuery(owner_ids=frozenset({rep.id} | team.subordinates(rep.id))),
+                CustomerQuery(related_rep=rep.id),
+            ]
+            member_of = frozenset(p.id for p in team.all_pools() if p.can_see(rep.id))
+            if member_of:
+                queries.append(CustomerQuery(status=CustomerStatus.PUBLIC, pool_ids=member_of))
+            managed = frozenset(p.id for p in team.all_pools() if rep.id in p.managers)
+            if managed:
+                queries.append(CustomerQuery(status=CustomerStatus.FROZEN, pool_ids=managed))
+            found = {c.id: c for query in queries for c in customers.find(query)}
+            return [found[cid] for cid in sorted(found)]
