@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from poolkit import ManualClock, MemoryStore, Policy, PoolService, Rep, Team
-from poolkit.access import Access
+from poolkit.service.access import Access
 from poolkit.errors import ConfigError, RepNotFound
 from poolkit.ports import UnitOfWork
 

@@ -34,7 +34,7 @@ EXAMPLES = ROOT / "examples" / "cli"
 POLICY = EXAMPLES / "policy.toml"
 TEAM = EXAMPLES / "team.toml"
 CUSTOMERS = EXAMPLES / "customers.csv"
-OTHER_POLICY = ROOT / "examples" / "policy.toml"  # grades C and D get 10 days, not 7
+OTHER_POLICY = EXAMPLES / "policy-10-days.toml"  # grades C and D get 10 days, not 7
 DOCS = ROOT / "docs" / "cli.md"
 COMMANDS = (
     "init", "policy", "import", "create", "claim", "assign", "return", "recycle", "transfer",

@@ -26,6 +26,7 @@ from poolkit import (
     PoolService,
     RoutingRule,
 )
+from poolkit.errors import PolicyConflictError
 
 Factory = Callable[..., PoolService]
 
@@ -425,13 +426,18 @@ def test_a_longer_rule_keeps_a_customer_past_its_old_deadline(
     assert [d.customer_id for d in svc.sweep().dropped] == [customer.id]
 
 
-def test_a_new_service_with_another_policy_recomputes_the_stored_deadlines(
+def test_a_new_service_with_another_policy_is_refused_and_changes_nothing(
     make_service: Factory, clock: ManualClock, store: Any
 ) -> None:
     svc = make_service(rule_of(30), TEAM)
     customer = svc.create("li", "Acme")
     clock.set(NOW + timedelta(days=10))
-    restarted = PoolService(store, Policy.from_dict(rule_of(7)), clock)
-    assert [d.customer_id for d in restarted.sweep().dropped] == [customer.id]
+    with pytest.raises(PolicyConflictError) as refused:
+        PoolService(store, Policy.from_dict(rule_of(7)), clock)
+    assert refused.value.stored_version == 1
+    restarted = PoolService(store, None, clock)
+    assert restarted.policy == Policy.from_dict(rule_of(30))
+    assert not restarted.sweep().changed
+    assert svc.customer(customer.id).version == 1
     # The same policy again finds nothing to recompute.
     assert restarted.change_policy(restarted.policy) == 0

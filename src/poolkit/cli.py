@@ -42,6 +42,7 @@ from poolkit.errors import (
     InvalidValueError,
     NotFoundError,
     PermissionDenied,
+    PolicyConflictError,
     PoolkitError,
     RepInactiveError,
     UsageError,
@@ -210,10 +211,15 @@ def cmd_init(ctx: Context, args: argparse.Namespace) -> None:
     if ctx.db.exists() and not args.force:
         raise UsageError(f"{ctx.db} already exists; pass --force to update its policy and team")
     store = ctx.store(must_exist=False)
-    service = PoolService(store, policy, ctx.clock)
+    try:
+        service, replace = PoolService(store, policy, ctx.clock), False
+    except PolicyConflictError:  # --force with another policy: changed after the team
+        service, replace = PoolService(store, None, ctx.clock), True
     # The team first: when it does not fit the reps and pools already stored (--force), the
     # stored policy is left as it was too.
     service.setup(team)
+    if replace:
+        service.change_policy(policy)
     with store.unit_of_work() as uow:
         uow.settings.set(POLICY_KEY, json.dumps(policy.to_dict(), ensure_ascii=False))
         uow.commit()
@@ -228,10 +234,10 @@ def cmd_policy(ctx: Context, args: argparse.Namespace) -> None:
     service = ctx.service()
     if args.set:
         policy = Policy.from_toml(args.set)
+        changed = service.change_policy(policy)
         with service.store.unit_of_work() as uow:
             uow.settings.set(POLICY_KEY, json.dumps(policy.to_dict(), ensure_ascii=False))
             uow.commit()
-        changed = service.change_policy(policy)
         ctx.emit(
             {"rescheduled": changed},
             f"policy updated; {_count(changed, 'customer')} rescheduled",
