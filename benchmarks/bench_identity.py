@@ -40,7 +40,7 @@ from poolkit import ManualClock, Policy, PoolService, Team
 from poolkit.identity import blocking_keys
 from poolkit.importer import ImportRow
 from poolkit.model.customer import IdentityKey
-from poolkit.service import POLICY_FINGERPRINT
+from poolkit.service.stored_policy import StoredPolicy, save
 from poolkit.stores.sqlite import SqliteStore
 
 START = datetime(2026, 1, 1, 9, 0, tzinfo=UTC)
@@ -110,7 +110,8 @@ def build(path: Path, stored: int) -> list[str]:
                 pool_id="main",
                 keys={"phone": phone(number)},
             )
-        uow.settings.set(POLICY_FINGERPRINT, POLICY.fingerprint())
+        # Every schedule above was computed with POLICY: version 1, schedules current.
+        save(uow.settings, StoredPolicy(POLICY, 1, 1))
         uow.commit()
     store.close()
     print(f"  built {stored:,} customers in {time.perf_counter() - started:.1f} s")

@@ -43,7 +43,7 @@ from typing import Any
 from _books import store_created
 
 from poolkit import ManualClock, Policy, PoolService, Team
-from poolkit.service import POLICY_FINGERPRINT
+from poolkit.service.stored_policy import StoredPolicy, save
 from poolkit.stores.sqlite import SqliteStore
 
 START = datetime(2026, 1, 1, 9, 0, tzinfo=UTC)
@@ -89,7 +89,8 @@ def build(path: Path, stored: int, due: int) -> datetime:
                 keys={"phone": f"+86138{number:08d}"},
                 grade="C",
             )
-        uow.settings.set(POLICY_FINGERPRINT, POLICY.fingerprint())
+        # Every schedule above was computed with POLICY: version 1, schedules current.
+        save(uow.settings, StoredPolicy(POLICY, 1, 1))
         uow.commit()
     store.close()
     print(f"  built {stored:,} customers in {time.perf_counter() - started:.1f} s")

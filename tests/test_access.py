@@ -10,9 +10,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from poolkit import ManualClock, MemoryStore, Policy, PoolService, Rep, Team
-from poolkit.service.access import Access
 from poolkit.errors import ConfigError, RepNotFound
 from poolkit.ports import UnitOfWork
+from poolkit.service.access import Access
 
 POLICY = Policy.from_dict({"timezone": "Asia/Shanghai"})
 START = datetime(2026, 3, 2, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai"))

@@ -270,7 +270,6 @@ class SchemaVersionError(StoreError):
         )
 
 
-
 class PolicyConflictError(ConfigError):
     """A service was given a policy that differs from the one stored in its store.
 

@@ -96,4 +96,3 @@ def format_instant(at: datetime, zone: tzinfo) -> str:
     if local.second:
         stamp += f":{local.second:02d}"
     return f"{stamp} {sign}{minutes // 60:02d}:{minutes % 60:02d}"
-
