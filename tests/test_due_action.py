@@ -1,0 +1,182 @@
+"""One drop-and-warning decision, ``rules.due_action``: the sweep runs it, the forecast
+replays it, the dry run is the sweep rolled back. Properties over random books, policies
+and times prove the three agree."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from poolkit import ManualClock, MemoryStore, Policy, PoolService, Team
+from poolkit.clock import utc
+from poolkit.model.history import replay
+from poolkit.policy import rules
+from poolkit.policy.rules import ActionKind, Drop, Reschedule, Warn
+from poolkit.service.stored_policy import StoredPolicy, save
+from poolkit.testing import strategies
+
+START = datetime(2026, 3, 2, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+REPS = ("li", "wang", "zhao")
+POOLS = ("east", "north")
+
+
+@st.composite
+def books(draw: st.DrawFn) -> tuple[MemoryStore, Policy, datetime]:
+    """A store holding a few customers with random histories, its policy stored as
+    version 1 with every schedule computed from it, and an instant after every event."""
+    policy = draw(
+        strategies.policies(
+            rep_ids=REPS, pool_ids=POOLS, max_rules=3, max_days=20, timezones=st.just("UTC")
+        )
+        | strategies.policies(rep_ids=REPS, pool_ids=POOLS, max_rules=3, max_days=20)
+    )
+    store = MemoryStore()
+    latest: datetime | None = None
+    with store.unit_of_work() as uow:
+        for number in range(draw(st.integers(1, 5))):
+            log = draw(
+                strategies.histories(
+                    rep_ids=REPS, pool_ids=POOLS, max_events=6, customer_id=f"c{number}"
+                )
+            )
+            for event in log:
+                uow.events.append(event)
+            last = max((event.at for event in log), key=utc)
+            latest = last if latest is None else max(latest, last, key=utc)
+            customer = replay(log)
+            if customer is not None:
+                uow.customers.add(customer, rules.schedule(customer, policy))
+        save(uow.settings, StoredPolicy(policy, 1, 1))
+        uow.commit()
+    assert latest is not None
+    now = latest + draw(st.timedeltas(timedelta(0), timedelta(days=10)))
+    return store, policy, now
+
+
+def service_on(store: MemoryStore, now: datetime) -> tuple[PoolService, ManualClock]:
+    clock = ManualClock(now)
+    return PoolService(store, None, clock), clock
+
+
+def snapshot(store: MemoryStore) -> dict[str, Any]:
+    with store.unit_of_work() as uow:
+        return {
+            cid: (uow.customers.get(cid), uow.customers.schedule_of(cid), uow.events.history(cid))
+            for cid in uow.customers.ids()
+        }
+
+
+def done(items: Any) -> list[tuple[str, ActionKind, datetime, str, str]]:
+    return sorted(
+        (item.customer_id, kind, utc(at), item.rule, item.code) for item, kind, at in items
+    )
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(books(), st.timedeltas(timedelta(0), timedelta(days=40)))
+def test_the_forecast_is_what_sweeps_at_its_instants_do(
+    book: tuple[MemoryStore, Policy, datetime], ahead: timedelta
+) -> None:
+    store, _, now = book
+    service, clock = service_on(store, now)
+    until = now + ahead
+    forecast = service.forecast(until)
+    swept = []
+    for at in sorted({utc(item.at) for item in forecast}):
+        clock.set(at)
+        report = service.sweep(at)
+        swept += [(item, item.kind, at) for item in report.dropped + report.warned]
+    assert done((item, item.action, item.at) for item in forecast) == done(swept)
+    # Nothing is left for a sweep at the end of the window that the forecast did not name.
+    clock.set(until)
+    assert not service.sweep(until).changed
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(books(), st.timedeltas(timedelta(0), timedelta(days=40)))
+def test_the_dry_run_is_the_sweep_and_changes_nothing(
+    book: tuple[MemoryStore, Policy, datetime], ahead: timedelta
+) -> None:
+    store, _, now = book
+    service, clock = service_on(store, now + ahead)
+    with store.unit_of_work() as uow:
+        before = {
+            cid: (uow.customers.get(cid), uow.customers.schedule_of(cid))
+            for cid in uow.customers.ids()
+        }
+    dry = service.sweep(dry_run=True)
+    with store.unit_of_work() as uow:
+        after = {
+            cid: (uow.customers.get(cid), uow.customers.schedule_of(cid))
+            for cid in uow.customers.ids()
+        }
+    assert after == before
+    assert service.sweep() == dry
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    strategies.customers(rep_ids=REPS, pool_ids=POOLS),
+    strategies.policies(rep_ids=REPS, pool_ids=POOLS, max_rules=3, max_days=30),
+    st.timedeltas(timedelta(days=-40), timedelta(days=40)),
+)
+def test_the_decision_agrees_with_the_deadline_and_the_schedule(
+    customer: Any, policy: Policy, offset: timedelta
+) -> None:
+    deadline = rules.next_drop(customer, policy)
+    at = (customer.owned_since or customer.created_at) + offset
+    action = rules.due_action(customer, policy, at)
+    if isinstance(action, Drop):
+        assert deadline is not None and utc(deadline.due_at) <= utc(at)
+        assert action.kind is ActionKind.DROP and action.owner_id == customer.owner_id
+        assert rules.evaluate_drop(customer, policy, at).allowed
+    elif isinstance(action, Warn):
+        assert deadline is not None and utc(at) < utc(deadline.due_at)
+        assert rules.warning_due(customer, policy, at) == deadline
+    else:
+        assert isinstance(action, Reschedule)
+        assert not rules.evaluate_drop(customer, policy, at).allowed
+        assert rules.warning_due(customer, policy, at) is None
+        # A sweep that reschedules never needs to look again at or before ``at``.
+        assert all(
+            utc(t) > utc(at)
+            for t in (action.schedule.drop_at, action.schedule.warn_at)
+            if t is not None
+        )
+
+
+def test_forecast_and_sweep_items_say_drop_or_warning_with_an_enum() -> None:
+    policy = Policy.from_dict(
+        {
+            "timezone": "Asia/Shanghai",
+            "drop_rules": [{"name": "stale", "kind": "no_follow_up", "days": 10, "warn_days": 2}],
+        }
+    )
+    team = Team.from_dict(
+        {
+            "reps": [{"id": "admin", "admin": True}, {"id": "li"}],
+            "pools": [{"id": "main", "default": True}],
+        }
+    )
+    clock = ManualClock(START)
+    service = PoolService(MemoryStore(), policy, clock)
+    service.setup(team)
+    customer = service.create("li", "Acme")
+    ahead = service.forecast(START + timedelta(days=20))
+    assert [(item.action, item.at) for item in ahead] == [
+        (ActionKind.WARN, START + timedelta(days=8)),
+        (ActionKind.DROP, START + timedelta(days=10)),
+    ]
+    assert all(isinstance(item.action, ActionKind) for item in ahead)
+    clock.set(START + timedelta(days=8))
+    warned = service.sweep().warned
+    assert [(item.customer_id, item.kind) for item in warned] == [(customer.id, ActionKind.WARN)]
+    clock.set(START + timedelta(days=10))
+    dropped = service.sweep(dry_run=True).dropped
+    assert [(item.customer_id, item.kind) for item in dropped] == [(customer.id, ActionKind.DROP)]
+    assert service.customer(customer.id).owner_id == "li"  # the dry run changed nothing
+    assert service.sweep().dropped == dropped
