@@ -102,19 +102,10 @@ def test_the_dry_run_is_the_sweep_and_changes_nothing(
     book: tuple[MemoryStore, Policy, datetime], ahead: timedelta
 ) -> None:
     store, _, now = book
-    service, clock = service_on(store, now + ahead)
-    with store.unit_of_work() as uow:
-        before = {
-            cid: (uow.customers.get(cid), uow.customers.schedule_of(cid))
-            for cid in uow.customers.ids()
-        }
+    service, _ = service_on(store, now + ahead)
+    before = snapshot(store)
     dry = service.sweep(dry_run=True)
-    with store.unit_of_work() as uow:
-        after = {
-            cid: (uow.customers.get(cid), uow.customers.schedule_of(cid))
-            for cid in uow.customers.ids()
-        }
-    assert after == before
+    assert snapshot(store) == before
     assert service.sweep() == dry
 
 
