@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 import attrs
 import pytest
-from hypothesis import assume, example, given
+from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 from poolkit.model.customer import Customer, CustomerStatus
@@ -172,6 +172,8 @@ def anchors_landing_on_a_transition(draw: st.DrawFn) -> tuple[Policy, datetime, 
 # ----------------------------------------------------------------------------- deadlines
 
 
+# Drawing a coherent customer is slow on a loaded machine; the check itself is fast.
+@settings(suppress_health_check=[HealthCheck.too_slow])
 @given(policies(), private_customers(), views(), pst.durations(), st.data())
 def test_never_due_before_the_deadline_and_always_due_at_and_after_it(
     policy: Policy,
@@ -382,6 +384,8 @@ def test_the_schedule_is_the_next_drop_and_its_warning(policy: Policy, customer:
     assert plan.next_at is not None and utc(plan.next_at) <= utc(plan.drop_at)
 
 
+# Drawing a coherent customer is slow on a loaded machine; the check itself is fast.
+@settings(suppress_health_check=[HealthCheck.too_slow])
 @given(policies(), private_customers(), pst.durations(10), views())
 def test_warnings_come_due_between_warn_at_and_due_at_and_once(
     policy: Policy, customer: Customer, gap: timedelta, view: ZoneInfo | None

@@ -100,6 +100,44 @@ class Decision:
     count: int | None = None
 
 
+@attrs.frozen
+class CapFull:
+    """A refusal of :func:`check_cap`: the rep holds ``count`` of a cap of ``limit``."""
+
+    code: Reason
+    message: str
+    limit: int
+    count: int
+
+    allowed = False
+    until = None
+
+
+@attrs.frozen
+class ClaimLimitReached:
+    """A refusal of :func:`check_claim_limit`: ``count`` of ``limit`` claims in the window;
+    one more fits at ``until`` (None when the limit is 0)."""
+
+    code: Reason
+    message: str
+    limit: int
+    count: int
+    until: datetime | None
+
+    allowed = False
+
+
+@attrs.frozen
+class CooldownRunning:
+    """A refusal of :func:`check_cooldown`: the rep may claim the customer again at ``until``."""
+
+    code: Reason
+    message: str
+    until: datetime
+
+    allowed = False
+
+
 def same_instant(a: datetime | None, b: datetime) -> bool:
     # Aware datetimes sharing a tzinfo compare by wall time, ignoring fold, and across
     # zones an ambiguous wall time is never ==: compare the instants.
@@ -296,20 +334,14 @@ def counts_toward_cap(customer: Customer, policy: Policy) -> bool:
     return policy.caps.count_locked or not customer.locked
 
 
-def check_cap(rep: Rep, held: Iterable[Customer], policy: Policy) -> Decision:
+def check_cap(rep: Rep, held: Iterable[Customer], policy: Policy) -> Decision | CapFull:
     """May ``rep`` take one more customer, holding ``held``?"""
     cap = policy.cap_for(rep.id, rep.cap)
     count = sum(1 for customer in held if counts_toward_cap(customer, policy))
     if cap is None:
         return Decision(True, Reason.CAP_OK, f"{rep.id} has no cap", count=count)
     if count >= cap:
-        return Decision(
-            False,
-            Reason.CAP_FULL,
-            f"{rep.id} holds {count} of a cap of {cap}",
-            limit=cap,
-            count=count,
-        )
+        return CapFull(Reason.CAP_FULL, f"{rep.id} holds {count} of a cap of {cap}", cap, count)
     return Decision(
         True, Reason.CAP_OK, f"{rep.id} holds {count} of a cap of {cap}", limit=cap, count=count
     )
@@ -333,7 +365,7 @@ def claims_in_window(
 
 def check_claim_limit(
     rep: Rep, claim_times: Sequence[datetime], policy: Policy, at: datetime
-) -> Decision:
+) -> Decision | ClaimLimitReached:
     """May ``rep`` claim once more at ``at``, given the times of their earlier claims?"""
     limit = policy.claim_limit_for(rep.id, rep.claim_limit)
     if limit is None:
@@ -354,29 +386,29 @@ def check_claim_limit(
     expiries = sorted((add_days(t, days, policy.zone) for t in recent), key=utc)
     until = expiries[len(recent) - limit] if limit > 0 else None
     when = f"; next claim at {format_instant(until, policy.zone)}" if until else ""
-    return Decision(
-        False,
+    return ClaimLimitReached(
         Reason.CLAIM_LIMIT_REACHED,
         f"{rep.id} made {len(recent)} of {limit} claims in {days} days{when}",
-        until=until,
-        limit=limit,
-        count=len(recent),
+        limit,
+        len(recent),
+        until,
     )
 
 
-def check_cooldown(rep_id: str, customer: Customer, policy: Policy, at: datetime) -> Decision:
+def check_cooldown(
+    rep_id: str, customer: Customer, policy: Policy, at: datetime
+) -> Decision | CooldownRunning:
     """May ``rep_id`` claim back a customer they lost? Not until the cooldown has passed."""
     left_at = customer.related_reps.get(rep_id)
     if not policy.cooldown_days or left_at is None:
         return Decision(True, Reason.COOLDOWN_OK, "no cooldown applies")
     ends_at = add_days(left_at, policy.cooldown_days, policy.zone)
     if utc(at) < utc(ends_at):
-        return Decision(
-            False,
+        return CooldownRunning(
             Reason.COOLDOWN_ACTIVE,
             f"{rep_id} lost this customer at {format_instant(left_at, policy.zone)}; "
             f"may claim it again from {format_instant(ends_at, policy.zone)}",
-            until=ends_at,
+            ends_at,
         )
     return Decision(True, Reason.COOLDOWN_OK, "the cooldown has passed")
 

@@ -210,8 +210,7 @@ class ServiceCore:
             return
         held = work.uow.customers.find(CustomerQuery(owner_ids=frozenset({rep.id})))
         decision = rules.check_cap(rep, held, policy)
-        if not decision.allowed:
-            assert decision.limit is not None and decision.count is not None
+        if isinstance(decision, rules.CapFull):
             raise CapExceeded(rep.id, decision.limit, decision.count)
 
     def _check_collision(

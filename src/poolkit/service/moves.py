@@ -100,14 +100,12 @@ class MoveJobs(ServiceCore):
         decision = rules.check_claim_limit(
             actor, work.uow.events.claims_by(actor.id, since), policy, work.at
         )
-        if not decision.allowed:
-            assert decision.limit is not None  # a refusal always names its limit
+        if isinstance(decision, rules.ClaimLimitReached):
             raise ClaimLimitExceeded(
                 actor.id, decision.limit, policy.claim_limit.window_days, decision.until
             )
         cooldown = rules.check_cooldown(actor.id, op.customer, policy, work.at)
-        if not cooldown.allowed:
-            assert cooldown.until is not None  # a refusal always says until when
+        if isinstance(cooldown, rules.CooldownRunning):
             raise CooldownActive(actor.id, op.customer.id, cooldown.until)
 
     def assign(self, actor_id: str, customer_id: str, to_rep_id: str) -> Customer:
