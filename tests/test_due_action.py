@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from poolkit import ManualClock, MemoryStore, Policy, PoolService, Team
+from poolkit import Customer, ManualClock, MemoryStore, Policy, PoolService, Rep, Team
 from poolkit.clock import utc
 from poolkit.model.history import replay
 from poolkit.policy import rules
@@ -171,3 +171,22 @@ def test_forecast_and_sweep_items_say_drop_or_warning_with_an_enum() -> None:
     assert [(item.customer_id, item.kind) for item in dropped] == [(customer.id, ActionKind.DROP)]
     assert service.customer(customer.id).owner_id == "li"  # the dry run changed nothing
     assert service.sweep().dropped == dropped
+
+
+def test_each_check_refuses_with_its_own_type_and_no_optional_facts() -> None:
+    policy = Policy.from_dict(
+        {"timezone": "UTC", "caps": {"default": 1}, "claim_limit": {"max_claims": 0}}
+    )
+    held = Customer(
+        id="c1",
+        name="Acme",
+        pool_id="main",
+        created_at=START,
+        status="private",
+        owner_id="li",
+        owned_since=START,
+    )
+    full = rules.check_cap(Rep(id="li"), [held], policy)
+    assert isinstance(full, rules.CapFull) and (full.limit, full.count) == (1, 1)
+    reached = rules.check_claim_limit(Rep(id="li"), [], policy, START)
+    assert isinstance(reached, rules.ClaimLimitReached) and reached.limit == 0
