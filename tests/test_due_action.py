@@ -5,6 +5,7 @@ and times prove the three agree."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -17,6 +18,7 @@ from poolkit.model.history import replay
 from poolkit.policy import rules
 from poolkit.policy.rules import ActionKind, Drop, Reschedule, Warn
 from poolkit.service.stored_policy import StoredPolicy, save
+from poolkit.stores.sqlite import SqliteStore
 from poolkit.testing import strategies
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
@@ -190,3 +192,38 @@ def test_each_check_refuses_with_its_own_type_and_no_optional_facts() -> None:
     assert isinstance(full, rules.CapFull) and (full.limit, full.count) == (1, 1)
     reached = rules.check_claim_limit(Rep(id="li"), [], policy, START)
     assert isinstance(reached, rules.ClaimLimitReached) and reached.limit == 0
+
+
+def test_the_dry_run_on_sqlite_rolls_back_and_reports_what_the_sweep_then_does(
+    tmp_path: Path,
+) -> None:
+    policy = Policy.from_dict(
+        {
+            "timezone": "Asia/Shanghai",
+            "drop_rules": [{"name": "stale", "kind": "no_follow_up", "days": 10, "warn_days": 2}],
+        }
+    )
+    clock = ManualClock(START)
+    store = SqliteStore(tmp_path / "crm.db")
+    try:
+        service = PoolService(store, policy, clock, sweep_batch=2)
+        service.setup(
+            Team.from_dict(
+                {
+                    "reps": [{"id": "admin", "admin": True}, {"id": "li"}],
+                    "pools": [{"id": "main", "default": True}],
+                }
+            )
+        )
+        for number in range(5):
+            service.create("li", f"Customer {number}", customer_id=f"c{number}")
+            clock.advance(days=1)
+        clock.set(START + timedelta(days=11, hours=12))
+        dry = service.sweep(dry_run=True)
+        assert (len(dry.dropped), len(dry.warned)) == (2, 2)
+        assert len(service.private_pool("li")) == 5
+        assert service.sweep(dry_run=True) == dry
+        assert service.sweep() == dry
+        assert len(service.private_pool("li")) == 3
+    finally:
+        store.close()
