@@ -14,6 +14,7 @@ from poolkit.model.customer import Customer, CustomerStatus
 from poolkit.model.pool import Pool, PoolMode
 from poolkit.model.rep import Rep
 from poolkit.service import rights
+from poolkit.service.lookalikes import merged_ownership
 from poolkit.service.rights import RIGHTS, Verdict
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "operations.md"
@@ -124,3 +125,19 @@ def test_a_refusal_carries_its_reason() -> None:
     assert not rights.may_depart(Rep(id="admin", is_admin=True), Rep(id="admin", is_admin=True))
     assert rights.may_see(team, Rep(id="boss"), customer)
     assert not rights.may_see(team, Rep(id="wang"), customer)
+
+
+def test_the_ownership_rule_of_a_merge_is_a_pure_function() -> None:
+    at = datetime(2026, 3, 2, tzinfo=UTC)
+    later = datetime(2026, 3, 9, tzinfo=UTC)
+    public = Customer(
+        id="keep", name="Acme", pool_id="main", created_at=at, related_reps={"zhao": at}
+    )
+    private = private_of("li")
+    # A public kept customer takes the absorbed one's owner, who stops being related.
+    taken = merged_ownership(public, private, later)
+    assert (taken.owner_id, taken.owned_since) == ("li", at)
+    assert dict(taken.related_reps) == {"zhao": at}
+    # A private kept customer keeps its owner; the other owner becomes related from now.
+    kept = merged_ownership(private_of("wang"), private, later)
+    assert kept.owner_id == "wang" and dict(kept.related_reps) == {"li": later}
