@@ -12,23 +12,19 @@ import attrs
 import pytest
 
 from poolkit import (
-    ConfigError,
     Customer,
     CustomerStatus,
     FollowUpKind,
     IdentityKey,
-    InvalidValueError,
-    NaiveDatetimeError,
     OrgTree,
     Pool,
     PoolkitError,
     PoolMode,
     Rep,
-    RepNotFound,
     Team,
-    apply,
-    replay,
 )
+from poolkit.errors import ConfigError, InvalidValueError, NaiveDatetimeError, RepNotFound
+from poolkit.events import apply, replay
 from poolkit.model.events import (
     EVENT_TYPES,
     Claimed,

@@ -13,11 +13,8 @@ import attrs
 import pytest
 
 from poolkit import (
-    CapExceeded,
     CapPolicy,
-    ClaimLimitExceeded,
     ClaimLimitPolicy,
-    ConfigError,
     DropKind,
     DropRule,
     DropTime,
@@ -27,6 +24,7 @@ from poolkit import (
     RoutingRule,
     SimilarityPolicy,
 )
+from poolkit.errors import CapExceeded, ClaimLimitExceeded, ConfigError
 
 Factory = Callable[..., PoolService]
 

@@ -10,6 +10,32 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
+__all__ = [
+    "CapExceeded",
+    "ClaimLimitExceeded",
+    "CollisionError",
+    "ConfigError",
+    "CooldownActive",
+    "CustomerNotFound",
+    "DuplicateIdError",
+    "InvalidKeyError",
+    "InvalidValueError",
+    "NaiveDatetimeError",
+    "NotFoundError",
+    "PermissionDenied",
+    "PoolNotFound",
+    "PoolkitError",
+    "RepInactiveError",
+    "RepNotFound",
+    "ReviewNotFound",
+    "SchemaVersionError",
+    "StaleVersionError",
+    "StoreBusyError",
+    "StoreError",
+    "UsageError",
+    "WrongStateError",
+]
+
 
 class PoolkitError(Exception):
     """Base of every error poolkit raises on purpose."""
