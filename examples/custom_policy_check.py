@@ -25,8 +25,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from poolkit import Customer, CustomerStatus, Policy
-from poolkit.policy import rules
+from poolkit import Customer, CustomerStatus, Policy, rules
 
 HERE = Path(__file__).resolve().parent
 

@@ -17,15 +17,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from poolkit import (
-    CollisionError,
-    CooldownActive,
-    ManualClock,
-    MemoryStore,
-    Policy,
-    PoolService,
-    Team,
-)
+from poolkit import ManualClock, MemoryStore, Policy, PoolService, Team
+from poolkit.errors import CollisionError, CooldownActive
 
 
 def main() -> None:

@@ -38,19 +38,17 @@ from functools import partial
 from pathlib import Path
 
 from poolkit import (
-    CapExceeded,
-    ClaimLimitExceeded,
     FollowUpKind,
     ManualClock,
     MemoryStore,
     Policy,
     PoolkitError,
     PoolService,
-    Store,
     SweepReport,
     Team,
-    WrongStateError,
 )
+from poolkit.errors import CapExceeded, ClaimLimitExceeded, WrongStateError
+from poolkit.ports import Store
 
 HERE = Path(__file__).resolve().parent
 FIRST_DAY = date(2026, 3, 2)  # a Monday

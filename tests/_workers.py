@@ -26,14 +26,8 @@ from zoneinfo import ZoneInfo
 
 import attrs
 
-from poolkit import (
-    CapExceeded,
-    ClaimLimitExceeded,
-    ManualClock,
-    Policy,
-    PoolService,
-    WrongStateError,
-)
+from poolkit import ManualClock, Policy, PoolService
+from poolkit.errors import CapExceeded, ClaimLimitExceeded, WrongStateError
 from poolkit.importer import ImportRow
 from poolkit.stores.sqlite import SqliteStore
 

@@ -12,19 +12,8 @@ from zoneinfo import ZoneInfo
 import attrs
 import pytest
 
-from poolkit import (
-    Customer,
-    Event,
-    ManualClock,
-    MemoryStore,
-    Policy,
-    Pool,
-    PoolService,
-    Rep,
-    Schedule,
-    Store,
-    Team,
-)
+from poolkit import Customer, Event, ManualClock, MemoryStore, Policy, Pool, PoolService, Rep, Team
+from poolkit.ports import Schedule, Store
 
 # A Monday morning in the zone the source articles' teams work in.
 START = datetime(2026, 3, 2, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai"))

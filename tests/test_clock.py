@@ -8,14 +8,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from poolkit import (
-    Clock,
-    InvalidValueError,
-    ManualClock,
-    NaiveDatetimeError,
-    SystemClock,
-    require_aware,
-)
+from poolkit import Clock, ManualClock, SystemClock, require_aware
+from poolkit.errors import InvalidValueError, NaiveDatetimeError
 
 NEW_YORK = ZoneInfo("America/New_York")
 BERLIN = ZoneInfo("Europe/Berlin")

@@ -14,7 +14,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from poolkit.codec import (
+from poolkit.errors import InvalidValueError, NaiveDatetimeError
+from poolkit.model.customer import Customer, CustomerStatus, IdentityKey
+from poolkit.model.events import EVENT_TYPES, Claimed, Event, FollowedUp, FollowUpKind
+from poolkit.model.pool import Pool, PoolMode
+from poolkit.model.rep import Rep
+from poolkit.model.schedule import Schedule
+from poolkit.service import SweepItem, SweepReport
+from poolkit.stores._codec import (
     decode,
     decode_customer,
     decode_datetime,
@@ -25,13 +32,6 @@ from poolkit.codec import (
     encode_event,
     to_plain,
 )
-from poolkit.errors import InvalidValueError, NaiveDatetimeError
-from poolkit.model.customer import Customer, CustomerStatus, IdentityKey
-from poolkit.model.events import EVENT_TYPES, Claimed, Event, FollowedUp, FollowUpKind
-from poolkit.model.pool import Pool, PoolMode
-from poolkit.model.rep import Rep
-from poolkit.model.schedule import Schedule
-from poolkit.service import SweepItem, SweepReport
 
 NEW_YORK = ZoneInfo("America/New_York")
 ZONES = [

@@ -27,18 +27,11 @@ from typing import Any, cast
 import pytest
 
 from _workers import ZONE, Crew, Outcome, Step, run_step
-from poolkit import (
-    Customer,
-    ManualClock,
-    MemoryStore,
-    Policy,
-    PoolService,
-    Store,
-    Team,
-    replay,
-)
+from poolkit import Customer, ManualClock, MemoryStore, Policy, PoolService, Team
+from poolkit.events import replay
 from poolkit.model.events import Claimed, Dropped, Event, FollowedUp
 from poolkit.policy import rules
+from poolkit.ports import Store
 from poolkit.stores.sqlite import SqliteStore
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=ZONE)

@@ -36,7 +36,8 @@ import attrs
 import pytest
 
 from _workers import ZONE, import_rows, import_until_killed, started_process, sweep_until_killed
-from poolkit import ManualClock, Policy, PoolService, Team, replay
+from poolkit import ManualClock, Policy, PoolService, Team
+from poolkit.events import replay
 from poolkit.importer import Outcome
 from poolkit.model.customer import Customer, CustomerStatus
 from poolkit.model.events import Claimed, Created, Deleted, Dropped, Event, Warned

@@ -12,10 +12,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from poolkit.codec import decode, encode
 from poolkit.model.customer import Customer
 from poolkit.model.events import Event
-from poolkit.stores import documents
+from poolkit.stores import _documents as documents
+from poolkit.stores._codec import decode, encode
 from poolkit.testing.strategies import customers, events
 
 pytest.importorskip("orjson")

@@ -10,24 +10,19 @@ from typing import Any
 
 import pytest
 
-from poolkit import (
+from poolkit import CustomerStatus, ManualClock, MemoryStore, Policy, PoolService, Team
+from poolkit.errors import (
     CollisionError,
-    CustomerStatus,
     InvalidKeyError,
     InvalidValueError,
-    ManualClock,
-    MemoryStore,
     PermissionDenied,
-    Policy,
-    PoolService,
-    Store,
-    Team,
     WrongStateError,
-    replay,
 )
+from poolkit.events import replay
 from poolkit.importer import ImportRow, Outcome
 from poolkit.model.events import Merged, MergedInto
 from poolkit.model.review import ReviewStatus
+from poolkit.ports import Store
 from poolkit.stores.sqlite import SqliteStore
 
 POLICY: dict[str, Any] = {

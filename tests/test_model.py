@@ -12,23 +12,19 @@ import attrs
 import pytest
 
 from poolkit import (
-    ConfigError,
     Customer,
     CustomerStatus,
     FollowUpKind,
     IdentityKey,
-    InvalidValueError,
-    NaiveDatetimeError,
     OrgTree,
     Pool,
     PoolkitError,
     PoolMode,
     Rep,
-    RepNotFound,
     Team,
-    apply,
-    replay,
 )
+from poolkit.errors import ConfigError, InvalidValueError, NaiveDatetimeError, RepNotFound
+from poolkit.events import apply, replay
 from poolkit.model.events import (
     EVENT_TYPES,
     Claimed,
@@ -89,8 +85,7 @@ def test_a_bad_rep_is_refused(fields: dict[str, Any], field: str) -> None:
 
 
 def test_a_rep_cannot_supervise_themselves() -> None:
-    error = refused(lambda: Rep("li", supervisor_id="li"))
-    assert isinstance(error, ConfigError) and error.path == "reps.li.supervisor"
+    assert field_of(lambda: Rep("li", supervisor_id="li")) == "supervisor_id"
 
 
 def test_a_rep_cap_of_zero_is_allowed() -> None:
@@ -339,6 +334,30 @@ def test_a_team_from_toml(tmp_path: Path) -> None:
         Team.from_toml(tmp_path / "missing.toml")
 
 
+def test_a_team_file_that_cannot_be_read_is_named_with_its_line(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="cannot read team file") as error:
+        Team.from_toml(tmp_path)  # a directory
+    assert error.value.file == str(tmp_path)
+    latin = tmp_path / "latin1.toml"
+    latin.write_bytes('[[reps]]\nid = "müller"\n'.encode("latin-1"))
+    with pytest.raises(ConfigError, match="not UTF-8") as error:
+        Team.from_toml(latin)
+    assert (error.value.file, error.value.line) == (str(latin), 2)
+    broken = tmp_path / "broken.toml"
+    broken.write_text('[[reps]]\nid = "li"\n[[pools]\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match="not valid TOML") as error:
+        Team.from_toml(broken)
+    assert (error.value.file, error.value.line) == (str(broken), 3)
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[[reps]]\nid = "li"\ncap = -1\n', encoding="utf-8")
+    with pytest.raises(ConfigError) as error:
+        Team.from_toml(bad)
+    assert (
+        str(error.value)
+        == f"{bad}: reps[0].cap: must be a whole number from 0 to {2**63 - 1}, got -1"
+    )
+
+
 @pytest.mark.parametrize(
     "reps, pools, path",
     [
@@ -394,6 +413,41 @@ def test_a_bad_team_is_refused_naming_the_key(reps: list[Any], pools: list[Any],
     with pytest.raises(ConfigError) as error:
         team(reps, pools)
     assert error.value.path == path
+
+
+def test_a_team_document_with_many_mistakes_reports_them_all() -> None:
+    with pytest.raises(ConfigError) as error:
+        team(
+            [
+                {"id": "a", "cap": -1, "admin": "yes", "boss": "b"},
+                {"id": "b", "supervisor": "ghost"},
+                {"id": "b"},
+                {"name": "no id"},
+            ],
+            [
+                {**MAIN, "mode": "lottery", "members": ["a", "nobody"]},
+                {"id": "vip", "default": True},
+                {"id": "x", "managers": ["zz"]},
+            ],
+        )
+    assert error.value.problems == (
+        ("reps[0].admin", "must be a bool, got str 'yes'"),
+        ("reps[0].cap", f"must be a whole number from 0 to {2**63 - 1}, got -1"),
+        ("reps[0].boss", "unknown key"),
+        ("reps[3].id", "is required"),
+        ("pools[0].mode", "must be one of members_claim, manager_assigns, got 'lottery'"),
+        ("reps[2].id", "duplicate rep id 'b'"),
+        ("reps.b.supervisor", "unknown supervisor 'ghost'"),
+        ("pools[2].managers", "unknown rep 'zz'"),
+    )
+    assert str(error.value).startswith("reps[0].admin: must be a bool, got str 'yes'; ")
+
+
+def test_a_rep_refused_for_a_bad_value_is_not_also_unknown() -> None:
+    # Its id is read, so the pool naming it and the rep it supervises are not blamed too.
+    with pytest.raises(ConfigError) as error:
+        team([{"id": "a", "cap": -1}, {"id": "b", "supervisor": "a"}], [{**MAIN, "members": ["a"]}])
+    assert [path for path, _ in error.value.problems] == ["reps[0].cap"]
 
 
 def test_a_team_document_with_unknown_keys_or_shapes_is_refused() -> None:

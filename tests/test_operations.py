@@ -16,30 +16,32 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from poolkit import (
+    Customer,
+    CustomerStatus,
+    FollowUpKind,
+    ManualClock,
+    PoolkitError,
+    PoolService,
+    Rep,
+    Team,
+)
+from poolkit.errors import (
     CapExceeded,
     ClaimLimitExceeded,
     CollisionError,
     CooldownActive,
-    Customer,
     CustomerNotFound,
-    CustomerStatus,
     DuplicateIdError,
-    FollowUpKind,
     InvalidValueError,
-    ManualClock,
     NaiveDatetimeError,
     PermissionDenied,
-    PoolkitError,
     PoolNotFound,
-    PoolService,
-    Rep,
     RepInactiveError,
     RepNotFound,
-    Store,
-    Team,
     WrongStateError,
-    replay,
 )
+from poolkit.events import replay
+from poolkit.ports import Store
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=SHANGHAI)  # the clock fixture's start

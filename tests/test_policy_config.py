@@ -13,11 +13,8 @@ import attrs
 import pytest
 
 from poolkit import (
-    CapExceeded,
     CapPolicy,
-    ClaimLimitExceeded,
     ClaimLimitPolicy,
-    ConfigError,
     DropKind,
     DropRule,
     DropTime,
@@ -25,8 +22,9 @@ from poolkit import (
     Policy,
     PoolService,
     RoutingRule,
+    SimilarityPolicy,
 )
-from poolkit.errors import PolicyConflictError
+from poolkit.errors import CapExceeded, ClaimLimitExceeded, ConfigError, PolicyConflictError
 
 Factory = Callable[..., PoolService]
 
@@ -136,18 +134,54 @@ pool = "north"
     assert Policy.from_toml(path) == Policy.from_dict(FULL)
 
 
-def test_from_toml_names_a_missing_or_broken_file(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="cannot read policy file"):
-        Policy.from_toml(tmp_path / "missing.toml")
+def test_from_toml_names_a_missing_or_unreadable_file(tmp_path: Path) -> None:
+    for path in (tmp_path / "missing.toml", tmp_path):  # nothing there; a directory
+        with pytest.raises(ConfigError, match="cannot read policy file") as refused:
+            Policy.from_toml(path)
+        assert refused.value.file == str(path)
+        assert str(refused.value).startswith(f"{path}: ")
+
+
+def test_from_toml_names_the_file_and_line_of_invalid_toml(tmp_path: Path) -> None:
     broken = tmp_path / "broken.toml"
-    broken.write_text("timezone = ", encoding="utf-8")
-    with pytest.raises(ConfigError, match="is not valid TOML"):
+    broken.write_text('timezone = "UTC"\ncooldown = {days = }\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match="is not valid TOML") as refused:
         Policy.from_toml(broken)
-    bad_key = tmp_path / "bad.toml"
-    bad_key.write_text("[[drop_rules]]\nname = 'x'\nkind = 'no_follow_up'\ndays = 0\n")
+    assert (refused.value.file, refused.value.line) == (str(broken), 2)
+    assert str(refused.value).startswith(f"{broken}, line 2: ")
+    unfinished = tmp_path / "unfinished.toml"
+    unfinished.write_text('timezone = "UTC"\ncooldown_days = ', encoding="utf-8")
+    with pytest.raises(ConfigError, match="is not valid TOML") as refused:
+        Policy.from_toml(unfinished)
+    assert refused.value.line == 2
+
+
+def test_from_toml_refuses_a_file_that_is_not_utf8(tmp_path: Path) -> None:
+    # The docs promise a ConfigError; this once escaped as UnicodeDecodeError.
+    latin = tmp_path / "latin1.toml"
+    latin.write_bytes('timezone = "UTC"\n# Müller\n'.encode("latin-1"))
+    with pytest.raises(ConfigError, match="not UTF-8") as refused:
+        Policy.from_toml(latin)
+    assert (refused.value.file, refused.value.line) == (str(latin), 2)
+    assert str(latin) in str(refused.value)
+
+
+def test_from_toml_names_the_file_and_every_bad_key(tmp_path: Path) -> None:
+    bad_keys = tmp_path / "bad.toml"
+    bad_keys.write_text(
+        "[[drop_rules]]\nname = 'x'\nkind = 'no_follow_up'\ndays = 0\n[cooldown]\ndays = -1\n"
+    )
     with pytest.raises(ConfigError) as refused:
-        Policy.from_toml(bad_key)
+        Policy.from_toml(bad_keys)
     assert refused.value.path == "drop_rules[0].days"
+    assert refused.value.problems == (
+        ("drop_rules[0].days", "must be > 0"),
+        ("cooldown.days", "must be >= 0"),
+    )
+    assert refused.value.file == str(bad_keys)
+    assert str(refused.value) == (
+        f"{bad_keys}: drop_rules[0].days: must be > 0; cooldown.days: must be >= 0"
+    )
 
 
 # ---------------------------------------------------------------- bad documents
@@ -166,6 +200,7 @@ def test_from_toml_names_a_missing_or_broken_file(tmp_path: Path) -> None:
         (with_rule(warn_days=15), "drop_rules[2].warn_days: must be < days (15)"),
         (with_rule(warn_days=20), "drop_rules[2].warn_days: must be < days (15)"),
         (with_rule(name="a"), "drop_rules[2].name: duplicate rule name 'a'"),
+        (with_rule(days=2**63), "drop_rules[2].days: must be <= 9223372036854775807"),
         (with_rule(name=""), "drop_rules[2].name: must be a non-empty string, got ''"),
         (
             with_rule(kind="no_visit"),
@@ -173,7 +208,7 @@ def test_from_toml_names_a_missing_or_broken_file(tmp_path: Path) -> None:
             "got 'no_visit'",
         ),
         (with_rule(grades="B"), "drop_rules[2].grades: must be a list of strings, got 'B'"),
-        (with_rule(grades=["B", 3]), "drop_rules[2].grades[1]: must be a non-empty string, got 3"),
+        (with_rule(grades=["B", 3]), "drop_rules[2].grades: must hold non-empty strings, got 3"),
         (
             with_rule(exempt_if_dealt="yes"),
             "drop_rules[2].exempt_if_dealt: must be true or false, got 'yes'",
@@ -189,7 +224,7 @@ def test_from_toml_names_a_missing_or_broken_file(tmp_path: Path) -> None:
         # time
         ({"timezone": "Mars/Olympus_Mons"}, "timezone: unknown time zone 'Mars/Olympus_Mons'"),
         ({"timezone": "../../etc/passwd"}, "timezone: unknown time zone '../../etc/passwd'"),
-        ({"timezone": 8}, "timezone: must be a non-empty string, got 8"),
+        ({"timezone": 8}, "timezone: must be an IANA time zone name, got 8"),
         ({"drop_time": "noon"}, "drop_time: must be one of exact, start_of_day, got 'noon'"),
         # caps and claim limits
         ({"caps": {"default": -1}}, "caps.default: must be >= 0"),
@@ -240,16 +275,26 @@ def test_a_document_that_is_not_a_table_is_refused() -> None:
 @pytest.mark.parametrize(
     "build, path",
     [
-        (lambda: DropRule("x", DropKind.NO_FOLLOW_UP, 0), "drop_rules[x].days"),
-        (lambda: DropRule("x", DropKind.NO_FOLLOW_UP, 5, warn_days=5), "drop_rules[x].warn_days"),
-        (lambda: DropRule("x", "no_follow_up", 5), "drop_rules[x].kind"),  # type: ignore[arg-type]
-        (lambda: DropRule(" ", DropKind.NO_FOLLOW_UP, 5), "drop_rules[ ].name"),
-        (lambda: CapPolicy(default=-1), "caps.default"),
-        (lambda: CapPolicy(per_rep={"li": -1}), "caps.per_rep.li"),
-        (lambda: ClaimLimitPolicy(window_days=0), "claim_limit.window_days"),
+        # A part names its own keys; the policy holding it (or its document) adds the prefix.
+        (lambda: DropRule("x", DropKind.NO_FOLLOW_UP, 0), "days"),
+        (lambda: DropRule("x", DropKind.NO_FOLLOW_UP, 5, warn_days=5), "warn_days"),
+        (lambda: DropRule("x", "no_visit", 5), "kind"),  # type: ignore[arg-type]
+        (lambda: DropRule(" ", DropKind.NO_FOLLOW_UP, 5), "name"),
+        (lambda: DropRule("x", DropKind.NO_FOLLOW_UP, 5, grades="B"), "grades"),  # type: ignore[arg-type]
+        (lambda: CapPolicy(default=-1), "default"),
+        (lambda: CapPolicy(per_rep={"li": -1}), "per_rep.li"),
+        (lambda: CapPolicy(count_dealt="no"), "count_dealt"),  # type: ignore[arg-type]
+        (lambda: ClaimLimitPolicy(window_days=0), "window_days"),
+        (lambda: ClaimLimitPolicy(max_claims=2**63), "max_claims"),
+        (lambda: SimilarityPolicy(threshold=0), "threshold"),
+        (lambda: RoutingRule("region", ["n"], "north"), "equals"),  # type: ignore[arg-type]
         (lambda: Policy(timezone="Nowhere/Land"), "timezone"),
         (lambda: Policy(cooldown_days=-2), "cooldown.days"),
-        (lambda: Policy(drop_time="exact"), "drop_time"),  # type: ignore[arg-type]
+        (lambda: Policy(drop_time="noon"), "drop_time"),  # type: ignore[arg-type]
+        (lambda: Policy(caps=5), "caps"),  # type: ignore[arg-type]
+        (lambda: Policy(collision_keys="phone"), "collision.keys"),  # type: ignore[arg-type]
+        (lambda: Policy(phone_region="china"), "phone_region"),
+        (lambda: Policy(phone_region="ＣＮ"), "phone_region"),
         (
             lambda: Policy(
                 drop_rules=(
@@ -267,6 +312,92 @@ def test_policy_values_built_in_code_are_checked_too(
     with pytest.raises(ConfigError) as refused:
         build()
     assert refused.value.path == path
+
+
+def test_the_constructor_and_the_loader_refuse_the_same_values() -> None:
+    # Once the loader had checks of its own: phone_region="china" passed the constructor.
+    for key, value in [("phone_region", "china"), ("timezone", "Mars/Base"), ("drop_time", "x")]:
+        with pytest.raises(ConfigError) as built:
+            Policy(**{key: value})
+        with pytest.raises(ConfigError) as loaded:
+            Policy.from_dict({key: value})
+        assert built.value.problems == loaded.value.problems
+
+
+def test_values_given_by_name_are_converted() -> None:
+    rule = DropRule("x", "no_first_deal", 5, grades=["B"])  # type: ignore[arg-type]
+    assert rule == DropRule("x", DropKind.NO_FIRST_DEAL, 5, grades=frozenset({"B"}))
+    assert Policy(drop_time="start_of_day").drop_time is DropTime.START_OF_DAY  # type: ignore[arg-type]
+    assert Policy(drop_rules=[rule]).drop_rules == (rule,)  # type: ignore[arg-type]
+
+
+def test_one_value_reports_every_mistake_it_has() -> None:
+    with pytest.raises(ConfigError) as refused:
+        DropRule("", "no_visit", 0, warn_days=-1, exempt_if_dealt="yes")  # type: ignore[arg-type]
+    assert [path for path, _ in refused.value.problems] == [
+        "name",
+        "kind",
+        "days",
+        "warn_days",
+        "exempt_if_dealt",
+    ]
+    # The first problem stays readable as path and message.
+    assert (refused.value.path, refused.value.message) == (
+        "name",
+        "must be a non-empty string, got ''",
+    )
+
+
+def test_a_document_with_many_mistakes_reports_them_all_with_their_paths() -> None:
+    document = {
+        "timezone": "Mars/Base",
+        "phone_region": "china",
+        "drop_rules": [
+            {"name": "a", "kind": "no_follow_up", "days": 15},
+            {"name": "a", "kind": "no_visit", "days": 15},
+            {"name": "c", "kind": "no_follow_up", "days": 0, "dayz": 3},
+            {"kind": "no_follow_up", "days": 3},
+        ],
+        "caps": {"default": -1, "per_rep": {"li": "ten"}},
+        "claim_limit": {"window_days": 0},
+        "similarity": {"threshold": 101},
+        "routing": [{"attribute": "", "equals": "n"}],
+        "cooldown": {"days": -1},
+        "colour": "blue",
+    }
+    with pytest.raises(ConfigError) as refused:
+        Policy.from_dict(document)
+    assert sorted(refused.value.problems) == sorted(
+        [
+            ("timezone", "unknown time zone 'Mars/Base'"),
+            ("phone_region", "must be a two-letter region code like CN, got 'china'"),
+            (
+                "drop_rules[1].kind",
+                "must be one of no_follow_up, no_first_deal, no_repeat_deal, got 'no_visit'",
+            ),
+            ("drop_rules[1].name", "duplicate rule name 'a'"),
+            ("drop_rules[2].days", "must be > 0"),
+            ("drop_rules[2].dayz", "unknown key"),
+            ("drop_rules[3].name", "is required"),
+            ("caps.default", "must be >= 0"),
+            ("caps.per_rep.li", "must be a whole number, got 'ten'"),
+            ("claim_limit.window_days", "must be > 0"),
+            ("similarity.threshold", "must be > 0 and <= 100"),
+            ("routing[0].pool", "is required"),
+            ("cooldown.days", "must be >= 0"),
+            ("colour", "unknown key"),
+        ]
+    )
+    assert "drop_rules[2].days: must be > 0" in str(refused.value)
+
+
+def test_a_single_mistake_keeps_path_and_message() -> None:
+    with pytest.raises(ConfigError) as refused:
+        Policy.from_dict({"cooldown": {"days": -1}})
+    error = refused.value
+    assert (error.path, error.message) == ("cooldown.days", "must be >= 0")
+    assert error.problems == (("cooldown.days", "must be >= 0"),)
+    assert (error.file, error.line) == (None, None)
 
 
 # ---------------------------------------------------------------- round trip and fingerprint

@@ -10,16 +10,15 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from poolkit import (
+from poolkit import ManualClock, PoolService
+from poolkit.errors import (
     CapExceeded,
     ClaimLimitExceeded,
     CollisionError,
     CooldownActive,
     CustomerNotFound,
     DuplicateIdError,
-    ManualClock,
     PermissionDenied,
-    PoolService,
     WrongStateError,
 )
 

@@ -16,12 +16,12 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from poolkit import ManualClock, Policy, PoolService, Team
-from poolkit.codec import encode
 from poolkit.errors import SchemaVersionError
 from poolkit.identity.similarity import blocking_keys
 from poolkit.model.customer import IdentityKey
 from poolkit.model.review import ReviewStatus
 from poolkit.ports import CustomerQuery
+from poolkit.stores._codec import encode
 from poolkit.stores.sqlite import (
     MIGRATIONS,
     REVIEWS_OF_CUSTOMER_SQL,

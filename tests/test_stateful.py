@@ -17,15 +17,8 @@ import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis.stateful import run_state_machine_as_test
 
-from poolkit import (
-    CapExceeded,
-    InvalidValueError,
-    ManualClock,
-    MemoryStore,
-    Policy,
-    PoolService,
-    Team,
-)
+from poolkit import ManualClock, MemoryStore, Policy, PoolService, Team
+from poolkit.errors import CapExceeded, InvalidValueError
 from poolkit.stores.sqlite import SqliteStore
 from poolkit.testing.statemachine import PoolMachine, pool_machine
 

@@ -16,16 +16,8 @@ from zoneinfo import ZoneInfo
 import attrs
 import pytest
 
-from poolkit import (
-    ClaimLimitExceeded,
-    CooldownActive,
-    Customer,
-    CustomerStatus,
-    InvalidValueError,
-    ManualClock,
-    NaiveDatetimeError,
-    PoolService,
-)
+from poolkit import Customer, CustomerStatus, ManualClock, PoolService
+from poolkit.errors import ClaimLimitExceeded, CooldownActive, InvalidValueError, NaiveDatetimeError
 from poolkit.model.events import Dropped, Warned
 
 Factory = Callable[..., PoolService]

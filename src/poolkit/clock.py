@@ -13,6 +13,8 @@ from typing import Protocol, runtime_checkable
 
 from poolkit.errors import InvalidValueError, NaiveDatetimeError
 
+__all__ = ["Clock", "ManualClock", "SystemClock", "require_aware", "utc"]
+
 
 def require_aware(value: datetime, field: str = "datetime") -> datetime:
     """Return ``value`` if it carries a time zone; refuse a naive one with a clear error."""

@@ -7,7 +7,35 @@ read. Catch :class:`PoolkitError` to catch them all.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
+
+__all__ = [
+    "CapExceeded",
+    "ClaimLimitExceeded",
+    "CollisionError",
+    "ConfigError",
+    "CooldownActive",
+    "CustomerNotFound",
+    "DuplicateIdError",
+    "InvalidKeyError",
+    "InvalidValueError",
+    "NaiveDatetimeError",
+    "NotFoundError",
+    "PermissionDenied",
+    "PolicyConflictError",
+    "PoolNotFound",
+    "PoolkitError",
+    "RepInactiveError",
+    "RepNotFound",
+    "ReviewNotFound",
+    "SchemaVersionError",
+    "StaleVersionError",
+    "StoreBusyError",
+    "StoreError",
+    "UsageError",
+    "WrongStateError",
+]
 
 
 class PoolkitError(Exception):
@@ -36,15 +64,39 @@ class NaiveDatetimeError(InvalidValueError):
 
 
 class ConfigError(PoolkitError, ValueError):
-    """A policy or team document is invalid.
+    """A policy or team (or a document or file of one) is invalid.
 
-    ``path`` names the bad key, e.g. ``drop_rules[2].days``.
+    ``problems`` lists every mistake found, each as ``(path, message)``; the path names the
+    bad key, e.g. ``("drop_rules[2].days", "must be > 0")``, and is empty for a mistake in
+    the file as a whole. A document with several mistakes is refused once, with all of them,
+    so they can be fixed in one go. ``path`` and ``message`` are those of the first problem.
+    ``file`` names the file the document was read from, and ``line`` the line of a syntax
+    or encoding mistake in it (both None when unknown).
     """
 
-    def __init__(self, path: str, message: str) -> None:
-        self.path = path
-        self.message = message
-        super().__init__(f"{path}: {message}" if path else message)
+    def __init__(
+        self,
+        path: str,
+        message: str = "",
+        *,
+        problems: Sequence[tuple[str, str]] = (),
+        file: str | None = None,
+        line: int | None = None,
+    ) -> None:
+        found = tuple(problems) or ((path, message),)
+        self.problems: tuple[tuple[str, str], ...] = found
+        self.path, self.message = found[0]
+        self.file = file
+        self.line = line
+        text = "; ".join(f"{key}: {what}" if key else what for key, what in found)
+        if file is not None:
+            where = f"{file}, line {line}" if line is not None else file
+            text = f"{where}: {text}"
+        super().__init__(text)
+
+    def in_file(self, file: str) -> ConfigError:
+        """The same problems, said of the file they were read from."""
+        return ConfigError("", problems=self.problems, file=file, line=self.line)
 
 
 class NotFoundError(PoolkitError, LookupError):

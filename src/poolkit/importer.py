@@ -19,6 +19,8 @@ import attrs
 from poolkit.errors import ConfigError
 from poolkit.model.customer import AttributeValue
 
+__all__ = ["ImportReport", "ImportRow", "Outcome", "RowResult", "read_csv"]
+
 # Columns with a meaning of their own; every other column becomes an attribute.
 KEY_COLUMNS = ("phone", "email", "uscc", "org_code")
 RESERVED_COLUMNS = ("id", "name", "grade", "tags", *KEY_COLUMNS)

@@ -3,6 +3,8 @@
 Any store that implements these plugs in. Two ship: :mod:`poolkit.stores.memory` and
 :mod:`poolkit.stores.sqlite`. Both pass the conformance suite in
 :mod:`poolkit.testing.conformance`, which a store of your own should pass too.
+:class:`Schedule` (a customer's next deadlines, kept beside it so that a sweep reads only
+what is due) is exported here for store authors.
 
 The contract a store must keep:
 
@@ -223,6 +225,7 @@ __all__ = [
     "PoolRepository",
     "RepRepository",
     "ReviewRepository",
+    "Schedule",
     "Settings",
     "Store",
     "UnitOfWork",

@@ -4,8 +4,10 @@ Pure functions, no I/O. Stores compare normalised keys to detect collisions (撞
 ``docs/identity.md`` for each key's rule.
 """
 
+from poolkit.identity.keys import normalise_keys
 from poolkit.identity.normalise import (
     KEY_KINDS,
+    SIMPLIFIES_CHINESE,
     normalise_email,
     normalise_key,
     normalise_name,
@@ -17,10 +19,12 @@ from poolkit.identity.similarity import blocking_keys, name_similarity
 
 __all__ = [
     "KEY_KINDS",
+    "SIMPLIFIES_CHINESE",
     "blocking_keys",
     "name_similarity",
     "normalise_email",
     "normalise_key",
+    "normalise_keys",
     "normalise_name",
     "normalise_org_code",
     "normalise_phone",

@@ -25,6 +25,7 @@ from poolkit.errors import InvalidKeyError, InvalidValueError
 
 __all__ = [
     "KEY_KINDS",
+    "SIMPLIFIES_CHINESE",
     "normalise_email",
     "normalise_key",
     "normalise_name",

@@ -90,7 +90,10 @@ def ids(values: Iterable[str]) -> frozenset[str]:
     """Converter: any iterable of ids to a frozenset (a lone string is refused)."""
     if isinstance(values, str):
         raise InvalidValueError("ids", f"expected a collection of ids, got the string {values!r}")
-    return frozenset(values)
+    try:
+        return frozenset(values)
+    except TypeError:  # not iterable, or holding unhashable items
+        raise InvalidValueError("ids", f"expected a collection of ids, got {values!r}") from None
 
 
 def id_set(_: Any, attribute: Any, value: frozenset[str]) -> None:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 
 import attrs
 
-from poolkit.errors import ConfigError, RepNotFound
+from poolkit.errors import ConfigError, InvalidValueError, RepNotFound
 from poolkit.model._checks import identifier, of_type, optional_identifier, positive_int_or_none
 
 
@@ -29,7 +29,7 @@ class Rep:
 
     def __attrs_post_init__(self) -> None:
         if self.supervisor_id == self.id:
-            raise ConfigError(f"reps.{self.id}.supervisor", "a rep cannot supervise themselves")
+            raise InvalidValueError("supervisor_id", "a rep cannot supervise themselves")
 
     @property
     def display(self) -> str:
@@ -44,17 +44,9 @@ class OrgTree:
 
     def __init__(self, reps: Iterable[Rep]) -> None:
         self._reps: dict[str, Rep] = {rep.id: rep for rep in reps}
-        for rep in self._reps.values():
-            if rep.supervisor_id is not None and rep.supervisor_id not in self._reps:
-                raise ConfigError(
-                    f"reps.{rep.id}.supervisor", f"unknown supervisor {rep.supervisor_id!r}"
-                )
-        for rep in self._reps.values():
-            seen = {rep.id}
-            for boss in self._chain(rep.id):
-                if boss in seen:
-                    raise ConfigError(f"reps.{rep.id}.supervisor", "the org tree has a cycle")
-                seen.add(boss)
+        problems = org_problems(self._reps.values())
+        if problems:
+            raise ConfigError("", problems=problems)
 
     def _chain(self, rep_id: str) -> Iterator[str]:
         current = self._reps[rep_id].supervisor_id
@@ -86,3 +78,30 @@ class OrgTree:
     def subordinates(self, boss_id: str) -> set[str]:
         """Everyone below ``boss_id``, at any depth."""
         return {rep for rep in self._reps if self.is_above(boss_id, rep)}
+
+
+def org_problems(reps: Iterable[Rep], also_known: Collection[str] = ()) -> list[tuple[str, str]]:
+    """Every unknown supervisor and every rep caught in a cycle, keyed ``reps.<id>.supervisor``.
+
+    ``also_known`` are ids of reps that exist but are not given (a team file's entries
+    that were refused for another mistake), so they are not reported as unknown too.
+    """
+    reps = list(reps)
+    supervisor_of = {rep.id: rep.supervisor_id for rep in reps}
+    problems: list[tuple[str, str]] = []
+    for rep in reps:
+        boss = rep.supervisor_id
+        if boss is not None and boss not in supervisor_of and boss not in also_known:
+            problems.append((f"reps.{rep.id}.supervisor", f"unknown supervisor {boss!r}"))
+    for rep_id in supervisor_of:
+        seen = {rep_id}
+        current = supervisor_of[rep_id]
+        while current is not None and current in supervisor_of:
+            if current == rep_id:
+                problems.append((f"reps.{rep_id}.supervisor", "the org tree has a cycle"))
+                break
+            if current in seen:  # a cycle above this rep: reported for the reps on it
+                break
+            seen.add(current)
+            current = supervisor_of[current]
+    return problems

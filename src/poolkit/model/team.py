@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-import tomllib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import attrs
 
-from poolkit.errors import ConfigError, InvalidValueError
-from poolkit.model.pool import Pool, PoolMode
-from poolkit.model.rep import OrgTree, Rep
+from poolkit.errors import ConfigError
+from poolkit.model._reading import Problems, Reader, read_toml
+from poolkit.model.pool import Pool
+from poolkit.model.rep import Rep, org_problems
+
+__all__ = ["Team", "check_team"]
 
 
 def _tuple_of_reps(reps: Iterable[Rep]) -> tuple[Rep, ...]:
@@ -20,6 +22,26 @@ def _tuple_of_reps(reps: Iterable[Rep]) -> tuple[Rep, ...]:
 
 def _tuple_of_pools(pools: Iterable[Pool]) -> tuple[Pool, ...]:
     return tuple(pools)
+
+
+# A team document's keys, and the fields they fill where the names differ.
+_REP_KEYS = {
+    "id": "id",
+    "name": "name",
+    "supervisor": "supervisor_id",
+    "admin": "is_admin",
+    "active": "active",
+    "cap": "cap",
+    "claim_limit": "claim_limit",
+}
+_POOL_KEYS = {
+    "id": "id",
+    "name": "name",
+    "mode": "mode",
+    "managers": "managers",
+    "members": "members",
+    "default": "is_default",
+}
 
 
 @attrs.frozen
@@ -35,104 +57,85 @@ class Team:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Team:
-        """Build from ``{"reps": [{"id": ..., "supervisor": ...}], "pools": [...]}``."""
-        if not isinstance(data, Mapping):
-            raise ConfigError("", "a team document must be a table")
-        unknown = sorted(set(data) - {"reps", "pools"})
-        if unknown:
-            raise ConfigError(unknown[0], "unknown key")
-        reps = [_rep(item, f"reps[{i}]") for i, item in enumerate(_list(data, "reps"))]
-        pools = [_pool(item, f"pools[{i}]") for i, item in enumerate(_list(data, "pools"))]
-        return cls(reps=reps, pools=pools)
+        """Build from ``{"reps": [{"id": ..., "supervisor": ...}], "pools": [...]}``; every
+        mistake in the document is reported at once, in one ConfigError."""
+        problems: Problems = []
+        doc = Reader(data, "", problems)
+        reps: list[Rep | None] = []
+        raw_rep_ids: set[str] = set()
+        for table in doc.tables("reps"):
+            values = table.values(*_REP_KEYS, required=("id",))
+            if isinstance(values.get("id"), str):
+                raw_rep_ids.add(values["id"])
+            reps.append(table.build_value(Rep, values, _REP_KEYS) if "id" in values else None)
+            table.done()
+        pools: list[Pool | None] = []
+        for table in doc.tables("pools"):
+            values = table.values(*_POOL_KEYS, required=("id",))
+            pools.append(table.build_value(Pool, values, _POOL_KEYS) if "id" in values else None)
+            table.done()
+        doc.done()
+        problems.extend(team_problems(reps, pools, also_known=raw_rep_ids))
+        if problems:
+            raise ConfigError("", problems=problems)
+        return cls(reps=[rep for rep in reps if rep], pools=[pool for pool in pools if pool])
 
     @classmethod
     def from_toml(cls, path: str | Path) -> Team:
+        """Read a team file; a mistake in it is reported with the file's name (and for a
+        syntax or encoding mistake, the line)."""
+        data = read_toml(path, "team")
         try:
-            with open(path, "rb") as handle:
-                return cls.from_dict(tomllib.load(handle))
-        except OSError as error:
-            raise ConfigError("", f"cannot read team file {path}: {error}") from error
-        except tomllib.TOMLDecodeError as error:
-            raise ConfigError("", f"team file {path} is not valid TOML: {error}") from error
+            return cls.from_dict(data)
+        except ConfigError as error:
+            raise error.in_file(str(path)) from None
 
 
 def check_team(reps: Iterable[Rep], pools: Iterable[Pool]) -> None:
-    reps, pools = list(reps), list(pools)
-    rep_ids = [rep.id for rep in reps]
-    for index, rep_id in enumerate(rep_ids):
-        if rep_id in rep_ids[:index]:
-            raise ConfigError(f"reps[{index}].id", f"duplicate rep id {rep_id!r}")
-    OrgTree(reps)
-    pool_ids = [pool.id for pool in pools]
+    """Refuse, with every problem at once, reps and pools that do not make a team."""
+    problems = team_problems(list(reps), list(pools))
+    if problems:
+        raise ConfigError("", problems=problems)
+
+
+def team_problems(
+    reps: Sequence[Rep | None],
+    pools: Sequence[Pool | None],
+    also_known: Iterable[str] = (),
+) -> Problems:
+    """What is wrong between the reps and pools of a team, by position in its document.
+
+    A None stands for an entry refused for its own mistakes: it keeps the positions of the
+    others, and the ids in ``also_known`` (those entries' ids) are not reported as unknown.
+    """
+    problems: Problems = []
+    known = set(also_known)
+    seen_reps: set[str] = set()
+    for index, rep in enumerate(reps):
+        if rep is None:
+            continue
+        if rep.id in seen_reps:
+            problems.append((f"reps[{index}].id", f"duplicate rep id {rep.id!r}"))
+        seen_reps.add(rep.id)
+    built = [rep for rep in reps if rep is not None]
+    problems.extend(org_problems(built, also_known=known))
+    known |= seen_reps
+    seen_pools: set[str] = set()
     for index, pool in enumerate(pools):
-        if pool.id in pool_ids[:index]:
-            raise ConfigError(f"pools[{index}].id", f"duplicate pool id {pool.id!r}")
+        if pool is None:
+            continue
+        if pool.id in seen_pools:
+            problems.append((f"pools[{index}].id", f"duplicate pool id {pool.id!r}"))
+        seen_pools.add(pool.id)
         for role, people in (("managers", pool.managers), ("members", pool.members)):
             for rep_id in sorted(people):
-                if rep_id not in rep_ids:
-                    raise ConfigError(f"pools[{index}].{role}", f"unknown rep {rep_id!r}")
-    defaults = [pool.id for pool in pools if pool.is_default]
-    if pools and len(defaults) != 1:
-        raise ConfigError("pools", f"exactly one pool must be the default, found {len(defaults)}")
-
-
-def _list(data: Mapping[str, Any], key: str) -> list[Any]:
-    value = data.get(key, [])
-    if not isinstance(value, list):
-        raise ConfigError(key, "must be a list of tables")
-    return value
-
-
-def _table(item: object, path: str, allowed: set[str]) -> Mapping[str, Any]:
-    if not isinstance(item, Mapping):
-        raise ConfigError(path, "must be a table")
-    unknown = sorted(set(item) - allowed)
-    if unknown:
-        raise ConfigError(f"{path}.{unknown[0]}", "unknown key")
-    return item
-
-
-def _rep(item: object, path: str) -> Rep:
-    table = _table(
-        item, path, {"id", "name", "supervisor", "admin", "active", "cap", "claim_limit"}
-    )
-    try:
-        return Rep(
-            id=table.get("id"),  # type: ignore[arg-type]
-            name=table.get("name", ""),
-            supervisor_id=table.get("supervisor"),
-            is_admin=table.get("admin", False),
-            active=table.get("active", True),
-            cap=table.get("cap"),
-            claim_limit=table.get("claim_limit"),
-        )
-    except InvalidValueError as error:
-        raise ConfigError(f"{path}.{_key(error.field)}", error.message) from error
-    except TypeError as error:
-        raise ConfigError(path, str(error)) from error
-
-
-def _pool(item: object, path: str) -> Pool:
-    table = _table(item, path, {"id", "name", "mode", "managers", "members", "default"})
-    mode = table.get("mode", PoolMode.MEMBERS_CLAIM.value)
-    if mode not in {m.value for m in PoolMode}:
-        raise ConfigError(
-            f"{path}.mode", f"must be one of members_claim, manager_assigns, got {mode!r}"
-        )
-    try:
-        return Pool(
-            id=table.get("id"),  # type: ignore[arg-type]
-            name=table.get("name", ""),
-            mode=mode,
-            managers=table.get("managers", []),
-            members=table.get("members", []),
-            is_default=table.get("default", False),
-        )
-    except InvalidValueError as error:
-        raise ConfigError(f"{path}.{error.field}", error.message) from error
-    except TypeError as error:
-        raise ConfigError(path, str(error)) from error
-
-
-def _key(field: str) -> str:
-    return {"supervisor_id": "supervisor", "is_admin": "admin"}.get(field, field)
+                if rep_id not in known:
+                    problems.append((f"pools[{index}].{role}", f"unknown rep {rep_id!r}"))
+    # Only when every pool entry was read can the number of defaults be told.
+    if None not in pools:
+        defaults = [pool for pool in pools if pool is not None and pool.is_default]
+        if pools and len(defaults) != 1:
+            problems.append(
+                ("pools", f"exactly one pool must be the default, found {len(defaults)}")
+            )
+    return problems

@@ -1,9 +1,14 @@
 """The policy as data: drop rules, caps, claim limits, cooldown, collision keys, routing.
 
-A :class:`Policy` is built from a plain dict (:meth:`Policy.from_dict`) or a TOML file
-(:meth:`Policy.from_toml`). Loading validates every key and names the bad one by its path,
-e.g. ``drop_rules[2].days: must be > 0``; unknown keys are refused too, because a typo in a
-rule book should not silently mean "no rule".
+Every check of a policy lives in its classes: a :class:`Policy` (or a :class:`DropRule`, a
+:class:`CapPolicy`...) that exists is valid, however it was made. Each class checks all of
+its own values at once and raises one :class:`~poolkit.errors.ConfigError` listing every
+mistake, each under the key that names it in a policy document.
+
+:meth:`Policy.from_dict` and :meth:`Policy.from_toml` only read: they find the tables and
+keys of the document, refuse unknown keys (a typo in a rule book should not silently mean
+"no rule"), hand the values to the classes, and gather what every class refused into one
+error whose paths say where in the document, e.g. ``drop_rules[2].days: must be > 0``.
 """
 
 from __future__ import annotations
@@ -11,41 +16,131 @@ from __future__ import annotations
 import enum
 import hashlib
 import json
-import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import Any, TypeVar, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import attrs
 
 from poolkit.errors import ConfigError
+from poolkit.model._checks import MAX_INT
+from poolkit.model._reading import Problems, Reader, read_toml
+
+__all__ = [
+    "DEFAULT_COLLISION_KEYS",
+    "CapPolicy",
+    "ClaimLimitPolicy",
+    "DropKind",
+    "DropRule",
+    "DropTime",
+    "Policy",
+    "RoutingRule",
+    "SimilarityPolicy",
+]
+
+E = TypeVar("E", bound=enum.Enum)
 
 
-def _check_int(path: str, value: object, minimum: int) -> None:
+def _whole(problems: Problems, path: str, value: object, least: int) -> None:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise ConfigError(path, f"must be a whole number, got {value!r}")
-    if value < minimum:
-        raise ConfigError(path, _too_small(minimum))
+        problems.append((path, f"must be a whole number, got {value!r}"))
+    elif value < least:
+        problems.append((path, "must be > 0" if least == 1 else f"must be >= {least}"))
+    elif value > MAX_INT:
+        # Policies are stored; a store keeps integers up to 64 bits exactly, and no larger.
+        problems.append((path, f"must be <= {MAX_INT}"))
 
 
-def _too_small(minimum: int) -> str:
-    return "must be > 0" if minimum == 1 else f"must be >= {minimum}"
+def _boolean(problems: Problems, path: str, value: object) -> None:
+    if not isinstance(value, bool):
+        problems.append((path, f"must be true or false, got {value!r}"))
 
 
-def _zone(name: object, path: str) -> ZoneInfo:
-    if not isinstance(name, str) or not name:
-        raise ConfigError(path, f"must be an IANA time zone name, got {name!r}")
+def _text(problems: Problems, path: str, value: object) -> None:
+    if not isinstance(value, str) or not value.strip():
+        problems.append((path, f"must be a non-empty string, got {value!r}"))
+
+
+def _texts(problems: Problems, path: str, value: object) -> None:
+    if not isinstance(value, frozenset):
+        problems.append((path, f"must be a list of strings, got {value!r}"))
+        return
+    for item in sorted(value, key=repr):
+        if not isinstance(item, str) or not item.strip():
+            problems.append((path, f"must hold non-empty strings, got {item!r}"))
+
+
+def _member(problems: Problems, path: str, value: object, kind: type[enum.Enum]) -> None:
+    if not isinstance(value, kind):
+        choices = ", ".join(str(member.value) for member in kind)
+        problems.append((path, f"must be one of {choices}, got {value!r}"))
+
+
+def _per_rep(problems: Problems, path: str, value: object) -> None:
+    if not isinstance(value, Mapping):
+        problems.append((path, f"must be a table of rep ids to whole numbers, got {value!r}"))
+        return
+    for rep_id, number in value.items():
+        _whole(problems, f"{path}.{rep_id}", number, 0)
+
+
+def _refuse(problems: Problems) -> None:
+    if problems:
+        raise ConfigError("", problems=problems)
+
+
+# Converters turn what a document holds (a string, a list) into the field's type when they
+# can, and otherwise pass the value through unchanged: the class's check then refuses it
+# together with every other mistake, where a converter raising would report only the first.
+
+
+def _enum(kind: type[E], value: object) -> E:
+    if isinstance(value, kind):
+        return value
     try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as error:
-        raise ConfigError(path, f"unknown time zone {name!r}") from error
+        return kind(value)
+    except ValueError:
+        return cast(E, value)
+
+
+def _drop_kind(value: DropKind | str) -> DropKind:
+    return _enum(DropKind, value)
+
+
+def _drop_time(value: DropTime | str) -> DropTime:
+    return _enum(DropTime, value)
+
+
+def _names(value: Iterable[str]) -> frozenset[str]:
+    if isinstance(value, list | tuple | set | frozenset):
+        try:
+            return frozenset(value)
+        except TypeError:  # an unhashable item: refused by the check
+            pass
+    return cast(frozenset[str], value)
 
 
 def _read_only(values: Mapping[str, int]) -> Mapping[str, int]:
     """A read-only copy, so a frozen policy cannot be changed (or made invalid) through it."""
-    return MappingProxyType(dict(values))
+    if isinstance(values, Mapping):
+        return MappingProxyType(dict(values))
+    return values
+
+
+def _tuple_of(value: Iterable[Any]) -> tuple[Any, ...]:
+    return tuple(value) if isinstance(value, list | tuple) else cast(tuple[Any, ...], value)
+
+
+def _zone(name: object) -> ZoneInfo | str:
+    """The zone, or why there is none."""
+    if not isinstance(name, str) or not name:
+        return f"must be an IANA time zone name, got {name!r}"
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        return f"unknown time zone {name!r}"
 
 
 class DropKind(enum.Enum):
@@ -68,27 +163,30 @@ class DropRule:
     """One drop rule (掉落规则). Empty ``grades``/``pools`` mean every grade/pool.
 
     ``warn_days`` before the drop, the owner is warned (0: no warning). With
-    ``exempt_if_dealt`` the rule skips customers that ever had a deal.
+    ``exempt_if_dealt`` the rule skips customers that ever had a deal. ``kind`` may be
+    given by its value (``"no_follow_up"``).
     """
 
     name: str
-    kind: DropKind
+    kind: DropKind = attrs.field(converter=_drop_kind)
     days: int
     warn_days: int = 0
-    grades: frozenset[str] = frozenset()
-    pools: frozenset[str] = frozenset()
+    grades: frozenset[str] = attrs.field(default=frozenset(), converter=_names)
+    pools: frozenset[str] = attrs.field(default=frozenset(), converter=_names)
     exempt_if_dealt: bool = False
 
     def __attrs_post_init__(self) -> None:
-        where = f"drop_rules[{self.name}]"
-        if not isinstance(self.name, str) or not self.name.strip():
-            raise ConfigError(f"{where}.name", "must be a non-empty string")
-        if not isinstance(self.kind, DropKind):
-            raise ConfigError(f"{where}.kind", f"must be a DropKind, got {self.kind!r}")
-        _check_int(f"{where}.days", self.days, 1)
-        _check_int(f"{where}.warn_days", self.warn_days, 0)
-        if self.warn_days >= self.days:
-            raise ConfigError(f"{where}.warn_days", f"must be < days ({self.days})")
+        problems: Problems = []
+        _text(problems, "name", self.name)
+        _member(problems, "kind", self.kind, DropKind)
+        _whole(problems, "days", self.days, 1)
+        _whole(problems, "warn_days", self.warn_days, 0)
+        if not problems and self.warn_days >= self.days:
+            problems.append(("warn_days", f"must be < days ({self.days})"))
+        _texts(problems, "grades", self.grades)
+        _texts(problems, "pools", self.pools)
+        _boolean(problems, "exempt_if_dealt", self.exempt_if_dealt)
+        _refuse(problems)
 
     def applies_to_scope(self, grade: str | None, pool_id: str) -> bool:
         if self.grades and grade not in self.grades:
@@ -110,10 +208,13 @@ class CapPolicy:
     count_locked: bool = True
 
     def __attrs_post_init__(self) -> None:
+        problems: Problems = []
         if self.default is not None:
-            _check_int("caps.default", self.default, 0)
-        for rep_id, cap in self.per_rep.items():
-            _check_int(f"caps.per_rep.{rep_id}", cap, 0)
+            _whole(problems, "default", self.default, 0)
+        _per_rep(problems, "per_rep", self.per_rep)
+        _boolean(problems, "count_dealt", self.count_dealt)
+        _boolean(problems, "count_locked", self.count_locked)
+        _refuse(problems)
 
 
 @attrs.frozen
@@ -125,11 +226,12 @@ class ClaimLimitPolicy:
     per_rep: Mapping[str, int] = attrs.field(factory=dict, converter=_read_only, hash=False)
 
     def __attrs_post_init__(self) -> None:
+        problems: Problems = []
         if self.max_claims is not None:
-            _check_int("claim_limit.max_claims", self.max_claims, 0)
-        _check_int("claim_limit.window_days", self.window_days, 1)
-        for rep_id, limit in self.per_rep.items():
-            _check_int(f"claim_limit.per_rep.{rep_id}", limit, 0)
+            _whole(problems, "max_claims", self.max_claims, 0)
+        _whole(problems, "window_days", self.window_days, 1)
+        _per_rep(problems, "per_rep", self.per_rep)
+        _refuse(problems)
 
 
 @attrs.frozen
@@ -142,12 +244,15 @@ class SimilarityPolicy:
     per_block: int = 50
 
     def __attrs_post_init__(self) -> None:
+        problems: Problems = []
+        _boolean(problems, "enabled", self.enabled)
         threshold = self.threshold
         if isinstance(threshold, bool) or not isinstance(threshold, int | float):
-            raise ConfigError("similarity.threshold", f"must be a number, got {threshold!r}")
-        if not 0 < threshold <= 100:
-            raise ConfigError("similarity.threshold", "must be > 0 and <= 100")
-        _check_int("similarity.per_block", self.per_block, 1)
+            problems.append(("threshold", f"must be a number, got {threshold!r}"))
+        elif not 0 < threshold <= 100:
+            problems.append(("threshold", "must be > 0 and <= 100"))
+        _whole(problems, "per_block", self.per_block, 1)
+        _refuse(problems)
 
 
 @attrs.frozen
@@ -158,50 +263,90 @@ class RoutingRule:
     equals: str | int | float | bool
     pool: str
 
+    def __attrs_post_init__(self) -> None:
+        problems: Problems = []
+        _text(problems, "attribute", self.attribute)
+        if not isinstance(self.equals, str | int | float | bool):
+            problems.append(("equals", f"must be a string, number or boolean, got {self.equals!r}"))
+        _text(problems, "pool", self.pool)
+        _refuse(problems)
+
 
 DEFAULT_COLLISION_KEYS = frozenset({"phone", "uscc", "org_code", "email"})
 
 
 @attrs.frozen
 class Policy:
-    """Everything an admin configures about how customers move."""
+    """Everything an admin configures about how customers move.
+
+    A mistake is reported under its key in a policy document: ``cooldown_days`` as
+    ``cooldown.days``, ``collision_keys`` as ``collision.keys``.
+    """
 
     timezone: str = "UTC"
-    drop_time: DropTime = DropTime.EXACT
-    drop_rules: tuple[DropRule, ...] = ()
+    drop_time: DropTime = attrs.field(default=DropTime.EXACT, converter=_drop_time)
+    drop_rules: tuple[DropRule, ...] = attrs.field(default=(), converter=_tuple_of)
     caps: CapPolicy = CapPolicy()
     claim_limit: ClaimLimitPolicy = ClaimLimitPolicy()
     cooldown_days: int = 0
-    collision_keys: frozenset[str] = DEFAULT_COLLISION_KEYS
-    routing: tuple[RoutingRule, ...] = ()
+    collision_keys: frozenset[str] = attrs.field(default=DEFAULT_COLLISION_KEYS, converter=_names)
+    routing: tuple[RoutingRule, ...] = attrs.field(default=(), converter=_tuple_of)
     phone_region: str = "CN"
     similarity: SimilarityPolicy = SimilarityPolicy()
     zone: ZoneInfo = attrs.field(init=False, eq=False, hash=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
-        object.__setattr__(self, "zone", _zone(self.timezone, "timezone"))
-        if not isinstance(self.drop_time, DropTime):
-            raise ConfigError("drop_time", f"must be a DropTime, got {self.drop_time!r}")
-        _check_int("cooldown.days", self.cooldown_days, 0)
-        names = [rule.name for rule in self.drop_rules]
-        for index, name in enumerate(names):
-            if name in names[:index]:
-                raise ConfigError(f"drop_rules[{index}].name", f"duplicate rule name {name!r}")
+        problems: Problems = []
+        zone = _zone(self.timezone)
+        if isinstance(zone, str):
+            problems.append(("timezone", zone))
+        else:
+            object.__setattr__(self, "zone", zone)
+        _member(problems, "drop_time", self.drop_time, DropTime)
+        problems += _drop_rule_problems(self.drop_rules)
+        for key, value, kind in (
+            ("caps", self.caps, CapPolicy),
+            ("claim_limit", self.claim_limit, ClaimLimitPolicy),
+            ("similarity", self.similarity, SimilarityPolicy),
+        ):
+            if not isinstance(value, kind):
+                problems.append((key, f"must be a {kind.__name__}, got {value!r}"))
+        _whole(problems, "cooldown.days", self.cooldown_days, 0)
+        _texts(problems, "collision.keys", self.collision_keys)
+        if not isinstance(self.routing, tuple):
+            problems.append(("routing", f"must be a list of RoutingRule, got {self.routing!r}"))
+        else:
+            for index, rule in enumerate(self.routing):
+                if not isinstance(rule, RoutingRule):
+                    problems.append((f"routing[{index}]", f"must be a RoutingRule, got {rule!r}"))
+        region = self.phone_region
+        if not (
+            isinstance(region, str)
+            and len(region) == 2
+            and region.isascii()
+            and region.isalpha()
+            and region.isupper()
+        ):
+            problems.append(
+                ("phone_region", f"must be a two-letter region code like CN, got {region!r}")
+            )
+        _refuse(problems)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Policy:
-        return _load_policy(_Reader(data, ""))
+        """Read a policy document (the shape of ``examples/policy.toml``); every mistake
+        in it is reported at once, in one :class:`~poolkit.errors.ConfigError`."""
+        return _read_policy(data)
 
     @classmethod
     def from_toml(cls, path: str | Path) -> Policy:
+        """Read a policy file; a mistake in it is reported with the file's name (and for a
+        syntax or encoding mistake, the line)."""
+        data = read_toml(path, "policy")
         try:
-            with open(path, "rb") as handle:
-                data = tomllib.load(handle)
-        except OSError as error:
-            raise ConfigError("", f"cannot read policy file {path}: {error}") from error
-        except tomllib.TOMLDecodeError as error:
-            raise ConfigError("", f"policy file {path} is not valid TOML: {error}") from error
-        return cls.from_dict(data)
+            return cls.from_dict(data)
+        except ConfigError as error:
+            raise error.in_file(str(path)) from None
 
     def to_dict(self) -> dict[str, Any]:
         """The plain-dict form; ``Policy.from_dict(p.to_dict()) == p``."""
@@ -266,201 +411,98 @@ class Policy:
         return personal if personal is not None else self.claim_limit.max_claims
 
 
-class _Reader:
-    """Reads one table of a config document, remembering its path for error messages."""
-
-    def __init__(self, data: object, path: str) -> None:
-        if not isinstance(data, Mapping):
-            raise ConfigError(path, f"must be a table, got {type(data).__name__}")
-        self.data: Mapping[str, Any] = data
-        self.path = path
-        self.seen: set[str] = set()
-
-    def at(self, key: str) -> str:
-        return f"{self.path}.{key}" if self.path else key
-
-    def has(self, key: str) -> bool:
-        return key in self.data
-
-    def raw(self, key: str, default: Any = None) -> Any:
-        self.seen.add(key)
-        return self.data.get(key, default)
-
-    def integer(self, key: str, default: int | None, *, minimum: int) -> int | None:
-        value = self.raw(key, default)
-        if value is None:
-            return None
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise ConfigError(self.at(key), f"must be a whole number, got {value!r}")
-        if value < minimum:
-            raise ConfigError(self.at(key), _too_small(minimum))
-        return value
-
-    def required_integer(self, key: str, *, minimum: int) -> int:
-        if key not in self.data:
-            raise ConfigError(self.at(key), "is required")
-        value = self.integer(key, None, minimum=minimum)
-        assert value is not None
-        return value
-
-    def boolean(self, key: str, default: bool) -> bool:
-        value = self.raw(key, default)
-        if not isinstance(value, bool):
-            raise ConfigError(self.at(key), f"must be true or false, got {value!r}")
-        return value
-
-    def string(self, key: str, default: str | None = None) -> str:
-        value = self.raw(key, default)
-        if value is None:
-            raise ConfigError(self.at(key), "is required")
-        if not isinstance(value, str) or not value.strip():
-            raise ConfigError(self.at(key), f"must be a non-empty string, got {value!r}")
-        return value
-
-    def strings(self, key: str) -> frozenset[str]:
-        value = self.raw(key, [])
-        if isinstance(value, str) or not isinstance(value, list | tuple | set | frozenset):
-            raise ConfigError(self.at(key), f"must be a list of strings, got {value!r}")
-        for index, item in enumerate(value):
-            if not isinstance(item, str) or not item.strip():
-                raise ConfigError(
-                    f"{self.at(key)}[{index}]", f"must be a non-empty string, got {item!r}"
-                )
-        return frozenset(value)
-
-    def table(self, key: str) -> _Reader:
-        return _Reader(self.raw(key, {}), self.at(key))
-
-    def tables(self, key: str) -> list[_Reader]:
-        value = self.raw(key, [])
-        if not isinstance(value, list | tuple):
-            raise ConfigError(self.at(key), f"must be a list of tables, got {type(value).__name__}")
-        return [_Reader(item, f"{self.at(key)}[{index}]") for index, item in enumerate(value)]
-
-    def per_rep(self, key: str) -> dict[str, int]:
-        table = self.table(key)
-        out: dict[str, int] = {}
-        for rep_id in list(table.data):
-            value = table.integer(rep_id, None, minimum=0)
-            assert value is not None
-            out[str(rep_id)] = value
-        table.done()
-        return out
-
-    def enum(self, key: str, kind: type[enum.Enum], default: str | None = None) -> Any:
-        value = self.raw(key, default)
-        choices = [member.value for member in kind]
-        if value not in choices:
-            raise ConfigError(self.at(key), f"must be one of {', '.join(choices)}, got {value!r}")
-        return kind(value)
-
-    def done(self) -> None:
-        unknown = sorted(set(self.data) - self.seen)
-        if unknown:
-            raise ConfigError(self.at(str(unknown[0])), "unknown key")
+def _drop_rule_problems(rules: object) -> Problems:
+    if not isinstance(rules, tuple):
+        return [("drop_rules", f"must be a list of DropRule, got {rules!r}")]
+    problems: Problems = []
+    for index, rule in enumerate(rules):
+        if not isinstance(rule, DropRule):
+            problems.append((f"drop_rules[{index}]", f"must be a DropRule, got {rule!r}"))
+    return problems + _duplicate_names([getattr(rule, "name", None) for rule in rules])
 
 
-def _load_policy(doc: _Reader) -> Policy:
-    timezone = doc.string("timezone", "UTC")
-    _zone(timezone, doc.at("timezone"))
-    drop_time = doc.enum("drop_time", DropTime, "exact")
+def _duplicate_names(names: list[object]) -> Problems:
+    """A rule name used twice would make a customer's deadlines ambiguous."""
+    seen: set[object] = set()
+    problems: Problems = []
+    for index, name in enumerate(names):
+        if isinstance(name, str) and name in seen:
+            problems.append((f"drop_rules[{index}].name", f"duplicate rule name {name!r}"))
+        seen.add(name)
+    return problems
 
-    rules: list[DropRule] = []
-    names: set[str] = set()
+
+def _read_policy(data: Mapping[str, Any]) -> Policy:
+    problems: Problems = []
+    doc = Reader(data, "", problems)
+    if problems:
+        raise ConfigError("", problems=problems)
+
+    rules: list[DropRule | None] = []
+    names: list[object] = []
     for table in doc.tables("drop_rules"):
-        name = table.string("name")
-        if name in names:
-            raise ConfigError(table.at("name"), f"duplicate rule name {name!r}")
-        names.add(name)
-        days = table.required_integer("days", minimum=1)
-        warn_days = table.integer("warn_days", 0, minimum=0)
-        assert warn_days is not None
-        if warn_days >= days:
-            raise ConfigError(table.at("warn_days"), f"must be < days ({days})")
-        rules.append(
-            DropRule(
-                name=name,
-                kind=table.enum("kind", DropKind),
-                days=days,
-                warn_days=warn_days,
-                grades=table.strings("grades"),
-                pools=table.strings("pools"),
-                exempt_if_dealt=table.boolean("exempt_if_dealt", False),
-            )
-        )
+        values = table.values(*_RULE_KEYS, required=_RULE_REQUIRED)
+        names.append(values.get("name"))
+        rules.append(table.build(DropRule, values) if set(values) >= _RULE_REQUIRED else None)
         table.done()
 
     caps_table = doc.table("caps")
-    caps = CapPolicy(
-        default=caps_table.integer("default", None, minimum=0),
-        per_rep=caps_table.per_rep("per_rep"),
-        count_dealt=caps_table.boolean("count_dealt", True),
-        count_locked=caps_table.boolean("count_locked", True),
+    caps = caps_table.build(
+        CapPolicy, caps_table.values("default", "per_rep", "count_dealt", "count_locked")
     )
     caps_table.done()
 
     limit_table = doc.table("claim_limit")
-    window_days = limit_table.integer("window_days", 1, minimum=1)
-    assert window_days is not None
-    claim_limit = ClaimLimitPolicy(
-        max_claims=limit_table.integer("max_claims", None, minimum=0),
-        window_days=window_days,
-        per_rep=limit_table.per_rep("per_rep"),
+    claim_limit = limit_table.build(
+        ClaimLimitPolicy, limit_table.values("max_claims", "window_days", "per_rep")
     )
     limit_table.done()
 
-    cooldown_table = doc.table("cooldown")
-    cooldown_days = cooldown_table.integer("days", 0, minimum=0)
-    assert cooldown_days is not None
-    cooldown_table.done()
-
-    collision_table = doc.table("collision")
-    collision_keys = (
-        collision_table.strings("keys") if collision_table.has("keys") else DEFAULT_COLLISION_KEYS
-    )
-    collision_table.done()
-
-    routing: list[RoutingRule] = []
+    routing: list[RoutingRule | None] = []
     for table in doc.tables("routing"):
-        equals = table.raw("equals")
-        if not isinstance(equals, str | int | float | bool):
-            raise ConfigError(
-                table.at("equals"), f"must be a string, number or boolean, got {equals!r}"
-            )
-        routing.append(
-            RoutingRule(
-                attribute=table.string("attribute"), equals=equals, pool=table.string("pool")
-            )
-        )
+        values = table.values(*_ROUTING_KEYS, required=_ROUTING_KEYS)
+        routing.append(table.build(RoutingRule, values) if len(values) == 3 else None)
         table.done()
 
     similarity_table = doc.table("similarity")
-    per_block = similarity_table.integer("per_block", 50, minimum=1)
-    assert per_block is not None
-    similarity = SimilarityPolicy(
-        enabled=similarity_table.boolean("enabled", True),
-        # Checked by SimilarityPolicy itself, under the same path.
-        threshold=similarity_table.raw("threshold", 85.0),
-        per_block=per_block,
+    similarity = similarity_table.build(
+        SimilarityPolicy, similarity_table.values("enabled", "threshold", "per_block")
     )
     similarity_table.done()
 
-    phone_region = doc.string("phone_region", "CN")
-    if len(phone_region) != 2 or not phone_region.isalpha() or not phone_region.isupper():
-        raise ConfigError(
-            doc.at("phone_region"),
-            f"must be a two-letter region code like CN, got {phone_region!r}",
-        )
+    cooldown = doc.table("cooldown")
+    values = doc.values("timezone", "drop_time", "phone_region")
+    values |= {f"cooldown_{key}": value for key, value in cooldown.values("days").items()}
+    cooldown.done()
+    collision = doc.table("collision")
+    values |= {f"collision_{key}": value for key, value in collision.values("keys").items()}
+    collision.done()
     doc.done()
-    return Policy(
-        timezone=timezone,
-        drop_time=drop_time,
-        drop_rules=tuple(rules),
-        caps=caps,
-        claim_limit=claim_limit,
-        cooldown_days=cooldown_days,
-        collision_keys=collision_keys,
-        routing=tuple(routing),
-        phone_region=phone_region,
-        similarity=similarity,
+
+    good_rules = [rule for rule in rules if rule is not None]
+    if len(good_rules) < len(rules):
+        # The policy checks names across its rules by position; with some rules refused
+        # it would see the wrong positions, so the same check runs here on the names read.
+        problems.extend(_duplicate_names(names))
+        good_rules = []
+    policy = doc.build(
+        Policy,
+        {
+            **values,
+            "drop_rules": tuple(good_rules),
+            "routing": tuple(rule for rule in routing if rule is not None),
+            # A part refused above is reported already; its default stands in for it so
+            # the rest of the policy is still checked.
+            "caps": caps or CapPolicy(),
+            "claim_limit": claim_limit or ClaimLimitPolicy(),
+            "similarity": similarity or SimilarityPolicy(),
+        },
     )
+    if problems or policy is None:
+        raise ConfigError("", problems=problems)
+    return policy
+
+
+_RULE_KEYS = ("name", "kind", "days", "warn_days", "grades", "pools", "exempt_if_dealt")
+_RULE_REQUIRED = frozenset({"name", "kind", "days"})
+_ROUTING_KEYS = ("attribute", "equals", "pool")

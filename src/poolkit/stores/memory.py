@@ -32,6 +32,8 @@ from poolkit.model.review import ReviewItem, ReviewStatus
 from poolkit.model.schedule import Schedule
 from poolkit.ports import CustomerQuery
 
+__all__ = ["MemoryStore", "MemoryUnitOfWork"]
+
 V = TypeVar("V")
 
 

@@ -5,3 +5,5 @@ operations (:mod:`poolkit.testing.statemachine`), and the store conformance suit
 Needs Hypothesis, and pytest for the conformance suite (both come with
 ``pip install poolkit[test]``); nothing else in poolkit imports this package.
 """
+
+__all__: list[str] = []
