@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import itertools
 import os
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -26,6 +28,9 @@ from poolkit import (
     PoolService,
     Team,
 )
+from poolkit.model.customer import Customer
+from poolkit.ports import CustomerQuery
+from poolkit.stores.memory import MemoryUnitOfWork
 from poolkit.stores.sqlite import SqliteStore
 from poolkit.testing.statemachine import PoolMachine, pool_machine
 
@@ -151,6 +156,84 @@ def test_machine_accepts_a_fixed_start() -> None:
     machine = pool_machine(policy=POLICY, team=TEAM, start=start)
     assert machine.start == start and machine.policy is POLICY and machine.team is TEAM
     run_state_machine_as_test(machine, settings=run_settings(5))
+
+
+# ----------------------------------------------------------------------------- planted bugs
+# Two broken stores, as a user's own store might be broken, which the machine must catch
+# with its own settings (as `pool_machine(...).TestCase` runs it) and report shrunk. The
+# time to find and shrink each is printed, not asserted: the machine shares CI with others.
+
+
+class _Customers:
+    """Delegates to a memory store's customer repository; subclasses break one method."""
+
+    def __init__(self, inner: object) -> None:
+        self._inner = inner
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._inner, name)
+
+
+class _ForgetsTheLastOwned(_Customers):
+    def find(self, query: CustomerQuery, limit: int | None = None) -> list[Customer]:
+        found: list[Customer] = self._inner.find(query, limit)  # type: ignore[attr-defined]
+        # The cap check reads a rep's book through this query: one customer short, a rep
+        # at their cap gets one more.
+        if query.owner_ids is not None:
+            return found[:-1]
+        return found
+
+
+class _DueASecondLate(_Customers):
+    def due(self, at: datetime, limit: int) -> list[Customer]:
+        # A sweep exactly at a deadline does not see the customer: it drops a second late.
+        found: list[Customer] = self._inner.due(  # type: ignore[attr-defined]
+            at - timedelta(seconds=1), limit
+        )
+        return found
+
+
+class CapBypassStore(MemoryStore):
+    def unit_of_work(self) -> MemoryUnitOfWork:
+        uow = super().unit_of_work()
+        uow.customers = _ForgetsTheLastOwned(uow.customers)  # type: ignore[assignment]
+        return uow
+
+
+class LateDropStore(MemoryStore):
+    def unit_of_work(self) -> MemoryUnitOfWork:
+        uow = super().unit_of_work()
+        uow.customers = _DueASecondLate(uow.customers)  # type: ignore[assignment]
+        return uow
+
+
+PLANTED_EXAMPLES = 2_000
+
+
+@pytest.mark.parametrize(
+    ("store_factory", "symptom"),
+    [
+        (CapBypassStore, r"CapExceeded|above a cap"),
+        (LateDropStore, r"sweep at .* dropped|overdue"),
+    ],
+    ids=["cap-bypass", "drop-a-second-late"],
+)
+def test_the_machine_finds_a_planted_bug_and_shrinks_it(
+    store_factory: Callable[[], MemoryStore], symptom: str, say: Callable[[str], None]
+) -> None:
+    machine = pool_machine(policy=POLICY, team=TEAM, store_factory=store_factory)
+    # The machine's own settings, with a budget large enough that a fixed seed finds the
+    # bug: what is measured is the user's run, not one tuned for this test.
+    budget = settings(
+        machine.TestCase.settings,
+        max_examples=PLANTED_EXAMPLES,
+        derandomize=True,
+        database=None,
+    )
+    started = time.perf_counter()
+    with pytest.raises(AssertionError, match=symptom):
+        run_state_machine_as_test(machine, settings=budget)
+    say(f"{store_factory.__name__}: found and shrunk in {time.perf_counter() - started:.1f} s")
 
 
 # ----------------------------------------------------------------------------- found failures
