@@ -32,7 +32,7 @@ from poolkit.model.customer import Customer
 from poolkit.ports import CustomerQuery
 from poolkit.stores.memory import MemoryUnitOfWork
 from poolkit.stores.sqlite import SqliteStore
-from poolkit.testing.statemachine import PoolMachine, pool_machine
+from poolkit.testing.statemachine import MACHINE_SETTINGS, PoolMachine, pool_machine
 
 EXAMPLES = int(os.environ.get("POOLKIT_STATEFUL_EXAMPLES", "500"))
 SQLITE_EXAMPLES = int(os.environ.get("POOLKIT_STATEFUL_SQLITE_EXAMPLES", "60"))
@@ -114,7 +114,9 @@ TEAM = Team.from_dict(
 
 
 def run_settings(examples: int) -> settings:
+    # Deeper than the machine's default (more steps), and as fast to shrink.
     return settings(
+        MACHINE_SETTINGS,
         max_examples=examples,
         stateful_step_count=STEPS,
         deadline=None,
@@ -156,6 +158,15 @@ def test_machine_accepts_a_fixed_start() -> None:
     machine = pool_machine(policy=POLICY, team=TEAM, start=start)
     assert machine.start == start and machine.policy is POLICY and machine.team is TEAM
     run_state_machine_as_test(machine, settings=run_settings(5))
+
+
+def test_every_machine_runs_with_the_machine_settings_unless_told_otherwise() -> None:
+    class MyMachine(PoolMachine):
+        policy = POLICY
+
+    for machine in (PoolMachine, pool_machine(policy=POLICY), MyMachine):
+        assert machine.TestCase.settings is MACHINE_SETTINGS
+    assert MACHINE_SETTINGS.report_multiple_bugs is False
 
 
 # ----------------------------------------------------------------------------- planted bugs
