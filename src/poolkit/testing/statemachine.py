@@ -332,32 +332,18 @@ def _creates(
     """A create by a pool member half the time, else by anyone; public or private; keys
     that often collide; one time in ten in a pool that does not exist, four in ten in a
     chosen pool, else the default; one time in ten reusing a known id."""
-
-    def build(
-        drawn: tuple[str, bool, frozenset[IdentityKey], str | None, str, int, str, int, str | None],
-    ) -> _Create:
-        actor, public, chosen_keys, grade, name, pool_choice, pool_id, reuse, reused = drawn
-        return _Create(
-            actor,
-            public,
-            chosen_keys,
-            grade,
-            name,
-            NO_SUCH_POOL if pool_choice == 0 else pool_id if pool_choice <= 4 else None,
-            reused if reuse == 0 else None,
-        )
-
-    return st.tuples(
-        _either(likely_actors, everyone),
-        st.booleans(),
-        st.frozensets(_one_of(*keys), max_size=2),
-        _one_of(*grades),
-        _one_of(*_NAMES),
-        st.integers(0, 9),
-        _one_of(*pool_ids),
-        st.integers(0, 9),
-        _one_of(*known_ids) if known_ids else st.none(),
-    ).map(build)
+    # one_of picks a branch uniformly: repeated branches weigh the choices.
+    pools = _one_of(*pool_ids)
+    return st.builds(
+        _Create,
+        actor=_either(likely_actors, everyone),
+        public=st.booleans(),
+        keys=st.frozensets(_one_of(*keys), max_size=2),
+        grade=_one_of(*grades),
+        name=_one_of(*_NAMES),
+        pool_id=st.one_of(st.just(NO_SUCH_POOL), *[pools] * 4, *[st.none()] * 5),
+        customer_id=(st.one_of(_one_of(*known_ids), *[st.none()] * 9) if known_ids else st.none()),
+    )
 
 
 # ----------------------------------------------------------------------------- the machine
