@@ -7,10 +7,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from poolkit.errors import (
-    DuplicateIdError,
-    StaleVersionError,
-)
+from poolkit.errors import DuplicateIdError, StaleVersionError
 from poolkit.identity.similarity import blocking_keys
 from poolkit.model.customer import Customer, CustomerStatus, IdentityKey
 from poolkit.ports import CustomerQuery, Store

@@ -5,14 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from poolkit.errors import (
-    StaleVersionError,
-)
-from poolkit.model.events import (
-    EVENT_TYPES,
-    Assigned,
-    Deleted,
-)
+from poolkit.errors import StaleVersionError
+from poolkit.model.events import EVENT_TYPES, Assigned, Deleted
 from poolkit.ports import Store
 from poolkit.testing.builders import (
     DAY,

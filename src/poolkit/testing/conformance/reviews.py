@@ -4,18 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from poolkit.errors import (
-    DuplicateIdError,
-    ReviewNotFound,
-)
+from poolkit.errors import DuplicateIdError, ReviewNotFound
 from poolkit.model.review import ReviewStatus
 from poolkit.ports import Store
-from poolkit.testing.builders import (
-    DAY,
-    NEW_YORK,
-    T0,
-    review,
-)
+from poolkit.testing.builders import DAY, NEW_YORK, T0, review
 
 
 class ReviewConformance:

@@ -12,26 +12,15 @@ from collections.abc import Callable
 import pytest
 
 from poolkit.clock import ManualClock
-from poolkit.errors import (
-    CapExceeded,
-    CooldownActive,
-    WrongStateError,
-)
-from poolkit.model.events import (
-    Deleted,
-    FollowUpKind,
-    Frozen,
-)
+from poolkit.errors import CapExceeded, CooldownActive, WrongStateError
+from poolkit.model.events import Deleted, FollowUpKind, Frozen
 from poolkit.model.history import replay
 from poolkit.model.team import Team
 from poolkit.policy import rules
 from poolkit.policy.config import Policy
 from poolkit.ports import Store
 from poolkit.service import PoolService
-from poolkit.testing.builders import (
-    DAY,
-    T0,
-)
+from poolkit.testing.builders import DAY, T0
 from poolkit.testing.conformance._threads import HANDSHAKE_S, join_all, run_in_thread
 
 

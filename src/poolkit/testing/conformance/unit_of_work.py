@@ -10,24 +10,13 @@ from collections.abc import Callable
 
 import pytest
 
-from poolkit.errors import (
-    PoolkitError,
-)
+from poolkit.errors import PoolkitError
 from poolkit.identity.similarity import blocking_keys
 from poolkit.model.customer import IdentityKey
 from poolkit.model.pool import Pool
 from poolkit.model.rep import Rep
 from poolkit.ports import CustomerQuery, Store, UnitOfWork
-from poolkit.testing.builders import (
-    DAY,
-    NO_SCHEDULE,
-    T0,
-    claimed,
-    drop_at,
-    private,
-    public,
-    review,
-)
+from poolkit.testing.builders import DAY, NO_SCHEDULE, T0, claimed, drop_at, private, public, review
 from poolkit.testing.conformance._threads import HANDSHAKE_S, join_all, run_in_thread
 
 
