@@ -22,14 +22,8 @@ from poolkit.stores.sqlite import (
     WITH_KEYS_SQL,
     SqliteStore,
 )
-from poolkit.testing.conformance import (
-    NO_SCHEDULE,
-    T0,
-    StoreConformance,
-    drop_at,
-    followed_up,
-    private,
-)
+from poolkit.testing.builders import NO_SCHEDULE, T0, drop_at, followed_up, private
+from poolkit.testing.conformance import StoreConformance
 
 
 class TestSqliteStore(StoreConformance):

@@ -31,7 +31,7 @@ from poolkit.stores.sqlite import (
     migrate,
     schema_version,
 )
-from poolkit.testing.conformance import (
+from poolkit.testing.builders import (
     DAY,
     NO_SCHEDULE,
     T0,

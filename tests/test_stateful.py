@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import itertools
 import os
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -17,10 +19,12 @@ import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis.stateful import run_state_machine_as_test
 
-from poolkit import ManualClock, MemoryStore, Policy, PoolService, Team
+from poolkit import Customer, ManualClock, MemoryStore, Policy, PoolService, Team
 from poolkit.errors import CapExceeded, InvalidValueError
+from poolkit.ports import CustomerQuery
+from poolkit.stores.memory import MemoryUnitOfWork
 from poolkit.stores.sqlite import SqliteStore
-from poolkit.testing.statemachine import PoolMachine, pool_machine
+from poolkit.testing.statemachine import MACHINE_SETTINGS, PoolMachine, pool_machine
 
 EXAMPLES = int(os.environ.get("POOLKIT_STATEFUL_EXAMPLES", "500"))
 SQLITE_EXAMPLES = int(os.environ.get("POOLKIT_STATEFUL_SQLITE_EXAMPLES", "60"))
@@ -102,7 +106,9 @@ TEAM = Team.from_dict(
 
 
 def run_settings(examples: int) -> settings:
+    # Deeper than the machine's default (more steps), and as fast to shrink.
     return settings(
+        MACHINE_SETTINGS,
         max_examples=examples,
         stateful_step_count=STEPS,
         deadline=None,
@@ -144,6 +150,95 @@ def test_machine_accepts_a_fixed_start() -> None:
     machine = pool_machine(policy=POLICY, team=TEAM, start=start)
     assert machine.start == start and machine.policy is POLICY and machine.team is TEAM
     run_state_machine_as_test(machine, settings=run_settings(5))
+
+
+def test_every_machine_runs_with_the_machine_settings_unless_told_otherwise() -> None:
+    class MyMachine(PoolMachine):
+        policy = POLICY
+
+    for machine in (PoolMachine, pool_machine(policy=POLICY), MyMachine):
+        assert machine.TestCase.settings is MACHINE_SETTINGS
+    assert MACHINE_SETTINGS.report_multiple_bugs is False
+
+
+# ----------------------------------------------------------------------------- planted bugs
+# Two broken stores, as a user's own store might be broken, which the machine must catch
+# with its own settings (as `pool_machine(...).TestCase` runs it) and report shrunk. The
+# time to find and shrink each is printed, not asserted: the machine shares CI with others.
+
+
+class _Customers:
+    """Delegates to a memory store's customer repository; subclasses break one method."""
+
+    def __init__(self, inner: object) -> None:
+        self._inner = inner
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._inner, name)
+
+
+class _ForgetsTheLastOwned(_Customers):
+    def find(self, query: CustomerQuery, limit: int | None = None) -> list[Customer]:
+        found: list[Customer] = self._inner.find(query, limit)  # type: ignore[attr-defined]
+        # The cap check reads a rep's book through this query: one customer short, a rep
+        # at their cap gets one more.
+        if query.owner_ids is not None:
+            return found[:-1]
+        return found
+
+
+class _DueASecondLate(_Customers):
+    def due(self, at: datetime, limit: int) -> list[Customer]:
+        # A sweep exactly at a deadline does not see the customer: it drops a second late.
+        found: list[Customer] = self._inner.due(  # type: ignore[attr-defined]
+            at - timedelta(seconds=1), limit
+        )
+        return found
+
+
+class CapBypassStore(MemoryStore):
+    def unit_of_work(self) -> MemoryUnitOfWork:
+        uow = super().unit_of_work()
+        uow.customers = _ForgetsTheLastOwned(uow.customers)  # type: ignore[assignment]
+        return uow
+
+
+class LateDropStore(MemoryStore):
+    def unit_of_work(self) -> MemoryUnitOfWork:
+        uow = super().unit_of_work()
+        uow.customers = _DueASecondLate(uow.customers)  # type: ignore[assignment]
+        return uow
+
+
+PLANTED_EXAMPLES = 2_000
+
+
+@pytest.mark.parametrize(
+    "store_factory",
+    [
+        CapBypassStore,
+        LateDropStore,
+    ],
+    ids=["cap-bypass", "drop-a-second-late"],
+)
+def test_the_machine_finds_a_planted_bug_and_shrinks_it(
+    store_factory: Callable[[], MemoryStore], say: Callable[[str], None]
+) -> None:
+    machine = pool_machine(policy=POLICY, team=TEAM, store_factory=store_factory)
+    # The machine's own settings, with a budget large enough that a fixed seed finds the
+    # bug: what is measured is the user's run, not one tuned for this test.
+    budget = settings(
+        machine.TestCase.settings,
+        max_examples=PLANTED_EXAMPLES,
+        derandomize=True,
+        database=None,
+    )
+    started = time.perf_counter()
+    # Any failure will do: the same machine passes on the unbroken store (above).
+    with pytest.raises(AssertionError) as failure:
+        run_state_machine_as_test(machine, settings=budget)
+    elapsed = time.perf_counter() - started
+    say(f"{store_factory.__name__}: found and shrunk in {elapsed:.1f} s: {failure.value}")
 
 
 # ----------------------------------------------------------------------------- found failures

@@ -39,6 +39,7 @@ later, or local midnight, in the policy's zone), not from :mod:`poolkit.policy.r
 
 from __future__ import annotations
 
+import functools
 import itertools
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, time, timedelta, tzinfo
@@ -46,6 +47,7 @@ from typing import Any, ClassVar, TypeVar
 from zoneinfo import ZoneInfo
 
 import attrs
+from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     Bundle,
@@ -96,7 +98,7 @@ from poolkit.service import PoolService
 from poolkit.stores.memory import MemoryStore
 from poolkit.testing import strategies as pst
 
-__all__ = ["PoolMachine", "pool_machine"]
+__all__ = ["MACHINE_SETTINGS", "PoolMachine", "pool_machine"]
 
 T = TypeVar("T")
 
@@ -104,6 +106,40 @@ PRIVATE, PUBLIC, FROZEN = CustomerStatus.PRIVATE, CustomerStatus.PUBLIC, Custome
 NO_SUCH_POOL = "no-such-pool"
 _NAMES = ("Acme Trading", "华东机电有限公司", "Globex", "深圳市某某科技有限公司", "Initech")
 Refusals = set[type[PoolkitError]]
+
+MACHINE_SETTINGS = settings(
+    deadline=None,
+    suppress_health_check=list(HealthCheck),
+    # Hypothesis runs nearly every example to the last step, and the shrinker replays the
+    # failing one hundreds of times: half the steps of its default (50) halves the cost of
+    # each run and gives the shrinker less to remove, while the planted bugs of
+    # tests/test_stateful.py are still found. Raise it (with max_examples) in CI for depth.
+    stateful_step_count=25,
+    # One failure, shrunk once: a second distinct failure would be shrunk on its own
+    # afterwards, doubling the wait before the first one is shown.
+    report_multiple_bugs=False,
+    # The explain phase replays the shrunk example many times to say which steps could
+    # vary; on a stateful run that costs more than the shrink itself.
+    phases=[phase for phase in Phase if phase is not Phase.explain],
+)
+"""What :attr:`PoolMachine.TestCase` runs with (and ``run_state_machine_as_test`` without
+settings of its own): Hypothesis's defaults for a state machine, tuned so that a failure
+arrives shrunk in well under a minute. Derive your own from it, ``settings(MACHINE_SETTINGS,
+max_examples=500)``, to keep that."""
+
+
+@functools.lru_cache(maxsize=4096)
+def _one_of(*elements: Any) -> st.SearchStrategy[Any]:
+    # Building a strategy validates it; the machine asks for the same few choices (these
+    # reps, those customers) thousands of times per run, and every call counts twice over
+    # while Hypothesis shrinks.
+    return st.sampled_from(elements)
+
+
+@functools.lru_cache(maxsize=4096)
+def _either(likely: tuple[Any, ...], anything: tuple[Any, ...]) -> st.SearchStrategy[Any]:
+    """Half the time one of ``likely``, else one of ``anything``."""
+    return _one_of(*likely) | _one_of(*anything) if likely else _one_of(*anything)
 
 
 # ----------------------------------------------------------------------------- the reference
@@ -271,6 +307,45 @@ def _key_values(kind: str) -> list[str]:
     return [f"{kind}-1", f"{kind}-2", f"{kind}-3"]
 
 
+@attrs.frozen
+class _Create:
+    """What one create asks for; printed as one line in a failing example."""
+
+    actor: str
+    public: bool
+    keys: frozenset[IdentityKey]
+    grade: str | None
+    name: str
+    pool_id: str | None
+    customer_id: str | None
+
+
+@functools.lru_cache(maxsize=4096)
+def _creates(
+    likely_actors: tuple[str, ...],
+    everyone: tuple[str, ...],
+    keys: tuple[IdentityKey, ...],
+    grades: tuple[str | None, ...],
+    pool_ids: tuple[str, ...],
+    known_ids: tuple[str, ...],
+) -> st.SearchStrategy[_Create]:
+    """A create by a pool member half the time, else by anyone; public or private; keys
+    that often collide; one time in ten in a pool that does not exist, four in ten in a
+    chosen pool, else the default; one time in ten reusing a known id."""
+    # one_of picks a branch uniformly: repeated branches weigh the choices.
+    pools = _one_of(*pool_ids)
+    return st.builds(
+        _Create,
+        actor=_either(likely_actors, everyone),
+        public=st.booleans(),
+        keys=st.frozensets(_one_of(*keys), max_size=2),
+        grade=_one_of(*grades),
+        name=_one_of(*_NAMES),
+        pool_id=st.one_of(st.just(NO_SUCH_POOL), *[pools] * 4, *[st.none()] * 5),
+        customer_id=(st.one_of(_one_of(*known_ids), *[st.none()] * 9) if known_ids else st.none()),
+    )
+
+
 # ----------------------------------------------------------------------------- the machine
 
 
@@ -287,9 +362,15 @@ class PoolMachine(RuleBasedStateMachine):
       method is closed when the example ends;
     - ``start``: the clock's first instant; None draws one (often next to a DST change).
 
-    ``TestCase`` is a :class:`unittest.TestCase` that pytest collects; set its ``settings``
-    to choose how many examples and steps to run.
+    ``TestCase`` is a :class:`unittest.TestCase` that pytest collects; its ``settings`` are
+    :data:`MACHINE_SETTINGS`; set them to choose how many examples and steps to run.
     """
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        # Hypothesis gives each subclass a TestCase of its own with its generic defaults;
+        # a user's machine should shrink as fast as this one.
+        cls.TestCase.settings = MACHINE_SETTINGS
 
     policy: ClassVar[Policy | None] = None
     team: ClassVar[Team | None] = None
@@ -304,9 +385,12 @@ class PoolMachine(RuleBasedStateMachine):
     clock: ManualClock
     rule_book: Policy
     reps: dict[str, Rep]
+    _rep_ids: tuple[str, ...]
     pools: dict[str, Pool]
-    grades: list[str | None]
-    keys: list[IdentityKey]
+    grades: tuple[str | None, ...]
+    keys: tuple[IdentityKey, ...]
+    _members: tuple[str, ...]
+    _pool_ids: tuple[str, ...]
     model: dict[str, _Expected]
     deleted: set[str]
     claims: dict[str, list[datetime]]
@@ -348,13 +432,16 @@ class PoolMachine(RuleBasedStateMachine):
         )
         self.service.setup(team)
         self.reps = {rep.id: rep for rep in team.reps}
+        self._rep_ids = tuple(sorted(self.reps))
         self.pools = {pool.id: pool for pool in team.pools}
         grades: set[str] = set(pst.GRADES)
         for drop_rule in policy.drop_rules:
             grades |= drop_rule.grades
-        self.grades = [None, *sorted(grades)]
+        self.grades = (None, *sorted(grades))
         kinds = sorted(set(policy.collision_keys) | {"wechat"})
-        self.keys = [IdentityKey(kind, value) for kind in kinds for value in _key_values(kind)]
+        self.keys = tuple(IdentityKey(kind, value) for kind in kinds for value in _key_values(kind))
+        self._members = tuple(sorted({r for p in team.pools for r in p.members | p.managers}))
+        self._pool_ids = tuple(sorted(self.pools))
         self.model, self.deleted, self.departed = {}, set(), set()
         self.claims = {}
         self.checked_events, self.replayed = set(), {}
@@ -374,9 +461,8 @@ class PoolMachine(RuleBasedStateMachine):
 
     def _pick(self, data: st.DataObject, likely: Iterable[str], label: str) -> str:
         """Half the time someone likely to have the right, else anyone at all."""
-        everyone = st.sampled_from(sorted(self.reps))
-        plausible = sorted(set(likely))
-        return data.draw(st.sampled_from(plausible) | everyone if plausible else everyone, label)
+        drawn: str = data.draw(_either(tuple(sorted(set(likely))), self._rep_ids), label)
+        return drawn
 
     def _admins(self) -> list[str]:
         return [rep.id for rep in self.reps.values() if rep.is_admin]
@@ -481,10 +567,11 @@ class PoolMachine(RuleBasedStateMachine):
     ) -> str:
         """Half the time a live customer in a state the operation needs, else the one drawn
         from the bundle (which may be anywhere, or deleted)."""
-        fitting = sorted(cid for cid, expected in self.model.items() if prefer(expected))
+        fitting = tuple(sorted(cid for cid, expected in self.model.items() if prefer(expected)))
         if not fitting:
             return customer
-        return data.draw(st.sampled_from(fitting) | st.just(customer), label="customer")
+        drawn: str = data.draw(_either(fitting, (customer,)), label="customer")
+        return drawn
 
     def _basic_refusals(self, actor: str, customer_id: str | None = None) -> Refusals:
         """The refusals any operation gets from a departed actor or a deleted customer."""
@@ -512,12 +599,13 @@ class PoolMachine(RuleBasedStateMachine):
     def _attempt(self, refusals: Refusals, operation: str, call: Callable[[], T]) -> T | None:
         """Run ``call``: it must succeed when ``refusals`` is empty, and otherwise raise one
         of them and leave the store exactly as it was."""
-        before = self._snapshot()
+        # Without an expected refusal, any refusal fails the step whatever it changed.
+        before = self._snapshot() if refusals else None
         try:
             result = call()
         except PoolkitError as error:
-            assert self._snapshot() == before, f"refused {operation} changed the store: {error}"
             assert refusals, f"{operation} was refused although the model allows it: {error!r}"
+            assert self._snapshot() == before, f"refused {operation} changed the store: {error}"
             assert isinstance(error, tuple(refusals)), (
                 f"{operation} was refused with {type(error).__name__} ({error}); the model "
                 f"expected one of {sorted(kind.__name__ for kind in refusals)}"
@@ -561,22 +649,15 @@ class PoolMachine(RuleBasedStateMachine):
         return multiple(*[customer_id for customer_id in created if customer_id is not None])
 
     def _create_one(self, data: st.DataObject) -> str | None:
-        members = [r for p in self.pools.values() for r in p.members | p.managers]
-        actor = self._pick(data, members, "actor")
-        public = data.draw(st.booleans(), label="public")
-        keys = data.draw(st.frozensets(st.sampled_from(self.keys), max_size=2), label="keys")
-        grade = data.draw(st.sampled_from(self.grades), label="grade")
-        name = data.draw(st.sampled_from(_NAMES), label="name")
-        pool_id: str | None = None
-        choice = data.draw(st.integers(0, 9), label="pool choice")
-        if choice == 0:
-            pool_id = NO_SUCH_POOL
-        elif choice <= 4:
-            pool_id = data.draw(st.sampled_from(sorted(self.pools)), label="pool")
-        known = sorted(set(self.model) | self.deleted)
-        customer_id = None
-        if known and data.draw(st.integers(0, 9), label="reuse an id") == 0:
-            customer_id = data.draw(st.sampled_from(known), label="reused id")
+        known = tuple(sorted(set(self.model) | self.deleted))
+        # One draw for the whole create: each draw has a fixed cost, paid again on every
+        # replay while Hypothesis shrinks, and a create is the most frequent step.
+        args: _Create = data.draw(
+            _creates(self._members, self._rep_ids, self.keys, self.grades, self._pool_ids, known),
+            label="create",
+        )
+        actor, public, keys, grade = args.actor, args.public, args.keys, args.grade
+        name, pool_id, customer_id = args.name, args.pool_id, args.customer_id
         home = pool_id or next(p.id for p in self.pools.values() if p.is_default)
         expect = self._basic_refusals(actor)
         if home not in self.pools:
@@ -843,7 +924,7 @@ class PoolMachine(RuleBasedStateMachine):
     @rule(customer=customers, data=st.data())
     def change_pool(self, customer: str, data: st.DataObject) -> None:
         customer = self._choose(data, customer, lambda e: e.status is PUBLIC)
-        to_pool = data.draw(st.sampled_from([*sorted(self.pools), NO_SUCH_POOL]), label="to pool")
+        to_pool = data.draw(_one_of(*self._pool_ids, NO_SUCH_POOL), label="to pool")
 
         def refusals(actor: str, expected: _Expected) -> Refusals:
             found: Refusals = set()
@@ -895,9 +976,7 @@ class PoolMachine(RuleBasedStateMachine):
     @rule(customer=customers, data=st.data())
     def restore(self, customer: str, data: st.DataObject) -> None:
         customer = self._choose(data, customer, lambda e: e.status is FROZEN)
-        to_pool = data.draw(
-            st.sampled_from([None, *sorted(self.pools), NO_SUCH_POOL]), label="to pool"
-        )
+        to_pool = data.draw(_one_of(None, *self._pool_ids, NO_SUCH_POOL), label="to pool")
 
         def refusals(actor: str, expected: _Expected) -> Refusals:
             found: Refusals = set()
@@ -983,7 +1062,7 @@ class PoolMachine(RuleBasedStateMachine):
     @rule(customer=customers, data=st.data())
     def change_grade(self, customer: str, data: st.DataObject) -> None:
         customer = self._choose(data, customer, lambda e: e.status is not FROZEN)
-        grade = data.draw(st.sampled_from(self.grades), label="grade")
+        grade = data.draw(_one_of(*self.grades), label="grade")
 
         def refusals(actor: str, expected: _Expected) -> Refusals:
             found: Refusals = set()
@@ -1031,7 +1110,9 @@ class PoolMachine(RuleBasedStateMachine):
         if report is None:
             return
         owned = sorted(cid for cid, e in self.model.items() if e.owner == leaver)
-        assert sorted(report.dropped) == owned, (report.dropped, owned)
+        assert sorted(report.dropped) == owned, (
+            f"departure of {leaver} dropped {sorted(report.dropped)}, the model expected {owned}"
+        )
         for customer_id in owned:
             self.model[customer_id].release(self.now, PUBLIC)
         self.reps[leaver] = attrs.evolve(self.reps[leaver], active=False)
@@ -1105,7 +1186,7 @@ class PoolMachine(RuleBasedStateMachine):
         ]
         targets = self._ahead(points, offset)
         if targets:
-            self._jump(data.draw(st.sampled_from(targets), label="jump to"))
+            self._jump(data.draw(_one_of(*targets), label="jump to"))
 
     @precondition(lambda self: any(e.status is PRIVATE for e in self.model.values()))
     @rule(data=st.data(), offset=st.sampled_from((-1, 0, 1)))
@@ -1113,7 +1194,7 @@ class PoolMachine(RuleBasedStateMachine):
         """Jump to a stored drop or warning time (or a second either side) and sweep."""
         targets = self._ahead(self._stored_times(), offset)
         if targets:
-            self._jump(data.draw(st.sampled_from(targets), label="jump to"))
+            self._jump(data.draw(_one_of(*targets), label="jump to"))
         self.sweep(future=1)
 
     @precondition(lambda self: bool(self._cooldown_ends()))
@@ -1131,11 +1212,7 @@ class PoolMachine(RuleBasedStateMachine):
         ]
         if not choices:
             return
-        pick = (
-            st.sampled_from(telling) | st.sampled_from(choices)
-            if telling
-            else st.sampled_from(choices)
-        )
+        pick = _either(tuple(telling), tuple(choices))
         customer, rep, end = data.draw(pick, label="customer, rep, ends")
         self._jump(end + timedelta(seconds=offset))
         self._claim(data, customer, rep)
@@ -1155,16 +1232,12 @@ class PoolMachine(RuleBasedStateMachine):
         ]
         if not choices:
             return
-        pick = (
-            st.sampled_from(telling) | st.sampled_from(choices)
-            if telling
-            else st.sampled_from(choices)
-        )
+        pick = _either(tuple(telling), tuple(choices))
         rep, end = data.draw(pick, label="rep, window ends")
         self._jump(end + timedelta(seconds=offset))
         claimable = sorted(cid for cid, e in self.model.items() if self._claimable(e))
         if claimable:
-            self._claim(data, data.draw(st.sampled_from(claimable), label="customer"), rep)
+            self._claim(data, data.draw(_one_of(*claimable), label="customer"), rep)
 
     @precondition(
         lambda self: bool(self.model) and bool(pst.dst_transitions(self.rule_book.zone, 2020, 2035))
@@ -1383,6 +1456,9 @@ class PoolMachine(RuleBasedStateMachine):
             else:
                 assert first.warn_at is not None
                 assert first.warn_at <= _utc(event.at) < first.due_at, event
+
+
+PoolMachine.TestCase.settings = MACHINE_SETTINGS
 
 
 def _expected_from(customer: Customer) -> _Expected:

@@ -1,0 +1,71 @@
+"""The behaviour every store must have, written once as pytest test classes, one per port
+of :mod:`poolkit.ports`, plus one for the service running on the store.
+
+Subclass a contract in a test module, name the subclass ``Test...`` and give it a ``store``
+fixture returning a fresh, empty store; pytest then runs every check of that contract
+against it. :class:`StoreConformance` is all of them at once::
+
+    import pytest
+    from poolkit.testing.conformance import StoreConformance
+
+    class TestMyStore(StoreConformance):
+        @pytest.fixture
+        def store(self, tmp_path):
+            return MyStore(tmp_path / "pool.db")
+
+A store still being written runs only the contracts of what it already implements::
+
+    from poolkit.testing.conformance import CustomerConformance, UnitOfWorkConformance
+
+    class TestMyStoreSoFar(UnitOfWorkConformance, CustomerConformance):
+        ...  # the same store fixture
+
+=============================  ==========================================================
+:class:`UnitOfWorkConformance`  commit, rollback, isolation, serialisation across threads
+:class:`CustomerConformance`    the customer repository: versions, indexes, find, keys,
+                                similar names, the due index
+:class:`EventLogConformance`    the event log
+:class:`ReviewConformance`      the review list of look-alikes
+:class:`TeamConformance`        reps, pools and settings
+:class:`ServiceConformance`     pool scenarios through :class:`~poolkit.service.PoolService`
+                                on the store, each customer equal to its history's replay
+=============================  ==========================================================
+
+No contract's name starts with ``Test``, so pytest never collects one on its own; a
+subclass without a ``store`` fixture fails every test with "fixture 'store' not found"
+(unless a ``conftest.py`` around it defines one: the class's own fixture wins over it).
+Only :class:`ServiceConformance` imports the service. The values the checks are written
+with are public, in :mod:`poolkit.testing.builders`. Needs pytest.
+"""
+
+from __future__ import annotations
+
+from poolkit.testing.conformance.customers import CustomerConformance
+from poolkit.testing.conformance.events import EventLogConformance
+from poolkit.testing.conformance.reviews import ReviewConformance
+from poolkit.testing.conformance.service import ServiceConformance
+from poolkit.testing.conformance.team import TeamConformance
+from poolkit.testing.conformance.unit_of_work import UnitOfWorkConformance
+
+
+class StoreConformance(
+    UnitOfWorkConformance,
+    CustomerConformance,
+    EventLogConformance,
+    ReviewConformance,
+    TeamConformance,
+    ServiceConformance,
+):
+    """The whole store contract of :mod:`poolkit.ports` and the service on top of it.
+    Subclass with a ``store`` fixture."""
+
+
+__all__ = [
+    "CustomerConformance",
+    "EventLogConformance",
+    "ReviewConformance",
+    "ServiceConformance",
+    "StoreConformance",
+    "TeamConformance",
+    "UnitOfWorkConformance",
+]
