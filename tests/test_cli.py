@@ -397,7 +397,12 @@ def test_transfer_respects_the_receivers_cap(crm: Path) -> None:
 def test_follow_up_resets_the_drop_clock(crm: Path) -> None:
     run = ok(poolkit(crm, "follow-up c001 --kind visit --note 'met the buyer' --as li",
                      now=SATURDAY))  # fmt: skip
-    assert run.lines == ["follow-up: c001 is now owned by li"]
+    # What was recorded, and the deadline it set.
+    assert run.lines == [
+        "follow-up: c001 (owned by li): visit by li at 2026-03-07 09:00 +08:00: met the buyer",
+        "  next drop: 2026-03-14 09:00 +08:00 (no follow-up for 7 days since "
+        "2026-03-07 09:00 +08:00, rule 'CD-no-follow-up')",
+    ]
     assert customer(crm, "c001")["last_follow_up_at"] == SATURDAY
     assert forecast(crm, now=SATURDAY) == [
         ("c001", "warning", "2026-03-12T09:00:00+08:00"),
@@ -407,6 +412,9 @@ def test_follow_up_resets_the_drop_clock(crm: Path) -> None:
     refused(poolkit(crm, "follow-up c001 --as sun"), 4, "may not follow up")
     data = ok(poolkit(crm, "follow-up c001 --kind deal --as li", as_json=True)).json()
     assert data["last_deal_at"] == MONDAY
+    assert (data["recorded"]["method"], data["recorded"]["note"]) == ("deal", "")
+    assert data["recorded"]["at"] == MONDAY
+    assert data["next_drop"]["at"] == NEXT_MONDAY
 
 
 def test_freeze_and_restore(crm: Path, store: SqliteStore, unchanged: Unchanged) -> None:
@@ -533,13 +541,16 @@ def test_sweep_dry_run_changes_nothing_and_matches_the_sweep(
         planned = ok(poolkit(crm, "sweep --dry-run", now=at, as_json=True)).json()
     assert dry.lines[0].startswith("would drop c001 (li): no follow-up for 7 days")
     assert dry.lines[-1] == "(dry run at 2026-03-09 10:00 +08:00: nothing changed)"
-    # A customer that drops is not warned as well, in the dry run as in the sweep.
-    assert sorted((item["customer_id"], item["action"]) for item in planned) == [
-        ("c001", "drop"), ("c101", "drop"), ("c103", "warning")
-    ]  # fmt: skip
+    # A customer that drops is not warned as well, in the dry run as in the sweep; the dry
+    # run prints the report the sweep then prints.
     done = ok(poolkit(crm, "sweep", now=at, as_json=True)).json()
-    assert sorted(item["customer_id"] for item in done["dropped"]) == ["c001", "c101"]
-    assert [item["customer_id"] for item in done["warned"]] == ["c103"]
+    for report in (planned, done):
+        assert report["at"] == at
+        assert sorted(item["customer_id"] for item in report["dropped"]) == ["c001", "c101"]
+        assert [item["customer_id"] for item in report["warned"]] == ["c103"]
+    assert [item["message"] for item in planned["dropped"]] == [
+        item["message"] for item in done["dropped"]
+    ]
 
 
 def test_sweep_at_an_earlier_time_but_never_the_future(
