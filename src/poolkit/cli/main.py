@@ -167,9 +167,9 @@ def _run(argv: list[str], out: TextIO, err: TextIO) -> int:
         return 1
     except OverflowError as error:
         # A date past the ends of the calendar, reached by adding a rule's days to a time
-        # the user gave. The library should refuse these itself; until it does, they are
-        # bad input, said in one line.
-        err.write(f"error: a date is out of range (years 1 to 9999): {error}\n")
+        # the user gave (the arguments themselves are checked when parsed). The library
+        # should refuse these itself; until it does, they are bad input, said in one line.
+        err.write(f"error: a date or number is out of range: {error}\n")
         return 2
     return 0
 
