@@ -997,13 +997,17 @@ def test_the_installed_command_runs_in_its_own_process(crm: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k not in ("POOLKIT_DB", "POOLKIT_NOW")}
     env.update(POOLKIT_DB=str(crm), POOLKIT_NOW=MONDAY)
 
-    def run(*args: str) -> subprocess.CompletedProcess[str]:
+    def run(*args: str | bytes) -> subprocess.CompletedProcess[str]:
         command = [sys.executable, "-m", "poolkit", *args]
         return subprocess.run(command, capture_output=True, text=True, env=env, check=False)
 
     listed = run("list", "--owner", "li")
     assert (listed.returncode, listed.stderr) == (0, "")
     assert listed.stdout.splitlines()[-1] == "(1 customer)"
+    # poolkit show $'\xff': bytes that are not UTF-8, as a shell passes them.
+    undecodable = run("show", b"\xff")
+    assert (undecodable.returncode, undecodable.stdout) == (2, "")
+    assert undecodable.stderr == "error: argument 2 is not UTF-8 text: b'\\xff'\n"
     failed = run("show", "c999")
     assert (failed.returncode, failed.stdout, failed.stderr) == (
         3, "", "error: unknown customer 'c999'\n"
