@@ -120,8 +120,9 @@ def restore(ctx: Context, args: argparse.Namespace) -> None:
 def follow_up(ctx: Context, args: argparse.Namespace) -> None:
     service = ctx.service()
     customer = service.follow_up(args.actor, args.customer, args.kind, args.note)
-    # What was recorded is the customer's newest event.
-    recorded = service.history(customer.id)[-1]
+    # What was recorded is the event that made this version of the customer (another
+    # process may have added events since).
+    recorded = next(e for e in service.history(customer.id) if e.seq == customer.version)
     assert isinstance(recorded, FollowedUp)
     note = f": {recorded.note}" if recorded.note else ""
     phrase, deadline = next_drop(customer, service)
