@@ -1,6 +1,6 @@
 """A simulated sales team, to watch the pool rules at work.
 
-:func:`run_demo` sets up a team (a supervisor, reps with personal caps, a members-claim pool
+:func:`simulate` sets up a team (a supervisor, reps with personal caps, a members-claim pool
 and a manager-assigns pool), fills the pools with a few hundred customers of mixed grades,
 then plays a few weeks on a simulated clock: reps claim, follow up and close deals, create
 customers (some colliding with existing ones), run into caps and claim limits; a manager
@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 import attrs
 
-from poolkit.clock import ManualClock
+from poolkit.clock import Clock, ManualClock
 from poolkit.errors import (
     CapExceeded,
     ClaimLimitExceeded,
@@ -33,6 +33,9 @@ from poolkit.model.team import Team
 from poolkit.policy.config import Policy
 from poolkit.ports import Store
 from poolkit.service import PoolService
+
+# Makes the service of a simulation: (store, policy, clock, new_id) -> service.
+OpenService = Callable[[Store, Policy, Clock, Callable[[], str]], PoolService]
 
 ZONE = "Asia/Shanghai"
 START = datetime(2026, 3, 2, 9, 0, tzinfo=ZoneInfo(ZONE))
@@ -155,15 +158,27 @@ def _phone(number: int) -> str:
     return f"+86138{number:08d}"
 
 
+def _service(store: Store, policy: Policy, clock: Clock, new_id: Callable[[], str]) -> PoolService:
+    return PoolService(store, policy, clock, new_id=new_id)
+
+
 def simulate(
-    store: Store, *, seed: int = 7, days: int = 21, customers: int = 300
+    store: Store,
+    *,
+    seed: int = 7,
+    days: int = 21,
+    customers: int = 300,
+    open_service: OpenService = _service,
 ) -> Iterator[DaySummary]:
-    """Play ``days`` days of a team's work on ``store`` and yield what happened each day."""
+    """Play ``days`` days of a team's work on ``store`` and yield what happened each day.
+
+    ``open_service`` makes the service on ``store`` under the demo's policy (the command
+    line passes the one that keeps the policy in its database)."""
     rng = random.Random(seed)
     clock = ManualClock(START)
     counter = iter(range(1, 1 << 30))
-    service = PoolService(
-        store, Policy.from_dict(DEMO_POLICY), clock, new_id=lambda: f"n{next(counter):04d}"
+    service = open_service(
+        store, Policy.from_dict(DEMO_POLICY), clock, lambda: f"n{next(counter):04d}"
     )
     setup(service, rng, customers)
     departed: set[str] = set()
@@ -302,15 +317,18 @@ def _manager_assigns(
         _attempt(partial(service.assign, "zhao", customer.id, target), counts, notes, "assigns")
 
 
-def final_state(store: Store) -> dict[str, int]:
+def final_state(service: PoolService) -> dict[str, int]:
     """How many customers are where, at the end."""
-    with store.unit_of_work() as uow:
-        counts: Counter[str] = Counter()
-        for customer_id in uow.customers.ids():
-            customer = uow.customers.get(customer_id)
-            assert customer is not None
-            key = customer.owner_id or (
-                "recycle bin" if customer.is_frozen else f"pool {customer.pool_id}"
-            )
-            counts[key] += 1
-        return dict(sorted(counts.items()))
+    counts: Counter[str] = Counter()
+    for rep in service.reps():
+        owned = len(service.private_pool(rep.id))
+        if owned:
+            counts[rep.id] = owned
+    for pool in service.pools():
+        waiting = len(service.public_pool(pool.id))
+        if waiting:
+            counts[f"pool {pool.id}"] = waiting
+    frozen = len(service.recycle_bin())
+    if frozen:
+        counts["recycle bin"] = frozen
+    return dict(sorted(counts.items()))

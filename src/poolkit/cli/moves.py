@@ -1,0 +1,136 @@
+"""Moving customers between pools, and working them: ``claim``, ``assign``, ``return``,
+``recycle``, ``transfer``, ``reassign``, ``change-pool``, ``freeze``, ``restore``,
+``follow-up``."""
+
+from __future__ import annotations
+
+import argparse
+
+from poolkit import Customer, FollowUpKind
+from poolkit.cli._context import Context
+from poolkit.cli._output import customer_json, next_drop, plain, when
+from poolkit.cli._registry import arg, command
+from poolkit.model.events import FollowedUp
+
+__all__ = [
+    "assign",
+    "change_pool",
+    "claim",
+    "follow_up",
+    "freeze",
+    "reassign",
+    "recycle",
+    "restore",
+    "return_",
+    "transfer",
+]
+
+CUSTOMER = arg("customer", help="customer id")
+TO_REP = arg("--to", required=True, metavar="REP", help="the rep who receives it")
+
+
+def _moved(ctx: Context, action: str, customer: Customer) -> None:
+    ctx.emit(customer_json(customer), f"{action}: {customer.id} is now {customer.where}")
+
+
+@command("claim", "claim a customer from a public pool", CUSTOMER)
+def claim(ctx: Context, args: argparse.Namespace) -> None:
+    _moved(ctx, "claim", ctx.service().claim(args.actor, args.customer))
+
+
+@command("assign", "assign a public customer to a pool member", CUSTOMER, TO_REP)
+def assign(ctx: Context, args: argparse.Namespace) -> None:
+    _moved(ctx, "assign", ctx.service().assign(args.actor, args.customer, args.to))
+
+
+@command(
+    "return",
+    "return a customer to its public pool",
+    CUSTOMER,
+    arg("--reason", required=True, help="why (required)"),
+)
+def return_(ctx: Context, args: argparse.Namespace) -> None:
+    _moved(ctx, "return", ctx.service().return_to_pool(args.actor, args.customer, args.reason))
+
+
+@command(
+    "recycle",
+    "take a customer back to its public pool",
+    CUSTOMER,
+    arg("--reason", default="", help="why"),
+)
+def recycle(ctx: Context, args: argparse.Namespace) -> None:
+    _moved(ctx, "recycle", ctx.service().recycle(args.actor, args.customer, args.reason))
+
+
+@command("transfer", "hand a customer to another rep", CUSTOMER, TO_REP)
+def transfer(ctx: Context, args: argparse.Namespace) -> None:
+    _moved(ctx, "transfer", ctx.service().transfer(args.actor, args.customer, args.to))
+
+
+@command(
+    "reassign",
+    "take a customer from one rep and give it to another (supervisors)",
+    CUSTOMER,
+    TO_REP,
+    arg("--reason", default="", help="why"),
+)
+def reassign(ctx: Context, args: argparse.Namespace) -> None:
+    service = ctx.service()
+    _moved(ctx, "reassign", service.reassign(args.actor, args.customer, args.to, args.reason))
+
+
+@command(
+    "change-pool",
+    "move a public customer to another public pool",
+    CUSTOMER,
+    arg("--to", required=True, metavar="POOL", help="the pool it moves to"),
+)
+def change_pool(ctx: Context, args: argparse.Namespace) -> None:
+    _moved(ctx, "change-pool", ctx.service().change_pool(args.actor, args.customer, args.to))
+
+
+@command(
+    "freeze",
+    "put a customer in the recycle bin",
+    CUSTOMER,
+    arg("--reason", default="", help="why"),
+)
+def freeze(ctx: Context, args: argparse.Namespace) -> None:
+    _moved(ctx, "freeze", ctx.service().freeze(args.actor, args.customer, args.reason))
+
+
+@command(
+    "restore",
+    "bring a customer back from the recycle bin",
+    CUSTOMER,
+    arg("--pool", help="pool to restore into (default: its own)"),
+)
+def restore(ctx: Context, args: argparse.Namespace) -> None:
+    _moved(ctx, "restore", ctx.service().restore(args.actor, args.customer, args.pool))
+
+
+@command(
+    "follow-up",
+    "record a follow-up (resets the drop clock)",
+    CUSTOMER,
+    arg("--kind", default="call", choices=[k.value for k in FollowUpKind]),
+    arg("--note", default="", help="what was said or done"),
+)
+def follow_up(ctx: Context, args: argparse.Namespace) -> None:
+    service = ctx.service()
+    customer = service.follow_up(args.actor, args.customer, args.kind, args.note)
+    # What was recorded is the event that made this version of the customer (another
+    # process may have added events since).
+    recorded = next(e for e in service.history(customer.id) if e.seq == customer.version)
+    assert isinstance(recorded, FollowedUp)
+    note = f": {recorded.note}" if recorded.note else ""
+    phrase, deadline = next_drop(customer, service)
+    ctx.emit(
+        {**customer_json(customer), "recorded": plain(recorded), "next_drop": deadline},
+        [
+            f"follow-up: {customer.id} ({customer.where}): {recorded.method.value} by "
+            f"{recorded.actor_id} at {when(service, recorded.at)}{note}",
+            f"  next drop: {phrase}",
+        ],
+    )
