@@ -16,12 +16,8 @@ from poolkit.errors import InvalidValueError, StaleVersionError, StoreBusyError
 from poolkit.model.customer import IdentityKey
 from poolkit.ports import CustomerQuery
 from poolkit.stores import documents
-from poolkit.stores.sqlite import (
-    DUE_SQL,
-    SCHEMA_VERSION,
-    WITH_KEYS_SQL,
-    SqliteStore,
-)
+from poolkit.stores.sqlite import SCHEMA_VERSION, SqliteStore
+from poolkit.stores.sqlite.queries import DUE_SQL, WITH_KEYS_SQL
 from poolkit.testing.conformance import (
     NO_SCHEDULE,
     T0,

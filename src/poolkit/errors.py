@@ -269,3 +269,53 @@ class SchemaVersionError(StoreError):
             f"to {known}; upgrade poolkit to open it"
         )
 
+
+
+class NotAPoolkitDatabase(StoreError):
+    """The file is not a poolkit database (a text file, a directory, another application's
+    database); it was refused before anything in it changed."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        self.path = path
+        self.reason = reason
+        super().__init__(
+            f"{path} is not a poolkit database: {reason}; it was left as it was. "
+            "Give the path of a poolkit database, or of a file to create"
+        )
+
+
+class DatabaseDamaged(StoreError):
+    """The poolkit database is damaged: truncated, overwritten in part, or missing a table
+    its schema version must have."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        self.path = path
+        self.reason = reason
+        super().__init__(
+            f"database {path} is damaged: {reason}; restore it from a backup "
+            "(the sqlite3 shell's .recover command may save what is left)"
+        )
+
+
+class DatabaseUnavailable(StoreError):
+    """The database could not be read or written: its folder is missing, permissions, a
+    full disk, an I/O error. Nothing was changed."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        self.path = path
+        self.reason = reason
+        super().__init__(f"database {path} could not be used: {reason}")
+
+
+class DamagedRecordError(StoreError):
+    """One stored record (a customer, an event, a rep, a pool, a review item) cannot be
+    read back; the others stay readable."""
+
+    def __init__(self, kind: str, record_id: str, reason: str) -> None:
+        self.kind = kind
+        self.record_id = record_id
+        self.reason = reason
+        super().__init__(
+            f"the stored {kind} {record_id!r} is damaged and cannot be read ({reason}); "
+            "restore it from a backup"
+        )
