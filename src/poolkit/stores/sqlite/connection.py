@@ -68,6 +68,12 @@ def recognise(path: Path, known: int) -> None:
         raise NotAPoolkitDatabase(where, "it is not a SQLite database")
     _check_size(where, header, size)
     uri = f"file:{urllib.parse.quote(str(path.absolute()))}?mode=ro"
+    # A reader of a WAL file creates its -wal and -shm files, even read-only; with no -wal
+    # file nobody has it open, so the file alone is the whole truth and may be read as
+    # immutable, which creates nothing. (A rollback-journal file gets none either way.)
+    wal_mode = header[18:20] == b"\x02\x02"
+    if wal_mode and not path.with_name(path.name + "-wal").exists():
+        uri += "&immutable=1"
     try:
         conn = sqlite3.connect(uri, uri=True, isolation_level=None)
         try:
