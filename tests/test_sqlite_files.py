@@ -180,9 +180,12 @@ def test_a_database_overwritten_in_part_is_damaged_not_a_raw_error(path: Path) -
         data[page * 4096 : (page + 1) * 4096] = b"\xa5" * 4096
     path.write_bytes(bytes(data))
     # Met on open or by the first unit of work that reads the damaged pages.
-    with pytest.raises(DatabaseDamaged, match="malformed"):  # noqa: PT012
-        with SqliteStore(path) as store, store.unit_of_work() as uow:
-            uow.customers.find(CustomerQuery())
+    with (
+        pytest.raises(DatabaseDamaged, match="malformed"),
+        SqliteStore(path) as store,
+        store.unit_of_work() as uow,
+    ):
+        uow.customers.find(CustomerQuery())
 
 
 @pytest.mark.parametrize("table", ["reviews", "customer_name_blocks", "settings", "customers"])
@@ -374,8 +377,8 @@ def test_the_command_line_names_the_damaged_customer_in_one_line(
         status = main(["--db", db, *args], out=out, err=err)
         return status, err.getvalue()
 
-    init = ("init", "--policy", str(examples / "policy.toml"), "--team", str(examples / "team.toml"))
-    assert poolkit(*init)[0] == 0
+    policy, team = str(examples / "policy.toml"), str(examples / "team.toml")
+    assert poolkit("init", "--policy", policy, "--team", team)[0] == 0
     assert poolkit("create", "Acme", "--id", "acme", "--as", "li")[0] == 0
     assert poolkit("create", "Beta", "--id", "beta", "--as", "li")[0] == 0
     with SqliteStore(db) as store:
