@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,6 +23,7 @@ from poolkit.errors import (
     DatabaseDamaged,
     DatabaseUnavailable,
     NotAPoolkitDatabase,
+    StoreBusyError,
     StoreError,
 )
 from poolkit.identity.similarity import blocking_keys
@@ -29,6 +31,7 @@ from poolkit.model.customer import IdentityKey
 from poolkit.ports import CustomerQuery
 from poolkit.stores import documents
 from poolkit.stores.sqlite import APPLICATION_ID, SCHEMA_VERSION, SqliteStore
+from poolkit.stores.sqlite.connection import store_error
 from poolkit.testing.conformance import NO_SCHEDULE, T0, drop_at, private
 
 # ---------------------------------------------------------------------------- helpers
@@ -107,7 +110,8 @@ def test_another_applications_file_is_refused_byte_for_byte_unchanged(
     with pytest.raises(NotAPoolkitDatabase) as refused:
         SqliteStore(path)
     assert refused.value.path == str(path)
-    assert "left as it was" in str(refused.value)
+    assert "nothing was written" in str(refused.value)
+    assert refused.value.field == "path"  # also an InvalidValueError: the path is wrong
     assert fingerprint(path) == before  # same bytes, and no -wal or -shm beside it
     assert header_pragmas(path)[2] == "delete"
 
@@ -157,9 +161,22 @@ def test_a_directory_is_not_a_poolkit_database(tmp_path: Path) -> None:
 
 
 def test_a_missing_folder_is_a_typed_error(tmp_path: Path) -> None:
-    with pytest.raises(DatabaseUnavailable) as refused:
+    with pytest.raises(NotAPoolkitDatabase, match="folder does not exist") as refused:
         SqliteStore(tmp_path / "no" / "such" / "pool.db")
     assert refused.value.path.endswith("pool.db")
+    assert not (tmp_path / "no").exists()
+
+
+def test_a_file_that_cannot_be_read_is_unavailable(path: Path) -> None:
+    filled(path)
+    path.chmod(0)
+    try:
+        if os.access(path, os.R_OK):
+            pytest.skip("running as a user whom file permissions do not stop (root)")
+        with pytest.raises(DatabaseUnavailable):
+            SqliteStore(path)
+    finally:
+        path.chmod(0o600)
 
 
 def test_a_truncated_database_is_damaged(path: Path) -> None:
@@ -300,9 +317,7 @@ def test_an_unreadable_name_is_named_by_the_look_alike_lookup(path: Path, backen
         assert refused.value.record_id == "c1"
 
 
-def test_an_update_of_a_damaged_customer_not_read_first_names_it(
-    path: Path, backend: str
-) -> None:
+def test_an_update_of_a_damaged_customer_not_read_first_names_it(path: Path, backend: str) -> None:
     with SqliteStore(path) as store, store.unit_of_work() as uow:
         uow.customers.add(private("c1"), NO_SCHEDULE)
         uow.commit()
@@ -387,3 +402,45 @@ def test_the_command_line_names_the_damaged_customer_in_one_line(
     assert status != 0
     assert err.count("\n") == 1 and "'acme'" in err and "Traceback" not in err
     assert poolkit("show", "beta")[0] == 0
+
+
+# ---------------------------------------------------------------------------- the one mapping
+
+
+Operational = sqlite3.OperationalError
+
+
+def failure(kind: type[sqlite3.Error], code: int, message: str) -> sqlite3.Error:
+    error = kind(message)
+    error.sqlite_errorcode = code  # type: ignore[attr-defined]
+    return error
+
+
+@pytest.mark.parametrize(
+    ("error", "expected"),
+    [
+        (failure(Operational, 5, "locked"), StoreBusyError),
+        (failure(Operational, 517, "busy snapshot"), StoreBusyError),
+        (failure(sqlite3.DatabaseError, 11, "malformed"), DatabaseDamaged),
+        (failure(sqlite3.DatabaseError, 26, "not a db"), NotAPoolkitDatabase),
+        (failure(Operational, 13, "disk full"), DatabaseUnavailable),
+        (failure(Operational, 266, "disk I/O error"), DatabaseUnavailable),
+        (failure(Operational, 8, "ro"), DatabaseUnavailable),
+        (failure(Operational, 1, "no such table: reviews"), DatabaseDamaged),
+        (failure(Operational, 1, "malformed JSON"), DatabaseDamaged),
+        # The caller's business, or a mistake in poolkit's own SQL: left as they are.
+        (failure(sqlite3.IntegrityError, 1555, "UNIQUE constraint failed"), None),
+        (failure(Operational, 1, 'near "SELEC": syntax error'), None),
+        (sqlite3.ProgrammingError("Error binding parameter 1"), None),
+    ],
+    ids=lambda value: getattr(value, "__name__", str(value)),
+)
+def test_sqlite_errors_are_mapped_in_one_place(
+    error: sqlite3.Error, expected: type[StoreError] | None
+) -> None:
+    mapped = store_error(error, "/data/pool.db", 2.5)
+    if expected is None:
+        assert mapped is None
+    else:
+        assert type(mapped) is expected
+        assert mapped.path == "/data/pool.db"  # type: ignore[union-attr]

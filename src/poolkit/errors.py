@@ -271,17 +271,23 @@ class SchemaVersionError(StoreError):
 
 
 
-class NotAPoolkitDatabase(StoreError):
-    """The file is not a poolkit database (a text file, a directory, another application's
-    database); it was refused before anything in it changed."""
+class NotAPoolkitDatabase(StoreError, InvalidValueError):
+    """The path given to a store does not name a poolkit database it can open: a text
+    file, a directory, another application's database, a folder that does not exist.
+    Nothing was written to it. Also an :class:`InvalidValueError` of the argument
+    ``path`` (``field``), since what is wrong is the path a caller gave."""
 
     def __init__(self, path: str, reason: str) -> None:
         self.path = path
         self.reason = reason
-        super().__init__(
-            f"{path} is not a poolkit database: {reason}; it was left as it was. "
-            "Give the path of a poolkit database, or of a file to create"
+        InvalidValueError.__init__(
+            self,
+            "path",
+            f"cannot open database {path}: {reason}; nothing was written to it",
         )
+
+    def __str__(self) -> str:
+        return self.message
 
 
 class DatabaseDamaged(StoreError):
@@ -298,8 +304,8 @@ class DatabaseDamaged(StoreError):
 
 
 class DatabaseUnavailable(StoreError):
-    """The database could not be read or written: its folder is missing, permissions, a
-    full disk, an I/O error. Nothing was changed."""
+    """The database could not be read or written: permissions, a full disk, an I/O
+    error."""
 
     def __init__(self, path: str, reason: str) -> None:
         self.path = path

@@ -46,7 +46,7 @@ def connect(path: Path, busy_timeout_s: float) -> sqlite3.Connection:
     )
 
 
-def recognise(path: Path, known: int) -> None:
+def recognise(path: Path, known: int, busy_timeout_s: float) -> None:
     """Refuse ``path`` unless it is missing or empty (a new database), or a poolkit
     database of a schema version up to ``known`` with every table of that version.
     Reads only; raises :class:`NotAPoolkitDatabase`, :class:`DatabaseDamaged`,
@@ -54,6 +54,8 @@ def recognise(path: Path, known: int) -> None:
     where = str(path)
     if path.is_dir():
         raise NotAPoolkitDatabase(where, "it is a directory")
+    if not path.parent.is_dir():
+        raise NotAPoolkitDatabase(where, "its folder does not exist")
     try:
         with path.open("rb") as file:
             header = file.read(_HEADER_SIZE)
@@ -75,13 +77,13 @@ def recognise(path: Path, known: int) -> None:
     if wal_mode and not path.with_name(path.name + "-wal").exists():
         uri += "&immutable=1"
     try:
-        conn = sqlite3.connect(uri, uri=True, isolation_level=None)
+        conn = sqlite3.connect(uri, uri=True, isolation_level=None, timeout=busy_timeout_s)
         try:
             app, version, tables = application_id(conn), schema_version(conn), columns_of(conn)
         finally:
             conn.close()
     except sqlite3.Error as error:
-        raise_mapped(error, where, 0.0)
+        raise_mapped(error, where, busy_timeout_s)
         raise
     _judge(where, app, version, tables, known)
 

@@ -52,7 +52,7 @@ class SqliteStore:
         self._pid = os.getpid()
         self._inherited: list[sqlite3.Connection] = []
         # Read-only, before the first write below (even the journal mode is one).
-        recognise(self.path, SCHEMA_VERSION)
+        recognise(self.path, SCHEMA_VERSION, self.busy_timeout_s)
         try:
             conn = connect(self.path, self.busy_timeout_s)
         except sqlite3.Error as error:
