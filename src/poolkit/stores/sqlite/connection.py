@@ -13,6 +13,7 @@ place that decides which poolkit error it is.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import urllib.parse
 from pathlib import Path
@@ -56,25 +57,24 @@ def recognise(path: Path, known: int, busy_timeout_s: float) -> None:
         raise NotAPoolkitDatabase(where, "it is a directory")
     if not path.parent.is_dir():
         raise NotAPoolkitDatabase(where, "its folder does not exist")
-    try:
-        with path.open("rb") as file:
-            header = file.read(_HEADER_SIZE)
-        size = path.stat().st_size
-    except FileNotFoundError:
+    if not path.exists():
         return
-    except OSError as error:
-        raise DatabaseUnavailable(where, error.strerror or str(error)) from error
+    header, size = _read_header(path, where)
     if size == 0:
         return  # SQLite's own view of an empty file: a database with nothing in it yet
-    if len(header) < _HEADER_SIZE or not header.startswith(_MAGIC):
-        raise NotAPoolkitDatabase(where, "it is not a SQLite database")
-    _check_size(where, header, size)
     uri = f"file:{urllib.parse.quote(str(path.absolute()))}?mode=ro"
-    # A reader of a WAL file creates its -wal and -shm files, even read-only; with no -wal
-    # file nobody has it open, so the file alone is the whole truth and may be read as
-    # immutable, which creates nothing. (A rollback-journal file gets none either way.)
-    wal_mode = header[18:20] == b"\x02\x02"
+    # A reader of a WAL file creates its -wal and -shm files, even read-only. With no -wal
+    # file nobody has it open, so the file alone is the whole truth: it is read as
+    # immutable, which creates nothing, and its size must be what its header says. (The
+    # header is read without SQLite's locks, so it is trusted only then; anything else,
+    # a text file included, is judged by SQLite under its locks. A rollback-journal file
+    # gets no -wal or -shm either way.)
+    wal_mode = header.startswith(_MAGIC) and header[18:20] == b"\x02\x02"
     if wal_mode and not path.with_name(path.name + "-wal").exists():
+        # Read again now that nobody has it open: the first read may have met the last
+        # checkpoint of a closing writer, which writes the header before the pages.
+        header, size = _read_header(path, where)
+        _check_size(where, header, size)
         uri += "&immutable=1"
     try:
         conn = sqlite3.connect(uri, uri=True, isolation_level=None, timeout=busy_timeout_s)
@@ -86,6 +86,16 @@ def recognise(path: Path, known: int, busy_timeout_s: float) -> None:
         raise_mapped(error, where, busy_timeout_s)
         raise
     _judge(where, app, version, tables, known)
+
+
+def _read_header(path: Path, where: str) -> tuple[bytes, int]:
+    try:
+        with path.open("rb") as file:
+            header = file.read(_HEADER_SIZE)
+            size = os.fstat(file.fileno()).st_size
+    except OSError as error:
+        raise DatabaseUnavailable(where, error.strerror or str(error)) from error
+    return header, size
 
 
 def _check_size(where: str, header: bytes, size: int) -> None:
