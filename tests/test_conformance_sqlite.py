@@ -212,3 +212,35 @@ def test_a_non_finite_attribute_is_refused_before_it_reaches_the_file(
             service.edit("boss", acme.id, attributes={"score": value})
         assert service.customer(acme.id).attributes == {"score": 1.5}
         assert len(service.history(acme.id)) == 1
+
+
+def test_the_sql_a_store_for_another_database_reuses_does_not_depend_on_sqlite3() -> None:
+    """The shared modules (rows and their version checks, side tables, claims index, the
+    query builder, converters, dialect) import nothing from sqlite3, directly or through
+    the SQLite-only modules, so a PostgreSQL store can use them as they are."""
+    import ast
+
+    import poolkit.stores.sqlite as package
+
+    folder = Path(package.__file__).parent
+    sqlite_only = {"connection", "migrations", "queries", "repositories", "store", "unit_of_work"}
+    for name in ("rows", "customer_query", "converters", "dialect"):
+        tree = ast.parse((folder / f"{name}.py").read_text(encoding="utf-8"))
+        imported = {
+            alias.name
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Import)
+            for alias in node.names
+        } | {node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+        assert "sqlite3" not in imported, name
+        assert not {f"poolkit.stores.sqlite.{other}" for other in sqlite_only} & imported, name
+
+
+def test_the_package_exports_what_it_did_as_one_module() -> None:
+    import poolkit.stores.sqlite as package
+
+    assert set(package.__all__) >= {
+        "MIGRATIONS", "SCHEMA_VERSION", "SqliteStore", "SqliteUnitOfWork", "migrate",
+        "schema_version", "sync_name_blocks",
+    }  # fmt: skip
+    assert all(hasattr(package, name) for name in package.__all__)
