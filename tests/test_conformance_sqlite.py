@@ -15,13 +15,9 @@ from poolkit import ManualClock, Policy, PoolService, Team
 from poolkit.errors import InvalidValueError, StaleVersionError, StoreBusyError
 from poolkit.model.customer import IdentityKey
 from poolkit.ports import CustomerQuery
-from poolkit.stores import documents
-from poolkit.stores.sqlite import (
-    DUE_SQL,
-    SCHEMA_VERSION,
-    WITH_KEYS_SQL,
-    SqliteStore,
-)
+from poolkit.stores import _documents as documents
+from poolkit.stores.sqlite import SCHEMA_VERSION, SqliteStore
+from poolkit.stores.sqlite.queries import DUE_SQL, WITH_KEYS_SQL
 from poolkit.testing.builders import NO_SCHEDULE, T0, drop_at, followed_up, private
 from poolkit.testing.conformance import StoreConformance
 
@@ -210,3 +206,35 @@ def test_a_non_finite_attribute_is_refused_before_it_reaches_the_file(
             service.edit("boss", acme.id, attributes={"score": value})
         assert service.customer(acme.id).attributes == {"score": 1.5}
         assert len(service.history(acme.id)) == 1
+
+
+def test_the_sql_a_store_for_another_database_reuses_does_not_depend_on_sqlite3() -> None:
+    """The shared modules (rows and their version checks, side tables, claims index, the
+    query builder, converters, dialect) import nothing from sqlite3, directly or through
+    the SQLite-only modules, so a PostgreSQL store can use them as they are."""
+    import ast
+
+    import poolkit.stores.sql as shared
+
+    folder = Path(shared.__file__).parent
+    for path in sorted(folder.glob("*.py")):
+        name = path.stem
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        imported = {
+            alias.name
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Import)
+            for alias in node.names
+        } | {node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+        assert "sqlite3" not in imported, name
+        assert not any(module.startswith("poolkit.stores.sqlite") for module in imported), name
+
+
+def test_the_package_exports_what_it_did_as_one_module() -> None:
+    import poolkit.stores.sqlite as package
+
+    assert set(package.__all__) >= {
+        "MIGRATIONS", "SCHEMA_VERSION", "SqliteStore", "SqliteUnitOfWork", "migrate",
+        "schema_version", "sync_name_blocks",
+    }  # fmt: skip
+    assert all(hasattr(package, name) for name in package.__all__)

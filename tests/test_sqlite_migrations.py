@@ -23,14 +23,14 @@ from poolkit.model.review import ReviewStatus
 from poolkit.ports import CustomerQuery
 from poolkit.stores._codec import encode
 from poolkit.stores.sqlite import (
+    APPLICATION_ID,
     MIGRATIONS,
-    REVIEWS_OF_CUSTOMER_SQL,
     SCHEMA_VERSION,
-    SIMILAR_NAMES_SQL,
     SqliteStore,
     migrate,
     schema_version,
 )
+from poolkit.stores.sqlite.queries import REVIEWS_OF_CUSTOMER_SQL, SIMILAR_NAMES_SQL
 from poolkit.testing.builders import (
     DAY,
     NO_SCHEDULE,
@@ -229,6 +229,8 @@ def test_a_v1_file_is_migrated_on_open_and_keeps_its_data(
 def test_a_file_from_a_newer_poolkit_is_refused_untouched(
     path: Path, conn: sqlite3.Connection
 ) -> None:
+    # A newer poolkit marks its files as poolkit's, as this one does.
+    conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
     conn.execute("CREATE TABLE future (x)")
     conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
     before = schema_of(conn)
@@ -420,7 +422,7 @@ def test_an_update_rewrites_only_the_side_rows_that_changed(path: Path) -> None:
 def test_the_name_index_is_rebuilt_when_names_are_normalised_differently(
     tmp_path: Path,
 ) -> None:
-    from poolkit.stores.sqlite import NAME_BLOCKS_SCHEME_KEY
+    from poolkit.stores.sqlite.migrations import NAME_BLOCKS_SCHEME_KEY
 
     path = tmp_path / "scheme.db"
     with SqliteStore(path) as store:

@@ -17,10 +17,14 @@ __all__ = [
     "ConfigError",
     "CooldownActive",
     "CustomerNotFound",
+    "DamagedRecordError",
+    "DatabaseDamaged",
+    "DatabaseUnavailable",
     "DuplicateIdError",
     "InvalidKeyError",
     "InvalidValueError",
     "NaiveDatetimeError",
+    "NotAPoolkitDatabase",
     "NotFoundError",
     "PermissionDenied",
     "PolicyConflictError",
@@ -335,4 +339,60 @@ class PolicyConflictError(ConfigError):
             "policy",
             f"differs from the policy stored as version {stored_version}; pass None to use "
             "the stored policy, or change it with PoolService.change_policy()",
+        )
+
+
+class NotAPoolkitDatabase(StoreError, InvalidValueError):
+    """The path given to a store does not name a poolkit database it can open: a text
+    file, a directory, another application's database, a folder that does not exist.
+    Nothing was written to it. Also an :class:`InvalidValueError` of the argument
+    ``path`` (``field``), since what is wrong is the path a caller gave."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        self.path = path
+        self.reason = reason
+        InvalidValueError.__init__(
+            self,
+            "path",
+            f"cannot open database {path}: {reason}; nothing was written to it",
+        )
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class DatabaseDamaged(StoreError):
+    """The poolkit database is damaged: truncated, overwritten in part, or missing a table
+    its schema version must have."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        self.path = path
+        self.reason = reason
+        super().__init__(
+            f"database {path} is damaged: {reason}; restore it from a backup "
+            "(the sqlite3 shell's .recover command may save what is left)"
+        )
+
+
+class DatabaseUnavailable(StoreError):
+    """The database could not be read or written: permissions, a full disk, an I/O
+    error."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        self.path = path
+        self.reason = reason
+        super().__init__(f"database {path} could not be used: {reason}")
+
+
+class DamagedRecordError(StoreError):
+    """One stored record (a customer, an event, a rep, a pool, a review item) cannot be
+    read back; the others stay readable."""
+
+    def __init__(self, kind: str, record_id: str, reason: str) -> None:
+        self.kind = kind
+        self.record_id = record_id
+        self.reason = reason
+        super().__init__(
+            f"the stored {kind} {record_id!r} is damaged and cannot be read ({reason}); "
+            "restore it from a backup"
         )

@@ -1,0 +1,58 @@
+"""A :class:`~poolkit.ports.CustomerQuery` as one SELECT over the customers table and its
+side tables (see :mod:`.rows`). Imports nothing from :mod:`sqlite3`; the SQL is rendered
+for a :class:`~.dialect.Dialect`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+from poolkit.ports import CustomerQuery
+from poolkit.stores.sql.dialect import Dialect
+
+
+class Select(NamedTuple):
+    sql: str
+    params: list[Any]
+    complete: bool
+    """Whether the SQL checks every condition; if not, the caller checks the rows with
+    :meth:`CustomerQuery.matches` (``attributes`` are checked in Python)."""
+
+
+def select_customers(query: CustomerQuery, limit: int | None, dialect: Dialect) -> Select:
+    """``SELECT id, body FROM customers`` for ``query``, ordered by id, with ``LIMIT`` only
+    when the SQL checks every condition (else cutting rows off would lose matches)."""
+    where: list[str] = []
+    params: list[Any] = []
+    if query.status is not None:
+        where.append("status = ?")
+        params.append(query.status.value)
+    for column, values in (
+        ("owner_id", query.owner_ids),
+        ("pool_id", query.pool_ids),
+        ("grade", query.grades),
+    ):
+        if values is not None:
+            where.append(dialect.in_list.format(column=column))
+            params.append(dialect.list_value(values))
+    if query.related_rep is not None:
+        where.append("id IN (SELECT customer_id FROM customer_related WHERE rep_id = ?)")
+        params.append(query.related_rep)
+    for tag in sorted(query.tags):
+        where.append("id IN (SELECT customer_id FROM customer_tags WHERE tag = ?)")
+        params.append(tag)
+    if query.public_since is not None:
+        where.append("public_since >= ?")
+        params.append(dialect.instant(query.public_since))
+    sql = "SELECT id, body FROM customers"
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    sql += " ORDER BY id"
+    complete = not query.attributes
+    if limit is not None and complete:
+        sql += " LIMIT ?"
+        params.append(limit)
+    return Select(dialect.sql(sql), params, complete)
+
+
+__all__ = ["Select", "select_customers"]

@@ -1,0 +1,224 @@
+"""The SQL any relational store of poolkit shares: the customers row and its version
+check, the side tables that index a customer's keys, tags, related reps and name blocks,
+and the claims index.
+
+Imports nothing from :mod:`sqlite3`: the statements are written with ``?`` placeholders
+and rendered for a :class:`~.dialect.Dialect`, and the side-table upkeep runs them through
+any function that executes one statement. A store for another database (PostgreSQL) uses
+the same tables, the same rows and the same upkeep, with its own dialect.
+
+The tables (their DDL is each store's own, see :mod:`.migrations` for SQLite):
+
+- ``customers``: the columns queries filter on, the schedule (``drop_at``, ``warn_at``,
+  ``next_at``), ``version``, and the document (``body``);
+- ``customer_keys (kind, value, customer_id)``, ``customer_tags (tag, customer_id)``,
+  ``customer_related (rep_id, customer_id)``, ``customer_name_blocks (block,
+  customer_id)``: one row per key, tag, related rep and blocking key of the name;
+- ``claims (rep_id, at, customer_id, seq)``: one row per ``Claimed`` event.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from collections.abc import Set as AbstractSet
+from typing import Any, NamedTuple
+
+from poolkit.identity.similarity import name_blocks
+from poolkit.model.customer import Customer
+from poolkit.model.schedule import Schedule
+from poolkit.stores.sql.converters import json_text
+from poolkit.stores.sql.dialect import Dialect
+
+# ---------------------------------------------------------------------------- customers
+
+# The customers row in the column order of the statements below, ``id`` last, so that an
+# insert and a versioned update take the same tuple (the update adds the expected version).
+CUSTOMER_COLUMNS = (
+    "status",
+    "owner_id",
+    "pool_id",
+    "grade",
+    "public_since",
+    "version",
+    "drop_at",
+    "warn_at",
+    "next_at",
+    "body",
+    "id",
+)
+
+
+def customer_row(customer: Customer, schedule: Schedule, dialect: Dialect) -> tuple[Any, ...]:
+    """The customers row of ``customer``, in :data:`CUSTOMER_COLUMNS` order."""
+    instant = dialect.instant
+    return (
+        customer.status.value,
+        customer.owner_id,
+        customer.pool_id,
+        customer.grade,
+        None if customer.public_since is None else instant(customer.public_since),
+        customer.version,
+        None if schedule.drop_at is None else instant(schedule.drop_at),
+        None if schedule.warn_at is None else instant(schedule.warn_at),
+        None if schedule.next_at is None else instant(schedule.next_at),
+        json_text(customer),
+        customer.id,
+    )
+
+
+# ---------------------------------------------------------------------------- side tables
+
+
+class Side(NamedTuple):
+    """Where a side table's rows come from: a field of the customer, and the rows it
+    makes (each the tuple of its columns besides ``customer_id``). Equal fields make equal
+    rows, so an update compares the fields first."""
+
+    columns: tuple[str, ...]
+    field: Callable[[Customer], Any]
+    rows: Callable[[Any], set[tuple[str, ...]]]
+
+    def rows_of(self, customer: Customer) -> set[tuple[str, ...]]:
+        return self.rows(self.field(customer))
+
+
+# The side tables that follow a customer's keys, tags and related reps. Name blocks are
+# apart: they change only with the name, and are recomputed from it.
+SIDES: dict[str, Side] = {
+    "customer_keys": Side(
+        ("kind", "value"),
+        lambda customer: customer.keys,
+        lambda keys: {(key.kind, key.value) for key in keys},
+    ),
+    "customer_tags": Side(
+        ("tag",), lambda customer: customer.tags, lambda tags: {(tag,) for tag in tags}
+    ),
+    "customer_related": Side(
+        ("rep_id",),
+        lambda customer: customer.related_reps.keys(),
+        lambda reps: {(rep,) for rep in reps},
+    ),
+}
+SIDE_TABLES = tuple(SIDES)
+NAME_BLOCKS = "customer_name_blocks"
+
+
+def document_rows(side: Any) -> set[tuple[str, ...]]:
+    """The side rows of one field of a stored document: keys are ``[kind, value]`` pairs,
+    tags a list, related reps an object whose keys are the rep ids (iterating a dict gives
+    them); a missing field (null) has none."""
+    return {tuple(item) if isinstance(item, list) else (item,) for item in side or ()}
+
+
+class Statements(NamedTuple):
+    """Every shared statement, rendered once for one dialect."""
+
+    insert_customer: str
+    update_customer: str  # versioned: matches no row when the stored version differs
+    delete_customer: str  # versioned too
+    version_of: str
+    insert_side_row: dict[str, str]
+    delete_side_row: dict[str, str]
+    delete_sides_of: dict[str, str]
+    insert_claim: str
+    claims_by: str
+
+
+def statements(dialect: Dialect) -> Statements:
+    sql = dialect.sql
+    assignments = ", ".join(f"{column} = ?" for column in CUSTOMER_COLUMNS[:-1])
+    insert_side: dict[str, str] = {}
+    delete_side: dict[str, str] = {}
+    for table, columns in [(t, s.columns) for t, s in SIDES.items()] + [(NAME_BLOCKS, ("block",))]:
+        names = (*columns, "customer_id")
+        marks = ", ".join("?" for _ in names)
+        insert_side[table] = sql(f"INSERT INTO {table} ({', '.join(names)}) VALUES ({marks})")
+        match = " AND ".join(f"{name} = ?" for name in names)
+        delete_side[table] = sql(f"DELETE FROM {table} WHERE {match}")
+    return Statements(
+        insert_customer=sql(
+            f"INSERT INTO customers ({', '.join(CUSTOMER_COLUMNS)}) "
+            f"VALUES ({', '.join('?' for _ in CUSTOMER_COLUMNS)})"
+        ),
+        update_customer=sql(f"UPDATE customers SET {assignments} WHERE id = ? AND version = ?"),
+        delete_customer=sql("DELETE FROM customers WHERE id = ? AND version = ?"),
+        version_of=sql("SELECT version FROM customers WHERE id = ?"),
+        insert_side_row=insert_side,
+        delete_side_row=delete_side,
+        delete_sides_of={
+            table: sql(f"DELETE FROM {table} WHERE customer_id = ?")
+            for table in (*SIDE_TABLES, NAME_BLOCKS)
+        },
+        insert_claim=sql("INSERT INTO claims (rep_id, at, customer_id, seq) VALUES (?, ?, ?, ?)"),
+        claims_by=sql(
+            "SELECT at FROM claims WHERE rep_id = ? AND at > ? ORDER BY at, customer_id, seq"
+        ),
+    )
+
+
+Run = Callable[[str, Sequence[Any]], object]
+"""Runs one statement with its parameters in the current transaction."""
+
+
+class SideTables:
+    """Keeps the side tables in step with the customers written through ``run``."""
+
+    def __init__(self, run: Run, sql: Statements) -> None:
+        self._run = run
+        self._sql = sql
+
+    def add(self, customer: Customer) -> None:
+        for table, side in SIDES.items():
+            for row in sorted(side.rows_of(customer)):
+                self._run(self._sql.insert_side_row[table], (*row, customer.id))
+        self._insert_name_blocks(customer)
+
+    def follow(self, before: Customer, after: Customer) -> None:
+        """After an update from ``before`` to ``after``: only the rows that changed."""
+        for table, side in SIDES.items():
+            old, new = side.field(before), side.field(after)
+            if old != new:  # most updates change none of them, a drop the related reps
+                self.write(table, after.id, side.rows(old), side.rows(new))
+        if before.name != after.name:
+            self.replace_name_blocks(after)
+
+    def write(
+        self,
+        table: str,
+        customer_id: str,
+        old: AbstractSet[tuple[str, ...]],
+        new: AbstractSet[tuple[str, ...]],
+    ) -> None:
+        """Bring ``table`` from the rows ``old`` to ``new``."""
+        for row in sorted(old - new):
+            self._run(self._sql.delete_side_row[table], (*row, customer_id))
+        for row in sorted(new - old):
+            self._run(self._sql.insert_side_row[table], (*row, customer_id))
+
+    def remove(self, customer_id: str) -> None:
+        for statement in self._sql.delete_sides_of.values():
+            self._run(statement, (customer_id,))
+
+    def replace_name_blocks(self, customer: Customer) -> None:
+        """After a rename: the blocks of the new name replace those of the old."""
+        self._run(self._sql.delete_sides_of[NAME_BLOCKS], (customer.id,))
+        self._insert_name_blocks(customer)
+
+    def _insert_name_blocks(self, customer: Customer) -> None:
+        for block in sorted(name_blocks(customer.name)):
+            self._run(self._sql.insert_side_row[NAME_BLOCKS], (block, customer.id))
+
+
+__all__ = [
+    "CUSTOMER_COLUMNS",
+    "NAME_BLOCKS",
+    "SIDES",
+    "SIDE_TABLES",
+    "Run",
+    "Side",
+    "SideTables",
+    "Statements",
+    "customer_row",
+    "document_rows",
+    "statements",
+]

@@ -1,0 +1,326 @@
+"""The repositories of a SQLite unit of work: customers, reps and pools, events, review
+items and settings. Each runs its statements through its unit of work, in its transaction.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+from poolkit.errors import DamagedRecordError, DuplicateIdError, ReviewNotFound, StaleVersionError
+from poolkit.model.customer import Customer, IdentityKey
+from poolkit.model.events import Claimed, Event
+from poolkit.model.pool import Pool
+from poolkit.model.rep import Rep
+from poolkit.model.review import ReviewItem, ReviewStatus
+from poolkit.model.schedule import Schedule
+from poolkit.ports import CustomerQuery
+from poolkit.stores import _documents as documents
+from poolkit.stores.sql.converters import (
+    instant,
+    json_list,
+    json_text,
+    micros,
+    optional_instant,
+    read_document,
+)
+from poolkit.stores.sql.customer_query import select_customers
+from poolkit.stores.sql.dialect import SQLITE
+from poolkit.stores.sql.rows import (
+    SIDE_TABLES,
+    SIDES,
+    SideTables,
+    customer_row,
+    document_rows,
+    statements,
+)
+from poolkit.stores.sqlite.queries import (
+    APPEND_EVENT_SQL,
+    DUE_SQL,
+    REVIEWS_OF_CUSTOMER_SQL,
+    SIMILAR_NAMES_SQL,
+    STORED_SIDES_SQL,
+    WITH_KEYS_SQL,
+)
+
+if TYPE_CHECKING:
+    from poolkit.stores.sqlite.unit_of_work import SqliteUnitOfWork
+
+SQL = statements(SQLITE)
+
+
+def read_customer(customer_id: str, body: str) -> Customer:
+    return read_document(Customer, body, "customer", customer_id)
+
+
+class Customers:
+    def __init__(self, uow: SqliteUnitOfWork) -> None:
+        self._uow = uow
+        self._sides = SideTables(uow._run, SQL)
+
+    def get(self, customer_id: str) -> Customer | None:
+        found = self._uow._one("SELECT body FROM customers WHERE id = ?", (customer_id,))
+        return None if found is None else self._loaded(customer_id, found[0])
+
+    def schedule_of(self, customer_id: str) -> Schedule | None:
+        found = self._uow._one(
+            "SELECT drop_at, warn_at FROM customers WHERE id = ?", (customer_id,)
+        )
+        if found is None:
+            return None
+        drop_at, warn_at = found
+        return Schedule(optional_instant(drop_at), optional_instant(warn_at))
+
+    def add(self, customer: Customer, schedule: Schedule) -> None:
+        try:
+            self._uow._run(SQL.insert_customer, customer_row(customer, schedule, SQLITE))
+        except sqlite3.IntegrityError as error:
+            raise DuplicateIdError("customer", customer.id) from error
+        self._sides.add(customer)
+        self._uow._known[customer.id] = customer
+
+    def update(self, customer: Customer, schedule: Schedule, expected_version: int) -> None:
+        known = self._uow._known.pop(customer.id, None)
+        if known is not None and known.version == expected_version:
+            self._update_known(known, customer, schedule)
+        else:
+            self._update_unknown(customer, schedule, expected_version)
+        self._uow._known[customer.id] = customer
+
+    def _update_known(self, stored: Customer, customer: Customer, schedule: Schedule) -> None:
+        """Update a customer this transaction read or wrote: the side tables follow the
+        difference between the two values, with no read of the stored document."""
+        row = customer_row(customer, schedule, SQLITE)
+        changed = self._uow._run(SQL.update_customer, (*row, stored.version))
+        if changed == 0:  # unreachable while the write lock is held; kept as a guard
+            raise StaleVersionError(customer.id, stored.version, self._version(customer.id))
+        self._sides.follow(stored, customer)
+
+    def _update_unknown(
+        self, customer: Customer, schedule: Schedule, expected_version: int
+    ) -> None:
+        """Update a customer this transaction has not read: one read of the stored row
+        tells its version and which side tables need a change."""
+        row = customer_row(customer, schedule, SQLITE)
+        body = row[-2]
+        stored = self._uow._one(STORED_SIDES_SQL, (body, customer.id))
+        if stored is None or stored[0] != expected_version:
+            actual = None if stored is None else int(stored[0])
+            raise StaleVersionError(customer.id, expected_version, actual)
+        if stored[1]:
+            raise DamagedRecordError("customer", customer.id, "its stored document is not JSON")
+        changed = self._uow._run(SQL.update_customer, (*row, expected_version))
+        if changed == 0:  # unreachable while the write lock is held; kept as a guard
+            raise StaleVersionError(customer.id, expected_version, None)
+        name_changed, old_keys, old_tags, old_related = stored[2:]
+        for table, stored_field in zip(SIDE_TABLES, (old_keys, old_tags, old_related), strict=True):
+            if stored_field is not None:
+                self._sides.write(
+                    table,
+                    customer.id,
+                    document_rows(documents.loads(stored_field)),
+                    SIDES[table].rows_of(customer),
+                )
+        if name_changed:
+            self._sides.replace_name_blocks(customer)
+
+    def remove(self, customer_id: str, expected_version: int) -> None:
+        self._uow._known.pop(customer_id, None)
+        changed = self._uow._run(SQL.delete_customer, (customer_id, expected_version))
+        if changed == 0:
+            raise StaleVersionError(customer_id, expected_version, self._version(customer_id))
+        self._sides.remove(customer_id)
+
+    def _version(self, customer_id: str) -> int | None:
+        found = self._uow._one(SQL.version_of, (customer_id,))
+        return None if found is None else int(found[0])
+
+    def find(self, query: CustomerQuery, limit: int | None = None) -> list[Customer]:
+        if limit is not None and limit <= 0:
+            return []
+        select = select_customers(query, limit, SQLITE)
+        out: list[Customer] = []
+        for customer_id, body in self._uow._iterate(select.sql, select.params):
+            customer = read_customer(customer_id, body)
+            if select.complete or query.matches(customer):
+                self._uow._known[customer.id] = customer
+                out.append(customer)
+                if limit is not None and len(out) >= limit:
+                    break
+        return out
+
+    def with_keys(self, keys: frozenset[IdentityKey]) -> list[Customer]:
+        if not keys:
+            return []
+        pairs = json.dumps(sorted([key.kind, key.value] for key in keys), ensure_ascii=False)
+        rows = self._uow._rows(WITH_KEYS_SQL, (pairs,))
+        return [self._loaded(customer_id, body) for customer_id, body in rows]
+
+    def similar_names(self, blocks: frozenset[str], per_block: int) -> list[tuple[str, str]]:
+        if not blocks or per_block <= 0:
+            return []
+        rows = self._uow._rows(SIMILAR_NAMES_SQL, (json_list(blocks), per_block - 1))
+        out: list[tuple[str, str]] = []
+        for customer_id, name in rows:
+            if not isinstance(name, str):  # NULL: the document is not JSON, or has no name
+                raise DamagedRecordError("customer", customer_id, "its stored name is unreadable")
+            out.append((customer_id, name))
+        return out
+
+    def due(self, at: datetime, limit: int) -> list[Customer]:
+        rows = self._uow._rows(DUE_SQL, (micros(at), limit))
+        return [self._loaded(customer_id, body) for customer_id, body in rows]
+
+    def _loaded(self, customer_id: str, body: str) -> Customer:
+        customer = read_customer(customer_id, body)
+        self._uow._known[customer.id] = customer
+        return customer
+
+    def ids(self) -> Iterator[str]:
+        rows = self._uow._rows("SELECT id FROM customers ORDER BY id")
+        return iter([customer_id for (customer_id,) in rows])
+
+    def count(self) -> int:
+        total: int = self._uow._one("SELECT COUNT(*) FROM customers")[0]
+        return total
+
+
+_Member = TypeVar("_Member", Rep, Pool)
+
+
+class TeamDocuments(Generic[_Member]):
+    """Reps or pools: one JSON document per id, in the table of that name."""
+
+    def __init__(self, uow: SqliteUnitOfWork, table: str, kind: type[_Member]) -> None:
+        self._uow = uow
+        self._table = table
+        self._kind: type[_Member] = kind
+        self._what = table.removesuffix("s")
+
+    def get(self, item_id: str) -> _Member | None:
+        found = self._uow._one(f"SELECT body FROM {self._table} WHERE id = ?", (item_id,))
+        return None if found is None else read_document(self._kind, found[0], self._what, item_id)
+
+    def put(self, item: _Member) -> None:
+        self._uow._run(
+            f"INSERT INTO {self._table} (id, body) VALUES (?, ?) "
+            "ON CONFLICT (id) DO UPDATE SET body = excluded.body",
+            (item.id, json_text(item)),
+        )
+
+    def all(self) -> list[_Member]:
+        rows = self._uow._rows(f"SELECT id, body FROM {self._table} ORDER BY id")
+        return [read_document(self._kind, body, self._what, item_id) for item_id, body in rows]
+
+
+class Events:
+    def __init__(self, uow: SqliteUnitOfWork) -> None:
+        self._uow = uow
+
+    def append(self, event: Event) -> None:
+        cid = event.customer_id
+        at = micros(event.at)
+        # One statement checks that the event follows the last one and writes it: it
+        # inserts nothing when the history has a different last event.
+        written = self._uow._run(
+            APPEND_EVENT_SQL, (cid, event.seq, event.kind, at, json_text(event))
+        )
+        if written != 1:
+            last = self._uow._one("SELECT MAX(seq) FROM events WHERE customer_id = ?", (cid,))
+            raise StaleVersionError(cid, event.seq - 1, last[0] or 0)
+        if isinstance(event, Claimed):
+            self._uow._run(SQL.insert_claim, (event.rep_id, at, cid, event.seq))
+
+    def history(self, customer_id: str) -> list[Event]:
+        rows = self._uow._rows(
+            "SELECT seq, body FROM events WHERE customer_id = ? ORDER BY seq", (customer_id,)
+        )
+        return [read_document(Event, body, "event", f"{customer_id}#{seq}") for seq, body in rows]
+
+    def claims_by(self, rep_id: str, since: datetime) -> list[datetime]:
+        rows = self._uow._rows(SQL.claims_by, (rep_id, micros(since)))
+        return [instant(at) for (at,) in rows]
+
+    def customer_ids(self) -> Iterator[str]:
+        rows = self._uow._rows("SELECT DISTINCT customer_id FROM events ORDER BY customer_id")
+        return iter([customer_id for (customer_id,) in rows])
+
+
+class Reviews:
+    def __init__(self, uow: SqliteUnitOfWork) -> None:
+        self._uow = uow
+
+    def add(self, item: ReviewItem) -> None:
+        try:
+            self._uow._run(
+                """INSERT INTO reviews (status, customer_id, similar_id, created_at, body, id)
+                VALUES (?, ?, ?, ?, ?, ?)""",
+                _review_columns(item),
+            )
+        except sqlite3.IntegrityError as error:
+            raise DuplicateIdError("review item", item.id) from error
+
+    def get(self, review_id: str) -> ReviewItem | None:
+        found = self._uow._one("SELECT body FROM reviews WHERE id = ?", (review_id,))
+        return None if found is None else _review(review_id, found[0])
+
+    def update(self, item: ReviewItem) -> None:
+        changed = self._uow._run(
+            """UPDATE reviews SET status = ?, customer_id = ?, similar_id = ?, created_at = ?,
+            body = ? WHERE id = ?""",
+            _review_columns(item),
+        )
+        if changed == 0:
+            raise ReviewNotFound(item.id)
+
+    def find(
+        self, status: ReviewStatus | None = None, customer_id: str | None = None
+    ) -> list[ReviewItem]:
+        wanted = None if status is None else status.value
+        if customer_id is not None:
+            rows = self._uow._rows(REVIEWS_OF_CUSTOMER_SQL, (customer_id, wanted))
+        elif wanted is not None:
+            rows = self._uow._rows(
+                "SELECT id, body FROM reviews WHERE status = ? ORDER BY created_at, id", (wanted,)
+            )
+        else:
+            rows = self._uow._rows("SELECT id, body FROM reviews ORDER BY created_at, id")
+        return [_review(review_id, body) for review_id, body in rows]
+
+
+def _review(review_id: str, body: str) -> ReviewItem:
+    return read_document(ReviewItem, body, "review item", review_id)
+
+
+def _review_columns(item: ReviewItem) -> tuple[Any, ...]:
+    """The reviews row in the column order of add and update, ``id`` last."""
+    return (
+        item.status.value,
+        item.customer_id,
+        item.similar_id,
+        micros(item.created_at),
+        json_text(item),
+        item.id,
+    )
+
+
+class Settings:
+    def __init__(self, uow: SqliteUnitOfWork) -> None:
+        self._uow = uow
+
+    def get(self, key: str) -> str | None:
+        found = self._uow._one("SELECT value FROM settings WHERE key = ?", (key,))
+        return None if found is None else str(found[0])
+
+    def set(self, key: str, value: str) -> None:
+        self._uow._run(
+            "INSERT INTO settings (key, value) VALUES (?, ?) "
+            "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (key, value),
+        )
+
+
+__all__ = ["Customers", "Events", "Reviews", "Settings", "TeamDocuments"]
