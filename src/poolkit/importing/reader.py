@@ -106,10 +106,11 @@ class ImportFile:
                     continue
                 extra = [cell for cell in record.cells[columns.width :] if cell.strip()]
                 if extra:
+                    used = max(at for at, cell in enumerate(record.cells) if cell.strip()) + 1
                     self._refuse(
                         record.line,
-                        f"{columns.width + len(extra)} cells, the header has {columns.width}"
-                        f" columns (first extra cell: {extra[0].strip()!r})",
+                        f"{used} cells, the header has {columns.width} columns"
+                        f" (first extra cell: {extra[0].strip()!r})",
                     )
                     continue
                 row = columns.row(record.line, record.cells)

@@ -117,8 +117,10 @@ class Columns:
         if id_at is None:
             id_at = where("external_id")
         meaningful = {where(column) for column in RESERVED_COLUMNS} | {id_at}
+        # Up to the last named column: a spreadsheet pads every row to the widest one.
+        width = max(at for at, name in enumerate(names) if name) + 1
         return cls(
-            width=len(names),
+            width=width,
             name=folded.index("name"),
             id=id_at,
             grade=where("grade"),

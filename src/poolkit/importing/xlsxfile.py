@@ -52,12 +52,12 @@ def sheet_records(path: Path, sheet: str | int = 0) -> Iterator[Record]:
         )
     except Exception as error:  # calamine raises its own types for a damaged book
         raise ConfigError(str(path), f"cannot read the workbook: {error}") from error
-    # calamine starts at the first used cell; Excel numbers rows from the sheet's top.
-    first = (found.start or (0, 0))[0] + 1
     try:
-        for offset, values in enumerate(found.iter_rows()):
+        # calamine (0.9) yields rows from the sheet's first row, used or not, so the
+        # position is Excel's row number (tests/test_importing.py checks it).
+        for number, values in enumerate(found.iter_rows(), start=1):
             cells = [cell_text(value) for value in values]
             if any(cell.strip() for cell in cells):
-                yield Record(first + offset, cells)
+                yield Record(number, cells)
     finally:
         book.close()
