@@ -251,6 +251,7 @@ def test_a_read_file_goes_straight_into_the_service(tmp_path: Path) -> None:
         (5, Outcome.DUPLICATE),
     ]
     assert report.summary() == "4 rows: 2 created, 0 collision, 1 duplicate, 1 invalid"
+    assert report.lookalikes() == 0
 
 
 def test_read_csv_keeps_its_list_and_refuses_a_damaged_file(tmp_path: Path) -> None:

@@ -83,6 +83,11 @@ class ImportReport:
         parts = [f"{counts.get(outcome, 0)} {outcome.value}" for outcome in Outcome]
         return f"{len(self.rows)} rows: " + ", ".join(parts)
 
+    def lookalikes(self) -> int:
+        """How many look-alikes the created rows filed for review, for the summary: an
+        import that files thousands has imported a pattern, not duplicates."""
+        return sum(len(result.similar_ids) for result in self.rows)
+
     def with_results(self, more: Iterable[RowResult]) -> ImportReport:
         """This report and ``more`` (a reader's refused rows), in the order of the file."""
         return ImportReport(tuple(sorted((*self.rows, *more), key=lambda result: result.row)))
