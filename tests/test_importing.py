@@ -258,3 +258,11 @@ def test_read_csv_keeps_its_list_and_refuses_a_damaged_file(tmp_path: Path) -> N
     assert [row.name for row in read_csv(written(tmp_path, BOOK.encode("gbk")))] == NAMES
     with pytest.raises(ConfigError, match="line 3: 3 cells"):
         read_csv(written(tmp_path, b"name,phone\nAcme,1\nBeta,2,3\n"))
+
+
+def test_every_column_named_for_a_key_is_one(tmp_path: Path) -> None:
+    (row,) = read_file(
+        written(tmp_path, b"name,Phone,email,phone\nAcme,138 0013 8000,a@b.cn,13900139000\n")
+    )
+    assert row.keys == (("phone", "138 0013 8000"), ("email", "a@b.cn"), ("phone", "13900139000"))
+    assert row.attributes == {}

@@ -121,7 +121,10 @@ class Columns:
         id_at = where("id")
         if id_at is None:
             id_at = where("external_id")
+        # Every column named for a key is one: exports often carry two `phone` columns.
+        keys = tuple((name, at) for at, name in enumerate(folded) if name in KEY_COLUMNS)
         meaningful = {where(column) for column in RESERVED_COLUMNS} | {id_at}
+        meaningful |= {at for _, at in keys}
         # Up to the last named column: a spreadsheet pads every row to the widest one.
         width = max(at for at, name in enumerate(names) if name) + 1
         return cls(
@@ -130,9 +133,7 @@ class Columns:
             id=id_at,
             grade=where("grade"),
             tags=where("tags"),
-            keys=tuple(
-                (column, folded.index(column)) for column in KEY_COLUMNS if column in folded
-            ),
+            keys=keys,
             attributes=tuple(
                 (name, at) for at, name in enumerate(names) if at not in meaningful and name
             ),
