@@ -37,6 +37,23 @@ def run(script: str, *args: str) -> str:
             ("--stored", "600", "1200", "--lookups", "20", "--rows", "50"),
             ["with_keys, held", "similar_names", "import_customers, per row", "ratio: cost at"],
         ),
+        (
+            "bench_import.py",
+            ("--rows", "120", "--stored", "300", "--profile-rows", "30", "--top", "5"),
+            [
+                "read csv",
+                "read xlsx",
+                "import_customers",
+                "floor",
+                "ratio: import time",
+                "profile of the import",
+            ],
+        ),
+        (
+            "bench_review.py",
+            ("--numbered", "200", "--random", "400", "--examples", "2"),
+            ["numbered   before", "numbered   after", "random     before", "random     after"],
+        ),
     ],
 )
 def test_a_benchmark_runs_at_a_tiny_size(

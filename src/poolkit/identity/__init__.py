@@ -15,12 +15,15 @@ from poolkit.identity.normalise import (
     normalise_phone,
     normalise_uscc,
 )
+from poolkit.identity.lookalike import MAX_PER_CUSTOMER, may_be_same, review_matches
 from poolkit.identity.similarity import blocking_keys, name_similarity
 
 __all__ = [
     "KEY_KINDS",
+    "MAX_PER_CUSTOMER",
     "SIMPLIFIES_CHINESE",
     "blocking_keys",
+    "may_be_same",
     "name_similarity",
     "normalise_email",
     "normalise_key",
@@ -29,4 +32,5 @@ __all__ = [
     "normalise_org_code",
     "normalise_phone",
     "normalise_uscc",
+    "review_matches",
 ]

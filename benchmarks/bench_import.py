@@ -1,0 +1,286 @@
+"""Import of a customer file on the SQLite store, against a raw SQL floor.
+
+Run:  python benchmarks/bench_import.py                         (50,000 rows; empty, 1,000,000)
+      python benchmarks/bench_import.py --rows 5000 --stored 20000   (quicker)
+
+The book (``--rows``) is a realistic mix (``poolkit.testing.books.realistic_names``: Chinese
+and English names, branches, 2% near-duplicates of earlier rows) with a mobile phone each;
+5% of the rows carry a phone of a stored customer written another way (collisions, when
+customers are stored), 3% repeat the phone of an earlier row (duplicates), 2% a phone that
+is no phone (invalid). It is written as a UTF-8 CSV and as an ``.xlsx``, and the script
+times:
+
+1. reading: ``poolkit.importing.read_file`` over each file, every row parsed;
+2. the import: ``PoolService.import_customers`` of the CSV, read lazily, into a SQLite
+   store that is empty and into one holding ``--stored`` public customers (loaded through
+   the repositories, ``benchmarks/_books.py``), with the policy's defaults: collision
+   check on every key, look-alike names filed for review;
+3. the floor, in the same run on a copy of the same database: one transaction of
+   ``executemany`` inserting the rows the import created, their keys, name blocks and
+   ``created`` events into the same tables, everything computed beforehand: what the
+   writes alone cost in SQLite;
+
+and prints the figures, the import's ratio to the floor, and the top functions of a
+cProfile of the import (of ``--profile-rows`` rows, into a fresh copy): what is left to
+speed up. Wall times vary with the machine: compare the ratio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import csv
+import io
+import json
+import pstats
+import random
+import shutil
+import sqlite3
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from _books import store_created
+
+from poolkit import ManualClock, Policy, PoolService, Team, codec
+from poolkit.identity.keys import normalise_keys
+from poolkit.identity.similarity import name_blocks
+from poolkit.importing import read_file
+from poolkit.model.events import Created
+from poolkit.model.history import apply
+from poolkit.policy import rules
+from poolkit.service import POLICY_FINGERPRINT
+from poolkit.stores.sqlite import SqliteStore
+from poolkit.testing.books import realistic_names
+from poolkit.testing.files import write_xlsx
+
+START = datetime(2026, 1, 1, 9, 0, tzinfo=UTC)
+POLICY = Policy.from_dict({"timezone": "Asia/Shanghai"})
+SEED = 20260112
+HEADER = ["name", "phone", "grade", "region", "tags"]
+
+
+def stored_phone(number: int) -> str:
+    return f"+86138{number:08d}"
+
+
+def book_rows(rows: int, stored: int) -> list[list[str]]:
+    rng = random.Random(SEED)
+    names = realistic_names(rows, seed=SEED).names
+    out: list[list[str]] = []
+    for line, name in enumerate(names):
+        kind = rng.random()
+        if kind < 0.05 and stored:
+            digits = stored_phone(rng.randrange(stored))[3:]
+            phone = f"{digits[:3]} {digits[3:7]} {digits[7:]}"
+        elif kind < 0.08 and line > 10:
+            phone = out[rng.randrange(line)][1]
+        elif kind < 0.10:
+            phone = f"555-{line:04d}"
+        else:
+            phone = f"+86 139-{line // 10_000:04d}-{line % 10_000:04d}"
+        out.append([name, phone, rng.choice("ABCDE"), rng.choice(("east", "north")), "expo"])
+    return out
+
+
+def write_book(directory: Path, rows: list[list[str]]) -> tuple[Path, Path]:
+    csv_path, xlsx_path = directory / "book.csv", directory / "book.xlsx"
+    with csv_path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(HEADER)
+        writer.writerows(rows)
+    write_xlsx(xlsx_path, [HEADER, *rows])
+    return csv_path, xlsx_path
+
+
+def time_reading(path: Path) -> tuple[float, int]:
+    started = time.perf_counter()
+    found = read_file(path)
+    count = sum(1 for _ in found) + len(found.issues)
+    return time.perf_counter() - started, count
+
+
+def team() -> Team:
+    return Team.from_dict(
+        {
+            "reps": [{"id": "admin", "admin": True}, {"id": "rep000"}],
+            "pools": [
+                {"id": "main", "default": True, "members": ["rep000"], "managers": ["admin"]}
+            ],
+        }
+    )
+
+
+def build(path: Path, stored: int) -> float:
+    store = SqliteStore(path)
+    service = PoolService(store, POLICY, ManualClock(START))
+    service.setup(team())
+    names = realistic_names(stored, seed=SEED + 1).names if stored else ()
+    started = time.perf_counter()
+    with store.unit_of_work() as uow:
+        for number, name in enumerate(names):
+            store_created(
+                uow,
+                POLICY,
+                customer_id=f"s{number:07d}",
+                at=START,
+                name=name,
+                pool_id="main",
+                keys={"phone": stored_phone(number)},
+            )
+        uow.settings.set(POLICY_FINGERPRINT, POLICY.fingerprint())
+        uow.commit()
+    store.close()
+    return time.perf_counter() - started
+
+
+def copy(base: Path, path: Path) -> Path:
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    shutil.copy(base, path)
+    return path
+
+
+def run_import(path: Path, csv_path: Path, limit: int | None = None) -> tuple[float, str]:
+    store = SqliteStore(path)
+    service = PoolService(store, POLICY, ManualClock(START + timedelta(days=1)))
+    found = read_file(csv_path)
+    rows = (
+        iter(found) if limit is None else (row for _, row in zip(range(limit), found, strict=False))
+    )
+    started = time.perf_counter()
+    report = found.report(service.import_customers("admin", rows))
+    elapsed = time.perf_counter() - started
+    store.close()
+    filed = sum(len(result.similar_ids) for result in report.rows)
+    return elapsed, f"{report.summary()}; {filed:,} look-alikes filed"
+
+
+def micros(at: datetime | None) -> int | None:
+    return (
+        None if at is None else (at - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)
+    )
+
+
+def floor(path: Path, csv_path: Path) -> tuple[float, int]:
+    """Insert what a perfect import of the rows would write, all computed beforehand."""
+    at = START + timedelta(days=1)
+    customers, keys, blocks, events = [], [], [], []
+    # Rows whose key a stored customer holds are collisions: the import creates none.
+    with sqlite3.connect(str(path)) as conn:
+        seen = {value for (value,) in conn.execute("SELECT value FROM customer_keys")}
+    for row in read_file(csv_path):
+        try:
+            normalised = normalise_keys(row.keys, POLICY.phone_region)
+        except Exception:
+            continue
+        if any(key.value in seen for key in normalised):
+            continue
+        seen |= {key.value for key in normalised}
+        event = Created(
+            seq=1, actor_id="admin", customer_id=f"f{row.row}", at=at, name=row.name,
+            pool_id="main", keys=normalised, grade=row.grade, tags=row.tags,
+            attributes=dict(row.attributes),
+        )  # fmt: skip
+        customer = apply(None, event)
+        assert customer is not None
+        schedule = rules.schedule(customer, POLICY)
+        customers.append(
+            (
+                customer.id, customer.status.value, customer.owner_id, customer.pool_id,
+                customer.grade, micros(customer.public_since), customer.version,
+                micros(schedule.drop_at), micros(schedule.warn_at), micros(schedule.next_at),
+                json.dumps(codec.encode(customer), ensure_ascii=False),
+            )
+        )  # fmt: skip
+        keys += [(key.kind, key.value, customer.id) for key in normalised]
+        blocks += [(block, customer.id) for block in name_blocks(customer.name)]
+        events.append(
+            (
+                customer.id,
+                1,
+                "created",
+                micros(at),
+                json.dumps(codec.encode(event), ensure_ascii=False),
+            )
+        )
+    conn = sqlite3.connect(str(path), isolation_level=None)
+    started = time.perf_counter()
+    conn.execute("BEGIN IMMEDIATE")
+    conn.executemany(
+        "INSERT INTO customers (id, status, owner_id, pool_id, grade, public_since, version, "
+        "drop_at, warn_at, next_at, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        customers,
+    )
+    conn.executemany("INSERT INTO customer_keys (kind, value, customer_id) VALUES (?, ?, ?)", keys)
+    conn.executemany("INSERT INTO customer_name_blocks (block, customer_id) VALUES (?, ?)", blocks)
+    conn.executemany(
+        "INSERT INTO events (customer_id, seq, kind, at, body) VALUES (?, ?, ?, ?, ?)", events
+    )
+    conn.execute("COMMIT")
+    elapsed = time.perf_counter() - started
+    conn.close()
+    return elapsed, len(customers)
+
+
+def profile(path: Path, csv_path: Path, rows: int, top: int) -> str:
+    profiler = cProfile.Profile()
+    profiler.enable()
+    run_import(path, csv_path, limit=rows)
+    profiler.disable()
+    out = io.StringIO()
+    pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(top)
+    lines = out.getvalue().splitlines()
+    start = next(n for n, line in enumerate(lines) if "ncalls" in line)
+    return "\n".join(lines[start : start + top + 1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--rows", type=int, default=50_000)
+    parser.add_argument("--stored", type=int, default=1_000_000)
+    parser.add_argument("--profile-rows", type=int, default=2_000)
+    parser.add_argument("--top", type=int, default=15)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="poolkit-bench-") as tmp:
+        workdir = Path(tmp)
+        csv_path, xlsx_path = write_book(workdir, book_rows(args.rows, args.stored))
+        print(f"Import of {args.rows:,} rows on SQLite (WAL)")
+        for label, path in (("csv", csv_path), ("xlsx", xlsx_path)):
+            elapsed, count = time_reading(path)
+            print(
+                f"read {label:<5} {count:>9,} rows in {elapsed:7.2f} s"
+                f"  ({count / elapsed:,.0f} rows/s, {path.stat().st_size / 1e6:.1f} MB)"
+            )
+        results = []
+        for stored in sorted({0, args.stored}):
+            base = workdir / f"base-{stored}.db"
+            built = build(base, stored)
+            print(f"N = {stored:,} stored (built in {built:.1f} s)")
+            elapsed, summary = run_import(copy(base, workdir / "import.db"), csv_path)
+            print(
+                f"  import_customers {elapsed:8.2f} s  ({elapsed / args.rows * 1e3:.2f} ms a row)"
+            )
+            print(f"    {summary}")
+            raw, written = floor(copy(base, workdir / "floor.db"), csv_path)
+            print(f"  floor            {raw:8.2f} s  (executemany of {written:,} customers)")
+            results.append((stored, elapsed, raw))
+            last_base = base
+        print()
+        print(f"{'stored':>10} {'import s':>10} {'floor s':>9} {'ratio':>8}")
+        for stored, elapsed, raw in results:
+            print(f"{stored:>10,} {elapsed:>10.2f} {raw:>9.3f} {elapsed / raw:>7.0f}x")
+        print("ratio: import time / floor time, same rows, same database, same run")
+        print()
+        rows = min(args.profile_rows, args.rows)
+        print(
+            f"profile of the import of {rows:,} rows into {results[-1][0]:,} stored, by own time:"
+        )
+        print(profile(copy(last_base, workdir / "profile.db"), csv_path, rows, args.top))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,262 @@
+"""Which look-alike names are worth a person's review: "maybe the same company", not "the
+same pattern".
+
+A fuzzy score alone files `Company 12` against `Company 13` (one character apart, 92) and
+the Beijing branch against the Shanghai branch: names that differ only where they say
+*which* company it is. The review list then fills with pairs nobody would merge (20,000
+rows named `Company N 贸易有限公司` filed a million items). :func:`may_be_same` is the
+second opinion, applied to pairs that already score high:
+
+- **A number differs.** The runs of digits (`12`, `2024`), and Chinese ordinals (`第一`,
+  `二分店`, `三厂`), of the two names must be the same, in the same order. Numbers in
+  company names are branch, store, factory or batch numbers; a typo in one is rarer than
+  two numbered companies, and a wrong number is not what a review finds.
+- **A place differs.** The places named in the two names (Chinese provinces and major
+  cities, regions such as 华东; their pinyin; and English region words such as `north`,
+  `central`, `asia`) must be the same set when both name one. `北京分公司` and `上海分公司`,
+  `Acme Shanghai Branch` and `Acme Beijing Branch` are different customers (the name
+  normaliser keeps branches whole for the same reason). A name with a place and one
+  without may still be one company (`Acme Shanghai` and `Acme`), and go by their score.
+- **The distinctive part differs.** What is left of each name without its places,
+  numbers and the words of a trade (科技, 贸易, 供应链管理, `trading`, `imports`...) is the
+  trade name proper. Two names sharing a long generic tail score high however different
+  their trade names (`Nexnex Shanghai Imports` and `Metornex Shanghai Imports`, 87.5), so
+  the trade names must be one typo apart at most (two for trade names of 8 characters or
+  more). When either name is nothing but generic words, the score alone decides.
+
+:func:`review_matches` puts it together for one new name: score the candidates that the
+blocking index found, keep those at or above the threshold that :func:`may_be_same`
+accepts, best first, at most ``limit`` of them (:data:`MAX_PER_CUSTOMER`). Its cost is one
+score per candidate and the checks above only for candidates over the threshold: it reads
+nothing else, so it is proportional to the candidates, never to the book.
+:class:`LookalikeIndex` is an in-memory blocking index with the same candidate rule as the
+stores, for dry runs and for proving the list on a whole book without a store.
+"""
+
+from __future__ import annotations
+
+import heapq
+import re
+from collections.abc import Iterable
+from functools import lru_cache
+from itertools import pairwise
+
+import attrs
+from rapidfuzz.distance import Levenshtein
+
+from poolkit.identity.normalise import (
+    _AUTONOMOUS_REGIONS,
+    _LATIN_REGIONS,
+    _MUNICIPALITIES_AND_CITIES,
+    _PROVINCES,
+    _SPECIAL_REGIONS,
+    _is_cjk,
+    normalise_name,
+)
+from poolkit.identity.similarity import name_blocks, normalised_similarity
+
+__all__ = [
+    "MAX_PER_CUSTOMER",
+    "LookalikeIndex",
+    "ReviewMatch",
+    "core_of",
+    "may_be_same",
+    "numbers_in",
+    "places_in",
+    "review_matches",
+]
+
+# How many look-alikes one new customer files at most: the best few are what a reviewer
+# can judge; past that, a name is generic (`贸易`) rather than a likely duplicate. The
+# policy key `similarity.max_per_customer` is meant to carry it.
+MAX_PER_CUSTOMER = 5
+
+_CJK_PLACES = frozenset(
+    (*_PROVINCES, *_MUNICIPALITIES_AND_CITIES, *_AUTONOMOUS_REGIONS, *_SPECIAL_REGIONS)
+) | frozenset(("华北", "华东", "华南", "华中", "西南", "西北", "东北"))  # fmt: skip
+_LONGEST_CJK_PLACE = max(map(len, _CJK_PLACES))
+_LATIN_PLACES = _LATIN_REGIONS | frozenset(
+    {
+        "north", "south", "east", "west", "central", "northern", "southern", "eastern",
+        "western", "northeast", "northwest", "southeast", "southwest", "asia", "europe",
+        "america", "americas", "africa", "pacific", "emea", "apac", "london", "paris",
+        "tokyo", "singapore", "seoul", "sydney", "dubai", "hong kong", "new york",
+    }
+)  # fmt: skip
+# Words of a trade, which many unrelated companies share: the core a name is compared on is
+# what is left without them. Chinese ones are cut wherever they occur, longest first;
+# Latin ones as whole words.
+_CJK_TRADE_WORDS = tuple(
+    sorted(
+        {
+            "科技", "技术", "电子", "贸易", "商贸", "食品", "物流", "建材", "医疗器械", "医疗",
+            "器械", "软件", "机械", "服装", "网络", "信息", "生物", "新材料", "材料", "环保",
+            "文化", "传媒", "餐饮", "管理", "实业", "进出口", "供应链", "电气", "汽车", "配件",
+            "家居", "教育", "咨询", "广告", "工程", "建设", "投资", "发展", "制造", "设备",
+            "化工", "医药", "装饰", "设计", "服务", "能源", "农业", "房地产", "置业", "印刷",
+            "包装", "纺织", "照明", "通信", "智能", "自动化", "仪器", "五金", "酒店", "旅游",
+            "电商", "电子商务", "计算机", "系统", "国际", "控股", "企业", "工贸", "经营部",
+            "商行", "门市", "分公司", "分店", "分厂", "分部", "办事处", "营业部", "店", "厂",
+            # Legal forms left inside a branch's name (某某有限公司北京分公司).
+            "股份有限公司", "有限责任公司", "有限公司", "公司", "集团", "股份",
+        },
+        key=len,
+        reverse=True,
+    )
+)  # fmt: skip
+_LATIN_TRADE_WORDS = frozenset(
+    {
+        "trading", "trade", "technology", "technologies", "tech", "logistics", "electronics",
+        "electronic", "foods", "food", "machinery", "textiles", "textile", "software",
+        "materials", "material", "consulting", "industries", "industrial", "industry",
+        "imports", "import", "export", "exports", "international", "intl", "holdings",
+        "services", "service", "solutions", "systems", "system", "manufacturing",
+        "engineering", "development", "enterprises", "enterprise", "company", "supply",
+        "chain", "management", "branch", "office", "store", "shop", "factory", "the", "and",
+        "of", "global", "group", "partners", "investment", "media", "network", "networks",
+        "medical", "equipment", "digital", "energy", "products", "design", "center", "centre",
+    }
+)  # fmt: skip
+_DIGITS = re.compile(r"\d+")
+_SPACED_DIGITS = re.compile(r"(?<=\d) +(?=\d)")
+# A Chinese numeral is a number only where it counts something: after 第, or before a
+# unit that numbers branches, stores and plants. Elsewhere it is part of a name (一汽, 三星).
+_CHINESE_NUMERAL = "零〇一二三四五六七八九十百千两"
+_ORDINAL = re.compile(
+    rf"第[{_CHINESE_NUMERAL}]+|[{_CHINESE_NUMERAL}]+(?=分公司|分店|分厂|分部|店|厂|号|部|期|车间|门市)"
+)
+
+
+@lru_cache(maxsize=65536)
+def numbers_in(normalised: str) -> tuple[str, ...]:
+    """The numbers of a normalised name, in order: digit runs without leading zeros, and
+    Chinese ordinals (``第三``, the ``二`` of ``二分店``)."""
+    # Digits split by spaces are one number (`1 2` typed for 12).
+    joined = _SPACED_DIGITS.sub("", normalised)
+    found = [(m.start(), m.group().lstrip("0") or "0") for m in _DIGITS.finditer(joined)]
+    found += [(m.start(), m.group().removeprefix("第")) for m in _ORDINAL.finditer(joined)]
+    return tuple(number for _, number in sorted(found))
+
+
+@lru_cache(maxsize=65536)
+def places_in(normalised: str) -> frozenset[str]:
+    """The places a normalised name names: Chinese ones found anywhere (longest first, so
+    内蒙古 is not also 蒙古), Latin ones as whole words or word pairs (``hong kong``)."""
+    places: set[str] = set()
+    at = 0
+    while at < len(normalised):
+        if _is_cjk(normalised[at]):
+            for size in range(min(_LONGEST_CJK_PLACE, len(normalised) - at), 1, -1):
+                if normalised[at : at + size] in _CJK_PLACES:
+                    places.add(normalised[at : at + size])
+                    at += size
+                    break
+            else:
+                at += 1
+        else:
+            at += 1
+    words = normalised.split()
+    places |= {word for word in words if word in _LATIN_PLACES}
+    places |= {f"{a} {b}" for a, b in pairwise(words)} & _LATIN_PLACES
+    return frozenset(places)
+
+
+@lru_cache(maxsize=65536)
+def core_of(normalised: str) -> str:
+    """The trade name proper: a normalised name without its places, numbers and trade
+    words; Latin words sorted, so that reordering does not count as a difference."""
+    text = _DIGITS.sub(" ", _ORDINAL.sub(" ", normalised))
+    for place in places_in(normalised):
+        for form in (place + "市", place + "省", place):
+            text = text.replace(form, " ")
+    for word in _CJK_TRADE_WORDS:
+        text = text.replace(word, " ")
+    words = [word for word in text.split() if word not in _LATIN_TRADE_WORDS]
+    return "".join(sorted(words))
+
+
+def may_be_same(a: str, b: str) -> bool:
+    """Whether two normalised names may denote the same company, as far as their numbers,
+    places and trade names tell: False when the numbers differ, when both name places and
+    the places differ, or when their trade names are more than a typo apart. Says nothing
+    of how alike the whole names are (that is the score's job)."""
+    if numbers_in(a) != numbers_in(b):
+        return False
+    places_a, places_b = places_in(a), places_in(b)
+    if places_a and places_b and places_a != places_b:
+        return False
+    core_a, core_b = core_of(a), core_of(b)
+    if not core_a or not core_b:
+        return True
+    # A typo anywhere (in the trade name, or in a trade word: `Machinury`) is what a review
+    # is for; names further apart must agree on their trade names. How many typos, by the
+    # trade name's length: two characters changed in `axsol` make another company.
+    typos = _typos(core_a, core_b)
+    if Levenshtein.distance(a, b, score_cutoff=typos + 1) <= typos:
+        return True
+    return Levenshtein.distance(core_a, core_b, score_cutoff=typos + 1) <= typos
+
+
+def _typos(a: str, b: str) -> int:
+    """How many edits still count as typing the same trade name: one, two from 8
+    characters on."""
+    return 1 if max(len(a), len(b)) < 8 else 2
+
+
+@attrs.frozen
+class ReviewMatch:
+    customer_id: str
+    name: str
+    score: float
+
+
+def review_matches(
+    own: str,
+    candidates: Iterable[tuple[str, str]],
+    *,
+    threshold: float,
+    limit: int = MAX_PER_CUSTOMER,
+    normalise: bool = True,
+) -> list[ReviewMatch]:
+    """The look-alikes of the normalised name ``own`` worth filing, best first (score, then
+    id), at most ``limit``: the ``candidates`` (``(customer_id, name)`` pairs, as a store's
+    ``similar_names`` returns them) scoring ``threshold`` or more that :func:`may_be_same`
+    accepts. ``normalise`` False: the candidates' names are normalised already."""
+    kept: list[tuple[float, str, str]] = []
+    for customer_id, name in candidates:
+        other = _normalised(name) if normalise else name
+        score = normalised_similarity(own, other)
+        if score >= threshold and may_be_same(own, other):
+            kept.append((round(score, 1), customer_id, name))
+    best = heapq.nsmallest(limit, kept, key=lambda match: (-match[0], match[1]))
+    return [ReviewMatch(customer_id, name, score) for score, customer_id, name in best]
+
+
+# The same stored names come back as candidates for row after row of an import (a common
+# key's first ``per_block`` customers); normalising each once is most of the saving, as the
+# import benchmark's profile shows.
+_normalised = lru_cache(maxsize=1 << 17)(normalise_name)
+
+
+class LookalikeIndex:
+    """Names by blocking key, in memory, read as the stores read theirs: at most
+    ``per_block`` customers per key of the new name, the first ones added."""
+
+    def __init__(self, per_block: int = 50) -> None:
+        self.per_block = per_block
+        self._names: dict[str, str] = {}
+        self._by_block: dict[str, list[str]] = {}
+
+    def add(self, customer_id: str, name: str) -> None:
+        self._names[customer_id] = name
+        for block in name_blocks(name):
+            self._by_block.setdefault(block, []).append(customer_id)
+
+    def candidates(self, name: str) -> list[tuple[str, str]]:
+        """``(customer_id, name)`` of the customers sharing a key with ``name``."""
+        found = {
+            customer_id
+            for block in name_blocks(name)
+            for customer_id in self._by_block.get(block, ())[: self.per_block]
+        }
+        return [(customer_id, self._names[customer_id]) for customer_id in sorted(found)]

@@ -1,0 +1,172 @@
+"""The values of an import: a row to create, what became of it, and the report.
+
+A reader (:mod:`poolkit.importing.reader`) turns a file into :class:`ImportRow` values;
+:meth:`poolkit.service.PoolService.import_customers` turns rows into :class:`RowResult`
+values. Rows a reader could not take (undecodable, damaged, a repeated id) become results
+straight away, without reaching the service.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+
+import attrs
+
+from poolkit.errors import ConfigError
+from poolkit.model.customer import AttributeValue
+
+__all__ = [
+    "ID_COLUMNS",
+    "KEY_COLUMNS",
+    "RESERVED_COLUMNS",
+    "Columns",
+    "ImportReport",
+    "ImportRow",
+    "Outcome",
+    "RowResult",
+]
+
+# Columns with a meaning of their own; every other column becomes an attribute.
+KEY_COLUMNS = ("phone", "email", "uscc", "org_code")
+RESERVED_COLUMNS = ("id", "name", "grade", "tags", *KEY_COLUMNS)
+# The customer's id, under its own name or as other CRMs export it; ``external_id`` is the
+# id only when there is no ``id`` column (otherwise it is an attribute like any other).
+ID_COLUMNS = ("id", "external_id")
+
+
+@attrs.frozen
+class ImportRow:
+    """One customer to import. ``row`` is its line number in the source (for the report)."""
+
+    row: int
+    name: str
+    customer_id: str | None = None
+    keys: tuple[tuple[str, str], ...] = ()
+    grade: str | None = None
+    tags: frozenset[str] = frozenset()
+    attributes: Mapping[str, AttributeValue] = attrs.field(factory=dict, hash=False)
+
+
+class Outcome(enum.Enum):
+    CREATED = "created"
+    COLLISION = "collision"  # matches a customer already stored
+    DUPLICATE = "duplicate"  # matches an earlier row of the same import
+    INVALID = "invalid"  # malformed: no name, a bad phone, a cap reached, undecodable...
+
+
+@attrs.frozen
+class RowResult:
+    row: int
+    outcome: Outcome
+    customer_id: str | None = None
+    message: str = ""
+    # For a collision: the existing customer and who holds it; for a duplicate: the row.
+    other_customer_id: str | None = None
+    other_owner_id: str | None = None
+    other_pool_id: str | None = None
+    duplicate_of_row: int | None = None
+    # For a created row: stored customers whose names look alike (now on the review list).
+    similar_ids: tuple[str, ...] = ()
+
+
+@attrs.frozen
+class ImportReport:
+    rows: tuple[RowResult, ...]
+
+    def count(self, outcome: Outcome) -> int:
+        return sum(1 for result in self.rows if result.outcome is outcome)
+
+    def summary(self) -> str:
+        counts = Counter(result.outcome for result in self.rows)
+        parts = [f"{counts.get(outcome, 0)} {outcome.value}" for outcome in Outcome]
+        return f"{len(self.rows)} rows: " + ", ".join(parts)
+
+    def lookalikes(self) -> int:
+        """How many look-alikes the created rows filed for review, for the summary: an
+        import that files thousands has imported a pattern, not duplicates."""
+        return sum(len(result.similar_ids) for result in self.rows)
+
+    def with_results(self, more: Iterable[RowResult]) -> ImportReport:
+        """This report and ``more`` (a reader's refused rows), in the order of the file."""
+        return ImportReport(tuple(sorted((*self.rows, *more), key=lambda result: result.row)))
+
+
+@attrs.frozen
+class Columns:
+    """Where each meaningful column sits in a header row, worked out once per file so that
+    turning a row's cells into an :class:`ImportRow` is a few index look-ups."""
+
+    width: int
+    name: int
+    id: int | None
+    grade: int | None
+    tags: int | None
+    keys: tuple[tuple[str, int], ...]
+    attributes: tuple[tuple[str, int], ...]
+
+    @classmethod
+    def of(cls, source: str, header: Sequence[str]) -> Columns:
+        """The columns of ``header``; reserved names are matched without regard to case or
+        surrounding spaces (``Name``, `` phone``), as spreadsheets are typed by people."""
+        names = [cell.strip().lstrip("\ufeff") for cell in header]
+        folded = [name.casefold() for name in names]
+        if "name" not in folded:
+            raise ConfigError(source, "the file needs a header row with a 'name' column")
+
+        def where(column: str) -> int | None:
+            return folded.index(column) if column in folded else None
+
+        id_at = where("id")
+        if id_at is None:
+            id_at = where("external_id")
+        # Every column named for a key is one: exports often carry two `phone` columns.
+        keys = tuple((name, at) for at, name in enumerate(folded) if name in KEY_COLUMNS)
+        meaningful = {where(column) for column in RESERVED_COLUMNS} | {id_at}
+        meaningful |= {at for _, at in keys}
+        # Up to the last named column: a spreadsheet pads every row to the widest one.
+        width = max(at for at, name in enumerate(names) if name) + 1
+        return cls(
+            width=width,
+            name=folded.index("name"),
+            id=id_at,
+            grade=where("grade"),
+            tags=where("tags"),
+            keys=keys,
+            attributes=tuple(
+                (name, at) for at, name in enumerate(names) if at not in meaningful and name
+            ),
+        )
+
+    def row(self, line: int, cells: Sequence[str]) -> ImportRow:
+        """The row that ``cells`` (at most ``width`` of them) describe. Empty cells are
+        ignored; keys and tags may hold several values separated by ``;``."""
+        count = len(cells)
+
+        def cell(at: int | None) -> str:
+            return cells[at].strip() if at is not None and at < count else ""
+
+        keys = tuple(
+            (column, value.strip())
+            for column, at in self.keys
+            for value in cell(at).split(";")
+            if value.strip()
+        )
+        attributes: dict[str, AttributeValue] = {}
+        for column, at in self.attributes:
+            value = cell(at)
+            if value:
+                attributes[column] = value
+        tags = cell(self.tags)
+        return ImportRow(
+            row=line,
+            name=cell(self.name),
+            customer_id=cell(self.id) or None,
+            keys=keys,
+            grade=cell(self.grade) or None,
+            tags=frozenset(tag.strip() for tag in tags.split(";") if tag.strip())
+            if tags
+            else frozenset(),
+            attributes=attributes,
+        )
