@@ -24,6 +24,7 @@ from poolkit.model.events import Merged, MergedInto
 from poolkit.model.review import ReviewStatus
 from poolkit.ports import Store
 from poolkit.stores.sqlite import SqliteStore
+from poolkit.testing.builders import T0
 
 POLICY: dict[str, Any] = {
     "timezone": "Asia/Shanghai",
@@ -320,3 +321,28 @@ def test_a_name_in_traditional_characters_is_filed_against_its_simplified_twin(
     simplified = service.create("a", "台湾国际贸易股份有限公司")
     result = service.create_with_warnings("b", "臺灣國際貿易股份有限公司")
     assert [(m.customer_id, m.score) for m in result.similar] == [(simplified.id, 100.0)]
+
+
+def test_names_that_differ_in_a_number_or_a_place_file_nothing(service: PoolService) -> None:
+    # Issue 12: a book of "Company N" names filed every pair; different numbers and
+    # different branches are different companies, however alike the names read.
+    service.create("a", "Company 12 贸易有限公司")
+    service.create("a", "华远贸易有限公司北京分公司")
+    assert service.create_with_warnings("a", "Company 13 贸易有限公司").similar == ()
+    assert service.create_with_warnings("a", "华远贸易有限公司上海分公司").similar == ()
+    assert service.reviews() == []
+
+
+def test_one_customer_files_at_most_max_per_customer_items(identity_store: Store) -> None:
+    clock = ManualClock(T0)
+    policy = Policy.from_dict({**POLICY, "similarity": {"max_per_customer": 2}})
+    service = PoolService(identity_store, policy, clock)
+    service.setup(Team.from_dict(TEAM))
+    for suffix in ("Ltd", "Limited", "Co", "Company"):
+        service.create("a", f"Acme Trading {suffix}", public=True)
+    created = service.create_with_warnings("a", "Acme Trading", public=True)
+    assert len(created.similar) == 2
+    filed = service.reviews(customer_id=created.customer.id)
+    assert sorted(item.similar_id for item in filed) == sorted(
+        match.customer_id for match in created.similar
+    )

@@ -5,6 +5,7 @@ Pure functions, no I/O. Stores compare normalised keys to detect collisions (撞
 """
 
 from poolkit.identity.keys import normalise_keys
+from poolkit.identity.lookalike import MAX_PER_CUSTOMER, may_be_same, review_matches
 from poolkit.identity.normalise import (
     KEY_KINDS,
     SIMPLIFIES_CHINESE,
@@ -15,7 +16,6 @@ from poolkit.identity.normalise import (
     normalise_phone,
     normalise_uscc,
 )
-from poolkit.identity.lookalike import MAX_PER_CUSTOMER, may_be_same, review_matches
 from poolkit.identity.similarity import blocking_keys, name_similarity
 
 __all__ = [

@@ -237,11 +237,13 @@ class ClaimLimitPolicy:
 @attrs.frozen
 class SimilarityPolicy:
     """Similar-customer warnings: names scoring ``threshold`` (0-100) or more against a stored
-    name file a review item; ``per_block`` bounds the candidates read per blocking key."""
+    name, and that may be the same company, file a review item; ``per_block`` bounds the
+    candidates read per blocking key, ``max_per_customer`` the items one customer files."""
 
     enabled: bool = True
     threshold: float = 85.0
     per_block: int = 50
+    max_per_customer: int = 5
 
     def __attrs_post_init__(self) -> None:
         problems: Problems = []
@@ -252,6 +254,7 @@ class SimilarityPolicy:
         elif not 0 < threshold <= 100:
             problems.append(("threshold", "must be > 0 and <= 100"))
         _whole(problems, "per_block", self.per_block, 1)
+        _whole(problems, "max_per_customer", self.max_per_customer, 1)
         _refuse(problems)
 
 
@@ -390,6 +393,7 @@ class Policy:
                 "enabled": self.similarity.enabled,
                 "threshold": self.similarity.threshold,
                 "per_block": self.similarity.per_block,
+                "max_per_customer": self.similarity.max_per_customer,
             },
         }
 
@@ -466,7 +470,8 @@ def _read_policy(data: Mapping[str, Any]) -> Policy:
 
     similarity_table = doc.table("similarity")
     similarity = similarity_table.build(
-        SimilarityPolicy, similarity_table.values("enabled", "threshold", "per_block")
+        SimilarityPolicy,
+        similarity_table.values("enabled", "threshold", "per_block", "max_per_customer"),
     )
     similarity_table.done()
 

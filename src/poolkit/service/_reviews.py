@@ -6,8 +6,9 @@ from datetime import datetime
 
 import attrs
 
+from poolkit.identity.lookalike import review_matches
 from poolkit.identity.normalise import normalise_name
-from poolkit.identity.similarity import name_blocks, normalised_similarity
+from poolkit.identity.similarity import name_blocks
 from poolkit.model.customer import Customer
 from poolkit.model.review import ReviewItem, ReviewStatus, SimilarMatch
 from poolkit.policy.config import Policy
@@ -26,24 +27,28 @@ def resolved(item: ReviewItem, status: ReviewStatus, by: str | None, at: datetim
 def similar_in(
     uow: UnitOfWork, policy: Policy, name: str, exclude: str | None = None
 ) -> tuple[SimilarMatch, ...]:
-    """Stored customers whose names score at or above the policy's threshold, best first."""
+    """Stored customers whose names may be the same company: scoring at or above the
+    policy's threshold and accepted by :func:`~poolkit.identity.may_be_same` (same numbers,
+    same places), best first, at most ``max_per_customer``."""
     settings = policy.similarity
     if not settings.enabled:
         return ()
     blocks = name_blocks(name)
     if not blocks:
         return ()
-    # Normalised once here, not once per candidate: scoring is the hot part of an import.
-    own = normalise_name(name)
-    matches = []
-    for other_id, other_name in uow.customers.similar_names(blocks, settings.per_block):
-        if other_id == exclude:
-            continue
-        score = normalised_similarity(own, normalise_name(other_name))
-        if score >= settings.threshold:
-            matches.append(SimilarMatch(other_id, other_name, round(score, 1)))
-    matches.sort(key=lambda match: (-match.score, match.customer_id))
-    return tuple(matches)
+    candidates = (
+        pair
+        for pair in uow.customers.similar_names(blocks, settings.per_block)
+        if pair[0] != exclude
+    )
+    matches = review_matches(
+        normalise_name(name),
+        candidates,
+        threshold=settings.threshold,
+        limit=settings.max_per_customer,
+    )
+    matches_out = [SimilarMatch(m.customer_id, m.name, m.score) for m in matches]
+    return tuple(matches_out)
 
 
 def file_reviews(
