@@ -26,7 +26,7 @@ import attrs
 
 from poolkit.errors import ConfigError
 from poolkit.model._checks import MAX_INT
-from poolkit.model._reading import Problems, Reader, read_toml
+from poolkit.model._reading import Problems, Reader, load_toml
 
 __all__ = [
     "DEFAULT_COLLISION_KEYS",
@@ -343,11 +343,7 @@ class Policy:
     def from_toml(cls, path: str | Path) -> Policy:
         """Read a policy file; a mistake in it is reported with the file's name (and for a
         syntax or encoding mistake, the line)."""
-        data = read_toml(path, "policy")
-        try:
-            return cls.from_dict(data)
-        except ConfigError as error:
-            raise error.in_file(str(path)) from None
+        return load_toml(path, "policy", cls.from_dict)
 
     def to_dict(self) -> dict[str, Any]:
         """The plain-dict form; ``Policy.from_dict(p.to_dict()) == p``."""
