@@ -191,39 +191,52 @@ def simulate(
             _work_day(service, rng, rep, counts, notes)
         _manager_assigns(service, rng, active, counts, notes)
         if day == 10 and "wu" in active:
-            report = service.depart("admin", "wu")
+            _depart(service, "wu", notes)
             departed.add("wu")
-            notes.append(
-                f"wu departed: {len(report.dropped)} customers dropped to the public pool at once"
-            )
         clock.set(START + timedelta(days=day, hours=9))  # 18:00, the evening sweep
-        sweep = service.sweep()
-        counts["warned"] = len(sweep.warned)
-        counts["dropped"] = len(sweep.dropped)
-        notes.extend(
-            f"dropped {item.customer_id} from {item.rep_id}: {item.message}"
-            for item in sweep.dropped[:4]
-        )
-        if len(sweep.dropped) > 4:
-            notes.append(f"... and {len(sweep.dropped) - 4} more dropped")
-        notes.extend(
-            f"warned {item.rep_id} about {item.customer_id}: {item.message}"
-            for item in sweep.warned[:2]
-        )
-        for key in (
-            "claims",
-            "assigns",
-            "follow_ups",
-            "deals",
-            "creates",
-            "cap",
-            "limit",
-            "cooldown",
-            "collisions",
-            "lost_races",
-        ):
+        _evening_sweep(service, counts, notes)
+        for key in _COUNTED:
             counts.setdefault(key, 0)
         yield DaySummary(day, clock.now().date().isoformat(), dict(counts), tuple(notes))
+
+
+# Every count a day reports, zero on a day it did not happen.
+_COUNTED = (
+    "claims",
+    "assigns",
+    "follow_ups",
+    "deals",
+    "creates",
+    "cap",
+    "limit",
+    "cooldown",
+    "collisions",
+    "lost_races",
+)
+
+
+def _depart(service: PoolService, rep_id: str, notes: list[str]) -> None:
+    report = service.depart("admin", rep_id)
+    notes.append(
+        f"{rep_id} departed: {len(report.dropped)} customers dropped to the public pool at once"
+    )
+
+
+def _evening_sweep(service: PoolService, counts: Counter[str], notes: list[str]) -> None:
+    """Sweep, count the warnings and drops, and note the first few of each."""
+    sweep = service.sweep()
+    counts["warned"] = len(sweep.warned)
+    counts["dropped"] = len(sweep.dropped)
+    notes.extend(
+        f"dropped {item.customer_id} from {item.rep_id}: {item.message}"
+        for item in sweep.dropped[:4]
+    )
+    if len(sweep.dropped) > 4:
+        notes.append(f"... and {len(sweep.dropped) - 4} more dropped")
+    notes.extend(
+        f"warned {item.rep_id} about {item.customer_id}: {item.message}"
+        for item in sweep.warned[:2]
+    )
 
 
 def _attempt(

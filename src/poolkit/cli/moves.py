@@ -27,6 +27,7 @@ __all__ = [
 
 CUSTOMER = arg("customer", help="customer id")
 TO_REP = arg("--to", required=True, metavar="REP", help="the rep who receives it")
+REASON = arg("--reason", default="", help="why")
 
 
 def _moved(ctx: Context, action: str, customer: Customer) -> None:
@@ -53,12 +54,7 @@ def return_(ctx: Context, args: argparse.Namespace) -> None:
     _moved(ctx, "return", ctx.service().return_to_pool(args.actor, args.customer, args.reason))
 
 
-@command(
-    "recycle",
-    "take a customer back to its public pool",
-    CUSTOMER,
-    arg("--reason", default="", help="why"),
-)
+@command("recycle", "take a customer back to its public pool", CUSTOMER, REASON)
 def recycle(ctx: Context, args: argparse.Namespace) -> None:
     _moved(ctx, "recycle", ctx.service().recycle(args.actor, args.customer, args.reason))
 
@@ -73,7 +69,7 @@ def transfer(ctx: Context, args: argparse.Namespace) -> None:
     "take a customer from one rep and give it to another (supervisors)",
     CUSTOMER,
     TO_REP,
-    arg("--reason", default="", help="why"),
+    REASON,
 )
 def reassign(ctx: Context, args: argparse.Namespace) -> None:
     service = ctx.service()
@@ -90,12 +86,7 @@ def change_pool(ctx: Context, args: argparse.Namespace) -> None:
     _moved(ctx, "change-pool", ctx.service().change_pool(args.actor, args.customer, args.to))
 
 
-@command(
-    "freeze",
-    "put a customer in the recycle bin",
-    CUSTOMER,
-    arg("--reason", default="", help="why"),
-)
+@command("freeze", "put a customer in the recycle bin", CUSTOMER, REASON)
 def freeze(ctx: Context, args: argparse.Namespace) -> None:
     _moved(ctx, "freeze", ctx.service().freeze(args.actor, args.customer, args.reason))
 

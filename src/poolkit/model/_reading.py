@@ -54,6 +54,17 @@ def read_toml(path: str | Path, what: str) -> dict[str, Any]:
         ) from error
 
 
+def load_toml(path: str | Path, what: str, read: Callable[[dict[str, Any]], T]) -> T:
+    """``read`` applied to the table of a TOML file; a mistake in the file or in what it
+    holds is reported with the file's name (and for a syntax or encoding mistake, the
+    line)."""
+    data = read_toml(path, what)
+    try:
+        return read(data)
+    except ConfigError as error:
+        raise error.in_file(str(path)) from None
+
+
 class Reader:
     """Reads one table of a document: finds keys, remembers which were read, and notes
     every shape mistake (not a table, unknown key, missing key) in a shared list instead of

@@ -14,30 +14,9 @@ from typing import Any
 import attrs
 
 from poolkit.errors import InvalidValueError
+from poolkit.model import events as ev
 from poolkit.model.customer import Customer, CustomerStatus
-from poolkit.model.events import (
-    Assigned,
-    Claimed,
-    Created,
-    Deleted,
-    Dropped,
-    Edited,
-    Event,
-    FollowedUp,
-    FollowUpKind,
-    Frozen,
-    GradeChanged,
-    LockChanged,
-    Merged,
-    MergedInto,
-    PoolChanged,
-    Reassigned,
-    Recycled,
-    Restored,
-    Returned,
-    Transferred,
-    Warned,
-)
+from poolkit.model.events import Event, FollowUpKind
 
 
 def _take(customer: Customer, rep_id: str, at: datetime) -> dict[str, Any]:
@@ -93,7 +72,7 @@ def apply(customer: Customer | None, event: Event) -> Customer | None:
 
     Refuses an event out of sequence, so a gap or a reordering in a log cannot go unnoticed.
     """
-    if isinstance(event, Created):
+    if isinstance(event, ev.Created):
         if customer is not None:
             raise InvalidValueError("event", f"customer {event.customer_id} already exists")
         if event.seq != 1:
@@ -126,29 +105,29 @@ def apply(customer: Customer | None, event: Event) -> Customer | None:
     # One evolve per event: each case names the fields it changes.
     changes: dict[str, Any]
     match event:
-        case FollowedUp():
+        case ev.FollowedUp():
             changes = {"last_follow_up_at": at}
             if event.method is FollowUpKind.DEAL:
                 changes["last_deal_at"] = at
-        case Claimed() | Assigned():
+        case ev.Claimed() | ev.Assigned():
             changes = _take(customer, event.rep_id, at)
-        case Returned() | Recycled() | Dropped():
+        case ev.Returned() | ev.Recycled() | ev.Dropped():
             changes = _release(customer, at, CustomerStatus.PUBLIC)
-        case Transferred() | Reassigned():
+        case ev.Transferred() | ev.Reassigned():
             changes = _hand_over(customer, event.to_rep_id, at)
-        case PoolChanged():
+        case ev.PoolChanged():
             changes = {"pool_id": event.to_pool_id}
-        case Frozen():
+        case ev.Frozen():
             changes = _release(customer, at, CustomerStatus.FROZEN)
-        case Restored():
+        case ev.Restored():
             changes = {
                 "status": CustomerStatus.PUBLIC,
                 "pool_id": event.pool_id,
                 "public_since": at,
             }
-        case Deleted() | MergedInto():
+        case ev.Deleted() | ev.MergedInto():
             return None
-        case Merged():
+        case ev.Merged():
             private = event.owner_id is not None
             changes = {
                 "status": CustomerStatus.PRIVATE if private else customer.status,
@@ -164,18 +143,18 @@ def apply(customer: Customer | None, event: Event) -> Customer | None:
                 "last_deal_at": event.last_deal_at,
                 "warned_due_at": None,
             }
-        case LockChanged():
+        case ev.LockChanged():
             changes = {"locked": event.locked}
-        case GradeChanged():
+        case ev.GradeChanged():
             changes = {"grade": event.new}
-        case Edited():
+        case ev.Edited():
             changes = {
                 "name": event.name,
                 "keys": event.keys,
                 "tags": event.tags,
                 "attributes": event.attributes,
             }
-        case Warned():
+        case ev.Warned():
             changes = {"warned_due_at": event.due_at}
         case _:
             raise InvalidValueError("event", f"unknown event {type(event).__name__}")

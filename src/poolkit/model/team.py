@@ -9,7 +9,7 @@ from typing import Any
 import attrs
 
 from poolkit.errors import ConfigError
-from poolkit.model._reading import Problems, Reader, read_toml
+from poolkit.model._reading import Problems, Reader, load_toml
 from poolkit.model.pool import Pool
 from poolkit.model.rep import Rep, org_problems
 
@@ -84,11 +84,7 @@ class Team:
     def from_toml(cls, path: str | Path) -> Team:
         """Read a team file; a mistake in it is reported with the file's name (and for a
         syntax or encoding mistake, the line)."""
-        data = read_toml(path, "team")
-        try:
-            return cls.from_dict(data)
-        except ConfigError as error:
-            raise error.in_file(str(path)) from None
+        return load_toml(path, "team", cls.from_dict)
 
 
 def check_team(reps: Iterable[Rep], pools: Iterable[Pool]) -> None:

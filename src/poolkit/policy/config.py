@@ -16,7 +16,7 @@ from __future__ import annotations
 import enum
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, TypeVar, cast
@@ -26,7 +26,7 @@ import attrs
 
 from poolkit.errors import ConfigError
 from poolkit.model._checks import MAX_INT
-from poolkit.model._reading import Problems, Reader, read_toml
+from poolkit.model._reading import Problems, Reader, load_toml
 
 __all__ = [
     "DEFAULT_COLLISION_KEYS",
@@ -41,6 +41,7 @@ __all__ = [
 ]
 
 E = TypeVar("E", bound=enum.Enum)
+T = TypeVar("T")
 
 
 def _whole(problems: Problems, path: str, value: object, least: int) -> None:
@@ -345,11 +346,7 @@ class Policy:
     def from_toml(cls, path: str | Path) -> Policy:
         """Read a policy file; a mistake in it is reported with the file's name (and for a
         syntax or encoding mistake, the line)."""
-        data = read_toml(path, "policy")
-        try:
-            return cls.from_dict(data)
-        except ConfigError as error:
-            raise error.in_file(str(path)) from None
+        return load_toml(path, "policy", cls.from_dict)
 
     def to_dict(self) -> dict[str, Any]:
         """The plain-dict form; ``Policy.from_dict(p.to_dict()) == p``."""
@@ -441,54 +438,29 @@ def _read_policy(data: Mapping[str, Any]) -> Policy:
     doc = Reader(data, "", problems)
     if problems:
         raise ConfigError("", problems=problems)
-
-    rules: list[DropRule | None] = []
-    names: list[object] = []
-    for table in doc.tables("drop_rules"):
-        values = table.values(*_RULE_KEYS, required=_RULE_REQUIRED)
-        names.append(values.get("name"))
-        rules.append(table.build(DropRule, values) if set(values) >= _RULE_REQUIRED else None)
-        table.done()
-
-    caps_table = doc.table("caps")
-    caps = caps_table.build(
-        CapPolicy, caps_table.values("default", "per_rep", "count_dealt", "count_locked")
+    read_rules = _read_list(doc, "drop_rules", DropRule, _RULE_KEYS, _RULE_REQUIRED)
+    caps = _read_part(doc, "caps", CapPolicy, "default", "per_rep", "count_dealt", "count_locked")
+    claim_limit = _read_part(
+        doc, "claim_limit", ClaimLimitPolicy, "max_claims", "window_days", "per_rep"
     )
-    caps_table.done()
-
-    limit_table = doc.table("claim_limit")
-    claim_limit = limit_table.build(
-        ClaimLimitPolicy, limit_table.values("max_claims", "window_days", "per_rep")
-    )
-    limit_table.done()
-
-    routing: list[RoutingRule | None] = []
-    for table in doc.tables("routing"):
-        values = table.values(*_ROUTING_KEYS, required=_ROUTING_KEYS)
-        routing.append(table.build(RoutingRule, values) if len(values) == 3 else None)
-        table.done()
-
-    similarity_table = doc.table("similarity")
-    similarity = similarity_table.build(
+    routing = [rule for _, rule in _read_list(doc, "routing", RoutingRule, _ROUTING_KEYS)]
+    similarity = _read_part(
+        doc,
+        "similarity",
         SimilarityPolicy,
-        similarity_table.values("enabled", "threshold", "per_block", "max_per_customer"),
+        "enabled",
+        "threshold",
+        "per_block",
+        "max_per_customer",
     )
-    similarity_table.done()
+    values = _read_settings(doc)
 
-    cooldown = doc.table("cooldown")
-    values = doc.values("timezone", "drop_time", "phone_region")
-    values |= {f"cooldown_{key}": value for key, value in cooldown.values("days").items()}
-    cooldown.done()
-    collision = doc.table("collision")
-    values |= {f"collision_{key}": value for key, value in collision.values("keys").items()}
-    collision.done()
-    doc.done()
-
+    rules = [rule for _, rule in read_rules]
     good_rules = [rule for rule in rules if rule is not None]
     if len(good_rules) < len(rules):
         # The policy checks names across its rules by position; with some rules refused
         # it would see the wrong positions, so the same check runs here on the names read.
-        problems.extend(_duplicate_names(names))
+        problems.extend(_duplicate_names([values.get("name") for values, _ in read_rules]))
         good_rules = []
     policy = doc.build(
         Policy,
@@ -506,6 +478,47 @@ def _read_policy(data: Mapping[str, Any]) -> Policy:
     if problems or policy is None:
         raise ConfigError("", problems=problems)
     return policy
+
+
+def _read_part(doc: Reader, key: str, make: Callable[..., T], *keys: str) -> T | None:
+    """The table ``key`` made into a part of the policy (None if refused, with the problems
+    noted)."""
+    table = doc.table(key)
+    part = table.build(make, table.values(*keys))
+    table.done()
+    return part
+
+
+def _read_list(
+    doc: Reader,
+    key: str,
+    make: Callable[..., T],
+    keys: tuple[str, ...],
+    required: Iterable[str] | None = None,
+) -> list[tuple[dict[str, Any], T | None]]:
+    """Each table of the list ``key`` (all of ``keys`` required unless told): the values
+    read, and what they made (None if a key was missing or they were refused)."""
+    needed = frozenset(keys if required is None else required)
+    read: list[tuple[dict[str, Any], T | None]] = []
+    for table in doc.tables(key):
+        values = table.values(*keys, required=needed)
+        read.append((values, table.build(make, values) if set(values) >= needed else None))
+        table.done()
+    return read
+
+
+def _read_settings(doc: Reader) -> dict[str, Any]:
+    """The policy's own keys, and those of its one-key tables under prefixed names; the
+    last look at the document, so that what is left over is reported as unknown."""
+    cooldown = doc.table("cooldown")
+    values = doc.values("timezone", "drop_time", "phone_region")
+    values |= {f"cooldown_{key}": value for key, value in cooldown.values("days").items()}
+    cooldown.done()
+    collision = doc.table("collision")
+    values |= {f"collision_{key}": value for key, value in collision.values("keys").items()}
+    collision.done()
+    doc.done()
+    return values
 
 
 _RULE_KEYS = ("name", "kind", "days", "warn_days", "grades", "pools", "exempt_if_dealt")

@@ -180,72 +180,85 @@ def _reader(kind: Any) -> Read:
     origin = typing.get_origin(kind)
     args = typing.get_args(kind)
     if origin is typing.Union or origin is types.UnionType:
-        arms = [arm for arm in args if arm is not types.NoneType]
-        optional = len(arms) < len(args)
-        if len(arms) == 1:
-            arm = _reader(arms[0])
-            if not optional:
-                return arm
-            return lambda raw, field: None if raw is None else arm(raw, field)
-        if all(arm in _PLAIN for arm in arms):
-            # AttributeValue (str | int | float | bool): JSON keeps these as they are.
-            def plain(raw: Any, field: str) -> Any:
-                if (raw is None and optional) or isinstance(raw, _PLAIN):
-                    return raw
-                raise InvalidValueError(field, f"expected one of {kind}, got {raw!r}")
-
-            return plain
-        raise InvalidValueError("codec", f"cannot decode a value of type {kind}")
+        return _union_reader(kind, args)
     if origin is frozenset:
-        item = _reader(args[0])
-
-        def items(raw: Any, field: str) -> Any:
-            if not isinstance(raw, list):
-                raise InvalidValueError(field, f"expected a list, got {raw!r}")
-            return frozenset(item(each, field) for each in raw)
-
-        return items
+        return _frozenset_reader(_reader(args[0]))
     if origin is Mapping or origin is dict:
-        value = _reader(args[1])
-
-        def mapping(raw: Any, field: str) -> Any:
-            if not isinstance(raw, dict):
-                raise InvalidValueError(field, f"expected an object, got {raw!r}")
-            return {key: value(each, f"{field}.{key}") for key, each in raw.items()}
-
-        return mapping
+        return _mapping_reader(_reader(args[1]))
     if kind is datetime:
         return decode_datetime
     if kind is IdentityKey:
-
-        def identity_key(raw: Any, field: str) -> Any:
-            if not (isinstance(raw, list) and len(raw) == 2):
-                raise InvalidValueError(field, f"expected [kind, value], got {raw!r}")
-            return IdentityKey(raw[0], raw[1])
-
-        return identity_key
+        return _identity_key
     if isinstance(kind, type) and issubclass(kind, enum.Enum):
-        members: type[enum.Enum] = kind
-
-        def member(raw: Any, field: str) -> Any:
-            try:
-                return members(raw)
-            except ValueError as error:
-                raise InvalidValueError(field, f"not a {members.__name__}: {raw!r}") from error
-
-        return member
+        return _enum_reader(kind)
     if kind in _PLAIN:
-        expected: type = kind
-
-        def scalar(raw: Any, field: str) -> Any:
-            if expected is float and isinstance(raw, int) and not isinstance(raw, bool):
-                return float(raw)
-            if not isinstance(raw, expected) or (expected is not bool and isinstance(raw, bool)):
-                raise InvalidValueError(field, f"expected {expected.__name__}, got {raw!r}")
-            return raw
-
-        return scalar
+        return _scalar_reader(kind)
     raise InvalidValueError("codec", f"cannot decode a value of type {kind}")
+
+
+def _union_reader(kind: Any, args: tuple[Any, ...]) -> Read:
+    """An optional value (``X | None``), or one of the plain JSON types."""
+    arms = [arm for arm in args if arm is not types.NoneType]
+    optional = len(arms) < len(args)
+    if len(arms) == 1:
+        arm = _reader(arms[0])
+        if not optional:
+            return arm
+        return lambda raw, field: None if raw is None else arm(raw, field)
+    if all(arm in _PLAIN for arm in arms):
+        # AttributeValue (str | int | float | bool): JSON keeps these as they are.
+        def plain(raw: Any, field: str) -> Any:
+            if (raw is None and optional) or isinstance(raw, _PLAIN):
+                return raw
+            raise InvalidValueError(field, f"expected one of {kind}, got {raw!r}")
+
+        return plain
+    raise InvalidValueError("codec", f"cannot decode a value of type {kind}")
+
+
+def _frozenset_reader(item: Read) -> Read:
+    def items(raw: Any, field: str) -> Any:
+        if not isinstance(raw, list):
+            raise InvalidValueError(field, f"expected a list, got {raw!r}")
+        return frozenset(item(each, field) for each in raw)
+
+    return items
+
+
+def _mapping_reader(value: Read) -> Read:
+    def mapping(raw: Any, field: str) -> Any:
+        if not isinstance(raw, dict):
+            raise InvalidValueError(field, f"expected an object, got {raw!r}")
+        return {key: value(each, f"{field}.{key}") for key, each in raw.items()}
+
+    return mapping
+
+
+def _identity_key(raw: Any, field: str) -> Any:
+    if not (isinstance(raw, list) and len(raw) == 2):
+        raise InvalidValueError(field, f"expected [kind, value], got {raw!r}")
+    return IdentityKey(raw[0], raw[1])
+
+
+def _enum_reader(members: type[enum.Enum]) -> Read:
+    def member(raw: Any, field: str) -> Any:
+        try:
+            return members(raw)
+        except ValueError as error:
+            raise InvalidValueError(field, f"not a {members.__name__}: {raw!r}") from error
+
+    return member
+
+
+def _scalar_reader(expected: type) -> Read:
+    def scalar(raw: Any, field: str) -> Any:
+        if expected is float and isinstance(raw, int) and not isinstance(raw, bool):
+            return float(raw)
+        if not isinstance(raw, expected) or (expected is not bool and isinstance(raw, bool)):
+            raise InvalidValueError(field, f"expected {expected.__name__}, got {raw!r}")
+        return raw
+
+    return scalar
 
 
 _FIELDS: dict[type, tuple[tuple[str, str, Read], ...]] = {}

@@ -22,30 +22,9 @@ from zoneinfo import ZoneInfo
 
 import attrs
 
+from poolkit.model import events as ev
 from poolkit.model.customer import Customer, CustomerStatus, IdentityKey
-from poolkit.model.events import (
-    Assigned,
-    Claimed,
-    Created,
-    Deleted,
-    Dropped,
-    Edited,
-    Event,
-    FollowedUp,
-    FollowUpKind,
-    Frozen,
-    GradeChanged,
-    LockChanged,
-    Merged,
-    MergedInto,
-    PoolChanged,
-    Reassigned,
-    Recycled,
-    Restored,
-    Returned,
-    Transferred,
-    Warned,
-)
+from poolkit.model.events import Event, FollowUpKind
 from poolkit.model.review import ReviewItem
 from poolkit.model.schedule import Schedule
 
@@ -134,16 +113,16 @@ def review(
     return attrs.evolve(item, **changes)
 
 
-def claimed(customer_id: str, seq: int, at: datetime, rep_id: str = "alice") -> Claimed:
+def claimed(customer_id: str, seq: int, at: datetime, rep_id: str = "alice") -> ev.Claimed:
     """The ``seq``-th event of ``customer_id``: ``rep_id`` claimed it from ``north`` at ``at``."""
-    return Claimed(
+    return ev.Claimed(
         customer_id=customer_id, seq=seq, at=at, actor_id=rep_id, rep_id=rep_id, pool_id="north"
     )
 
 
-def followed_up(customer_id: str, seq: int, at: datetime = T0) -> FollowedUp:
+def followed_up(customer_id: str, seq: int, at: datetime = T0) -> ev.FollowedUp:
     """The ``seq``-th event of ``customer_id``: alice called it at ``at``."""
-    return FollowedUp(
+    return ev.FollowedUp(
         customer_id=customer_id, seq=seq, at=at, actor_id="alice", method=FollowUpKind.CALL
     )
 
@@ -157,7 +136,7 @@ def one_of_each_event(customer_id: str) -> list[Event]:
         return {"customer_id": customer_id, "seq": seq, "at": at + seq * DAY, "actor_id": "boss"}
 
     return [
-        Created(
+        ev.Created(
             **common(1),
             name="Acme",
             pool_id="north",
@@ -167,9 +146,9 @@ def one_of_each_event(customer_id: str) -> list[Event]:
             tags=frozenset({"fair", "vip"}),
             attributes={"city": "Hangzhou", "staff": 40, "score": 0.5, "export": True},
         ),
-        FollowedUp(**common(2), method=FollowUpKind.VISIT, note="met the buyer"),
-        Warned(**common(3), rep_id="alice", rule="stale-15", due_at=T0 + 20 * DAY, reason="r"),
-        Dropped(
+        ev.FollowedUp(**common(2), method=FollowUpKind.VISIT, note="met the buyer"),
+        ev.Warned(**common(3), rep_id="alice", rule="stale-15", due_at=T0 + 20 * DAY, reason="r"),
+        ev.Dropped(
             **common(4),
             rep_id="alice",
             code="drop.no_follow_up",
@@ -177,25 +156,25 @@ def one_of_each_event(customer_id: str) -> list[Event]:
             due_at=T0 + 4 * DAY,
             reason="no follow-up",
         ),
-        Claimed(**common(5), rep_id="bob", pool_id="north"),
-        Transferred(**common(6), from_rep_id="bob", to_rep_id="carol"),
-        Reassigned(**common(7), from_rep_id="carol", to_rep_id="alice", reason="contest"),
-        Returned(**common(8), rep_id="alice", reason="not interested"),
-        Assigned(**common(9), rep_id="bob", pool_id="north"),
-        Recycled(**common(10), rep_id="bob", reason="idle"),
-        PoolChanged(**common(11), from_pool_id="north", to_pool_id="south"),
-        LockChanged(**common(12), locked=True),
-        GradeChanged(**common(13), old="B", new=None),
-        Edited(
+        ev.Claimed(**common(5), rep_id="bob", pool_id="north"),
+        ev.Transferred(**common(6), from_rep_id="bob", to_rep_id="carol"),
+        ev.Reassigned(**common(7), from_rep_id="carol", to_rep_id="alice", reason="contest"),
+        ev.Returned(**common(8), rep_id="alice", reason="not interested"),
+        ev.Assigned(**common(9), rep_id="bob", pool_id="north"),
+        ev.Recycled(**common(10), rep_id="bob", reason="idle"),
+        ev.PoolChanged(**common(11), from_pool_id="north", to_pool_id="south"),
+        ev.LockChanged(**common(12), locked=True),
+        ev.GradeChanged(**common(13), old="B", new=None),
+        ev.Edited(
             **common(14),
             name="Acme Ltd",
             keys=keys,
             tags=frozenset({"fair"}),
             attributes={"city": "Ningbo"},
         ),
-        Frozen(**common(15), from_rep_id=None, reason="one-year contract"),
-        Restored(**common(16), pool_id="south"),
-        Merged(
+        ev.Frozen(**common(15), from_rep_id=None, reason="one-year contract"),
+        ev.Restored(**common(16), pool_id="south"),
+        ev.Merged(
             **common(17),
             absorbed_id="c9",
             owner_id="bob",
@@ -208,6 +187,6 @@ def one_of_each_event(customer_id: str) -> list[Event]:
             last_follow_up_at=at + 3 * DAY,
             last_deal_at=at + 4 * DAY,
         ),
-        MergedInto(**common(18), into_id="c8"),
-        Deleted(**common(19), reason="duplicate"),
+        ev.MergedInto(**common(18), into_id="c8"),
+        ev.Deleted(**common(19), reason="duplicate"),
     ]
