@@ -43,14 +43,15 @@ from pathlib import Path
 
 from _books import store_created
 
-from poolkit import ManualClock, Policy, PoolService, Team, codec
+from poolkit import ManualClock, Policy, PoolService, Team
 from poolkit.identity.keys import normalise_keys
 from poolkit.identity.similarity import name_blocks
 from poolkit.importing import read_file
 from poolkit.model.events import Created
 from poolkit.model.history import apply
 from poolkit.policy import rules
-from poolkit.service import POLICY_FINGERPRINT
+from poolkit.service.stored_policy import StoredPolicy, save
+from poolkit.stores import _codec as codec  # the floor writes rows as the store would
 from poolkit.stores.sqlite import SqliteStore
 from poolkit.testing.books import realistic_names
 from poolkit.testing.files import write_xlsx
@@ -129,7 +130,7 @@ def build(path: Path, stored: int) -> float:
                 pool_id="main",
                 keys={"phone": stored_phone(number)},
             )
-        uow.settings.set(POLICY_FINGERPRINT, POLICY.fingerprint())
+        save(uow.settings, StoredPolicy(POLICY, 1, 1))
         uow.commit()
     store.close()
     return time.perf_counter() - started

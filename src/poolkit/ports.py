@@ -10,9 +10,17 @@ The contract a store must keep:
 
 - A unit of work is a transaction: everything written inside it becomes visible together
   on :meth:`UnitOfWork.commit`, or not at all (an exception or a missing commit rolls it
-  back). Units of work are serialised: while one is open for writing, no other sees its
-  partial state, and a decision read inside one (a rep's count toward a cap) still holds
-  when it commits.
+  back); no other unit of work sees its partial state.
+- Units of work may run side by side. Each invariant is kept by what it touches: a
+  customer by its version; the decisions about a rep (cap, claim limit, departure) by
+  :meth:`UnitOfWork.lock_rep`, which the service calls before it counts anything of the
+  rep's, so a count read inside a unit of work still holds when it commits; a collision
+  by the store's lookup of identity keys, which must make two creates of one key wait for
+  each other. A store that runs one writer at a time (the memory and SQLite stores) keeps
+  all of this by serialising, and its ``lock_rep`` does nothing.
+- A transient failure (a lock wait past its limit, a serialisation failure, a deadlock) is
+  a :class:`~poolkit.errors.StoreError` with ``retryable`` true; the service runs the
+  operation again, a bounded number of times (docs/concurrency.md).
 - Writes of a customer name the version they were based on; a store refuses a mismatch
   with :class:`~poolkit.errors.StaleVersionError` instead of overwriting.
 - The event log is append-only; ``(customer_id, seq)`` is unique.
@@ -104,6 +112,10 @@ class CustomerRepository(Protocol):
     def due(self, at: datetime, limit: int) -> list[Customer]:
         """Up to ``limit`` customers whose schedule has a drop or warning at or before ``at``,
         earliest first. Reads only what is due, not every customer stored."""
+
+    def upcoming(self, at: datetime, limit: int) -> list[Customer]:
+        """What :meth:`due` returns, for reading only (a forecast): a store whose ``due``
+        locks the rows it returns for the sweeper that asked must not lock them here."""
 
     def schedule_of(self, customer_id: str) -> Schedule | None: ...
 
@@ -206,6 +218,11 @@ class UnitOfWork(Protocol):
         tb: TracebackType | None,
     ) -> None:
         """Roll back whatever was not committed."""
+
+    def lock_rep(self, rep_id: str) -> None:
+        """Hold back every other unit of work's decisions about this rep (its cap, claim
+        limit, departure) until this one ends. The service calls it before it reads what
+        it counts for the rep. A store that runs one writer at a time needs nothing."""
 
     def commit(self) -> None: ...
 

@@ -208,10 +208,17 @@ class ServiceCore:
         policy = work.policy
         if policy.cap_for(rep.id, rep.cap) is None:
             return
+        work.uow.lock_rep(rep.id)
         held = work.uow.customers.find(CustomerQuery(owner_ids=frozenset({rep.id})))
         decision = rules.check_cap(rep, held, policy)
         if isinstance(decision, rules.CapFull):
             raise CapExceeded(rep.id, decision.limit, decision.count)
+
+    def _receiver(self, work: Work, rep_id: str) -> Rep:
+        """A rep about to receive a customer, locked before it is read, so that its
+        departure or its cap cannot change before this unit of work commits."""
+        work.uow.lock_rep(rep_id)
+        return work.team.receiver(rep_id)
 
     def _check_collision(
         self, work: Work, keys: Iterable[IdentityKey], exclude: str | None = None

@@ -24,6 +24,7 @@ from poolkit.model.review import SimilarMatch
 from poolkit.policy import rules
 from poolkit.service import _reviews, rights
 from poolkit.service._core import ServiceCore, Work
+from poolkit.service._retry import retried, run_retried
 
 __all__ = ["CreateResult", "IntakeJobs"]
 
@@ -85,6 +86,7 @@ class IntakeJobs(ServiceCore):
             public=public,
         ).customer
 
+    @retried
     def create_with_warnings(
         self,
         actor_id: str,
@@ -178,15 +180,38 @@ class IntakeJobs(ServiceCore):
         pending = iter(rows)
         done = 0
         while batch := list(itertools.islice(pending, batch_size)):
+            self._import_batch(actor_id, batch, public, pool_id, seen, results)
+            done += len(batch)
+            if progress is not None:
+                progress(done)
+        return ImportReport(tuple(results))
+
+    def _import_batch(
+        self,
+        actor_id: str,
+        batch: list[ImportRow],
+        public: bool,
+        pool_id: str | None,
+        seen: dict[IdentityKey, int],
+        results: list[RowResult],
+    ) -> None:
+        """Write one batch in one unit of work, run again after a transient failure with
+        the report and the keys seen put back as they were before it."""
+        mark, seen_before = len(results), dict(seen)
+
+        def write() -> None:
             with self._work() as work:
                 actor = self._importer(work, actor_id)
                 for row in batch:
                     results.append(self._import_row(work, actor, row, public, pool_id, seen))
                 work.uow.commit()
-            done += len(batch)
-            if progress is not None:
-                progress(done)
-        return ImportReport(tuple(results))
+
+        def undo() -> None:
+            del results[mark:]
+            seen.clear()
+            seen.update(seen_before)
+
+        run_retried(write, undo)
 
     def _importer(self, work: Work, actor_id: str) -> Rep:
         # Checked again for every batch: an admin demoted mid-import stops importing.

@@ -15,6 +15,7 @@ from poolkit.model.review import ReviewItem, ReviewStatus, SimilarMatch
 from poolkit.ports import UnitOfWork
 from poolkit.service import _reviews, rights
 from poolkit.service._core import ServiceCore, Work, next_event, require_state
+from poolkit.service._retry import retried
 
 __all__ = ["LookalikeJobs", "MergedOwnership", "merged_ownership"]
 
@@ -67,6 +68,7 @@ class LookalikeJobs(ServiceCore):
         with self.store.unit_of_work() as uow:
             return uow.reviews.find(status, customer_id)
 
+    @retried
     def mark_not_same(self, actor_id: str, review_id: str) -> ReviewItem:
         """An admin decides the two customers of a review item are different; the pair is
         not filed again."""
@@ -96,6 +98,7 @@ class LookalikeJobs(ServiceCore):
             )
         return item
 
+    @retried
     def merge(self, actor_id: str, keep_id: str, absorb_id: str) -> Customer:
         """An admin merges ``absorb_id`` into ``keep_id``: one customer remains.
 

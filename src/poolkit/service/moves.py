@@ -46,6 +46,7 @@ from poolkit.service._core import (
     owner_of,
     require_state,
 )
+from poolkit.service._retry import retried
 
 __all__ = ["DepartureReport", "MoveJobs"]
 
@@ -61,6 +62,7 @@ class DepartureReport:
 
 
 class MoveJobs(ServiceCore):
+    @retried
     def follow_up(
         self,
         actor_id: str,
@@ -79,6 +81,7 @@ class MoveJobs(ServiceCore):
             op.allow(rights.may_follow_up(op.work.team, op.actor, op.customer), "follow up")
             return self._commit(op, op.event(FollowedUp, method=kind, note=note))
 
+    @retried
     def claim(self, actor_id: str, customer_id: str) -> Customer:
         """Fish a customer out of a public pool into the actor's private pool (领取).
 
@@ -90,6 +93,9 @@ class MoveJobs(ServiceCore):
             require_state(op.customer, "claim", _PUBLIC)
             pool = op.work.team.pool(op.customer.pool_id)
             op.allow(rights.may_claim(op.actor, pool), "claim")
+            # Before counting anything of the rep's (holdings, claims): the counts must
+            # not change between the count and the commit.
+            op.work.uow.lock_rep(op.actor.id)
             self._check_cap(op.work, op.actor)
             self._check_claim_limit(op)
             return self._commit(op, op.event(Claimed, rep_id=op.actor.id, pool_id=pool.id))
@@ -108,13 +114,14 @@ class MoveJobs(ServiceCore):
         if isinstance(cooldown, rules.CooldownRunning):
             raise CooldownActive(actor.id, op.customer.id, cooldown.until)
 
+    @retried
     def assign(self, actor_id: str, customer_id: str, to_rep_id: str) -> Customer:
         """A pool manager hands a public customer to a member of the pool (分配)."""
         with self._operation(actor_id, customer_id) as op:
             require_state(op.customer, "assign", _PUBLIC)
             pool = op.work.team.pool(op.customer.pool_id)
             op.allow(rights.may_assign(op.actor, pool), "assign")
-            target = op.work.team.receiver(to_rep_id)
+            target = self._receiver(op.work, to_rep_id)
             verdict = rights.may_assign_to(target, pool)
             if not verdict.allowed:
                 raise PermissionDenied(
@@ -123,6 +130,7 @@ class MoveJobs(ServiceCore):
             self._check_cap(op.work, target)
             return self._commit(op, op.event(Assigned, rep_id=target.id, pool_id=pool.id))
 
+    @retried
     def return_to_pool(self, actor_id: str, customer_id: str, reason: str) -> Customer:
         """The owner gives a customer back to its public pool (退回), saying why."""
         if not isinstance(reason, str) or not reason.strip():
@@ -132,6 +140,7 @@ class MoveJobs(ServiceCore):
             op.allow(rights.may_return(op.actor, op.customer), "return")
             return self._commit(op, op.event(Returned, rep_id=op.actor.id, reason=reason.strip()))
 
+    @retried
     def recycle(self, actor_id: str, customer_id: str, reason: str = "") -> Customer:
         """A pool manager or the owner's superior takes a customer back to the pool (回收)."""
         with self._operation(actor_id, customer_id) as op:
@@ -140,25 +149,27 @@ class MoveJobs(ServiceCore):
             owner = owner_of(op.customer, "recycle")
             return self._commit(op, op.event(Recycled, rep_id=owner, reason=reason))
 
+    @retried
     def transfer(self, actor_id: str, customer_id: str, to_rep_id: str) -> Customer:
         """The owner hands a customer to a colleague (转移), within the colleague's cap."""
         with self._operation(actor_id, customer_id) as op:
             require_state(op.customer, "transfer", _PRIVATE)
             op.allow(rights.may_transfer(op.actor, op.customer), "transfer")
-            target = op.work.team.receiver(to_rep_id)
+            target = self._receiver(op.work, to_rep_id)
             if target.id == op.actor.id:
                 raise InvalidValueError("to_rep_id", "cannot transfer a customer to its owner")
             self._check_cap(op.work, target)
             event = op.event(Transferred, from_rep_id=op.actor.id, to_rep_id=target.id)
             return self._commit(op, event)
 
+    @retried
     def reassign(
         self, actor_id: str, customer_id: str, to_rep_id: str, reason: str = ""
     ) -> Customer:
         """A supervisor takes a customer from one subordinate and gives it to another (重新指派)."""
         with self._operation(actor_id, customer_id) as op:
             require_state(op.customer, "reassign", _PRIVATE)
-            target = op.work.team.receiver(to_rep_id)
+            target = self._receiver(op.work, to_rep_id)
             owner = owner_of(op.customer, "reassign")
             if target.id == owner:
                 raise InvalidValueError("to_rep_id", f"{target.id} already owns the customer")
@@ -167,6 +178,7 @@ class MoveJobs(ServiceCore):
             event = op.event(Reassigned, from_rep_id=owner, to_rep_id=target.id, reason=reason)
             return self._commit(op, event)
 
+    @retried
     def change_pool(self, actor_id: str, customer_id: str, to_pool_id: str) -> Customer:
         """A pool manager moves a public customer to another public pool (变更公海池)."""
         operation = "change the pool of"
@@ -182,6 +194,7 @@ class MoveJobs(ServiceCore):
             event = op.event(PoolChanged, from_pool_id=customer.pool_id, to_pool_id=target.id)
             return self._commit(op, event)
 
+    @retried
     def freeze(self, actor_id: str, customer_id: str, reason: str = "") -> Customer:
         """Put a customer in the recycle bin (冻结): nobody may claim or edit it until restored."""
         with self._operation(actor_id, customer_id) as op:
@@ -190,6 +203,7 @@ class MoveJobs(ServiceCore):
             event = op.event(Frozen, from_rep_id=op.customer.owner_id, reason=reason)
             return self._commit(op, event)
 
+    @retried
     def restore(self, actor_id: str, customer_id: str, to_pool_id: str | None = None) -> Customer:
         """Bring a customer back from the recycle bin into a public pool (恢复)."""
         with self._operation(actor_id, customer_id) as op:
@@ -198,6 +212,7 @@ class MoveJobs(ServiceCore):
             op.allow(rights.may_restore(op.actor, target), "restore")
             return self._commit(op, op.event(Restored, pool_id=target.id))
 
+    @retried
     def delete(self, actor_id: str, customer_id: str, reason: str = "") -> None:
         """Remove a customer for good (删除); admins only. Its history stays in the log."""
         with self._operation(actor_id, customer_id) as op:
@@ -212,6 +227,7 @@ class MoveJobs(ServiceCore):
         """Make a locked customer subject to the drop rules again."""
         return self._set_lock(actor_id, customer_id, False)
 
+    @retried
     def _set_lock(self, actor_id: str, customer_id: str, locked: bool) -> Customer:
         operation = "lock" if locked else "unlock"
         with self._operation(actor_id, customer_id) as op:
@@ -229,6 +245,7 @@ class MoveJobs(ServiceCore):
                 self._check_cap(op.work, op.work.team.rep(customer.owner_id))
             return self._commit(op, op.event(LockChanged, locked=locked))
 
+    @retried
     def change_grade(self, actor_id: str, customer_id: str, grade: str | None) -> Customer:
         """Re-grade a customer (A-E...); its drop deadlines follow the new grade's rules."""
         operation = "change the grade of"
@@ -240,6 +257,7 @@ class MoveJobs(ServiceCore):
                 raise InvalidValueError("grade", f"the customer already has grade {grade!r}")
             return self._commit(op, op.event(GradeChanged, old=customer.grade, new=grade))
 
+    @retried
     def edit(
         self,
         actor_id: str,
@@ -267,10 +285,13 @@ class MoveJobs(ServiceCore):
             self._check_collision(op.work, event.keys - customer.keys, exclude=customer.id)
             return self._commit(op, event)
 
+    @retried
     def depart(self, actor_id: str, rep_id: str) -> DepartureReport:
         """A rep leaves (离职): they become inactive and all their customers drop at once."""
         with self._work() as work:
             actor = work.team.actor(actor_id)
+            # Nobody gives the leaver a customer while their book is emptied.
+            work.uow.lock_rep(rep_id)
             leaver = work.team.rep(rep_id)
             verdict = rights.may_depart(actor, leaver)
             if not verdict.allowed and not actor.is_admin:

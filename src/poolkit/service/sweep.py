@@ -7,6 +7,7 @@ sweep would act; the dry run is the sweep itself in a unit of work that is rolle
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 import attrs
@@ -20,6 +21,7 @@ from poolkit.policy import rules
 from poolkit.policy.config import Policy
 from poolkit.policy.rules import ActionKind, Drop, Reschedule, Warn
 from poolkit.service._core import ServiceCore, Work, next_event
+from poolkit.service._retry import run_retried
 
 __all__ = ["ForecastItem", "SweepItem", "SweepJobs", "SweepReport"]
 
@@ -80,6 +82,18 @@ class _Tally:
 
     def report(self) -> SweepReport:
         return SweepReport(self.at, tuple(self.dropped), tuple(self.warned), self.rescheduled)
+
+    def undo_batch(self) -> Callable[[], None]:
+        """What puts the tally back as it is now, should the next batch roll back."""
+        dropped, warned, rescheduled = len(self.dropped), len(self.warned), self.rescheduled
+        seen, scan = set(self.seen), None if self.scan is None else list(self.scan)
+
+        def undo() -> None:
+            del self.dropped[dropped:], self.warned[warned:]
+            self.rescheduled, self.seen = rescheduled, set(seen)
+            self.scan = None if scan is None else list(scan)
+
+        return undo
 
 
 def _forecast_one(
@@ -165,12 +179,17 @@ class SweepJobs(ServiceCore):
                     pass
                 work.uow.rollback()
             return tally.report()
-        while True:
-            with self._work(at) as work:
-                if not self._sweep_batch_in(work, tally):
-                    break
-                work.uow.commit()
+        while run_retried(lambda: self._sweep_next_batch(at, tally), tally.undo_batch()):
+            pass
         return tally.report()
+
+    def _sweep_next_batch(self, at: datetime, tally: _Tally) -> bool:
+        """Sweep and commit one batch; False when nothing was left to visit."""
+        with self._work(at) as work:
+            if not self._sweep_batch_in(work, tally):
+                return False
+            work.uow.commit()
+            return True
 
     def _due_batch(self, work: Work, tally: _Tally) -> list[Customer]:
         uow = work.uow
@@ -262,7 +281,7 @@ class SweepJobs(ServiceCore):
         with self._work() as work:
             uow = work.uow
             if work.stored.schedules_current:
-                candidates = uow.customers.due(until, 1 << 62)
+                candidates = uow.customers.upcoming(until, 1 << 62)
             else:
                 found = (uow.customers.get(customer_id) for customer_id in uow.customers.ids())
                 candidates = [customer for customer in found if customer is not None]

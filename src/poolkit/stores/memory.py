@@ -172,6 +172,10 @@ class MemoryUnitOfWork:
             self._open = False
             self._lock.release()
 
+    def lock_rep(self, rep_id: str) -> None:
+        """Nothing to hold: the store's lock already lets one unit of work in at a time."""
+        self._check_open()
+
     def commit(self) -> None:
         self._check_open()
         self._undo = []
@@ -265,6 +269,9 @@ class _Customers:
         data = self._uow.data
         end = bisect.bisect_right(data.due, (utc(at), "\U0010ffff"))
         return [data.customers[cid] for _, cid in data.due[: min(end, limit)]]
+
+    def upcoming(self, at: datetime, limit: int) -> list[Customer]:
+        return self.due(at, limit)  # nothing is locked here: units of work take turns
 
     def ids(self) -> Iterator[str]:
         return iter(sorted(self._uow.data.customers))

@@ -174,6 +174,9 @@ class Customers:
         rows = self._uow._rows(DUE_SQL, (micros(at), limit))
         return [self._loaded(customer_id, body) for customer_id, body in rows]
 
+    def upcoming(self, at: datetime, limit: int) -> list[Customer]:
+        return self.due(at, limit)  # SQLite locks the whole file, not rows: nothing to spare
+
     def _loaded(self, customer_id: str, body: str) -> Customer:
         customer = read_customer(customer_id, body)
         self._uow._known[customer.id] = customer

@@ -82,6 +82,9 @@ class SqliteUnitOfWork:
             raise
         self._store._check_in(conn)
 
+    def lock_rep(self, rep_id: str) -> None:
+        """Nothing to hold: ``BEGIN IMMEDIATE`` lets one writer in at a time."""
+
     def commit(self) -> None:
         conn = self._open_connection()
         self._known.clear()

@@ -563,5 +563,19 @@ class CustomerConformance:
             assert uow.customers.due(T0 + DAY, 10) == []
             assert [c.id for c in uow.customers.due(T0 + 5 * DAY, 10)] == ["c1"]
 
+    def test_upcoming_reads_what_due_reads(self, store: Store) -> None:
+        # The forecast's read: the same customers in the same order as a sweep's, and it
+        # leaves nothing for a sweeper to skip (a second unit of work still sees them due).
+        with store.unit_of_work() as uow:
+            uow.customers.add(private("c-late"), drop_at(T0 + 3 * DAY))
+            uow.customers.add(private("c-warn"), drop_at(T0 + 9 * DAY, warn=T0 + DAY))
+            uow.customers.add(public("c-none"), NO_SCHEDULE)
+            uow.commit()
+        with store.unit_of_work() as uow:
+            until = T0 + 10 * DAY
+            ids = [c.id for c in uow.customers.upcoming(until, 100)]
+            assert ids == [c.id for c in uow.customers.due(until, 100)] == ["c-warn", "c-late"]
+            assert [c.id for c in uow.customers.upcoming(until, 1)] == ["c-warn"]
+
 
 __all__ = ["CustomerConformance"]

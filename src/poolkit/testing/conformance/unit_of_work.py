@@ -98,6 +98,21 @@ class UnitOfWorkConformance:
             self._fill(uow)
         self._assert_nothing_stored(store)
 
+    def test_locking_a_rep_lets_the_unit_of_work_go_on(self, store: Store) -> None:
+        # lock_rep holds back other units of work, never the one that took it: locking
+        # twice, or a rep that is not stored, is fine, and the writes still commit.
+        with store.unit_of_work() as uow:
+            uow.reps.put(Rep("li"))
+            uow.commit()
+        with store.unit_of_work() as uow:
+            uow.lock_rep("li")
+            uow.lock_rep("li")
+            uow.lock_rep("nobody")
+            uow.customers.add(private("c1"), NO_SCHEDULE)
+            uow.commit()
+        with store.unit_of_work() as uow:
+            assert uow.customers.get("c1") is not None
+
     def test_rollback_discards_and_the_unit_of_work_goes_on(self, store: Store) -> None:
         with store.unit_of_work() as uow:
             self._fill(uow)
