@@ -269,3 +269,36 @@ class SchemaVersionError(StoreError):
             f"to {known}; upgrade poolkit to open it"
         )
 
+
+
+class StoreConflictError(StoreError):
+    """The database gave up this unit of work to let a concurrent one go on (a
+    serialisation failure or a deadlock); nothing was written. ``reason`` is the database's
+    own word for it."""
+
+    retryable = True
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(
+            f"the unit of work collided with a concurrent one ({reason}) and wrote nothing; "
+            "try again"
+        )
+
+
+class StoreUnavailableError(StoreError):
+    """The store could not be reached, or the connection was lost mid-way; ``where`` names
+    the database without its password.
+
+    A unit of work whose connection broke before its commit wrote nothing. One whose
+    connection broke during the commit may have been committed, which nobody can tell any
+    more: hence not retryable (a blind retry could run the operation twice). Reload and
+    look before doing it again.
+    """
+
+    retryable = False
+
+    def __init__(self, where: str, reason: str) -> None:
+        self.where = where
+        self.reason = reason
+        super().__init__(f"database {where} is unavailable ({reason}); nothing was written")

@@ -10,6 +10,8 @@ anything is committed, so a refused operation changes nothing.
 from __future__ import annotations
 
 import itertools
+import random
+import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
@@ -32,6 +34,8 @@ from poolkit.errors import (
     PoolNotFound,
     RepNotFound,
     ReviewNotFound,
+    StaleVersionError,
+    StoreError,
     WrongStateError,
 )
 from poolkit.identity.keys import normalise_keys
@@ -74,6 +78,34 @@ from poolkit.ports import CustomerQuery, Store, UnitOfWork
 POLICY_FINGERPRINT = "policy_fingerprint"
 
 E = TypeVar("E", bound=Event)
+T = TypeVar("T")
+
+# How often an operation runs before a transient store failure reaches the caller. On a
+# store whose units of work run side by side (PostgreSQL), the loser of a race on one
+# customer finds its version changed; run again, it reads the winner's write and gets the
+# real answer (a claim race: WrongStateError naming the winner).
+ATTEMPTS = 5
+
+
+def _retrying(operation: Callable[[], T]) -> T:
+    for attempt in range(1, ATTEMPTS + 1):
+        try:
+            return operation()
+        except (StaleVersionError, StoreError) as error:
+            if attempt == ATTEMPTS or (isinstance(error, StoreError) and not error.retryable):
+                raise
+            # A little jitter, so the losers of one race do not all collide again.
+            time.sleep(random.uniform(0, 0.002 * attempt))
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _lock_rep(uow: UnitOfWork, rep_id: str) -> None:
+    """Serialise the decisions about a rep (cap, claim limit) among units of work that run
+    side by side. Stores that serialise every unit of work need nothing and have no such
+    method yet; the ports will name it (issue 11)."""
+    lock = getattr(uow, "lock_rep", None)
+    if lock is not None:
+        lock(rep_id)
 
 
 @attrs.frozen
@@ -220,16 +252,20 @@ class PoolService:
         decide: Callable[[UnitOfWork, Access, Rep, Customer, datetime], Event],
     ) -> Customer:
         """Load, check the actor, let ``decide`` check rights and rules and name the event,
-        then write and commit."""
-        at = self._now()
-        with self.store.unit_of_work() as uow:
-            access = self._access(uow)
-            actor = access.actor(actor_id)
-            customer = self._customer(uow, customer_id)
-            event = decide(uow, access, actor, customer, at)
-            changed = self._write(uow, customer, event)
-            uow.commit()
-            return changed
+        then write and commit; run again from the start after a transient failure."""
+
+        def attempt() -> Customer:
+            at = self._now()
+            with self.store.unit_of_work() as uow:
+                access = self._access(uow)
+                actor = access.actor(actor_id)
+                customer = self._customer(uow, customer_id)
+                event = decide(uow, access, actor, customer, at)
+                changed = self._write(uow, customer, event)
+                uow.commit()
+                return changed
+
+        return _retrying(attempt)
 
     def _require_state(self, customer: Customer, operation: str, *states: CustomerStatus) -> None:
         if customer.status not in states:
@@ -243,6 +279,7 @@ class PoolService:
         # would make a large private import quadratic.
         if self._policy.cap_for(rep.id, rep.cap) is None:
             return
+        _lock_rep(uow, rep.id)
         held = uow.customers.find(CustomerQuery(owner_ids=frozenset({rep.id})))
         decision = rules.check_cap(rep, held, self._policy)
         if not decision.allowed:
@@ -426,30 +463,34 @@ class PoolService:
     ) -> CreateResult:
         """Like :meth:`create`, and also returns the stored customers whose names look like
         this one's (score at or above the policy's threshold), each now on the review list."""
-        at = self._now()
-        with self.store.unit_of_work() as uow:
-            access = self._access(uow)
-            actor = access.actor(actor_id)
-            result = self._create_in(
-                uow,
-                actor,
-                at,
-                self._created_event(
-                    access,
+
+        def attempt() -> CreateResult:
+            at = self._now()
+            with self.store.unit_of_work() as uow:
+                access = self._access(uow)
+                actor = access.actor(actor_id)
+                result = self._create_in(
+                    uow,
                     actor,
                     at,
-                    customer_id=customer_id,
-                    name=name,
-                    keys=keys,
-                    grade=grade,
-                    tags=tags,
-                    attributes=attributes,
-                    pool_id=pool_id,
-                    public=public,
-                ),
-            )
-            uow.commit()
-            return result
+                    self._created_event(
+                        access,
+                        actor,
+                        at,
+                        customer_id=customer_id,
+                        name=name,
+                        keys=keys,
+                        grade=grade,
+                        tags=tags,
+                        attributes=attributes,
+                        pool_id=pool_id,
+                        public=public,
+                    ),
+                )
+                uow.commit()
+                return result
+
+        return _retrying(attempt)
 
     def _created_event(
         self,
@@ -870,6 +911,9 @@ class PoolService:
                 customer,
                 f"pool {pool.id!r} is assign-only: ask its manager",
             )
+            # Before counting anything of the rep's: their claims and holdings must not
+            # change between the count and the commit.
+            _lock_rep(uow, actor.id)
             self._check_cap(uow, actor)
             since = rules.claim_window_start(at, self._policy)
             decision = rules.check_claim_limit(
