@@ -3,10 +3,11 @@ that starts, feeds and always stops them.
 
 Workers are started with the "spawn" method: a fresh interpreter imports this module by
 name and calls one of its functions, so nothing (no SQLite connection, no lock, no
-clock) is inherited from the test process. Each worker opens its own ``SqliteStore`` on
-the shared file and its own ``PoolService``, as a separate application process would.
-Everything that crosses a process boundary is a plain value: paths as strings, policies
-as documents, instants as ISO strings.
+clock) is inherited from the test process. Each worker opens its own store on the shared
+database (a SQLite file, or a ``postgresql://`` URL: see ``poolkit.stores.open_store``) and
+its own ``PoolService``, as a separate application process would. Everything that crosses
+a process boundary is a plain value: paths as strings, policies as documents, instants as
+ISO strings.
 """
 
 from __future__ import annotations
@@ -29,13 +30,14 @@ import attrs
 from poolkit import (
     CapExceeded,
     ClaimLimitExceeded,
+    CollisionError,
     ManualClock,
     Policy,
     PoolService,
     WrongStateError,
 )
 from poolkit.importer import ImportRow
-from poolkit.stores.sqlite import SqliteStore
+from poolkit.stores import open_store
 
 ZONE = ZoneInfo("Asia/Shanghai")
 
@@ -60,7 +62,7 @@ def open_service(
 ) -> tuple[PoolService, ManualClock]:
     clock = ManualClock(instant(at))
     service = PoolService(
-        SqliteStore(path), Policy.from_dict(policy), clock, sweep_batch=sweep_batch
+        open_store(path), Policy.from_dict(policy), clock, sweep_batch=sweep_batch
     )
     return service, clock
 
@@ -70,12 +72,14 @@ def open_service(
 
 @attrs.frozen
 class Step:
-    """One operation: "claim" or "follow_up" (by ``actor_id``, of ``customer_id``), or
-    "sweep" (at the worker's clock)."""
+    """One operation: "claim" or "follow_up" (by ``actor_id``, of ``customer_id``),
+    "create" (by ``actor_id``, into their private pool, with ``keys``), or "sweep" (at the
+    worker's clock)."""
 
     op: str
     actor_id: str = ""
     customer_id: str = ""
+    keys: tuple[tuple[str, str], ...] = ()
 
 
 @attrs.frozen
@@ -91,6 +95,7 @@ class Outcome:
     limit: int | None = None  # CapExceeded.cap, ClaimLimitExceeded.limit
     next_claim_at: datetime | None = None  # ClaimLimitExceeded
     dropped: tuple[str, ...] = ()  # a sweep's dropped customers
+    customer_id: str | None = None  # create: the customer made, or CollisionError's holder
     message: str = ""
 
 
@@ -114,7 +119,18 @@ def run_step(service: PoolService, step: Step) -> Outcome:
         if step.op == "sweep":
             report = service.sweep()
             return Outcome(step, dropped=tuple(item.customer_id for item in report.dropped))
+        if step.op == "create":
+            made = service.create(step.actor_id, f"Shop of {step.actor_id}", keys=step.keys)
+            return Outcome(step, version=made.version, customer_id=made.id)
         raise ValueError(f"unknown step {step.op!r}")
+    except CollisionError as error:
+        return Outcome(
+            step,
+            "CollisionError",
+            owner_id=error.owner_id,
+            customer_id=error.customer_id,
+            message=str(error),
+        )
     except WrongStateError as error:
         return Outcome(step, "WrongStateError", owner_id=error.owner_id, message=str(error))
     except CapExceeded as error:

@@ -329,10 +329,13 @@ def judge_sweep_race(
     customer_ids: list[str],
     outcomes: list[list[Outcome]],
     tally: Counter[str],
+    sweepers: int = SWEEPERS,
 ) -> list[str]:
+    """The outcomes are those of ``sweepers`` sweeping processes, then of the following-up
+    ones, then of the claimer."""
     problems: list[str] = []
-    sweeps = flat(outcomes[:SWEEPERS])
-    follow_ups = flat(outcomes[SWEEPERS:-1])
+    sweeps = flat(outcomes[:sweepers])
+    follow_ups = flat(outcomes[sweepers:-1])
     claims = outcomes[-1]
     for sweep in sweeps:
         if sweep.error is not None:

@@ -52,11 +52,23 @@ def pg_server() -> str:
     return DSN
 
 
+def url_of(dsn: str, **params: str) -> str:
+    """``dsn`` (a URL or a key=value string) as a ``postgresql://`` URL, with ``params``
+    (``dbname``, or poolkit's ``schema``) set: the form ``open_store`` and the worker
+    processes take."""
+    from urllib.parse import urlencode
+
+    from psycopg.conninfo import conninfo_to_dict
+
+    merged = {key: str(value) for key, value in conninfo_to_dict(dsn).items()}
+    merged.update(params)
+    return "postgresql://?" + urlencode(merged)
+
+
 @pytest.fixture(scope="module")
 def pg_dsn(pg_server: str, request: pytest.FixtureRequest) -> Iterator[str]:
-    """A fresh database for the test module, dropped after it."""
+    """A fresh database for the test module, dropped after it: its ``postgresql://`` URL."""
     from psycopg import sql
-    from psycopg.conninfo import make_conninfo
 
     module = re.sub(r"[^a-z0-9]+", "_", request.module.__name__.rsplit(".", 1)[-1].lower())
     name = f"pk_{module}_{os.getpid()}_{next(_names)}"[:63]
@@ -69,7 +81,7 @@ def pg_dsn(pg_server: str, request: pytest.FixtureRequest) -> Iterator[str]:
                 sql.Identifier(name)
             )
         )
-    yield make_conninfo(pg_server, dbname=name)
+    yield url_of(pg_server, dbname=name)
     with _admin_connect() as conn:
         conn.execute(
             sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))

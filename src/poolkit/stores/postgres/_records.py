@@ -53,14 +53,25 @@ class TeamDocuments(Generic[_Member]):
 # transactions appending the same ``seq`` at once: the second waits on the primary key
 # until the first ends, then finds the conflict and inserts nothing (ON CONFLICT), so both
 # cases are a row count of 0 and neither aborts the transaction.
-APPEND_EVENT_SQL: LiteralString = """INSERT INTO events (customer_id, seq, kind, at, body)
+#
+# The customer's row is locked first (``guard``; no row yet for a Created event): every
+# writer of a customer then takes its locks in one order, row before event. Without it, a
+# follow-up that had appended its event and waited for the row held by a sweeper, while the
+# sweeper waited to append an event with the same ``seq``, was a deadlock.
+_GUARD: LiteralString = """guard AS (
+    SELECT 1 FROM customers WHERE id = %(customer_id)s FOR NO KEY UPDATE
+)"""
+_APPEND: LiteralString = """INSERT INTO events (customer_id, seq, kind, at, body)
 SELECT %(customer_id)s, %(seq)s, %(kind)s, %(at)s, %(body)s
-WHERE %(seq)s = 1 + coalesce((SELECT max(seq) FROM events WHERE customer_id = %(customer_id)s), 0)
+WHERE %(seq)s = 1 + coalesce(
+        (SELECT max(seq) FROM events WHERE customer_id = %(customer_id)s), 0)
+  AND (SELECT count(*) FROM guard) >= 0
 ON CONFLICT DO NOTHING"""
+APPEND_EVENT_SQL: LiteralString = f"WITH {_GUARD} {_APPEND}"
 
 # A claim writes its event and its row of the claims index in one statement.
-APPEND_CLAIM_SQL: LiteralString = f"""WITH appended AS (
-    {APPEND_EVENT_SQL} RETURNING customer_id, seq, at
+APPEND_CLAIM_SQL: LiteralString = f"""WITH {_GUARD}, appended AS (
+    {_APPEND} RETURNING customer_id, seq, at
 ), indexed AS (
     INSERT INTO claims (rep_id, at, customer_id, seq)
     SELECT %(rep_id)s, at, customer_id, seq FROM appended

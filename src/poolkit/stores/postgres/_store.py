@@ -69,10 +69,18 @@ class PostgresStore:
         self.statement_timeout_s = _seconds("statement_timeout_s", statement_timeout_s)
         self.connect_timeout_s = _seconds("connect_timeout_s", connect_timeout_s)
         self.pool_size = pool_size
+        try:
+            conninfo_to_dict(conninfo)
+        except psycopg.ProgrammingError as error:
+            message = f"not a PostgreSQL URL or connection string: {error}"
+            raise InvalidValueError("conninfo", message) from None
         self._conninfo = conninfo
         self.where = _without_password(conninfo)
         self._pid = os.getpid()
         self._fork_lock = threading.Lock()
+        # The pools inherited through fork, kept unclosed and unreferenced by nobody: closing
+        # (or collecting) one would end the parent's sessions, whose sockets it shares.
+        self._inherited: list[psycopg_pool.ConnectionPool[Connection]] = []
         # Migrate on a connection of its own, before the pool sets search_path to a schema
         # that may not exist yet.
         with (
@@ -184,6 +192,7 @@ class PostgresStore:
             return
         with self._fork_lock:
             if os.getpid() != self._pid:
+                self._inherited.append(self._pool)
                 self._pool = self._new_pool()
                 self._pid = os.getpid()
 
