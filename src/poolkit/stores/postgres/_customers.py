@@ -113,11 +113,14 @@ _VALUES = (
 )
 
 
-def _with(parts: list[tuple[str, sql.Composable]], result: str) -> sql.Composed:
+def _with(parts: list[tuple[str, sql.Composable]], result: str) -> bytes:
+    """The statement as bytes, rendered once: composing it again for every write cost a
+    quarter of a millisecond, as much as the database spends running it."""
     ctes = sql.SQL(", ").join(
         sql.SQL("{} AS ({})").format(sql.Identifier(name), part) for name, part in parts
     )
-    return sql.SQL("WITH {} SELECT count(*) FROM {}").format(ctes, sql.Identifier(result))
+    statement = sql.SQL("WITH {} SELECT count(*) FROM {}").format(ctes, sql.Identifier(result))
+    return statement.as_bytes(None)
 
 
 ADD_SQL = _with(
@@ -137,7 +140,7 @@ ADD_SQL = _with(
 count says which, and a refusal does not abort the transaction)."""
 
 
-def _update_sql(sides: tuple[_Side, ...]) -> sql.Composed:
+def _update_sql(sides: tuple[_Side, ...]) -> bytes:
     """Update a customer whose stored version is ``%(expected)s``, and bring the side tables
     of ``sides`` to its new rows: delete the rows that went, insert the ones that came."""
     parts: list[tuple[str, sql.Composable]] = [
@@ -157,7 +160,7 @@ def _update_sql(sides: tuple[_Side, ...]) -> sql.Composed:
 
 # One statement per set of side tables that changed: a follow-up changes none, a drop the
 # related reps, an edit the keys or the name. Built on first use, at most 16 of them.
-_UPDATE_SQL: dict[tuple[str, ...], sql.Composed] = {}
+_UPDATE_SQL: dict[tuple[str, ...], bytes] = {}
 
 REMOVE_SQL = _with(
     [

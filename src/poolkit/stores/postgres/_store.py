@@ -16,7 +16,12 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg.pq import TransactionStatus
 from psycopg.types.json import set_json_loads
 
-from poolkit.errors import InvalidValueError, PoolkitError, SchemaVersionError
+from poolkit.errors import (
+    InvalidValueError,
+    PoolkitError,
+    SchemaVersionError,
+    StoreUnavailableError,
+)
 from poolkit.model.pool import Pool
 from poolkit.model.rep import Rep
 from poolkit.stores import documents
@@ -132,9 +137,6 @@ class PostgresStore:
             timeout=self.connect_timeout_s or 30.0,
             kwargs={"connect_timeout": _connect_timeout(self)},
             configure=self._configure,
-            # A connection the server dropped while idle (a restart, an idle timeout) is
-            # found at checkout and replaced, instead of failing the next unit of work.
-            check=psycopg_pool.ConnectionPool.check_connection,
             name=f"poolkit-{self.schema}",
             open=False,
         )
@@ -231,6 +233,7 @@ class PostgresUnitOfWork:
     def __init__(self, store: PostgresStore) -> None:
         self._store = store
         self._conn: Connection | None = None
+        self._locked_reps: set[str] = set()
         self.customers = Customers(self)
         self.reps = TeamDocuments(self, "reps", Rep)
         self.pools = TeamDocuments(self, "pools", Pool)
@@ -251,7 +254,7 @@ class PostgresUnitOfWork:
         tb: TracebackType | None,
     ) -> None:
         conn, self._conn = self._conn, None
-        self.customers.forget()
+        self._ended()
         if conn is None:
             return
         try:
@@ -266,13 +269,13 @@ class PostgresUnitOfWork:
 
     def commit(self) -> None:
         conn = self._open_connection()
-        self.customers.forget()
+        self._ended()
         with self._store._translated():
             conn.commit()
 
     def rollback(self) -> None:
         conn = self._open_connection()
-        self.customers.forget()
+        self._ended()
         with self._store._translated():
             conn.rollback()
 
@@ -282,7 +285,15 @@ class PostgresUnitOfWork:
         and then reads what it committed. The service calls it before it counts a rep's
         customers or claims (cap, claim limit), so two of them cannot both see room for one
         more. Locking a rep that does not exist locks nothing."""
+        if rep_id in self._locked_reps:  # held until the transaction ends
+            return
         self._execute("SELECT 1 FROM reps WHERE id = %s FOR NO KEY UPDATE", (rep_id,))
+        self._locked_reps.add(rep_id)
+
+    def _ended(self) -> None:
+        """The transaction ended: its locks are gone, and what it read vouches for nothing."""
+        self._locked_reps.clear()
+        self.customers.forget()
 
     def _open_connection(self) -> Connection:
         if self._conn is None:
@@ -291,19 +302,27 @@ class PostgresUnitOfWork:
 
     def _execute(
         self,
-        query: LiteralString | sql.SQL | sql.Composed,
+        query: LiteralString | bytes | sql.SQL | sql.Composed,
         params: Sequence[Any] | dict[str, Any] = (),
     ) -> psycopg.Cursor[tuple[Any, ...]]:
         """Run one statement in this unit of work's transaction (starting the next one after
         a commit or rollback: psycopg begins one before the first statement)."""
         conn = self._open_connection()
+        fresh = conn.info.transaction_status == TransactionStatus.IDLE
+        try:
+            with self._store._translated():
+                return conn.execute(query, params)
+        except StoreUnavailableError:
+            if not (fresh and conn.broken):
+                raise
+        # The connection the server dropped while it was idle in the pool (a restart, an
+        # idle timeout), found by the first statement of a transaction, before anything was
+        # written: run it on a new connection. Checking every connection at checkout instead
+        # would cost a round trip per unit of work.
+        self._store._check_in(conn)
+        self._conn = conn = self._store._check_out()
         with self._store._translated():
             return conn.execute(query, params)
-
-    def _execute_many(self, query: LiteralString, rows: Sequence[Sequence[Any]]) -> None:
-        conn = self._open_connection()
-        with self._store._translated(), conn.cursor() as cursor:
-            cursor.executemany(query, rows)
 
 
 __all__ = ["PostgresStore", "PostgresUnitOfWork"]
