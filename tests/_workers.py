@@ -312,6 +312,16 @@ def import_until_killed(
     service.import_customers(actor_id, rows, batch_size=batch_size)
 
 
+def depart_until_killed(
+    path: str, policy: Mapping[str, Any], at: str, actor_id: str, rep_id: str, started: Event
+) -> None:
+    """Register ``rep_id``'s departure (all their customers drop in one unit of work), after
+    telling the test it is about to start."""
+    service, _ = open_service(path, policy, at)
+    started.set()
+    service.depart(actor_id, rep_id)
+
+
 @contextmanager
 def started_process(target: Any, *args: Any) -> Iterator[SpawnProcess]:
     """Start ``target(*args, started)`` in a spawned process and wait until it sets

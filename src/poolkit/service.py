@@ -1261,35 +1261,44 @@ class PoolService:
 
     def depart(self, actor_id: str, rep_id: str) -> DepartureReport:
         """A rep leaves (离职): they become inactive and all their customers drop at once."""
-        at = self._now()
-        with self.store.unit_of_work() as uow:
-            access = self._access(uow)
-            actor = access.actor(actor_id)
-            leaver = access.rep(rep_id)
-            if not actor.is_admin:
-                raise PermissionDenied(
-                    actor.id, "register the departure of", f"rep {rep_id!r}", "only admins do"
-                )
-            if leaver.id == actor.id:
-                raise InvalidValueError("rep_id", "an admin cannot register their own departure")
-            if not leaver.active:
-                raise InvalidValueError("rep_id", f"rep {rep_id!r} has already departed")
-            dropped = []
-            for customer in uow.customers.find(CustomerQuery(owner_ids=frozenset({leaver.id}))):
-                event = self._event(
-                    Dropped,
-                    customer,
-                    at,
-                    actor.id,
-                    rep_id=leaver.id,
-                    code=rules.Reason.DROP_DEPARTED.value,
-                    reason=f"owner {leaver.id} departed",
-                )
-                self._write(uow, customer, event)
-                dropped.append(customer.id)
-            uow.reps.put(attrs.evolve(leaver, active=False))
-            uow.commit()
-            return DepartureReport(leaver.id, tuple(dropped))
+
+        def attempt() -> DepartureReport:
+            at = self._now()
+            with self.store.unit_of_work() as uow:
+                access = self._access(uow)
+                actor = access.actor(actor_id)
+                leaver = access.rep(rep_id)
+                if not actor.is_admin:
+                    raise PermissionDenied(
+                        actor.id, "register the departure of", f"rep {rep_id!r}", "only admins do"
+                    )
+                if leaver.id == actor.id:
+                    raise InvalidValueError(
+                        "rep_id", "an admin cannot register their own departure"
+                    )
+                if not leaver.active:
+                    raise InvalidValueError("rep_id", f"rep {rep_id!r} has already departed")
+                # Nobody gives the leaver a customer while their book is emptied.
+                _lock_rep(uow, leaver.id)
+                dropped = []
+                held = uow.customers.find(CustomerQuery(owner_ids=frozenset({leaver.id})))
+                for customer in held:
+                    event = self._event(
+                        Dropped,
+                        customer,
+                        at,
+                        actor.id,
+                        rep_id=leaver.id,
+                        code=rules.Reason.DROP_DEPARTED.value,
+                        reason=f"owner {leaver.id} departed",
+                    )
+                    self._write(uow, customer, event)
+                    dropped.append(customer.id)
+                uow.reps.put(attrs.evolve(leaver, active=False))
+                uow.commit()
+                return DepartureReport(leaver.id, tuple(dropped))
+
+        return _retrying(attempt)
 
     # ------------------------------------------------------------------ sweep & forecast
 

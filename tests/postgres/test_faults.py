@@ -24,12 +24,14 @@ from typing import Any
 import pytest
 from psycopg import sql
 
-from _workers import sweep_until_killed
+from _workers import depart_until_killed, import_rows, import_until_killed, sweep_until_killed
 from conftest import IN_CI, url_of
 from poolkit import ManualClock, Policy, PoolService
 from poolkit.codec import decode
 from poolkit.errors import StoreUnavailableError
 from poolkit.identity.similarity import name_blocks
+from poolkit.importer import Outcome
+from poolkit.model.customer import CustomerStatus
 from poolkit.model.events import Claimed, Created, Deleted, Dropped, Event, Warned
 from poolkit.model.history import apply, replay
 from poolkit.model.schedule import Schedule
@@ -39,6 +41,8 @@ from poolkit.stores import open_store
 from poolkit.stores.postgres import PostgresStore
 from test_crash_safety import (
     BOOK,
+    IMPORT_BATCH,
+    IMPORT_ROWS,
     POLICY_DOC,
     REPS,
     SWEEP_AT,
@@ -355,3 +359,123 @@ def test_the_server_stopped_like_a_power_cut_mid_sweep_loses_nothing(
     )
     assert problems == []
     assert any(0 < n < BOOK for n in at_crash), "no crash landed mid-sweep"
+
+
+IMPORT_KILLS = 5
+DEPARTURE_KILLS = 5
+
+
+@pytest.fixture(scope="module")
+def empty_database(pg_server: str) -> Iterator[str]:
+    """A database with the team and no customer, for the import."""
+    name = f"pk_empty_{os.getpid()}"
+    drop_database(name)
+    with admin() as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    with PostgresStore(url_of(pg_server, dbname=name), schema=SCHEMA) as store:
+        PoolService(store, Policy.from_dict(POLICY_DOC), ManualClock(T0)).setup(team())
+    yield name
+    drop_database(name)
+
+
+def test_an_import_killed_at_random_moments_leaves_whole_rows(
+    empty_database: str, pg_server: str, say: Say
+) -> None:
+    """As the SQLite crash test: the rows in after a kill are whole leading batches of the
+    file, each with its Created event; importing the file again reports each of them as a
+    collision and creates the rest."""
+    policy = Policy.from_dict(POLICY_DOC)
+    rows = import_rows(IMPORT_ROWS)
+    names = [row.name for row in rows]
+    killer = Killer(random.Random(20261203), max_delay_s=3.0)
+    problems: list[str] = []
+    at_kill: list[int] = []
+    for trial in range(IMPORT_KILLS):
+        database = copy_of(empty_database, f"import{trial}")
+        url = url_of(pg_server, dbname=database, schema=SCHEMA)
+        try:
+            killed = killer.run(
+                import_until_killed,
+                url,
+                POLICY_DOC,
+                T0.isoformat(),
+                "boss",
+                IMPORT_ROWS,
+                IMPORT_BATCH,
+            )
+            wait_until_alone(database)
+            book = check_book(url, policy)
+            problems += [f"trial {trial}, after the kill: {p}" for p in book.problems]
+            count = len(book.customers)
+            if killed:
+                at_kill.append(count)
+            stored = sorted(customer.name for customer in book.customers.values())
+            if stored != names[:count] or (count % IMPORT_BATCH and count != IMPORT_ROWS):
+                problems.append(f"trial {trial}: {count} rows in, not whole leading batches")
+            with open_store(url) as store:
+                report = PoolService(store, policy, ManualClock(T0)).import_customers(
+                    "boss", rows, batch_size=500
+                )
+            outcomes = (report.count(Outcome.COLLISION), report.count(Outcome.CREATED))
+            if outcomes != (count, IMPORT_ROWS - count):
+                problems.append(f"trial {trial}: {count} were in; again: {report.summary()}")
+            finished = check_book(url, policy)
+            problems += [f"trial {trial}, after the new import: {p}" for p in finished.problems]
+            if sorted(c.name for c in finished.customers.values()) != names:
+                problems.append(f"trial {trial}: {len(finished.customers)} customers at the end")
+        finally:
+            drop_database(database)
+    mid_import = [n for n in at_kill if 0 < n < IMPORT_ROWS]
+    say(
+        f"postgres client kill (import of {IMPORT_ROWS} rows, batches of {IMPORT_BATCH}): "
+        f"{IMPORT_KILLS} runs, {len(at_kill)} killed ({len(mid_import)} mid-import, rows in "
+        f"before the kill: {spread(at_kill)}); whole leading batches only, the new import "
+        f"reported every row already in as a collision and created the rest; "
+        f"{len(problems)} problems"
+    )
+    assert problems == []
+    assert mid_import, "no kill landed mid-import: the test proved nothing"
+
+
+def test_a_departure_killed_at_random_moments_drops_all_or_nothing(
+    book_database: str, pg_server: str, say: Say
+) -> None:
+    """rep00 leaves, and their customers drop in one unit of work: after a kill, either
+    rep00 is still active with all of them, or has departed with none; a departure run
+    again finishes the work."""
+    policy = Policy.from_dict(POLICY_DOC)
+    leaver = REPS[0]
+    share = BOOK // len(REPS)
+    killer = Killer(random.Random(20261204), max_delay_s=2.0)
+    problems: list[str] = []
+    states: Counter[str] = Counter()
+    for trial in range(DEPARTURE_KILLS):
+        database = copy_of(book_database, f"depart{trial}")
+        url = url_of(pg_server, dbname=database, schema=SCHEMA)
+        try:
+            killer.run(depart_until_killed, url, POLICY_DOC, T0.isoformat(), "boss", leaver)
+            wait_until_alone(database)
+            book = check_book(url, policy)
+            problems += [f"trial {trial}, after the kill: {p}" for p in book.problems]
+            held = [c for c in book.customers.values() if c.owner_id == leaver]
+            with open_store(url) as store:
+                service = PoolService(store, policy, ManualClock(T0))
+                active = next(rep for rep in service.reps() if rep.id == leaver).active
+                states["untouched" if active else "departed"] += 1
+                if (active, len(held)) not in ((True, share), (False, 0)):
+                    problems.append(f"trial {trial}: active={active} with {len(held)} customers")
+                if active:
+                    service.depart("boss", leaver)
+            finished = check_book(url, policy)
+            problems += [f"trial {trial}, at the end: {p}" for p in finished.problems]
+            dropped = [c for c in finished.customers.values() if c.status is CustomerStatus.PUBLIC]
+            if len(dropped) != share or any(leaver not in c.related_reps for c in dropped):
+                problems.append(f"trial {trial}: {len(dropped)} dropped at the end")
+        finally:
+            drop_database(database)
+    say(
+        f"postgres client kill (departure of a rep holding {share}): {DEPARTURE_KILLS} runs; "
+        f"after the kill: {dict(states)}, never half; the departure run again dropped the "
+        f"rest; exit codes {dict(killer.exit_codes)}; {len(problems)} problems"
+    )
+    assert problems == []
