@@ -99,6 +99,17 @@ def _retrying(operation: Callable[[], T]) -> T:
     raise AssertionError("unreachable")  # pragma: no cover
 
 
+def _upcoming(uow: UnitOfWork, at: datetime, limit: int) -> list[Customer]:
+    """``due`` for reading only. On a store whose ``due`` locks what it returns for the
+    sweep (PostgreSQL), a forecast through it would hold every due customer and make
+    sweeps skip them; such a store has ``upcoming``, which the ports will name (issue 11)."""
+    upcoming = getattr(uow.customers, "upcoming", None)
+    if upcoming is not None:
+        found: list[Customer] = upcoming(at, limit)
+        return found
+    return uow.customers.due(at, limit)
+
+
 def _lock_rep(uow: UnitOfWork, rep_id: str) -> None:
     """Serialise the decisions about a rep (cap, claim limit) among units of work that run
     side by side. Stores that serialise every unit of work need nothing and have no such
@@ -1411,7 +1422,7 @@ class PoolService:
         start = self._now() if since is None else require_aware(since, "since")
         items: list[ForecastItem] = []
         with self.store.unit_of_work() as uow:
-            for customer in uow.customers.due(until, 1 << 62):
+            for customer in _upcoming(uow, until, 1 << 62):
                 deadline = rules.next_drop(customer, self._policy)
                 if deadline is None or customer.owner_id is None:
                     continue

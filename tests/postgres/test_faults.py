@@ -206,7 +206,7 @@ def check_book(url: str, policy: Policy) -> Book:
                     problems.append(f"{customer.id}: name blocks {blocks[customer.id]}")
                 if customer.owner_id is not None and customer.owner_id not in reps:
                     problems.append(f"{customer.id}: owned by unknown rep {customer.owner_id}")
-            due = [c.id for c in uow.customers.due(SWEEP_AT, 1 << 30, lock=False)]
+            due = [c.id for c in uow.customers.upcoming(SWEEP_AT, 1 << 30)]
     for side in (keys, tags, related, blocks):
         strays = set(side) - set(customers)
         if strays:

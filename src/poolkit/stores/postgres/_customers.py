@@ -321,14 +321,20 @@ class Customers:
         rows = self._uow._execute(SIMILAR_NAMES_SQL, (sorted(blocks), per_block))
         return [(str(customer_id), str(name)) for customer_id, name in rows]
 
-    def due(self, at: datetime, limit: int, *, lock: bool = True) -> list[Customer]:
-        """Up to ``limit`` due customers, earliest first; with ``lock`` (the sweep's read)
-        each is locked until this unit of work ends and those locked elsewhere are skipped;
-        without it (the forecast's read) nothing is locked and nothing skipped."""
+    def due(self, at: datetime, limit: int) -> list[Customer]:
+        """The sweep's read: up to ``limit`` due customers, earliest first, each locked until
+        this unit of work ends; those another unit of work holds are skipped."""
         if limit <= 0:
             return []
-        rows = self._uow._execute(DUE_SQL if lock else UPCOMING_SQL, (at, limit))
-        return [self._loaded(body) for (body,) in rows]
+        return [self._loaded(body) for (body,) in self._uow._execute(DUE_SQL, (at, limit))]
+
+    def upcoming(self, at: datetime, limit: int) -> list[Customer]:
+        """The same customers as :meth:`due`, for reading only (the forecast, reports):
+        nothing locked, nothing skipped. A forecast through ``due`` would lock every due
+        customer for its whole unit of work, and a sweep beside it would skip them all."""
+        if limit <= 0:
+            return []
+        return [self._loaded(body) for (body,) in self._uow._execute(UPCOMING_SQL, (at, limit))]
 
     def _loaded(self, body: Any) -> Customer:
         customer = decode(Customer, body)
