@@ -273,3 +273,33 @@ def test_the_sweeps_read_locks_and_skips_and_the_forecasts_read_does_neither(
                 # And a forecast still sees all three.
                 with store.unit_of_work() as forecast:
                     assert len(forecast.customers.upcoming(T0, 10)) == 3
+
+
+def _add_customers(store: PostgresStore, prefix: str, count: int) -> None:
+    for n in range(count):
+        with store.unit_of_work() as uow:
+            uow.customers.add(private(f"{prefix}-{n}"), NO_SCHEDULE)
+            uow.commit()
+
+
+def test_a_store_inherited_through_fork_opens_its_own_connections(
+    make_store: StoreFactory,
+) -> None:
+    """As a pre-forking web server does: the parent opened the store (and has a pooled
+    connection); each child uses it, and the parent's connection still works after."""
+    import multiprocessing
+
+    store = make_store()
+    _add_customers(store, "parent", 1)
+    context = multiprocessing.get_context("fork")
+    children = [
+        context.Process(target=_add_customers, args=(store, f"child{n}", 10)) for n in range(4)
+    ]
+    for child in children:
+        child.start()
+    for child in children:
+        child.join(60)
+    assert [child.exitcode for child in children] == [0, 0, 0, 0]
+    _add_customers(store, "parent-after", 1)
+    with store.unit_of_work() as uow:
+        assert uow.customers.count() == 1 + 4 * 10 + 1
