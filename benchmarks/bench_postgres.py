@@ -72,11 +72,11 @@ BATCH = 500
 
 
 def url(dsn: str, **params: str) -> str:
-    from urllib.parse import urlencode
+    from urllib.parse import quote, urlencode
 
     merged = {key: str(value) for key, value in conninfo_to_dict(dsn).items()}
     merged.update(params)
-    return "postgresql://?" + urlencode(merged)
+    return "postgresql://?" + urlencode(merged, quote_via=quote)
 
 
 def team(reps: Iterable[str]) -> Team:

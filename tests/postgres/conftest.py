@@ -56,13 +56,13 @@ def url_of(dsn: str, **params: str) -> str:
     """``dsn`` (a URL or a key=value string) as a ``postgresql://`` URL, with ``params``
     (``dbname``, or poolkit's ``schema``) set: the form ``open_store`` and the worker
     processes take."""
-    from urllib.parse import urlencode
+    from urllib.parse import quote, urlencode
 
     from psycopg.conninfo import conninfo_to_dict
 
     merged = {key: str(value) for key, value in conninfo_to_dict(dsn).items()}
     merged.update(params)
-    return "postgresql://?" + urlencode(merged)
+    return "postgresql://?" + urlencode(merged, quote_via=quote)
 
 
 @pytest.fixture(scope="module")

@@ -303,3 +303,24 @@ def test_a_store_inherited_through_fork_opens_its_own_connections(
     _add_customers(store, "parent-after", 1)
     with store.unit_of_work() as uow:
         assert uow.customers.count() == 1 + 4 * 10 + 1
+
+
+def test_a_store_opens_read_only_on_an_up_to_date_schema(pg_dsn: str) -> None:
+    """As on a read replica: a schema already migrated is only read on open."""
+    with PostgresStore(pg_dsn, schema="replicated") as primary, primary.unit_of_work() as uow:
+        uow.customers.add(private("c1"), NO_SCHEDULE)
+        uow.commit()
+    read_only = url_of(pg_dsn, options="-c default_transaction_read_only=on")
+    with PostgresStore(read_only, schema="replicated") as replica:
+        assert replica.migrated_from == SCHEMA_VERSION
+        with replica.unit_of_work() as uow:
+            assert uow.customers.get("c1") == private("c1")
+
+
+def test_open_store_keeps_the_other_parameters_of_the_url(pg_dsn: str) -> None:
+    url = url_of(pg_dsn, schema="spaced", options="-c statement_timeout=12345")
+    with open_store(url) as store, store.unit_of_work() as uow:
+        assert isinstance(store, PostgresStore) and store.schema == "spaced"
+        # The store's own setting wins over the URL's, which libpq still parsed.
+        assert uow._execute("SHOW statement_timeout").fetchone() == ("0",)
+        assert uow._execute("SHOW search_path").fetchone() == ("spaced",)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qsl, urlencode, urlsplit
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
 if TYPE_CHECKING:
     from poolkit.stores.postgres import PostgresStore
@@ -38,10 +38,11 @@ def open_store(location: str | Path, **options: Any) -> SqliteStore | PostgresSt
     if schemas:
         options.setdefault("schema", schemas[-1])
     # Built by hand: urlunsplit drops the "//" of a URL without a host
-    # ("postgresql://?host=/run/postgresql"), which libpq then cannot read.
+    # ("postgresql://?host=/run/postgresql"), which libpq then cannot read; and spaces
+    # as %20, since libpq does not read "+" as one (options=-c%20search_path=...).
     url = f"{parts.scheme}://{parts.netloc}{parts.path}"
     if kept:
-        url += "?" + urlencode(kept)
+        url += "?" + urlencode(kept, quote_via=quote)
     return PostgresStore(url, **options)
 
 

@@ -140,6 +140,22 @@ def schema_version(conn: psycopg.Connection[tuple[object, ...]], schema: str) ->
     return int(row[0]) if row is not None else 0  # type: ignore[call-overload]
 
 
+def up_to_date(conn: psycopg.Connection[tuple[object, ...]], schema: str) -> bool:
+    """Whether ``schema`` needs nothing from :func:`migrate`: at :data:`SCHEMA_VERSION`, its
+    name-block index built with the normalisation this process uses. Reads only."""
+    if schema_version(conn, schema) != SCHEMA_VERSION:
+        return False
+    row = conn.execute(
+        sql.SQL("SELECT value FROM {}.settings WHERE key = %s").format(sql.Identifier(schema)),
+        (NAME_BLOCKS_SCHEME_KEY,),
+    ).fetchone()
+    return row is not None and row[0] == _name_blocks_scheme()
+
+
+def _name_blocks_scheme() -> str:
+    return "t2s" if SIMPLIFIES_CHINESE else "plain"
+
+
 def migrate(
     conn: psycopg.Connection[tuple[object, ...]],
     schema: str,
@@ -177,7 +193,7 @@ def _sync_name_blocks(conn: psycopg.Connection[tuple[object, ...]]) -> None:
     """Rebuild the name-block index if names are now normalised differently from when it
     was built (the optional ``hanzi`` extra was installed or removed). Runs under the
     migration lock, so two processes do not rebuild it at once."""
-    scheme = "t2s" if SIMPLIFIES_CHINESE else "plain"
+    scheme = _name_blocks_scheme()
     row = conn.execute(
         "SELECT value FROM settings WHERE key = %s", (NAME_BLOCKS_SCHEME_KEY,)
     ).fetchone()

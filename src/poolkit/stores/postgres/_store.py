@@ -28,7 +28,12 @@ from poolkit.stores import documents
 from poolkit.stores.postgres._customers import Customers
 from poolkit.stores.postgres._errors import translated
 from poolkit.stores.postgres._records import Events, Reviews, Settings, TeamDocuments
-from poolkit.stores.postgres._schema import SCHEMA_VERSION, migrate, schema_version
+from poolkit.stores.postgres._schema import (
+    SCHEMA_VERSION,
+    migrate,
+    schema_version,
+    up_to_date,
+)
 
 Connection = psycopg.Connection[tuple[Any, ...]]
 
@@ -83,8 +88,8 @@ class PostgresStore:
         self.where = _without_password(conninfo)
         self._pid = os.getpid()
         self._fork_lock = threading.Lock()
-        # The pools inherited through fork, kept unclosed and unreferenced by nobody: closing
-        # (or collecting) one would end the parent's sessions, whose sockets it shares.
+        # The pools inherited through fork, kept unclosed for the life of the process:
+        # closing (or collecting) one would end the parent's sessions, whose sockets it shares.
         self._inherited: list[psycopg_pool.ConnectionPool[Connection]] = []
         # Migrate on a connection of its own, before the pool sets search_path to a schema
         # that may not exist yet.
@@ -96,7 +101,13 @@ class PostgresStore:
             if found > SCHEMA_VERSION:
                 raise SchemaVersionError(self.where, found, SCHEMA_VERSION)
             # The schema version the database had when opened (0 for a new schema).
-            self.migrated_from = migrate(conn, schema, where=self.where)
+            self.migrated_from = found
+            # A schema already up to date is not touched, not even locked: so a store opens
+            # on a read-only replica, and many processes start without queueing.
+            if not up_to_date(conn, schema):
+                conn.rollback()
+                self.migrated_from = migrate(conn, schema, where=self.where)
+            conn.rollback()
         self._pool = self._new_pool()
 
     def __repr__(self) -> str:
