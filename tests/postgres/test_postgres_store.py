@@ -324,3 +324,31 @@ def test_open_store_keeps_the_other_parameters_of_the_url(pg_dsn: str) -> None:
         # The store's own setting wins over the URL's, which libpq still parsed.
         assert uow._execute("SHOW statement_timeout").fetchone() == ("0",)
         assert uow._execute("SHOW search_path").fetchone() == ("spaced",)
+
+
+def test_claims_by_different_reps_do_not_wait_for_each_other(make_store: StoreFactory) -> None:
+    """No global lock: while a claim by li is open (li locked, the customer's row written),
+    a claim by wang of another customer runs to its commit; one by li again must wait."""
+    from poolkit import ManualClock, Policy, PoolService, Team
+    from poolkit.testing.conformance import T0
+
+    store = make_store(busy_timeout_s=0.2)
+    service = PoolService(store, Policy.from_dict({"timezone": "UTC"}), ManualClock(T0))
+    service.setup(
+        Team.from_dict(
+            {
+                "reps": [{"id": "boss", "admin": True}, {"id": "li"}, {"id": "wang"}],
+                "pools": [{"id": "main", "default": True, "members": ["li", "wang"]}],
+            }
+        )
+    )
+    for name in ("a", "b", "c"):
+        service.create("boss", name, customer_id=name, public=True)
+    with store.unit_of_work() as held:  # li's claim of "a", in progress
+        held.lock_rep("li")
+        customer = held.customers.get("a")
+        assert customer is not None
+        held.customers.update(customer, NO_SCHEDULE, customer.version)
+        assert service.claim("wang", "b").owner_id == "wang"  # ran beside it
+        with pytest.raises(StoreBusyError):
+            service.claim("li", "c")  # li's decisions are serialised: it waited, then gave up
