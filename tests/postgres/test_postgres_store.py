@@ -252,29 +252,6 @@ def test_the_postgres_benchmark_runs_at_a_tiny_size(pg_server: str) -> None:
         assert line in done.stdout, done.stdout
 
 
-def test_the_sweeps_read_locks_and_skips_and_the_forecasts_read_does_neither(
-    make_store: StoreFactory,
-) -> None:
-    from poolkit.testing.conformance import T0, drop_at
-
-    store = make_store()
-    with store.unit_of_work() as uow:
-        for n in range(3):
-            uow.customers.add(private(f"c{n}"), drop_at(T0))
-        uow.commit()
-    with store.unit_of_work() as reader:
-        assert [c.id for c in reader.customers.upcoming(T0, 10)] == ["c0", "c1", "c2"]
-        with store.unit_of_work() as sweeper:
-            # A read in progress holds nothing: the sweep gets every due customer.
-            assert [c.id for c in sweeper.customers.due(T0, 2)] == ["c0", "c1"]
-            with store.unit_of_work() as other_sweeper:
-                # Another sweeper skips the batch the first holds, without waiting.
-                assert [c.id for c in other_sweeper.customers.due(T0, 10)] == ["c2"]
-                # And a forecast still sees all three.
-                with store.unit_of_work() as forecast:
-                    assert len(forecast.customers.upcoming(T0, 10)) == 3
-
-
 def _add_customers(store: PostgresStore, prefix: str, count: int) -> None:
     for n in range(count):
         with store.unit_of_work() as uow:
