@@ -98,7 +98,13 @@ def _delete_side(side: _Side, source: str, keep: bool) -> sql.Composed:
         condition = sql.SQL(" AND ({}) NOT IN (SELECT * FROM {})").format(
             sql.SQL(", ").join(sql.Identifier("s", c) for c in side.columns), _unnest(side)
         )
-    statement = "DELETE FROM {table} AS s USING {source} WHERE s.customer_id = {source}.id{c}"
+    # By the id parameter, not by a join with the CTE: joined, the planner may scan the
+    # whole side table (it did, for an empty one); by the parameter it reads the customer's
+    # rows through the customer_id index, and EXISTS runs it only if the write happened.
+    statement = (
+        "DELETE FROM {table} AS s WHERE s.customer_id = %(id)s "
+        "AND EXISTS (SELECT FROM {source}){c}"
+    )
     return sql.SQL(statement).format(
         table=sql.Identifier(side.table), source=sql.Identifier(source), c=condition
     )
