@@ -21,9 +21,10 @@ starting state each time (the due customers are put back and the tables vacuumed
   ``executemany`` (pipelined): no rules, no domain values, no per-row round trip.
 
 Claims: ``--claimers`` 1, 4 and 8 processes, each a different rep claiming its own public
-customers with ``PoolService.claim`` (one unit of work each: rep lock, cap count, claim
-limit, cooldown, event, customer), against as many processes each running raw versioned
-single-row UPDATE transactions. A global lock would keep the claims per second flat as
+customers with ``PoolService.claim`` (one unit of work each: the rep, customer and pool
+read, the rep locked, the rep's claims of the window read, the event and the customer
+written), a day apart on each rep's clock, against as many processes each running raw
+versioned single-row UPDATE transactions. A global lock would keep the claims per second flat as
 processes are added.
 
 Figures go to stdout; nothing is asserted. Compare the ratios, measured in the same run.
@@ -428,11 +429,15 @@ def mine(index: int, processes: int, claims: int) -> list[str]:
 
 def poolkit_claimer(dsn: str, index: int, processes: int, claims: int, go: Any, done: Any) -> None:
     with PostgresStore(dsn, schema=CLAIM_SCHEMA) as store:
-        service = PoolService(store, POLICY, ManualClock(START + timedelta(hours=1)))
+        clock = ManualClock(START + timedelta(hours=1))
+        service = PoolService(store, POLICY, clock)
         targets = mine(index, processes, claims)
         go.wait()
         for customer_id in targets:
             service.claim(f"claimer{index}", customer_id)
+            # A day between a rep's claims, as in real use: every claim reads the rep's
+            # claims of the last week, and 200 claims in one week would time that read.
+            clock.advance(days=1)
         done.put(len(targets))
 
 
