@@ -775,17 +775,28 @@ class PoolService:
             batch = list(itertools.islice(pending, batch_size))
             if not batch:
                 break
-            at = self._now()
-            with self.store.unit_of_work() as uow:
-                access = self._access(uow)
-                actor = access.actor(actor_id)
-                if not actor.is_admin:
-                    raise PermissionDenied(actor.id, "import", "customers", "only admins import")
-                for row in batch:
-                    results.append(
-                        self._import_row(uow, access, actor, at, row, public, pool_id, seen)
-                    )
-                uow.commit()
+
+            def attempt(batch: list[ImportRow] = batch) -> list[RowResult]:
+                # The rows of an earlier batch that its keys duplicate count only once it
+                # committed: a batch run again starts from what the committed ones saw.
+                batch_seen = dict(seen)
+                at = self._now()
+                with self.store.unit_of_work() as uow:
+                    access = self._access(uow)
+                    actor = access.actor(actor_id)
+                    if not actor.is_admin:
+                        raise PermissionDenied(
+                            actor.id, "import", "customers", "only admins import"
+                        )
+                    handled = [
+                        self._import_row(uow, access, actor, at, row, public, pool_id, batch_seen)
+                        for row in batch
+                    ]
+                    uow.commit()
+                seen.update(batch_seen)
+                return handled
+
+            results.extend(_retrying(attempt))
             done += len(batch)
             if progress is not None:
                 progress(done)
