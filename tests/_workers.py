@@ -3,10 +3,11 @@ that starts, feeds and always stops them.
 
 Workers are started with the "spawn" method: a fresh interpreter imports this module by
 name and calls one of its functions, so nothing (no SQLite connection, no lock, no
-clock) is inherited from the test process. Each worker opens its own ``SqliteStore`` on
-the shared file and its own ``PoolService``, as a separate application process would.
-Everything that crosses a process boundary is a plain value: paths as strings, policies
-as documents, instants as ISO strings.
+clock) is inherited from the test process. Each worker opens its own store on the shared
+database (a SQLite file, or a ``postgresql://`` URL: see ``poolkit.stores.open_store``) and
+its own ``PoolService``, as a separate application process would. Everything that crosses
+a process boundary is a plain value: paths as strings, policies as documents, instants as
+ISO strings.
 """
 
 from __future__ import annotations
@@ -27,9 +28,9 @@ from zoneinfo import ZoneInfo
 import attrs
 
 from poolkit import ManualClock, Policy, PoolService
-from poolkit.errors import CapExceeded, ClaimLimitExceeded, WrongStateError
+from poolkit.errors import CapExceeded, ClaimLimitExceeded, CollisionError, WrongStateError
 from poolkit.importer import ImportRow
-from poolkit.stores.sqlite import SqliteStore
+from poolkit.stores import open_store
 
 ZONE = ZoneInfo("Asia/Shanghai")
 
@@ -54,7 +55,7 @@ def open_service(
 ) -> tuple[PoolService, ManualClock]:
     clock = ManualClock(instant(at))
     service = PoolService(
-        SqliteStore(path), Policy.from_dict(policy), clock, sweep_batch=sweep_batch
+        open_store(path), Policy.from_dict(policy), clock, sweep_batch=sweep_batch
     )
     return service, clock
 
@@ -64,12 +65,14 @@ def open_service(
 
 @attrs.frozen
 class Step:
-    """One operation: "claim" or "follow_up" (by ``actor_id``, of ``customer_id``), or
-    "sweep" (at the worker's clock)."""
+    """One operation: "claim" or "follow_up" (by ``actor_id``, of ``customer_id``),
+    "create" (by ``actor_id``, into their private pool, with ``keys``), or "sweep" (at the
+    worker's clock)."""
 
     op: str
     actor_id: str = ""
     customer_id: str = ""
+    keys: tuple[tuple[str, str], ...] = ()
 
 
 @attrs.frozen
@@ -85,6 +88,7 @@ class Outcome:
     limit: int | None = None  # CapExceeded.cap, ClaimLimitExceeded.limit
     next_claim_at: datetime | None = None  # ClaimLimitExceeded
     dropped: tuple[str, ...] = ()  # a sweep's dropped customers
+    customer_id: str | None = None  # create: the customer made, or CollisionError's holder
     message: str = ""
 
 
@@ -108,7 +112,18 @@ def run_step(service: PoolService, step: Step) -> Outcome:
         if step.op == "sweep":
             report = service.sweep()
             return Outcome(step, dropped=tuple(item.customer_id for item in report.dropped))
+        if step.op == "create":
+            made = service.create(step.actor_id, f"Shop of {step.actor_id}", keys=step.keys)
+            return Outcome(step, version=made.version, customer_id=made.id)
         raise ValueError(f"unknown step {step.op!r}")
+    except CollisionError as error:
+        return Outcome(
+            step,
+            "CollisionError",
+            owner_id=error.owner_id,
+            customer_id=error.customer_id,
+            message=str(error),
+        )
     except WrongStateError as error:
         return Outcome(step, "WrongStateError", owner_id=error.owner_id, message=str(error))
     except CapExceeded as error:
@@ -288,6 +303,16 @@ def import_until_killed(
     rows = import_rows(count)
     started.set()
     service.import_customers(actor_id, rows, batch_size=batch_size)
+
+
+def depart_until_killed(
+    path: str, policy: Mapping[str, Any], at: str, actor_id: str, rep_id: str, started: Event
+) -> None:
+    """Register ``rep_id``'s departure (all their customers drop in one unit of work), after
+    telling the test it is about to start."""
+    service, _ = open_service(path, policy, at)
+    started.set()
+    service.depart(actor_id, rep_id)
 
 
 @contextmanager

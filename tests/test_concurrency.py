@@ -322,10 +322,13 @@ def judge_sweep_race(
     customer_ids: list[str],
     outcomes: list[list[Outcome]],
     tally: Counter[str],
+    sweepers: int = SWEEPERS,
 ) -> list[str]:
+    """The outcomes are those of ``sweepers`` sweeping processes, then of the following-up
+    ones, then of the claimer."""
     problems: list[str] = []
-    sweeps = flat(outcomes[:SWEEPERS])
-    follow_ups = flat(outcomes[SWEEPERS:-1])
+    sweeps = flat(outcomes[:sweepers])
+    follow_ups = flat(outcomes[sweepers:-1])
     claims = outcomes[-1]
     for sweep in sweeps:
         if sweep.error is not None:
@@ -503,6 +506,10 @@ class RecordingUnitOfWork:
 
     def __exit__(self, *exc: Any) -> None:
         self._inner.__exit__(*exc)
+
+    def lock_rep(self, rep_id: str) -> None:
+        self.record("lock_rep", ((rep_id,), None))
+        self._inner.lock_rep(rep_id)
 
     def commit(self) -> None:
         self.record("commit", ((), None))

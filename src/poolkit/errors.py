@@ -36,7 +36,9 @@ __all__ = [
     "SchemaVersionError",
     "StaleVersionError",
     "StoreBusyError",
+    "StoreConflictError",
     "StoreError",
+    "StoreUnavailableError",
     "UsageError",
     "WrongStateError",
 ]
@@ -396,3 +398,36 @@ class DamagedRecordError(StoreError):
             f"the stored {kind} {record_id!r} is damaged and cannot be read ({reason}); "
             "restore it from a backup"
         )
+
+
+class StoreConflictError(StoreError):
+    """The database gave up this unit of work to let a concurrent one go on (a
+    serialisation failure or a deadlock); nothing was written. ``reason`` is the database's
+    own word for it."""
+
+    retryable = True
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(
+            f"the unit of work collided with a concurrent one ({reason}) and wrote nothing; "
+            "try again"
+        )
+
+
+class StoreUnavailableError(StoreError):
+    """The store could not be reached, or the connection was lost mid-way; ``where`` names
+    the database without its password.
+
+    A unit of work whose connection broke before its commit wrote nothing. One whose
+    connection broke during the commit may have been committed, which nobody can tell any
+    more: hence not retryable (a blind retry could run the operation twice). Reload and
+    look before doing it again.
+    """
+
+    retryable = False
+
+    def __init__(self, where: str, reason: str) -> None:
+        self.where = where
+        self.reason = reason
+        super().__init__(f"database {where} is unavailable ({reason}); nothing was written")

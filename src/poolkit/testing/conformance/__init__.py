@@ -31,6 +31,13 @@ A store still being written runs only the contracts of what it already implement
                                 on the store, each customer equal to its history's replay
 =============================  ==========================================================
 
+A store whose units of work run side by side (a server database) puts
+:class:`ConcurrentUnitsOfWork` first in its bases: its checks replace the two of
+:class:`UnitOfWorkConformance` that expect units of work to take turns, with the
+concurrent contract (a second unit of work is not kept out, reads only what was
+committed, and its write of a row the first wrote waits; decisions about a rep hold
+under ``lock_rep``).
+
 No contract's name starts with ``Test``, so pytest never collects one on its own; a
 subclass without a ``store`` fixture fails every test with "fixture 'store' not found"
 (unless a ``conftest.py`` around it defines one: the class's own fixture wins over it).
@@ -40,6 +47,7 @@ with are public, in :mod:`poolkit.testing.builders`. Needs pytest.
 
 from __future__ import annotations
 
+from poolkit.testing.conformance.concurrent import ConcurrentUnitsOfWork
 from poolkit.testing.conformance.customers import CustomerConformance
 from poolkit.testing.conformance.events import EventLogConformance
 from poolkit.testing.conformance.reviews import ReviewConformance
@@ -61,6 +69,7 @@ class StoreConformance(
 
 
 __all__ = [
+    "ConcurrentUnitsOfWork",
     "CustomerConformance",
     "EventLogConformance",
     "ReviewConformance",

@@ -1,0 +1,213 @@
+"""Reps, pools, the event log, the review list and the settings of the PostgreSQL store."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Generic, LiteralString, TypeVar
+
+from poolkit.errors import DuplicateIdError, ReviewNotFound, StaleVersionError
+from poolkit.model.events import Claimed, Event
+from poolkit.model.pool import Pool
+from poolkit.model.rep import Rep
+from poolkit.model.review import ReviewItem, ReviewStatus
+from poolkit.stores import _documents as documents
+from poolkit.stores._codec import decode, encode
+
+if TYPE_CHECKING:
+    from poolkit.stores.postgres._store import PostgresUnitOfWork
+
+_Member = TypeVar("_Member", Rep, Pool)
+
+_TEAM_SQL: dict[str, tuple[LiteralString, LiteralString, LiteralString]] = {
+    table: (
+        f"SELECT body FROM {table} WHERE id = %s",
+        f"INSERT INTO {table} (id, body) VALUES (%s, %s) "
+        "ON CONFLICT (id) DO UPDATE SET body = excluded.body",
+        f"SELECT body FROM {table} ORDER BY id",
+    )
+    for table in ("reps", "pools")
+}
+
+
+class TeamDocuments(Generic[_Member]):
+    """Reps or pools: one JSON document per id, in the table of that name."""
+
+    def __init__(self, uow: PostgresUnitOfWork, table: str, kind: type[_Member]) -> None:
+        self._uow = uow
+        self._get, self._put, self._all = _TEAM_SQL[table]
+        self._kind: type[_Member] = kind
+
+    def get(self, item_id: str) -> _Member | None:
+        found = self._uow._execute(self._get, (item_id,)).fetchone()
+        return None if found is None else decode(self._kind, found[0])
+
+    def put(self, item: _Member) -> None:
+        self._uow._execute(self._put, (item.id, documents.dumps(encode(item))))
+
+    def all(self) -> list[_Member]:
+        return [decode(self._kind, body) for (body,) in self._uow._execute(self._all)]
+
+
+# The next event of a history, or nothing when ``seq`` does not follow the last one. Two
+# transactions appending the same ``seq`` at once: the second waits on the primary key
+# until the first ends, then finds the conflict and inserts nothing (ON CONFLICT), so both
+# cases are a row count of 0 and neither aborts the transaction.
+#
+# The customer's row is locked first (``guard``; no row yet for a Created event): every
+# writer of a customer then takes its locks in one order, row before event. Without it, a
+# follow-up that had appended its event and waited for the row held by a sweeper, while the
+# sweeper waited to append an event with the same ``seq``, was a deadlock.
+_GUARD: LiteralString = """guard AS (
+    SELECT 1 FROM customers WHERE id = %(customer_id)s FOR NO KEY UPDATE
+)"""
+_APPEND: LiteralString = """INSERT INTO events (customer_id, seq, kind, at, body)
+SELECT %(customer_id)s, %(seq)s, %(kind)s, %(at)s, %(body)s
+WHERE %(seq)s = 1 + coalesce(
+        (SELECT max(seq) FROM events WHERE customer_id = %(customer_id)s), 0)
+  AND (SELECT count(*) FROM guard) >= 0
+ON CONFLICT DO NOTHING"""
+APPEND_EVENT_SQL: LiteralString = f"WITH {_GUARD} {_APPEND}"
+
+# A claim writes its event and its row of the claims index in one statement.
+APPEND_CLAIM_SQL: LiteralString = f"""WITH {_GUARD}, appended AS (
+    {_APPEND} RETURNING customer_id, seq, at
+), indexed AS (
+    INSERT INTO claims (rep_id, at, customer_id, seq)
+    SELECT %(rep_id)s, at, customer_id, seq FROM appended
+)
+SELECT count(*) FROM appended"""
+
+
+class Events:
+    def __init__(self, uow: PostgresUnitOfWork) -> None:
+        self._uow = uow
+
+    def append(self, event: Event) -> None:
+        params: dict[str, Any] = {
+            "customer_id": event.customer_id,
+            "seq": event.seq,
+            "kind": event.kind,
+            "at": event.at,
+            "body": documents.dumps(encode(event)),
+        }
+        if isinstance(event, Claimed):
+            params["rep_id"] = event.rep_id
+            found = self._uow._execute(APPEND_CLAIM_SQL, params).fetchone()
+            written = 0 if found is None else int(found[0])
+        else:
+            written = self._uow._execute(APPEND_EVENT_SQL, params).rowcount
+        if written != 1:
+            last = self._uow._execute(
+                "SELECT coalesce(max(seq), 0) FROM events WHERE customer_id = %s",
+                (event.customer_id,),
+            ).fetchone()
+            actual = 0 if last is None else int(last[0])
+            raise StaleVersionError(event.customer_id, event.seq - 1, actual)
+
+    def history(self, customer_id: str) -> list[Event]:
+        rows = self._uow._execute(
+            "SELECT body FROM events WHERE customer_id = %s ORDER BY seq", (customer_id,)
+        )
+        return [decode(Event, body) for (body,) in rows]
+
+    def claims_by(self, rep_id: str, since: datetime) -> list[datetime]:
+        rows = self._uow._execute(
+            "SELECT at FROM claims WHERE rep_id = %s AND at > %s ORDER BY at, customer_id, seq",
+            (rep_id, since),
+        )
+        return [at for (at,) in rows]
+
+    def customer_ids(self) -> Iterator[str]:
+        # Each id once, read off the primary key; DISTINCT would sort the whole log.
+        rows = self._uow._execute(
+            """WITH RECURSIVE ids AS (
+                (SELECT customer_id FROM events ORDER BY customer_id LIMIT 1)
+                UNION ALL
+                SELECT (SELECT e.customer_id FROM events AS e WHERE e.customer_id > ids.customer_id
+                        ORDER BY e.customer_id LIMIT 1)
+                FROM ids WHERE ids.customer_id IS NOT NULL
+            ) SELECT customer_id FROM ids WHERE customer_id IS NOT NULL"""
+        ).fetchall()
+        return iter([str(customer_id) for (customer_id,) in rows])
+
+
+_REVIEW_COLUMNS = "status, customer_id, similar_id, created_at, body"
+
+
+class Reviews:
+    def __init__(self, uow: PostgresUnitOfWork) -> None:
+        self._uow = uow
+
+    def add(self, item: ReviewItem) -> None:
+        written = self._uow._execute(
+            f"INSERT INTO reviews ({_REVIEW_COLUMNS}, id) VALUES (%s, %s, %s, %s, %s, %s) "
+            "ON CONFLICT (id) DO NOTHING",
+            _review_columns(item),
+        ).rowcount
+        if written != 1:
+            raise DuplicateIdError("review item", item.id)
+
+    def get(self, review_id: str) -> ReviewItem | None:
+        found = self._uow._execute(
+            "SELECT body FROM reviews WHERE id = %s", (review_id,)
+        ).fetchone()
+        return None if found is None else decode(ReviewItem, found[0])
+
+    def update(self, item: ReviewItem) -> None:
+        changed = self._uow._execute(
+            f"UPDATE reviews SET ({_REVIEW_COLUMNS}) = (%s, %s, %s, %s, %s) WHERE id = %s",
+            _review_columns(item),
+        ).rowcount
+        if changed == 0:
+            raise ReviewNotFound(item.id)
+
+    def find(
+        self, status: ReviewStatus | None = None, customer_id: str | None = None
+    ) -> list[ReviewItem]:
+        wanted = None if status is None else status.value
+        if customer_id is not None:
+            # Through the two customer indexes: a customer has a few items, a status may
+            # have thousands.
+            rows = self._uow._execute(
+                """SELECT body FROM reviews
+                WHERE (customer_id = %(c)s OR similar_id = %(c)s)
+                  AND (%(s)s::text IS NULL OR status = %(s)s)
+                ORDER BY created_at, id""",
+                {"c": customer_id, "s": wanted},
+            )
+        elif wanted is not None:
+            rows = self._uow._execute(
+                "SELECT body FROM reviews WHERE status = %s ORDER BY created_at, id", (wanted,)
+            )
+        else:
+            rows = self._uow._execute("SELECT body FROM reviews ORDER BY created_at, id")
+        return [decode(ReviewItem, body) for (body,) in rows]
+
+
+def _review_columns(item: ReviewItem) -> tuple[Any, ...]:
+    """The reviews row in the column order of add and update, ``id`` last."""
+    return (
+        item.status.value,
+        item.customer_id,
+        item.similar_id,
+        item.created_at,
+        documents.dumps(encode(item)),
+        item.id,
+    )
+
+
+class Settings:
+    def __init__(self, uow: PostgresUnitOfWork) -> None:
+        self._uow = uow
+
+    def get(self, key: str) -> str | None:
+        found = self._uow._execute("SELECT value FROM settings WHERE key = %s", (key,)).fetchone()
+        return None if found is None else str(found[0])
+
+    def set(self, key: str, value: str) -> None:
+        self._uow._execute(
+            "INSERT INTO settings (key, value) VALUES (%s, %s) "
+            "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (key, value),
+        )

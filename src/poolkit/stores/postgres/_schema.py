@@ -1,0 +1,217 @@
+"""The PostgreSQL schema, its versions, and how a database is brought to the newest.
+
+Everything lives in one schema of its own (``poolkit`` unless told otherwise), so poolkit's
+tables sit beside a CRM's tables in the CRM's database without touching them. The steps in
+:data:`MIGRATIONS` are applied in order, each once, recorded in the ``schema_version`` table
+(one row per step, with when it ran). :func:`migrate` takes a transaction-level advisory lock
+named after the schema before it reads that table: processes starting together queue on it,
+and each later one finds the work done. A step that fails rolls every step back with it.
+
+Identifiers and ordering: every id and label column is ``COLLATE "C"``, so ``ORDER BY id``
+is the order of code points, as Python sorts, whatever the database's own collation is.
+Documents are ``json``, not ``jsonb``: ``jsonb`` rewrites numbers as decimals, so a float
+attribute such as ``1.5e300`` would come back as an integer that is not equal to it; the
+queried fields have typed columns and side tables of their own instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import psycopg
+from psycopg import sql
+
+from poolkit.errors import SchemaVersionError
+from poolkit.identity.normalise import SIMPLIFIES_CHINESE
+from poolkit.identity.similarity import name_blocks
+
+Migration = Callable[[psycopg.Connection[tuple[object, ...]]], None]
+
+
+def _v1_initial(conn: psycopg.Connection[tuple[object, ...]]) -> None:
+    """Customers with their query columns and schedule; the side tables of keys, tags,
+    related reps and name blocks; the event log and its claims index; reps, pools,
+    settings and the review list."""
+    for statement in (
+        """CREATE TABLE customers (
+            id text COLLATE "C" PRIMARY KEY,
+            status text COLLATE "C" NOT NULL,
+            owner_id text COLLATE "C",
+            pool_id text COLLATE "C" NOT NULL,
+            grade text COLLATE "C",
+            public_since timestamptz,
+            version bigint NOT NULL,
+            drop_at timestamptz,
+            warn_at timestamptz,
+            next_at timestamptz,
+            name text NOT NULL,
+            body json NOT NULL
+        )""",
+        # The sweep's index: only customers with a pending drop or warning are in it.
+        "CREATE INDEX customers_due ON customers (next_at, id) WHERE next_at IS NOT NULL",
+        "CREATE INDEX customers_owner ON customers (owner_id, id) WHERE owner_id IS NOT NULL",
+        "CREATE INDEX customers_pool_status ON customers (pool_id, status, id)",
+        """CREATE TABLE customer_keys (
+            kind text COLLATE "C" NOT NULL,
+            value text COLLATE "C" NOT NULL,
+            customer_id text COLLATE "C" NOT NULL,
+            PRIMARY KEY (kind, value, customer_id)
+        )""",
+        "CREATE INDEX customer_keys_customer ON customer_keys (customer_id)",
+        """CREATE TABLE customer_tags (
+            tag text COLLATE "C" NOT NULL,
+            customer_id text COLLATE "C" NOT NULL,
+            PRIMARY KEY (tag, customer_id)
+        )""",
+        "CREATE INDEX customer_tags_customer ON customer_tags (customer_id)",
+        """CREATE TABLE customer_related (
+            rep_id text COLLATE "C" NOT NULL,
+            customer_id text COLLATE "C" NOT NULL,
+            PRIMARY KEY (rep_id, customer_id)
+        )""",
+        "CREATE INDEX customer_related_customer ON customer_related (customer_id)",
+        """CREATE TABLE customer_name_blocks (
+            block text COLLATE "C" NOT NULL,
+            customer_id text COLLATE "C" NOT NULL,
+            PRIMARY KEY (block, customer_id)
+        )""",
+        "CREATE INDEX customer_name_blocks_customer ON customer_name_blocks (customer_id)",
+        """CREATE TABLE events (
+            customer_id text COLLATE "C" NOT NULL,
+            seq bigint NOT NULL,
+            kind text COLLATE "C" NOT NULL,
+            at timestamptz NOT NULL,
+            body json NOT NULL,
+            PRIMARY KEY (customer_id, seq)
+        )""",
+        """CREATE TABLE claims (
+            rep_id text COLLATE "C" NOT NULL,
+            at timestamptz NOT NULL,
+            customer_id text COLLATE "C" NOT NULL,
+            seq bigint NOT NULL,
+            PRIMARY KEY (rep_id, at, customer_id, seq)
+        )""",
+        'CREATE TABLE reps (id text COLLATE "C" PRIMARY KEY, body json NOT NULL)',
+        'CREATE TABLE pools (id text COLLATE "C" PRIMARY KEY, body json NOT NULL)',
+        'CREATE TABLE settings (key text COLLATE "C" PRIMARY KEY, value text NOT NULL)',
+        """CREATE TABLE reviews (
+            id text COLLATE "C" PRIMARY KEY,
+            status text COLLATE "C" NOT NULL,
+            customer_id text COLLATE "C" NOT NULL,
+            similar_id text COLLATE "C" NOT NULL,
+            created_at timestamptz NOT NULL,
+            body json NOT NULL
+        )""",
+        "CREATE INDEX reviews_status ON reviews (status, created_at, id)",
+        "CREATE INDEX reviews_customer ON reviews (customer_id)",
+        "CREATE INDEX reviews_similar ON reviews (similar_id)",
+    ):
+        conn.execute(statement)
+
+
+MIGRATIONS: tuple[Migration, ...] = (_v1_initial,)
+"""Schema steps in order; step ``n`` (1-based) brings a schema from version ``n - 1`` to
+``n``. Append a function to change the schema; never edit a step that has shipped."""
+
+SCHEMA_VERSION = len(MIGRATIONS)
+
+NAME_BLOCKS_SCHEME_KEY = "name_blocks.scheme"
+
+
+def lock_key(schema: str, purpose: str) -> sql.Composed:
+    """An expression for the 64-bit advisory lock key of ``purpose`` in ``schema``: the
+    lock space is shared by the whole database (the CRM's own code may use it too), so the
+    key is a hash of names unlikely to be anyone else's."""
+    return sql.SQL("hashtextextended({}, 0)").format(sql.Literal(f"poolkit:{schema}:{purpose}"))
+
+
+def schema_version(conn: psycopg.Connection[tuple[object, ...]], schema: str) -> int:
+    """The version of ``schema`` (0 when it has no poolkit tables yet)."""
+    found = conn.execute(
+        "SELECT to_regclass(%s) IS NOT NULL", (f"{_quoted(conn, schema)}.schema_version",)
+    ).fetchone()
+    if found is None or not found[0]:
+        return 0
+    row = conn.execute(
+        sql.SQL("SELECT coalesce(max(version), 0) FROM {}.schema_version").format(
+            sql.Identifier(schema)
+        )
+    ).fetchone()
+    return int(row[0]) if row is not None else 0  # type: ignore[call-overload]
+
+
+def up_to_date(conn: psycopg.Connection[tuple[object, ...]], schema: str) -> bool:
+    """Whether ``schema`` needs nothing from :func:`migrate`: at :data:`SCHEMA_VERSION`, its
+    name-block index built with the normalisation this process uses. Reads only."""
+    if schema_version(conn, schema) != SCHEMA_VERSION:
+        return False
+    row = conn.execute(
+        sql.SQL("SELECT value FROM {}.settings WHERE key = %s").format(sql.Identifier(schema)),
+        (NAME_BLOCKS_SCHEME_KEY,),
+    ).fetchone()
+    return row is not None and row[0] == _name_blocks_scheme()
+
+
+def _name_blocks_scheme() -> str:
+    return "t2s" if SIMPLIFIES_CHINESE else "plain"
+
+
+def migrate(
+    conn: psycopg.Connection[tuple[object, ...]],
+    schema: str,
+    steps: Sequence[Migration] = MIGRATIONS,
+    *,
+    where: str = "",
+) -> int:
+    """Bring ``schema`` to version ``len(steps)`` in one transaction on ``conn`` (which must
+    not be in one); returns the version found. A schema newer than ``steps`` knows is left
+    untouched and refused with :class:`SchemaVersionError`."""
+    name = sql.Identifier(schema)
+    with conn.transaction():
+        lock = lock_key(schema, "migrate")
+        conn.execute(sql.SQL("SELECT pg_advisory_xact_lock({})").format(lock))
+        # Under the lock, so that two first starts do not both create the schema.
+        conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(name))
+        conn.execute(sql.SQL("SET LOCAL search_path TO {}").format(name))
+        conn.execute(
+            """CREATE TABLE IF NOT EXISTS schema_version (
+                version integer PRIMARY KEY,
+                applied_at timestamptz NOT NULL DEFAULT now()
+            )"""
+        )
+        found = schema_version(conn, schema)
+        if found > len(steps):
+            raise SchemaVersionError(where or schema, found, len(steps))
+        for number, step in enumerate(steps[found:], start=found + 1):
+            step(conn)
+            conn.execute("INSERT INTO schema_version (version) VALUES (%s)", (number,))
+        _sync_name_blocks(conn)
+    return found
+
+
+def _sync_name_blocks(conn: psycopg.Connection[tuple[object, ...]]) -> None:
+    """Rebuild the name-block index if names are now normalised differently from when it
+    was built (the optional ``hanzi`` extra was installed or removed). Runs under the
+    migration lock, so two processes do not rebuild it at once."""
+    scheme = _name_blocks_scheme()
+    row = conn.execute(
+        "SELECT value FROM settings WHERE key = %s", (NAME_BLOCKS_SCHEME_KEY,)
+    ).fetchone()
+    if row is not None and row[0] == scheme:
+        return
+    conn.execute("DELETE FROM customer_name_blocks")
+    with conn.cursor() as cursor:
+        names = conn.execute("SELECT id, name FROM customers").fetchall()
+        cursor.executemany(
+            "INSERT INTO customer_name_blocks (block, customer_id) VALUES (%s, %s)",
+            [(block, cid) for cid, name in names for block in sorted(name_blocks(str(name)))],
+        )
+    conn.execute(
+        "INSERT INTO settings (key, value) VALUES (%s, %s) "
+        "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        (NAME_BLOCKS_SCHEME_KEY, scheme),
+    )
+
+
+def _quoted(conn: psycopg.Connection[tuple[object, ...]], schema: str) -> str:
+    return sql.Identifier(schema).as_string(conn)
