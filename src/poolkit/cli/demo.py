@@ -41,6 +41,8 @@ def _open(store: Store, policy: Policy, clock: Clock, new_id: Callable[[], str])
     actor=Actor.NONE,
 )
 def demo(ctx: Context, args: argparse.Namespace) -> None:
+    if ctx.on_server:
+        raise UsageError("the demo writes a file of its own: give --db a file path")
     if ctx.db.exists():
         if not args.force:
             raise UsageError(

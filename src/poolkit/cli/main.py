@@ -89,7 +89,7 @@ def _shared_options(parser: argparse.ArgumentParser, *, top: bool) -> None:
     parser.add_argument(
         "--db",
         default=default(os.environ.get("POOLKIT_DB", DEFAULT_DB)),
-        help="database file (env POOLKIT_DB; default poolkit.db)",
+        help="database file, or a postgresql:// URL (env POOLKIT_DB; default poolkit.db)",
     )
     parser.add_argument(
         "--json", action="store_true", default=default(False), help="print JSON for scripts"

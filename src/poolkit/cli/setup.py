@@ -26,8 +26,8 @@ __all__ = ["depart", "init", "policy"]
 def init(ctx: Context, args: argparse.Namespace) -> None:
     policy = Policy.from_toml(args.policy)
     team = Team.from_toml(args.team)
-    if ctx.db.exists() and not args.force:
-        raise UsageError(f"{ctx.db} already exists; pass --force to update its policy and team")
+    if ctx.exists() and not args.force:
+        raise UsageError(f"{ctx.name} already exists; pass --force to update its policy and team")
     store = ctx.store(must_exist=False)
     service, replace = adopt_policy(store, ctx.clock, policy)
     # The team first: when it does not fit the reps and pools already stored (--force), the
@@ -36,8 +36,8 @@ def init(ctx: Context, args: argparse.Namespace) -> None:
     if replace:
         service.change_policy(policy)
     ctx.emit(
-        {"db": str(ctx.db), "reps": len(team.reps), "pools": len(team.pools)},
-        f"initialised {ctx.db}: {len(team.reps)} reps, {len(team.pools)} pools, "
+        {"db": ctx.name, "reps": len(team.reps), "pools": len(team.pools)},
+        f"initialised {ctx.name}: {len(team.reps)} reps, {len(team.pools)} pools, "
         f"{len(policy.drop_rules)} drop rules, time zone {policy.timezone}",
     )
 
