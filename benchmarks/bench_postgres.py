@@ -42,7 +42,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import psycopg
-from poolkit.stores._codec import encode
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
 
@@ -51,6 +50,7 @@ from poolkit.model.events import Created
 from poolkit.model.history import apply
 from poolkit.policy import rules
 from poolkit.stores import _documents as documents
+from poolkit.stores._codec import encode
 from poolkit.stores.postgres import PostgresStore
 
 START = datetime(2026, 1, 1, 9, 0, tzinfo=UTC)

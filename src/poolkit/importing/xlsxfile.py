@@ -54,7 +54,7 @@ def sheet_records(path: Path, sheet: str | int = 0) -> Iterator[Record]:
         raise ConfigError(str(path), f"cannot read the workbook: {error}") from error
     try:
         # calamine (0.9) yields rows from the sheet's first row, used or not, so the
-        # position is Excel's row number (tests/test_importing.py checks it).
+        # position is Excel's row number (tests/importing/test_importing.py checks it).
         for number, values in enumerate(found.iter_rows(), start=1):
             cells = [cell_text(value) for value in values]
             if any(cell.strip() for cell in cells):

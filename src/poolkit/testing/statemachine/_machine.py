@@ -31,7 +31,7 @@ MACHINE_SETTINGS = settings(
     # Hypothesis runs nearly every example to the last step, and the shrinker replays the
     # failing one hundreds of times: half the steps of its default (50) halves the cost of
     # each run and gives the shrinker less to remove, while the planted bugs of
-    # tests/test_stateful.py are still found. Raise it (with max_examples) in CI for depth.
+    # tests/testing/test_stateful.py are still found. Raise it (with max_examples) in CI for depth.
     stateful_step_count=25,
     # One failure, shrunk once: a second distinct failure would be shrunk on its own
     # afterwards, doubling the wait before the first one is shown.

@@ -217,7 +217,7 @@ def test_the_postgres_benchmark_runs_at_a_tiny_size(pg_server: str) -> None:
     import sys
     from pathlib import Path
 
-    script = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_postgres.py"
+    script = Path(__file__).resolve().parents[3] / "benchmarks" / "bench_postgres.py"
     done = subprocess.run(
         [
             sys.executable,

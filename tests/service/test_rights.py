@@ -17,7 +17,7 @@ from poolkit.service import rights
 from poolkit.service.lookalikes import merged_ownership
 from poolkit.service.rights import RIGHTS, Verdict
 
-DOCS = Path(__file__).resolve().parent.parent / "docs" / "operations.md"
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "operations.md"
 
 
 def table_rows() -> dict[str, str]:

@@ -29,7 +29,7 @@ from poolkit import Policy, PoolService, cli
 from poolkit.cli import EXIT_CODES, entry_point, main
 from poolkit.stores.sqlite import SqliteStore
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples" / "cli"
 POLICY = EXAMPLES / "policy.toml"
 TEAM = EXAMPLES / "team.toml"

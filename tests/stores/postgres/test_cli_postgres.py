@@ -12,7 +12,7 @@ import pytest
 from conftest import url_of
 from poolkit.cli import main
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 EXAMPLES = ROOT / "examples" / "cli"
 MONDAY = "2026-03-02T09:00:00+08:00"
 NEXT_MONDAY = "2026-03-09T09:00:00+08:00"

@@ -15,11 +15,11 @@ import pytest
 from _pg import empty_schema
 from hypothesis import HealthCheck, settings
 from hypothesis.stateful import run_state_machine_as_test
+from test_stateful import POLICY, STEPS, TEAM
 
 from poolkit.stores.postgres import PostgresStore
 from poolkit.testing.conformance import ConcurrentUnitsOfWork, StoreConformance
 from poolkit.testing.statemachine import pool_machine
-from test_stateful import POLICY, STEPS, TEAM
 
 StoreFactory = Callable[..., Any]
 # POOLKIT_STATEFUL_PG_EXAMPLES sets the number of examples of the state machine run.

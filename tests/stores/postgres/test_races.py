@@ -1,7 +1,7 @@
 """Races on a real PostgreSQL server, from eight worker processes released together.
 
 The same harness as the SQLite races (tests/_workers.py: spawned processes, each with its
-own store and service, a barrier per round), and the same judges (tests/test_concurrency.py),
+own store and service, a barrier per round), and the same judges (tests/stores/test_concurrency.py),
 with eight processes instead of six and a store whose units of work run side by side. Every
 race prints its counts.
 """
@@ -15,14 +15,6 @@ from collections.abc import Callable, Iterator
 from datetime import timedelta
 
 import pytest
-
-from _workers import Crew, Outcome, Step
-from conftest import url_of
-from poolkit.model.customer import IdentityKey
-from poolkit.policy import rules
-from poolkit.ports import Store
-from poolkit.stores import open_store
-from poolkit.stores.postgres import PostgresStore
 from test_concurrency import (
     CLAIMER,
     FOLLOWED_PER_OWNER,
@@ -38,6 +30,14 @@ from test_concurrency import (
     policy_doc,
     public_ids,
 )
+
+from _workers import Crew, Outcome, Step
+from conftest import url_of
+from poolkit.model.customer import IdentityKey
+from poolkit.policy import rules
+from poolkit.ports import Store
+from poolkit.stores import open_store
+from poolkit.stores.postgres import PostgresStore
 
 PROCESSES = 8
 CLAIM_ROUNDS = 40

@@ -11,16 +11,27 @@ from __future__ import annotations
 import itertools
 import os
 import re
+import sys
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
+
+# The races, faults and state machine here reuse the judges of the SQLite tests beside
+# them (tests/stores/test_concurrency.py, test_crash_safety.py) and of the state machine
+# (tests/testing/test_stateful.py), as modules: their folders are importable whichever
+# tests a run collects.
+_TESTS = Path(__file__).resolve().parents[2]
+for _folder in (_TESTS / "stores", _TESTS / "testing"):
+    if str(_folder) not in sys.path:
+        sys.path.insert(0, str(_folder))
 
 DSN = os.environ.get("POOLKIT_TEST_PG_DSN", "")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 HOW_TO_RUN = (
     "PostgreSQL tests not run: POOLKIT_TEST_PG_DSN is not set; run them with "
-    "`scripts/pg-test-server run -- python -m pytest tests/postgres`"
+    "`scripts/pg-test-server run -- python -m pytest tests/stores/postgres`"
 )
 
 if not DSN and not IN_CI:

@@ -5,7 +5,7 @@ rows agree with it, it equals the replay of its history, the claims index holds 
 the claims), the customers handled are whole batches, and a new sweep finishes the work,
 each customer dropped or warned exactly once.
 
-The book (3,000 customers due at one instant, from tests/test_crash_safety.py) is built
+The book (3,000 customers due at one instant, from tests/stores/test_crash_safety.py) is built
 once in a database of its own; each trial runs on a copy (``CREATE DATABASE ... TEMPLATE``).
 """
 
@@ -23,22 +23,6 @@ from typing import Any
 
 import pytest
 from psycopg import sql
-
-from _workers import depart_until_killed, import_rows, import_until_killed, sweep_until_killed
-from conftest import IN_CI, url_of
-from poolkit import ManualClock, Policy, PoolService
-from poolkit.errors import StoreUnavailableError
-from poolkit.identity.similarity import name_blocks
-from poolkit.importer import Outcome
-from poolkit.model.customer import CustomerStatus
-from poolkit.model.events import Claimed, Created, Deleted, Dropped, Event, Warned
-from poolkit.model.history import apply, replay
-from poolkit.model.schedule import Schedule
-from poolkit.policy import rules
-from poolkit.ports import CustomerQuery
-from poolkit.stores import open_store
-from poolkit.stores._codec import decode
-from poolkit.stores.postgres import PostgresStore
 from test_crash_safety import (
     BOOK,
     IMPORT_BATCH,
@@ -56,7 +40,23 @@ from test_crash_safety import (
     team,
 )
 
-SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "pg-test-server"
+from _workers import depart_until_killed, import_rows, import_until_killed, sweep_until_killed
+from conftest import IN_CI, url_of
+from poolkit import ManualClock, Policy, PoolService
+from poolkit.errors import StoreUnavailableError
+from poolkit.identity.similarity import name_blocks
+from poolkit.importer import Outcome
+from poolkit.model.customer import CustomerStatus
+from poolkit.model.events import Claimed, Created, Deleted, Dropped, Event, Warned
+from poolkit.model.history import apply, replay
+from poolkit.model.schedule import Schedule
+from poolkit.policy import rules
+from poolkit.ports import CustomerQuery
+from poolkit.stores import open_store
+from poolkit.stores._codec import decode
+from poolkit.stores.postgres import PostgresStore
+
+SCRIPT = Path(__file__).resolve().parents[3] / "scripts" / "pg-test-server"
 SCHEMA = "book"
 CLIENT_KILLS = 6
 SERVER_CRASHES = 3

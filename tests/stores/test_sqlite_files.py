@@ -384,7 +384,7 @@ def damage(store: SqliteStore, customer_id: str) -> None:
 def test_the_command_line_names_the_damaged_customer_in_one_line(
     tmp_path: Path, backend: str, command: str
 ) -> None:
-    examples = Path(__file__).parent.parent / "examples" / "cli"
+    examples = Path(__file__).resolve().parents[2] / "examples" / "cli"
     db = str(tmp_path / "crm.db")
 
     def poolkit(*args: str) -> tuple[int, str]:
