@@ -197,3 +197,17 @@ def test_a_name_that_left_the_root_still_resolves_with_a_warning() -> None:
         warnings.simplefilter("error")
         with pytest.raises(AttributeError, match="no attribute 'Nonsense'"):
             poolkit.Nonsense  # type: ignore[attr-defined]  # noqa: B018
+
+
+def test_the_command_line_uses_only_the_public_api() -> None:
+    """The CLI is a layer over the library as users see it: every poolkit name it imports
+    is public, but for its own modules and the demo's simulation it runs."""
+    problems = []
+    for module in sorted((ROOT / "src" / "poolkit" / "cli").glob("*.py")):
+        for imported, name in poolkit_imports(module.read_text(encoding="utf-8")):
+            if imported.startswith("poolkit.cli") or (imported, name) == ("poolkit", "_demo"):
+                continue
+            why = not_public(imported, name)
+            if why:
+                problems.append(f"{module.name}: from {imported} import {name}: {why}")
+    assert problems == []

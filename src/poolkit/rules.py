@@ -7,7 +7,7 @@ service asks the same functions. The calendar helpers say how a policy counts da
 time zone.
 """
 
-from poolkit.policy.calendar import add_days, start_of_day
+from poolkit.policy.calendar import add_days, format_instant, start_of_day
 from poolkit.policy.rules import (
     ActionKind,
     CapFull,
@@ -51,6 +51,7 @@ __all__ = [
     "deadlines",
     "due_action",
     "evaluate_drop",
+    "format_instant",
     "next_drop",
     "route",
     "schedule",

@@ -5,10 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from poolkit import Customer, PoolService
+from poolkit import Customer, PoolService, rules
 from poolkit.plain import to_plain
-from poolkit.policy import rules
-from poolkit.policy.calendar import format_instant
+from poolkit.rules import format_instant
 
 __all__ = ["count", "customer_json", "details", "line", "next_drop", "plain", "when"]
 

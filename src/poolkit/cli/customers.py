@@ -15,7 +15,7 @@ from poolkit.cli._context import Context
 from poolkit.cli._output import count, customer_json, details, line, plain
 from poolkit.cli._registry import Actor, arg, command
 from poolkit.errors import UsageError
-from poolkit.policy.calendar import format_instant
+from poolkit.rules import format_instant
 
 __all__ = [
     "change_grade",

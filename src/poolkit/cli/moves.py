@@ -10,7 +10,7 @@ from poolkit import Customer, FollowUpKind
 from poolkit.cli._context import Context
 from poolkit.cli._output import customer_json, next_drop, plain, when
 from poolkit.cli._registry import arg, command
-from poolkit.model.events import FollowedUp
+from poolkit.events import FollowedUp
 
 __all__ = [
     "assign",

@@ -11,7 +11,7 @@ from poolkit.cli._context import Context
 from poolkit.cli._output import count, plain
 from poolkit.cli._registry import Actor, arg, command
 from poolkit.errors import UsageError
-from poolkit.policy.calendar import format_instant
+from poolkit.rules import format_instant
 
 __all__ = ["forecast", "sweep"]
 
