@@ -104,7 +104,10 @@ def _shared_options(parser: argparse.ArgumentParser, *, top: bool) -> None:
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="poolkit",
-        description="Public and private customer pools (公海/私海) on a SQLite database.",
+        description=(
+            "Public and private customer pools (公海/私海) on a SQLite file or a "
+            "PostgreSQL database."
+        ),
     )
     _shared_options(parser, top=True)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")

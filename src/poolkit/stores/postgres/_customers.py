@@ -22,7 +22,8 @@ from poolkit.model.schedule import Schedule
 from poolkit.ports import CustomerQuery
 from poolkit.stores import _documents as documents
 from poolkit.stores._codec import decode, encode
-from poolkit.stores.postgres._query import POSTGRES, where_clause
+from poolkit.stores.sql.customer_query import where_clause
+from poolkit.stores.sql.dialect import POSTGRES
 
 if TYPE_CHECKING:
     from poolkit.stores.postgres._store import PostgresUnitOfWork

@@ -19,9 +19,11 @@ class Select(NamedTuple):
     :meth:`CustomerQuery.matches` (``attributes`` are checked in Python)."""
 
 
-def select_customers(query: CustomerQuery, limit: int | None, dialect: Dialect) -> Select:
-    """``SELECT id, body FROM customers`` for ``query``, ordered by id, with ``LIMIT`` only
-    when the SQL checks every condition (else cutting rows off would lose matches)."""
+def where_clause(query: CustomerQuery, dialect: Dialect) -> tuple[str, list[Any]]:
+    """The conditions of ``query`` that SQL can check, joined with AND (``""`` when none),
+    in ``dialect``'s style, and their parameters. ``attributes`` are left out: their
+    equality is Python's (``True == 1``), which no database's comparison matches, so the
+    caller checks them with :meth:`CustomerQuery.matches`."""
     where: list[str] = []
     params: list[Any] = []
     if query.status is not None:
@@ -44,9 +46,16 @@ def select_customers(query: CustomerQuery, limit: int | None, dialect: Dialect) 
     if query.public_since is not None:
         where.append("public_since >= ?")
         params.append(dialect.instant(query.public_since))
+    return dialect.sql(" AND ".join(where)), params
+
+
+def select_customers(query: CustomerQuery, limit: int | None, dialect: Dialect) -> Select:
+    """``SELECT id, body FROM customers`` for ``query``, ordered by id, with ``LIMIT`` only
+    when the SQL checks every condition (else cutting rows off would lose matches)."""
+    where, params = where_clause(query, dialect)
     sql = "SELECT id, body FROM customers"
     if where:
-        sql += " WHERE " + " AND ".join(where)
+        sql += " WHERE " + where
     sql += " ORDER BY id"
     complete = not query.attributes
     if limit is not None and complete:
@@ -55,4 +64,4 @@ def select_customers(query: CustomerQuery, limit: int | None, dialect: Dialect) 
     return Select(dialect.sql(sql), params, complete)
 
 
-__all__ = ["Select", "select_customers"]
+__all__ = ["Select", "select_customers", "where_clause"]

@@ -42,4 +42,14 @@ SQLITE = Dialect(
 )
 
 
-__all__ = ["SQLITE", "Dialect"]
+POSTGRES = Dialect(
+    param="%s",
+    # One array parameter whatever the length of the list.
+    in_list="{column} = ANY(?)",
+    list_value=sorted,
+    # timestamptz columns take the aware datetime itself.
+    instant=lambda at: at,
+)
+
+
+__all__ = ["POSTGRES", "SQLITE", "Dialect"]
