@@ -12,6 +12,8 @@ which reads the method's annotations once and, before the method runs, refuses w
 - a ``bool`` argument that is not ``True`` or ``False``;
 - a ``datetime`` argument that is not a timezone-aware datetime, or one that cannot be
   expressed in UTC (a few hours from the ends of the calendar);
+- a mapping argument (attributes) that is not a mapping, or a collection of strings
+  (tags, grades) that is a lone string or not a collection;
 - an enum argument (``ReviewStatus``) that is not one of its values; a value given as
   its string is turned into the member.
 
@@ -26,7 +28,7 @@ import functools
 import inspect
 import types
 import typing
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from enum import Enum
 from typing import Any, TypeVar
@@ -92,6 +94,24 @@ def _nested_text(field: str, value: Any, depth: int = 0) -> None:
             _nested_text(field, item, depth + 1)
 
 
+def _check_mapping(field: str, value: Any) -> Any:
+    if not isinstance(value, Mapping):
+        raise InvalidValueError(field, f"must be a mapping, got {type(value).__name__} {value!r}")
+    _nested_text(field, value)
+    return value
+
+
+def _check_strings(field: str, value: Any) -> Any:
+    """A collection of strings (tags, grades): a lone string is refused, not split into
+    its letters."""
+    if isinstance(value, str | bytes) or not isinstance(value, Iterable):
+        raise InvalidValueError(
+            field, f"must be a collection of strings, got {type(value).__name__} {value!r}"
+        )
+    _nested_text(field, value)
+    return value
+
+
 def _enum_check(kind: type[Enum]) -> Check:
     def check(field: str, value: Any) -> Any:
         return value if isinstance(value, kind) else enum_member(kind, field, value)
@@ -126,6 +146,10 @@ def _check_for(hint: Any) -> Check | None:
         check = check_instant
     elif isinstance(hint, type) and issubclass(hint, Enum):
         check = _enum_check(hint)
+    elif typing.get_origin(hint) is Mapping:
+        check = _check_mapping
+    elif typing.get_origin(hint) is Iterable and typing.get_args(hint) == (str,):
+        check = _check_strings
     if check is None:
         return None
     return _optional(check) if optional else check
