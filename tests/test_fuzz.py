@@ -30,7 +30,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import StoreState, store_state
-from poolkit import ManualClock, MemoryStore, Policy, PoolService, Team
+from poolkit import ManualClock, MemoryStore, Policy, Pool, PoolService, Rep, Team
 from poolkit.cli import main
 from poolkit.errors import InvalidValueError, PoolkitError
 from poolkit.ports import Store
@@ -53,6 +53,7 @@ POLICY = {
     "claim_limit": {"max_claims": 2, "window_days": 7},
     "cooldown": {"days": 10},
 }
+SHORTER = {**POLICY, "drop_rules": [{"name": "stale-5", "kind": "no_follow_up", "days": 5}]}
 TEAM = {
     "reps": [
         {"id": "boss", "admin": True},
@@ -129,6 +130,10 @@ def valid(kind: str) -> st.SearchStrategy[Any]:
         "status": st.sampled_from([None, "open", "merged"]),
         "method": st.sampled_from(["call", "visit", "deal"]),
         "review": st.sampled_from(["r1", "c1~c2"]),
+        "rep_value": st.sampled_from([Rep("zed"), Rep("alice", cap=1), Rep("bob", active=False)]),
+        "pool_value": st.sampled_from([Pool("south"), Pool("main", is_default=True)]),
+        "team_value": st.just(Team.from_dict(TEAM)),
+        "policy_value": st.sampled_from([Policy.from_dict(POLICY), Policy.from_dict(SHORTER)]),
     }[kind]
 
 
@@ -193,6 +198,12 @@ OPERATIONS: dict[str, tuple[tuple[str, ...], dict[str, str]]] = {
     "forecast": (("when",), {"since": "when"}),
     "depart": (("actor", "rep"), {}),
     "import_customers": (("actor", "opt"), {"batch_size": "int", "public": "bool"}),
+    "setup": (("team_value",), {}),
+    "add_rep": (("rep_value",), {}),
+    "update_rep": (("rep_value",), {}),
+    "add_pool": (("pool_value",), {}),
+    "update_pool": (("pool_value",), {}),
+    "change_policy": (("policy_value",), {}),
 }
 
 

@@ -14,12 +14,14 @@ which reads the method's annotations once and, before the method runs, refuses w
   expressed in UTC (a few hours from the ends of the calendar);
 - a mapping argument (attributes) that is not a mapping, or a collection of strings
   (tags, grades) that is a lone string or not a collection;
+- a value of one of poolkit's classes (a ``Rep``, ``Pool``, ``Team``, ``Policy``) that
+  is not one;
 - an enum argument (``ReviewStatus``) that is not one of its values; a value given as
   its string is turned into the member.
 
 So a wrong argument ends in a typed poolkit error before any unit of work opens, and the
-store is never touched. Arguments the annotations do not describe (a ``Team``, a
-``Policy``, an ``ImportRow``) are checked by their own validators.
+store is never touched. What the values hold is checked by their own validators, and the
+rows of an import one by one (a row that is not an ``ImportRow`` is reported as invalid).
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from enum import Enum
 from typing import Any, TypeVar
+
+import attrs
 
 from poolkit.clock import require_aware
 from poolkit.errors import InvalidValueError
@@ -112,6 +116,17 @@ def _check_strings(field: str, value: Any) -> Any:
     return value
 
 
+def _instance_check(kind: type) -> Check:
+    def check(field: str, value: Any) -> Any:
+        if not isinstance(value, kind):
+            raise InvalidValueError(
+                field, f"must be a {kind.__name__}, got {type(value).__name__} {value!r}"
+            )
+        return value
+
+    return check
+
+
 def _enum_check(kind: type[Enum]) -> Check:
     def check(field: str, value: Any) -> Any:
         return value if isinstance(value, kind) else enum_member(kind, field, value)
@@ -146,6 +161,8 @@ def _check_for(hint: Any) -> Check | None:
         check = check_instant
     elif isinstance(hint, type) and issubclass(hint, Enum):
         check = _enum_check(hint)
+    elif isinstance(hint, type) and attrs.has(hint):  # a Rep, a Pool, a Team, a Policy
+        check = _instance_check(hint)
     elif typing.get_origin(hint) is Mapping:
         check = _check_mapping
     elif typing.get_origin(hint) is Iterable and typing.get_args(hint) == (str,):
