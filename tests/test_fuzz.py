@@ -38,8 +38,8 @@ from poolkit.service.stored_policy import POLICY_KEY, SCHEDULES_KEY, VERSION_KEY
 from poolkit.stores.sqlite import SqliteStore
 
 # Enough to run about half a minute in all; POOLKIT_FUZZ_EXAMPLES=5000 for a long hunt.
-FUZZ_EXAMPLES = int(os.environ.get("POOLKIT_FUZZ_EXAMPLES", "200"))
-CLI_EXAMPLES = int(os.environ.get("POOLKIT_FUZZ_EXAMPLES", "300"))
+FUZZ_EXAMPLES = int(os.environ.get("POOLKIT_FUZZ_EXAMPLES", "500"))
+CLI_EXAMPLES = int(os.environ.get("POOLKIT_FUZZ_EXAMPLES", "800"))
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 FIRST = datetime.min.replace(tzinfo=UTC)
