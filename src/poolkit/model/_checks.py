@@ -19,12 +19,37 @@ stores use keep every integer in [-2**63, 2**63 - 1] exact, and no larger one.""
 MIN_INT = -(2**63)
 
 
+def is_text(value: str) -> bool:
+    """Whether ``value`` can be written as UTF-8: no lone surrogate (``"\\ud800"``), which
+    no store, JSON encoder or terminal can write."""
+    if value.isascii():
+        return True
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def require_text(field: str, value: Any) -> str:
+    """``value`` if it is a string that can be written as UTF-8, else poolkit's typed error
+    naming ``field``: the one check of text every model value and service argument uses."""
+    if not isinstance(value, str):
+        raise InvalidValueError(field, f"must be a string, got {type(value).__name__} {value!r}")
+    if not is_text(value):
+        raise InvalidValueError(
+            field, f"must be text that can be written as UTF-8 (a lone surrogate?), got {value!r}"
+        )
+    return value
+
+
 def identifier(_: Any, attribute: Any, value: Any) -> None:
-    """A non-empty, trimmed string id."""
+    """A non-empty, trimmed string id (text without lone surrogates)."""
     if not isinstance(value, str) or not value or value != value.strip():
         raise InvalidValueError(
             attribute.name, f"must be a non-empty trimmed string, got {value!r}"
         )
+    require_text(attribute.name, value)
 
 
 def optional_identifier(instance: Any, attribute: Any, value: Any) -> None:
@@ -98,7 +123,7 @@ def ids(values: Iterable[str]) -> frozenset[str]:
 
 def id_set(_: Any, attribute: Any, value: frozenset[str]) -> None:
     for item in value:
-        if not isinstance(item, str) or not item or item != item.strip():
+        if not isinstance(item, str) or not item or item != item.strip() or not is_text(item):
             raise InvalidValueError(attribute.name, f"contains a bad id {item!r}")
 
 
@@ -115,5 +140,7 @@ def of_type(kind: type) -> Any:
             raise InvalidValueError(
                 attribute.name, f"must be a {kind.__name__}, got {type(value).__name__} {value!r}"
             )
+        if kind is str:
+            require_text(attribute.name, value)
 
     return check

@@ -19,10 +19,12 @@ from poolkit.model._checks import (
     enum_member,
     frozen_map,
     identifier,
+    is_text,
     non_negative_int,
     of_type,
     optional_aware,
     optional_identifier,
+    require_text,
 )
 
 AttributeValue = str | int | float | bool
@@ -70,7 +72,7 @@ def _tags(values: Any) -> frozenset[str]:
         raise InvalidValueError("tags", f"expected a collection of tags, got the string {values!r}")
     tags = values if type(values) is frozenset else frozenset(values)
     for tag in tags:
-        if not isinstance(tag, str) or not tag.strip():
+        if not isinstance(tag, str) or not tag.strip() or not is_text(tag):
             raise InvalidValueError("tags", f"bad tag {tag!r}")
     return tags
 
@@ -80,8 +82,10 @@ def attribute_values(_: Any, attribute: Any, value: Mapping[str, Any]) -> None:
     boolean or a number: a finite float (NaN and infinity have no JSON form, and NaN is not
     even equal to itself) or an integer that fits in 64 bits (what stores keep exactly)."""
     for key, item in value.items():
-        if not isinstance(key, str) or not key:
+        if not isinstance(key, str) or not key or not is_text(key):
             raise InvalidValueError("attributes", f"bad attribute name {key!r}")
+        if isinstance(item, str):
+            require_text(f"attributes.{key}", item)
         if not isinstance(item, str | int | float | bool):
             raise InvalidValueError(
                 f"attributes.{key}", f"must be a string, number or boolean, got {item!r}"
@@ -96,13 +100,15 @@ def attribute_values(_: Any, attribute: Any, value: Mapping[str, Any]) -> None:
 
 def _related(_: Any, attribute: Any, value: Mapping[str, datetime]) -> None:
     for rep_id, since in value.items():
-        if not isinstance(rep_id, str) or not rep_id:
+        if not isinstance(rep_id, str) or not rep_id or not is_text(rep_id):
             raise InvalidValueError("related_reps", f"bad rep id {rep_id!r}")
         require_aware(since, f"related_reps.{rep_id}")
 
 
 def _grade(_: Any, attribute: Any, value: str | None) -> None:
-    if value is not None and (not isinstance(value, str) or not value.strip()):
+    if value is not None and (
+        not isinstance(value, str) or not value.strip() or not is_text(value)
+    ):
         raise InvalidValueError("grade", f"must be a non-empty label or None, got {value!r}")
 
 

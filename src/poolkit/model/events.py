@@ -20,6 +20,7 @@ from poolkit.model._checks import (
     enum_member,
     frozen_map,
     identifier,
+    of_type,
     optional_aware,
     optional_identifier,
 )
@@ -91,7 +92,7 @@ class FollowedUp(Event):
     kind: ClassVar[str] = "followed_up"
 
     method: FollowUpKind = attrs.field(converter=_method)
-    note: str = ""
+    note: str = attrs.field(default="", validator=of_type(str))
 
     def describe(self) -> str:
         text = f"{self.method.value} by {self.actor_id}"
@@ -136,7 +137,7 @@ class Recycled(Event):
     kind: ClassVar[str] = "recycled"
 
     rep_id: str = attrs.field(validator=identifier)
-    reason: str = ""
+    reason: str = attrs.field(default="", validator=of_type(str))
 
     def describe(self) -> str:
         text = f"recycled from {self.rep_id} by {self.actor_id}"
@@ -153,7 +154,7 @@ class Dropped(Event):
     code: str = attrs.field(validator=identifier)
     rule: str | None = None
     due_at: datetime | None = attrs.field(default=None, validator=optional_aware)
-    reason: str = ""
+    reason: str = attrs.field(default="", validator=of_type(str))
 
     def describe(self) -> str:
         return f"dropped from {self.rep_id}: {self.reason}"
@@ -176,7 +177,7 @@ class Reassigned(Event):
 
     from_rep_id: str = attrs.field(validator=identifier)
     to_rep_id: str = attrs.field(validator=identifier)
-    reason: str = ""
+    reason: str = attrs.field(default="", validator=of_type(str))
 
     def describe(self) -> str:
         text = f"reassigned from {self.from_rep_id} to {self.to_rep_id} by {self.actor_id}"
@@ -199,7 +200,7 @@ class Frozen(Event):
     kind: ClassVar[str] = "frozen"
 
     from_rep_id: str | None = attrs.field(default=None, validator=optional_identifier)
-    reason: str = ""
+    reason: str = attrs.field(default="", validator=of_type(str))
 
     def describe(self) -> str:
         text = f"frozen into the recycle bin by {self.actor_id}"
@@ -220,7 +221,7 @@ class Restored(Event):
 class Deleted(Event):
     kind: ClassVar[str] = "deleted"
 
-    reason: str = ""
+    reason: str = attrs.field(default="", validator=of_type(str))
 
     def describe(self) -> str:
         return f"deleted for good by {self.actor_id}"
@@ -275,7 +276,7 @@ class Warned(Event):
     rep_id: str = attrs.field(validator=identifier)
     rule: str = attrs.field(validator=identifier)
     due_at: datetime = attrs.field(validator=aware)
-    reason: str = ""
+    reason: str = attrs.field(default="", validator=of_type(str))
 
     def describe(self) -> str:
         return f"{self.rep_id} warned: {self.reason}"

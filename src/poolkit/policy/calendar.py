@@ -21,6 +21,16 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from dateutil import tz as dateutil_tz
 
 from poolkit.clock import require_aware
+from poolkit.errors import InvalidValueError
+
+
+def outside_calendar(at: datetime, days: int) -> InvalidValueError:
+    """The error for ``days`` calendar days from ``at`` landing outside years 1-9999."""
+    return InvalidValueError(
+        "at",
+        f"{days} calendar days from {at.isoformat()} fall outside the calendar "
+        "(years 1 to 9999): no deadline can be computed",
+    )
 
 
 def local_instant(day: date, wall: time, zone: tzinfo) -> datetime:
@@ -31,8 +41,16 @@ def local_instant(day: date, wall: time, zone: tzinfo) -> datetime:
 
 
 def add_days(at: datetime, days: int, zone: tzinfo) -> datetime:
-    """``at`` moved by ``days`` calendar days, keeping the local wall time in ``zone``."""
-    local = require_aware(at, "at").astimezone(zone)
+    """``at`` moved by ``days`` calendar days, keeping the local wall time in ``zone``
+    (:class:`~poolkit.errors.InvalidValueError` when that is outside the calendar)."""
+    try:
+        return _add_days(require_aware(at, "at"), days, zone)
+    except OverflowError:
+        raise outside_calendar(at, days) from None
+
+
+def _add_days(at: datetime, days: int, zone: tzinfo) -> datetime:
+    local = at.astimezone(zone)
     if local.fold == 0:
         # The common case, computed without taking the wall time apart (every deadline a
         # sweep checks comes through here): adding to an aware datetime moves its wall

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime, tzinfo
+from datetime import UTC, datetime, tzinfo
 
 import attrs
 
 from poolkit.clock import require_aware, utc
-from poolkit.errors import ConfigError
+from poolkit.errors import ConfigError, InvalidValueError
 from poolkit.model.customer import AttributeValue, Customer, IdentityKey
 from poolkit.model.rep import Rep
 from poolkit.model.schedule import Schedule
@@ -347,9 +347,16 @@ def check_cap(rep: Rep, held: Iterable[Customer], policy: Policy) -> Decision | 
     )
 
 
+_FIRST_INSTANT = datetime.min.replace(tzinfo=UTC)
+
+
 def claim_window_start(at: datetime, policy: Policy) -> datetime:
-    """Claims made after this instant may still count at ``at`` (one day of slack for DST)."""
-    return add_days(at, -policy.claim_limit.window_days - 1, policy.zone)
+    """Claims made after this instant may still count at ``at`` (one day of slack for DST);
+    a window reaching back before year 1 starts at the calendar's first instant."""
+    try:
+        return add_days(at, -policy.claim_limit.window_days - 1, policy.zone)
+    except InvalidValueError:
+        return _FIRST_INSTANT
 
 
 def claims_in_window(

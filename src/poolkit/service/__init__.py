@@ -11,6 +11,9 @@ in one pure function, :func:`poolkit.policy.rules.due_action`.
 
 from __future__ import annotations
 
+import inspect
+
+from poolkit.service._arguments import checked
 from poolkit.service._reviews import review_id
 from poolkit.service.intake import CreateResult, IntakeJobs
 from poolkit.service.lookalikes import LookalikeJobs
@@ -41,3 +44,18 @@ class PoolService(TeamJobs, PolicyJobs, IntakeJobs, LookalikeJobs, MoveJobs, Swe
     operation runs in one unit of work that reads the policy in force first, so a change
     made by another process applies from the next operation.
     """
+
+
+def _check_arguments(service: type[PoolService]) -> None:
+    """Wrap every public operation with the one argument check (see
+    :mod:`poolkit.service._arguments`): a wrong argument is refused with a typed error
+    before any unit of work opens."""
+    for name in dir(service):
+        if name.startswith("_"):
+            continue
+        member = inspect.getattr_static(service, name)
+        if inspect.isfunction(member):
+            setattr(service, name, checked(member))
+
+
+_check_arguments(PoolService)

@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 import attrs
 
-from poolkit.clock import Clock, require_aware
+from poolkit.clock import Clock
 from poolkit.errors import (
     CapExceeded,
     CollisionError,
@@ -36,6 +36,7 @@ from poolkit.policy import rules
 from poolkit.policy.config import Policy
 from poolkit.ports import CustomerQuery, Store, UnitOfWork
 from poolkit.service import _reviews
+from poolkit.service._arguments import check_instant
 from poolkit.service.access import Access
 from poolkit.service.rights import Verdict
 from poolkit.service.stored_policy import (
@@ -152,7 +153,7 @@ class ServiceCore:
         return fresh
 
     def _now(self) -> datetime:
-        return require_aware(self.clock.now(), "clock.now()")
+        return check_instant("clock.now()", self.clock.now())
 
     @contextmanager
     def _work(self, at: datetime | None = None) -> Iterator[Work]:

@@ -203,6 +203,9 @@ class IntakeJobs(ServiceCore):
             with self._work() as work:
                 actor = self._importer(work, actor_id)
                 for row in batch:
+                    if not isinstance(row, ImportRow):  # reported like any malformed row
+                        results.append(_not_a_row(len(results) + 1, row))
+                        continue
                     results.append(self._import_row(work, actor, row, public, pool_id, seen))
                 work.uow.commit()
 
@@ -286,4 +289,12 @@ def _created_row(row: ImportRow, created: CreateResult) -> RowResult:
         created.customer.id,
         message=f"looks like {looks_like}; filed for review" if looks_like else "",
         similar_ids=tuple(match.customer_id for match in created.similar),
+    )
+
+
+def _not_a_row(position: int, row: object) -> RowResult:
+    """The report of an item of the rows that is not an :class:`ImportRow` at all (named
+    by its position among the rows)."""
+    return RowResult(
+        position, Outcome.INVALID, None, f"rows: item {position} is not an ImportRow: {row!r}"
     )
