@@ -33,6 +33,7 @@ from poolkit.errors import (
     CustomerNotFound,
     DuplicateIdError,
     InvalidValueError,
+    LockCapExceeded,
     NaiveDatetimeError,
     PermissionDenied,
     PoolNotFound,
@@ -901,6 +902,61 @@ def test_lock_of_a_frozen_customer_is_refused(svc: PoolService, unchanged: Uncha
     customer = frozen(svc)
     with unchanged(svc.store), pytest.raises(WrongStateError):
         svc.lock("mgr", customer.id)
+
+
+def lock_capped(make_service: Callable[..., PoolService], **caps: Any) -> PoolService:
+    return make_service({**POLICY, "caps": {"default": 10, **caps}}, TEAM)
+
+
+def test_lock_beyond_the_lock_cap_is_refused_with_the_count_and_cap(
+    make_service: Callable[..., PoolService], unchanged: Unchanged
+) -> None:
+    svc = lock_capped(make_service, max_locked=2)
+    first, second, third = owned(svc), owned(svc), owned(svc)
+    svc.lock("mgr", first.id)
+    svc.lock("sup", second.id)
+    with unchanged(svc.store), pytest.raises(LockCapExceeded) as caught:
+        svc.lock("mgr", third.id)
+    assert (caught.value.rep_id, caught.value.cap, caught.value.count) == ("alice", 2, 2)
+    assert "2 customers locked of a lock cap of 2" in str(caught.value)
+    # Another rep's locks are counted apart, and unlocking makes room again.
+    svc.lock("mgr", owned(svc, "bob").id)
+    svc.unlock("mgr", first.id)
+    assert svc.lock("mgr", third.id).locked
+
+
+def test_a_per_rep_lock_cap_overrides_the_default(
+    make_service: Callable[..., PoolService], unchanged: Unchanged
+) -> None:
+    svc = lock_capped(make_service, max_locked=1, locked_per_rep={"alice": 0, "bob": 2})
+    customer = owned(svc)
+    with unchanged(svc.store), pytest.raises(LockCapExceeded) as caught:
+        svc.lock("mgr", customer.id)
+    assert (caught.value.cap, caught.value.count) == (0, 0)
+    svc.lock("mgr", owned(svc, "bob").id)
+    svc.lock("mgr", owned(svc, "bob").id)
+    with pytest.raises(LockCapExceeded):
+        svc.lock("mgr", owned(svc, "bob").id)
+    svc.lock("mgr", owned(svc, "carol").id)  # carol has the default, 1
+    with pytest.raises(LockCapExceeded):
+        svc.lock("mgr", owned(svc, "carol").id)
+
+
+def test_a_locked_customer_changing_hands_must_fit_the_receivers_lock_cap(
+    make_service: Callable[..., PoolService], unchanged: Unchanged
+) -> None:
+    svc = lock_capped(make_service, locked_per_rep={"bob": 1})
+    svc.lock("mgr", owned(svc, "bob").id)
+    customer = svc.lock("mgr", owned(svc).id)
+    with unchanged(svc.store), pytest.raises(LockCapExceeded):
+        svc.transfer("alice", customer.id, "bob")
+    with unchanged(svc.store), pytest.raises(LockCapExceeded):
+        svc.reassign("sup", customer.id, "bob")
+    assert svc.transfer("alice", customer.id, "carol").owner_id == "carol"
+
+
+def test_without_a_lock_cap_locks_are_unlimited(svc: PoolService) -> None:
+    assert all(svc.lock("mgr", owned(svc).id).locked for _ in range(3))
 
 
 # ---------------------------------------------------------------- change_grade

@@ -200,13 +200,16 @@ class CapPolicy:
     """Caps (库容上限): ``default`` for everyone (None: unlimited), ``per_rep`` overrides.
 
     ``count_dealt`` / ``count_locked`` say whether customers with a deal / with a drop-exempt
-    lock count toward the cap.
+    lock count toward the cap. ``max_locked`` caps how many customers one rep may have
+    locked against drops (None: no lock cap), ``locked_per_rep`` overrides it per rep.
     """
 
     default: int | None = None
     per_rep: Mapping[str, int] = attrs.field(factory=dict, converter=_read_only, hash=False)
     count_dealt: bool = True
     count_locked: bool = True
+    max_locked: int | None = None
+    locked_per_rep: Mapping[str, int] = attrs.field(factory=dict, converter=_read_only, hash=False)
 
     def __attrs_post_init__(self) -> None:
         problems: Problems = []
@@ -215,6 +218,9 @@ class CapPolicy:
         _per_rep(problems, "per_rep", self.per_rep)
         _boolean(problems, "count_dealt", self.count_dealt)
         _boolean(problems, "count_locked", self.count_locked)
+        if self.max_locked is not None:
+            _whole(problems, "max_locked", self.max_locked, 0)
+        _per_rep(problems, "locked_per_rep", self.locked_per_rep)
         _refuse(problems)
 
 
@@ -370,6 +376,16 @@ class Policy:
                 "per_rep": dict(self.caps.per_rep),
                 "count_dealt": self.caps.count_dealt,
                 "count_locked": self.caps.count_locked,
+                # Written only when set, so that a policy without a lock cap keeps the
+                # fingerprint it had before lock caps existed.
+                **(
+                    {"max_locked": self.caps.max_locked} if self.caps.max_locked is not None else {}
+                ),
+                **(
+                    {"locked_per_rep": dict(self.caps.locked_per_rep)}
+                    if self.caps.locked_per_rep
+                    else {}
+                ),
             },
             "claim_limit": {
                 **(
@@ -406,6 +422,13 @@ class Policy:
             return self.caps.per_rep[rep_id]
         return personal if personal is not None else self.caps.default
 
+    def lock_cap_for(self, rep_id: str) -> int | None:
+        """How many customers the rep may have locked against drops: the policy's
+        ``caps.locked_per_rep`` entry for the rep, else ``caps.max_locked`` (None: no cap)."""
+        if rep_id in self.caps.locked_per_rep:
+            return self.caps.locked_per_rep[rep_id]
+        return self.caps.max_locked
+
     def claim_limit_for(self, rep_id: str, personal: int | None) -> int | None:
         if rep_id in self.claim_limit.per_rep:
             return self.claim_limit.per_rep[rep_id]
@@ -439,7 +462,17 @@ def _read_policy(data: Mapping[str, Any]) -> Policy:
     if problems:
         raise ConfigError("", problems=problems)
     read_rules = _read_list(doc, "drop_rules", DropRule, _RULE_KEYS, _RULE_REQUIRED)
-    caps = _read_part(doc, "caps", CapPolicy, "default", "per_rep", "count_dealt", "count_locked")
+    caps = _read_part(
+        doc,
+        "caps",
+        CapPolicy,
+        "default",
+        "per_rep",
+        "count_dealt",
+        "count_locked",
+        "max_locked",
+        "locked_per_rep",
+    )
     claim_limit = _read_part(
         doc, "claim_limit", ClaimLimitPolicy, "max_claims", "window_days", "per_rep"
     )
