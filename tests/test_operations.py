@@ -1210,6 +1210,37 @@ def test_public_pool_refusals(svc: PoolService) -> None:
     assert refused.value.field == "dropped_since"
 
 
+def test_the_default_pool_is_everyones_without_listing_them(svc: PoolService) -> None:
+    """Every rep of the team is a member of the default pool, listed or not; a rep added to
+    the team joins it at once; a departed rep does not; other pools stay as listed."""
+    in_main, in_vip = public(svc), public(svc, "vip")
+    pools = {pool.id: pool for pool in svc.pools()}
+    assert "sup2" not in pools["main"].members | pools["main"].managers
+    assert pools["main"].can_see("sup2") and not pools["vip"].can_see("sup2")
+    assert in_main.id in {c.id for c in svc.visible_to("sup2")}
+    assert svc.customer(in_main.id, actor_id="sup2") == in_main
+    with pytest.raises(PermissionDenied):
+        svc.customer(in_vip.id, actor_id="sup2")
+    svc.add_rep(Rep(id="newbie", supervisor_id="sup2"))
+    assert svc.claim("newbie", in_main.id).owner_id == "newbie"
+    with pytest.raises(PermissionDenied):
+        svc.claim("newbie", public(svc, "east").id)
+    another = public(svc)
+    assert svc.assign("mgr", another.id, "sup2").owner_id == "sup2"
+    created = svc.create("newbie", "Walk-in", pool_id="main", public=True)
+    assert created.is_public
+    with pytest.raises(RepInactiveError):
+        svc.claim("gone", public(svc).id)
+
+
+def test_admins_manage_the_default_pool_without_being_listed(svc: PoolService) -> None:
+    customer = public(svc)
+    assert "boss" not in {pool.id: pool for pool in svc.pools()}["main"].managers
+    assert svc.assign("boss", customer.id, "alice").owner_id == "alice"
+    restored = svc.restore("boss", svc.freeze("boss", public(svc).id).id)
+    assert restored.pool_id == "main" and restored.is_public
+
+
 def test_recycle_bin_lists_frozen_customers_only(svc: PoolService) -> None:
     first, second = frozen(svc), svc.freeze("sup", owned(svc).id)
     public(svc)
@@ -1229,9 +1260,10 @@ def test_visible_to_follows_ownership_org_tree_pools_and_history(svc: PoolServic
 
     assert ids("alice") == {alices.id, returned.id, in_main.id, in_vip.id}
     assert ids("bob") == {bobs.id, in_main.id, in_vip.id}
-    assert ids("sup") == {alices.id, bobs.id}
+    # main is the default pool, everyone's: sup and sup2 see it without being listed.
+    assert ids("sup") == {alices.id, bobs.id, in_main.id}
     assert ids("carol") == {in_main.id, returned.id, in_east.id}
-    assert ids("sup2") == set()
+    assert ids("sup2") == {in_main.id}
     assert ids("mgr") == {returned.id, in_main.id, in_vip.id, in_east.id, binned.id}
     assert ids("boss") == {c.id for c in (alices, bobs, returned, in_main, in_vip, in_east, binned)}
     with pytest.raises(RepNotFound):
