@@ -330,6 +330,82 @@ def test_follow_up_by_the_owner_resets_the_drop_clock(svc: PoolService, clock: M
     consistent(svc, followed)
 
 
+VISITS = {
+    **POLICY,
+    "drop_rules": [
+        {"name": "unvisited-7", "kind": "no_follow_up", "days": 7, "follow_up_kinds": ["visit"]}
+    ],
+}
+
+
+def test_the_customer_keeps_the_last_follow_up_of_each_kind(
+    svc: PoolService, clock: ManualClock
+) -> None:
+    customer = owned(svc)
+    visited = clock.advance(days=1)
+    svc.follow_up("alice", customer.id, FollowUpKind.VISIT)
+    called = clock.advance(days=1)
+    svc.follow_up("alice", customer.id, FollowUpKind.CALL)
+    again = clock.advance(hours=1)
+    followed = svc.follow_up("alice", customer.id, FollowUpKind.CALL)
+    assert followed.last_follow_up_by_kind == {"visit": visited, "call": again}
+    assert called != again and followed.last_follow_up_at == again
+    consistent(svc, followed)  # replay rebuilds it
+
+
+@pytest.mark.parametrize("offset, drops", [(-1, False), (0, True), (1, True)])
+def test_a_call_does_not_reset_a_visit_rule(
+    make_service: Callable[..., PoolService], clock: ManualClock, offset: int, drops: bool
+) -> None:
+    svc = make_service(VISITS, TEAM)
+    customer = owned(svc)
+    clock.advance(days=3)
+    svc.follow_up("alice", customer.id, FollowUpKind.CALL)
+    svc.follow_up("alice", customer.id, FollowUpKind.EMAIL)
+    clock.advance(seconds=(NOW + timedelta(days=7, seconds=offset) - clock.now()).total_seconds())
+    assert [item.customer_id for item in svc.sweep().dropped] == ([customer.id] if drops else [])
+
+
+@pytest.mark.parametrize("offset, drops", [(-1, False), (0, True), (1, True)])
+def test_a_visit_resets_a_visit_rule(
+    make_service: Callable[..., PoolService], clock: ManualClock, offset: int, drops: bool
+) -> None:
+    svc = make_service(VISITS, TEAM)
+    customer = owned(svc)
+    visited = clock.advance(days=3)
+    svc.follow_up("alice", customer.id, FollowUpKind.VISIT)
+    clock.advance(days=4)
+    assert not svc.sweep().changed  # day 7 since taken: the visit counts
+    at = visited + timedelta(days=7, seconds=offset)
+    clock.advance(seconds=(at - clock.now()).total_seconds())
+    assert [item.customer_id for item in svc.sweep().dropped] == ([customer.id] if drops else [])
+
+
+def test_a_rule_without_kinds_counts_every_follow_up(svc: PoolService, clock: ManualClock) -> None:
+    customer = owned(svc)
+    clock.advance(days=10)
+    svc.follow_up("alice", customer.id, FollowUpKind.CALL)
+    clock.advance(days=15, seconds=-1)
+    assert not svc.sweep().dropped
+    clock.advance(seconds=1)
+    assert svc.sweep().dropped
+
+
+def test_a_merge_keeps_the_later_follow_up_of_each_kind(
+    svc: PoolService, clock: ManualClock
+) -> None:
+    keep, absorb = owned(svc), owned(svc, "bob")
+    clock.advance(days=1)
+    svc.follow_up("alice", keep.id, FollowUpKind.VISIT)
+    called = clock.advance(days=1)
+    svc.follow_up("bob", absorb.id, FollowUpKind.CALL)
+    visited = clock.advance(days=1)
+    svc.follow_up("bob", absorb.id, FollowUpKind.VISIT)
+    merged = svc.merge("boss", keep.id, absorb.id)
+    assert merged.last_follow_up_by_kind == {"visit": visited, "call": called}
+    consistent(svc, merged)
+
+
 def test_a_deal_is_a_follow_up_that_records_a_deal(svc: PoolService) -> None:
     dealt = svc.follow_up("alice", owned(svc).id, "deal")
     assert dealt.last_deal_at == NOW and dealt.last_follow_up_at == NOW

@@ -18,6 +18,7 @@ from poolkit import (
     DropKind,
     DropRule,
     DropTime,
+    FollowUpKind,
     ManualClock,
     Policy,
     PoolService,
@@ -526,6 +527,44 @@ def test_a_loaded_policy_cannot_be_changed() -> None:
     caps = CapPolicy(per_rep=source)
     source["li"] = 4
     assert caps.per_rep == {"li": 3}
+
+
+def test_a_rule_names_the_follow_up_kinds_that_reset_its_clock() -> None:
+    document = with_rule(name="visits", days=7, follow_up_kinds=["visit", "meeting"])
+    policy = Policy.from_dict(document)
+    assert policy.drop_rules[2].follow_up_kinds == {FollowUpKind.VISIT, FollowUpKind.MEETING}
+    assert policy.drop_rules[0].follow_up_kinds == frozenset()  # every kind
+    assert policy.to_dict()["drop_rules"][2]["follow_up_kinds"] == ["meeting", "visit"]
+    assert "follow_up_kinds" not in policy.to_dict()["drop_rules"][0]
+    assert Policy.from_dict(policy.to_dict()) == policy
+    assert Policy.from_dict(policy.to_dict()).fingerprint() == policy.fingerprint()
+    assert Policy.from_dict(with_rule(days=7)).fingerprint() != policy.fingerprint()
+    assert DropRule("v", "no_follow_up", 7, follow_up_kinds=[FollowUpKind.VISIT]) == (
+        DropRule("v", DropKind.NO_FOLLOW_UP, 7, follow_up_kinds=frozenset({FollowUpKind.VISIT}))
+    )
+
+
+@pytest.mark.parametrize(
+    "rule, message",
+    [
+        (
+            {"follow_up_kinds": ["visit", "lunch"]},
+            "drop_rules[2].follow_up_kinds: must hold follow-up kinds "
+            "(call, visit, email, meeting, message, deal), got 'lunch'",
+        ),
+        (
+            {"follow_up_kinds": "visit"},
+            "drop_rules[2].follow_up_kinds: must be a list of follow-up kinds "
+            "(call, visit, email, meeting, message, deal), got 'visit'",
+        ),
+        (
+            {"kind": "no_first_deal", "follow_up_kinds": ["visit"]},
+            "drop_rules[2].follow_up_kinds: only a no_follow_up rule counts follow-ups",
+        ),
+    ],
+)
+def test_bad_follow_up_kinds_are_refused(rule: dict[str, Any], message: str) -> None:
+    assert problem(with_rule(**rule)) == message
 
 
 def test_the_lock_cap_is_the_per_rep_entry_else_the_default() -> None:

@@ -27,6 +27,7 @@ import attrs
 from poolkit.errors import ConfigError
 from poolkit.model._checks import MAX_INT
 from poolkit.model._reading import Problems, Reader, load_toml
+from poolkit.model.events import FollowUpKind
 
 __all__ = [
     "DEFAULT_COLLISION_KEYS",
@@ -73,6 +74,16 @@ def _texts(problems: Problems, path: str, value: object) -> None:
             problems.append((path, f"must hold non-empty strings, got {item!r}"))
 
 
+def _kinds(problems: Problems, path: str, value: object) -> None:
+    choices = ", ".join(kind.value for kind in FollowUpKind)
+    if not isinstance(value, frozenset):
+        problems.append((path, f"must be a list of follow-up kinds ({choices}), got {value!r}"))
+        return
+    for item in sorted(value, key=repr):
+        if not isinstance(item, FollowUpKind):
+            problems.append((path, f"must hold follow-up kinds ({choices}), got {item!r}"))
+
+
 def _member(problems: Problems, path: str, value: object, kind: type[enum.Enum]) -> None:
     if not isinstance(value, kind):
         choices = ", ".join(str(member.value) for member in kind)
@@ -112,6 +123,16 @@ def _drop_kind(value: DropKind | str) -> DropKind:
 
 def _drop_time(value: DropTime | str) -> DropTime:
     return _enum(DropTime, value)
+
+
+def _follow_up_kinds(value: Iterable[FollowUpKind | str]) -> frozenset[FollowUpKind]:
+    """Kinds given as :class:`FollowUpKind` members or their values ("visit")."""
+    if isinstance(value, list | tuple | set | frozenset):
+        try:
+            return frozenset(_enum(FollowUpKind, item) for item in value)
+        except TypeError:  # an unhashable item: refused by the check
+            pass
+    return cast(frozenset[FollowUpKind], value)
 
 
 def _names(value: Iterable[str]) -> frozenset[str]:
@@ -165,7 +186,9 @@ class DropRule:
 
     ``warn_days`` before the drop, the owner is warned (0: no warning). With
     ``exempt_if_dealt`` the rule skips customers that ever had a deal. ``kind`` may be
-    given by its value (``"no_follow_up"``).
+    given by its value (``"no_follow_up"``). ``follow_up_kinds``, for a ``no_follow_up``
+    rule only, names the :class:`~poolkit.model.events.FollowUpKind` values that reset its
+    clock (empty: every kind), e.g. ``{"visit"}`` for "not visited for 7 days".
     """
 
     name: str
@@ -175,6 +198,9 @@ class DropRule:
     grades: frozenset[str] = attrs.field(default=frozenset(), converter=_names)
     pools: frozenset[str] = attrs.field(default=frozenset(), converter=_names)
     exempt_if_dealt: bool = False
+    follow_up_kinds: frozenset[FollowUpKind] = attrs.field(
+        default=frozenset(), converter=_follow_up_kinds
+    )
 
     def __attrs_post_init__(self) -> None:
         problems: Problems = []
@@ -187,6 +213,9 @@ class DropRule:
         _texts(problems, "grades", self.grades)
         _texts(problems, "pools", self.pools)
         _boolean(problems, "exempt_if_dealt", self.exempt_if_dealt)
+        _kinds(problems, "follow_up_kinds", self.follow_up_kinds)
+        if self.follow_up_kinds and self.kind is not DropKind.NO_FOLLOW_UP:
+            problems.append(("follow_up_kinds", "only a no_follow_up rule counts follow-ups"))
         _refuse(problems)
 
     def applies_to_scope(self, grade: str | None, pool_id: str) -> bool:
@@ -368,6 +397,12 @@ class Policy:
                     "grades": sorted(rule.grades),
                     "pools": sorted(rule.pools),
                     "exempt_if_dealt": rule.exempt_if_dealt,
+                    # Written only when set, so that older rules keep their fingerprint.
+                    **(
+                        {"follow_up_kinds": sorted(kind.value for kind in rule.follow_up_kinds)}
+                        if rule.follow_up_kinds
+                        else {}
+                    ),
                 }
                 for rule in self.drop_rules
             ],
@@ -554,6 +589,15 @@ def _read_settings(doc: Reader) -> dict[str, Any]:
     return values
 
 
-_RULE_KEYS = ("name", "kind", "days", "warn_days", "grades", "pools", "exempt_if_dealt")
+_RULE_KEYS = (
+    "name",
+    "kind",
+    "days",
+    "warn_days",
+    "grades",
+    "pools",
+    "exempt_if_dealt",
+    "follow_up_kinds",
+)
 _RULE_REQUIRED = frozenset({"name", "kind", "days"})
 _ROUTING_KEYS = ("attribute", "equals", "pool")
