@@ -23,6 +23,7 @@ from poolkit import (
     PoolkitError,
     PoolService,
     Rep,
+    Scope,
     Team,
 )
 from poolkit.errors import (
@@ -1315,6 +1316,62 @@ def test_admins_manage_the_default_pool_without_being_listed(svc: PoolService) -
     assert svc.assign("boss", customer.id, "alice").owner_id == "alice"
     restored = svc.restore("boss", svc.freeze("boss", public(svc).id).id)
     assert restored.pool_id == "main" and restored.is_public
+
+
+def _entered_by_alice_claimed_by_carol(svc: PoolService) -> Customer:
+    entered = svc.create("alice", f"Customer {next(_names)}", pool_id="main", public=True)
+    assert entered.creator_id == "alice"
+    return svc.claim("carol", entered.id)
+
+
+def test_the_creator_sees_a_customer_a_colleague_claimed(svc: PoolService) -> None:
+    claimed = _entered_by_alice_claimed_by_carol(svc)
+    assert claimed.id in {c.id for c in svc.visible_to("alice")}
+    assert svc.customer(claimed.id, actor_id="alice") == claimed
+    assert svc.history(claimed.id, actor_id="alice")[-1].kind == "claimed"
+    assert claimed.id not in {c.id for c in svc.visible_to("bob")}  # not the creator
+
+
+def test_creator_visibility_is_a_policy_choice(
+    make_service: Callable[..., PoolService], unchanged: Unchanged
+) -> None:
+    svc = make_service({**POLICY, "visibility": {"creator_sees": False}}, TEAM)
+    claimed = _entered_by_alice_claimed_by_carol(svc)
+    assert claimed.id not in {c.id for c in svc.visible_to("alice")}
+    with unchanged(svc.store), pytest.raises(PermissionDenied):
+        svc.customer(claimed.id, actor_id="alice")
+    with pytest.raises(PermissionDenied):
+        svc.history(claimed.id, actor_id="alice")
+    assert svc.customers_of("alice", Scope.CREATED) == []
+
+
+def test_each_scope_lists_its_customers(svc: PoolService) -> None:
+    mine = owned(svc)
+    claimed = _entered_by_alice_claimed_by_carol(svc)
+    related = svc.transfer("alice", owned(svc).id, "bob")  # alice entered and owned it
+    colleagues = owned(svc, "bob")
+    former = svc.claim("alice", public(svc).id)
+    svc.return_to_pool("alice", former.id, "no budget")
+
+    def ids(scope: Scope = Scope.ALL) -> list[str]:
+        return [c.id for c in svc.customers_of("alice", scope)]
+
+    assert ids(Scope.MINE) == [mine.id]
+    assert ids(Scope.RELATED) == sorted([related.id, former.id])
+    assert ids(Scope.CREATED) == sorted([mine.id, claimed.id, related.id])
+    assert ids(Scope.MINE | Scope.RELATED) == sorted([mine.id, related.id, former.id])
+    everything = sorted([mine.id, claimed.id, related.id, former.id])
+    assert ids() == ids(Scope.MINE | Scope.RELATED | Scope.CREATED) == everything
+    assert colleagues.id not in ids()
+    assert [c.id for c in svc.customers_of("bob", Scope.MINE)] == sorted(
+        [related.id, colleagues.id]
+    )
+    with pytest.raises(RepInactiveError):
+        svc.customers_of("gone")
+    with pytest.raises(RepNotFound):
+        svc.customers_of("stranger")
+    with pytest.raises(TypeError):
+        svc.customers_of("alice", "mine")  # type: ignore[arg-type]
 
 
 def test_recycle_bin_lists_frozen_customers_only(svc: PoolService) -> None:

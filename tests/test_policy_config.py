@@ -26,6 +26,7 @@ from poolkit import (
     SimilarityPolicy,
 )
 from poolkit.errors import CapExceeded, ClaimLimitExceeded, ConfigError, PolicyConflictError
+from poolkit.policy.config import VisibilityPolicy
 
 Factory = Callable[..., PoolService]
 
@@ -565,6 +566,21 @@ def test_a_rule_names_the_follow_up_kinds_that_reset_its_clock() -> None:
 )
 def test_bad_follow_up_kinds_are_refused(rule: dict[str, Any], message: str) -> None:
     assert problem(with_rule(**rule)) == message
+
+
+def test_creator_visibility_is_read_checked_and_round_trips() -> None:
+    assert Policy().visibility.creator_sees  # the article's CRM: "created by me"
+    assert "visibility" not in Policy().to_dict()
+    hidden = Policy.from_dict({"visibility": {"creator_sees": False}})
+    assert hidden.visibility == VisibilityPolicy(creator_sees=False)
+    assert hidden.to_dict()["visibility"] == {"creator_sees": False}
+    assert Policy.from_dict(hidden.to_dict()) == hidden
+    assert hidden.fingerprint() != Policy().fingerprint()
+    assert Policy.from_dict({"visibility": {"creator_sees": True}}) == Policy()
+    assert problem({"visibility": {"creator_sees": "yes"}}) == (
+        "visibility.creator_sees: must be true or false, got 'yes'"
+    )
+    assert problem({"visibility": {"creators": True}}) == "visibility.creators: unknown key"
 
 
 def test_the_lock_cap_is_the_per_rep_entry_else_the_default() -> None:

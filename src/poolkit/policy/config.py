@@ -39,6 +39,7 @@ __all__ = [
     "Policy",
     "RoutingRule",
     "SimilarityPolicy",
+    "VisibilityPolicy",
 ]
 
 E = TypeVar("E", bound=enum.Enum)
@@ -295,6 +296,20 @@ class SimilarityPolicy:
 
 
 @attrs.frozen
+class VisibilityPolicy:
+    """Who sees a customer beyond the owner, superiors, pool members and admins:
+    ``creator_sees`` lets the rep who entered a customer see it wherever it goes (the
+    source CRM's "created by me" list), like a related rep."""
+
+    creator_sees: bool = True
+
+    def __attrs_post_init__(self) -> None:
+        problems: Problems = []
+        _boolean(problems, "creator_sees", self.creator_sees)
+        _refuse(problems)
+
+
+@attrs.frozen
 class RoutingRule:
     """Customers whose attribute ``attribute`` equals ``equals`` belong to ``pool``."""
 
@@ -332,6 +347,7 @@ class Policy:
     routing: tuple[RoutingRule, ...] = attrs.field(default=(), converter=_tuple_of)
     phone_region: str = "CN"
     similarity: SimilarityPolicy = SimilarityPolicy()
+    visibility: VisibilityPolicy = VisibilityPolicy()
     zone: ZoneInfo = attrs.field(init=False, eq=False, hash=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
@@ -347,6 +363,7 @@ class Policy:
             ("caps", self.caps, CapPolicy),
             ("claim_limit", self.claim_limit, ClaimLimitPolicy),
             ("similarity", self.similarity, SimilarityPolicy),
+            ("visibility", self.visibility, VisibilityPolicy),
         ):
             if not isinstance(value, kind):
                 problems.append((key, f"must be a {kind.__name__}, got {value!r}"))
@@ -443,6 +460,9 @@ class Policy:
                 "per_block": self.similarity.per_block,
                 "max_per_customer": self.similarity.max_per_customer,
             },
+            # Written only when it differs from the default, so that older policies keep
+            # their fingerprint.
+            **({"visibility": {"creator_sees": False}} if not self.visibility.creator_sees else {}),
         }
 
     def fingerprint(self) -> str:
@@ -521,6 +541,7 @@ def _read_policy(data: Mapping[str, Any]) -> Policy:
         "per_block",
         "max_per_customer",
     )
+    visibility = _read_part(doc, "visibility", VisibilityPolicy, "creator_sees")
     values = _read_settings(doc)
 
     rules = [rule for _, rule in read_rules]
@@ -541,6 +562,7 @@ def _read_policy(data: Mapping[str, Any]) -> Policy:
             "caps": caps or CapPolicy(),
             "claim_limit": claim_limit or ClaimLimitPolicy(),
             "similarity": similarity or SimilarityPolicy(),
+            "visibility": visibility or VisibilityPolicy(),
         },
     )
     if problems or policy is None:

@@ -64,6 +64,10 @@ def where_clause(query: CustomerQuery, dialect: Dialect) -> tuple[str, list[Any]
     if query.related_rep is not None:
         where.append(f"id IN (SELECT customer_id FROM customer_related WHERE rep_id = {p})")
         params.append(query.related_rep)
+    if query.creator_id is not None:
+        # Read from the stored document: no index yet, so this condition scans.
+        where.append(f"(body ->> 'creator_id') = {p}")
+        params.append(query.creator_id)
     for tag in sorted(query.tags):
         where.append(f"id IN (SELECT customer_id FROM customer_tags WHERE tag = {p})")
         params.append(tag)

@@ -38,6 +38,10 @@ def select_customers(query: CustomerQuery, limit: int | None, dialect: Dialect) 
     if query.related_rep is not None:
         where.append("id IN (SELECT customer_id FROM customer_related WHERE rep_id = ?)")
         params.append(query.related_rep)
+    if query.creator_id is not None:
+        # Read from the stored document: no index yet, so this condition scans.
+        where.append("json_extract(body, '$.creator_id') = ?")
+        params.append(query.creator_id)
     for tag in sorted(query.tags):
         where.append("id IN (SELECT customer_id FROM customer_tags WHERE tag = ?)")
         params.append(tag)
