@@ -563,3 +563,33 @@ def test_follow_ups_of_unknown_kind_count_for_every_rule() -> None:
         "call": old + timedelta(days=1)
     }
     assert rules.next_drop(followed, _visits()).due_at == _TAKEN + timedelta(days=7)  # type: ignore[union-attr]
+
+
+def test_old_records_without_follow_ups_per_kind_still_read_and_replay() -> None:
+    """A customer document and a merge event written before follow-ups were kept per kind."""
+    from poolkit.model.events import Merged
+    from poolkit.stores._codec import decode_customer, decode_event, encode_customer, encode_event
+
+    visit = _TAKEN + timedelta(days=1)
+    customer = _owned(last_follow_up_at=visit, last_follow_up_by_kind={"visit": visit}, version=1)
+    old_document = encode_customer(customer)
+    del old_document["last_follow_up_by_kind"]
+    assert decode_customer(old_document).last_follow_up_by_kind == {}
+    merged = Merged(
+        customer_id="c",
+        seq=2,
+        at=visit,
+        actor_id="boss",
+        absorbed_id="d",
+        owner_id="li",
+        owned_since=_TAKEN,
+        keys=(),
+        tags=(),
+        attributes={},
+        related_reps={},
+        last_follow_up_at=visit,
+    )
+    old_event = encode_event(merged)
+    del old_event["last_follow_up_by_kind"]
+    after = apply(customer, decode_event(old_event))
+    assert after is not None and after.last_follow_up_by_kind == {"visit": visit}
