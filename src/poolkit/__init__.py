@@ -35,6 +35,7 @@ from poolkit.policy.config import (
     Policy,
     RoutingRule,
     SimilarityPolicy,
+    VisibilityPolicy,
 )
 from poolkit.policy.rules import ActionKind, Reason
 from poolkit.service import (
@@ -42,6 +43,7 @@ from poolkit.service import (
     DepartureReport,
     ForecastItem,
     PoolService,
+    Scope,
     SweepItem,
     SweepReport,
 )
@@ -130,6 +132,7 @@ __all__ = [
     "ReviewItem",
     "ReviewStatus",
     "RoutingRule",
+    "Scope",
     "SimilarMatch",
     "SimilarityPolicy",
     "SqliteStore",
@@ -137,6 +140,7 @@ __all__ = [
     "SweepReport",
     "SystemClock",
     "Team",
+    "VisibilityPolicy",
     "__version__",
     "require_aware",
 ]

@@ -23,6 +23,7 @@ __all__ = [
     "DuplicateIdError",
     "InvalidKeyError",
     "InvalidValueError",
+    "LockCapExceeded",
     "NaiveDatetimeError",
     "NotAPoolkitDatabase",
     "NotFoundError",
@@ -431,3 +432,16 @@ class StoreUnavailableError(StoreError):
         self.where = where
         self.reason = reason
         super().__init__(f"database {where} is unavailable ({reason}); nothing was written")
+
+
+class LockCapExceeded(PoolkitError):
+    """The rep already has as many customers locked against drops as the policy allows
+    (``caps.max_locked`` / ``caps.locked_per_rep``): ``count`` of ``cap``."""
+
+    def __init__(self, rep_id: str, cap: int, count: int) -> None:
+        self.rep_id = rep_id
+        self.cap = cap
+        self.count = count
+        super().__init__(
+            f"rep {rep_id!r} has {count} customers locked of a lock cap of {cap}; unlock one first"
+        )

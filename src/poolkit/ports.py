@@ -55,6 +55,7 @@ class CustomerQuery:
     owner_ids: frozenset[str] | None = None
     pool_ids: frozenset[str] | None = None
     related_rep: str | None = None
+    creator_id: str | None = None
     grades: frozenset[str] | None = None
     tags: frozenset[str] = frozenset()
     attributes: tuple[tuple[str, AttributeValue], ...] = ()
@@ -68,6 +69,8 @@ class CustomerQuery:
         if self.pool_ids is not None and customer.pool_id not in self.pool_ids:
             return False
         if self.related_rep is not None and self.related_rep not in customer.related_reps:
+            return False
+        if self.creator_id is not None and customer.creator_id != self.creator_id:
             return False
         if self.grades is not None and customer.grade not in self.grades:
             return False

@@ -18,6 +18,7 @@ from poolkit import (
     DropKind,
     DropRule,
     DropTime,
+    FollowUpKind,
     ManualClock,
     Policy,
     PoolService,
@@ -25,6 +26,7 @@ from poolkit import (
     SimilarityPolicy,
 )
 from poolkit.errors import CapExceeded, ClaimLimitExceeded, ConfigError, PolicyConflictError
+from poolkit.policy.config import VisibilityPolicy
 
 Factory = Callable[..., PoolService]
 
@@ -37,7 +39,14 @@ FULL: dict[str, Any] = {
         {"name": "first", "kind": "no_first_deal", "days": 30, "pools": ["vip"]},
         {"name": "repeat", "kind": "no_repeat_deal", "days": 90, "exempt_if_dealt": False},
     ],
-    "caps": {"default": 100, "per_rep": {"li": 10}, "count_dealt": False, "count_locked": False},
+    "caps": {
+        "default": 100,
+        "per_rep": {"li": 10},
+        "count_dealt": False,
+        "count_locked": False,
+        "max_locked": 5,
+        "locked_per_rep": {"li": 2},
+    },
     "claim_limit": {"max_claims": 5, "window_days": 7, "per_rep": {"li": 2}},
     "cooldown": {"days": 10},
     "collision": {"keys": ["phone", "uscc"]},
@@ -80,7 +89,14 @@ def test_a_full_document_is_read_into_values() -> None:
     )
     assert policy.drop_rules[1].pools == {"vip"}
     assert policy.drop_rules[2].kind is DropKind.NO_REPEAT_DEAL
-    assert policy.caps == CapPolicy(100, {"li": 10}, count_dealt=False, count_locked=False)
+    assert policy.caps == CapPolicy(
+        100,
+        {"li": 10},
+        count_dealt=False,
+        count_locked=False,
+        max_locked=5,
+        locked_per_rep={"li": 2},
+    )
     assert policy.claim_limit == ClaimLimitPolicy(5, 7, {"li": 2})
     assert policy.cooldown_days == 10
     assert policy.collision_keys == {"phone", "uscc"}
@@ -114,6 +130,8 @@ exempt_if_dealt = false
 default = 100
 count_dealt = false
 count_locked = false
+max_locked = 5
+locked_per_rep = { li = 2 }
 [caps.per_rep]
 li = 10
 [claim_limit]
@@ -235,6 +253,13 @@ def test_from_toml_names_the_file_and_every_bad_key(tmp_path: Path) -> None:
         ),
         ({"caps": {"count_dealt": 1}}, "caps.count_dealt: must be true or false, got 1"),
         ({"caps": {"defualt": 10}}, "caps.defualt: unknown key"),
+        ({"caps": {"max_locked": -1}}, "caps.max_locked: must be >= 0"),
+        ({"caps": {"max_locked": True}}, "caps.max_locked: must be a whole number, got True"),
+        ({"caps": {"locked_per_rep": {"li": -2}}}, "caps.locked_per_rep.li: must be >= 0"),
+        (
+            {"caps": {"locked_per_rep": 3}},
+            "caps.locked_per_rep: must be a table of rep ids to whole numbers, got 3",
+        ),
         ({"caps": 100}, "caps: must be a table, got int"),
         ({"claim_limit": {"max_claims": -1}}, "claim_limit.max_claims: must be >= 0"),
         ({"claim_limit": {"window_days": 0}}, "claim_limit.window_days: must be > 0"),
@@ -503,6 +528,68 @@ def test_a_loaded_policy_cannot_be_changed() -> None:
     caps = CapPolicy(per_rep=source)
     source["li"] = 4
     assert caps.per_rep == {"li": 3}
+
+
+def test_a_rule_names_the_follow_up_kinds_that_reset_its_clock() -> None:
+    document = with_rule(name="visits", days=7, follow_up_kinds=["visit", "meeting"])
+    policy = Policy.from_dict(document)
+    assert policy.drop_rules[2].follow_up_kinds == {FollowUpKind.VISIT, FollowUpKind.MEETING}
+    assert policy.drop_rules[0].follow_up_kinds == frozenset()  # every kind
+    assert policy.to_dict()["drop_rules"][2]["follow_up_kinds"] == ["meeting", "visit"]
+    assert "follow_up_kinds" not in policy.to_dict()["drop_rules"][0]
+    assert Policy.from_dict(policy.to_dict()) == policy
+    assert Policy.from_dict(policy.to_dict()).fingerprint() == policy.fingerprint()
+    assert Policy.from_dict(with_rule(days=7)).fingerprint() != policy.fingerprint()
+    assert DropRule("v", "no_follow_up", 7, follow_up_kinds=[FollowUpKind.VISIT]) == (
+        DropRule("v", DropKind.NO_FOLLOW_UP, 7, follow_up_kinds=frozenset({FollowUpKind.VISIT}))
+    )
+
+
+@pytest.mark.parametrize(
+    "rule, message",
+    [
+        (
+            {"follow_up_kinds": ["visit", "lunch"]},
+            "drop_rules[2].follow_up_kinds: must hold follow-up kinds "
+            "(call, visit, email, meeting, message, deal), got 'lunch'",
+        ),
+        (
+            {"follow_up_kinds": "visit"},
+            "drop_rules[2].follow_up_kinds: must be a list of follow-up kinds "
+            "(call, visit, email, meeting, message, deal), got 'visit'",
+        ),
+        (
+            {"kind": "no_first_deal", "follow_up_kinds": ["visit"]},
+            "drop_rules[2].follow_up_kinds: only a no_follow_up rule counts follow-ups",
+        ),
+    ],
+)
+def test_bad_follow_up_kinds_are_refused(rule: dict[str, Any], message: str) -> None:
+    assert problem(with_rule(**rule)) == message
+
+
+def test_creator_visibility_is_read_checked_and_round_trips() -> None:
+    assert Policy().visibility.creator_sees  # the article's CRM: "created by me"
+    assert "visibility" not in Policy().to_dict()
+    hidden = Policy.from_dict({"visibility": {"creator_sees": False}})
+    assert hidden.visibility == VisibilityPolicy(creator_sees=False)
+    assert hidden.to_dict()["visibility"] == {"creator_sees": False}
+    assert Policy.from_dict(hidden.to_dict()) == hidden
+    assert hidden.fingerprint() != Policy().fingerprint()
+    assert Policy.from_dict({"visibility": {"creator_sees": True}}) == Policy()
+    assert problem({"visibility": {"creator_sees": "yes"}}) == (
+        "visibility.creator_sees: must be true or false, got 'yes'"
+    )
+    assert problem({"visibility": {"creators": True}}) == "visibility.creators: unknown key"
+
+
+def test_the_lock_cap_is_the_per_rep_entry_else_the_default() -> None:
+    policy = Policy.from_dict(FULL)
+    assert (policy.lock_cap_for("li"), policy.lock_cap_for("wu")) == (2, 5)
+    assert Policy().lock_cap_for("li") is None
+    # A policy without a lock cap keeps the document (and fingerprint) it had before.
+    assert "max_locked" not in Policy().to_dict()["caps"]
+    assert "locked_per_rep" not in Policy().to_dict()["caps"]
 
 
 def test_policy_cap_for_and_claim_limit_for() -> None:

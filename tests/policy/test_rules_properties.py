@@ -496,3 +496,100 @@ def test_the_cooldown_ends_exactly_n_local_days_after_the_rep_lost_the_customer(
         assert not rules.check_cooldown(
             "li", customer, policy, seen_in(ends - early, view, policy)
         ).allowed
+
+
+# ---------------------------------------------------------------- follow-up kinds
+
+_TAKEN = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+def _owned(**fields: object) -> Customer:
+    return Customer(
+        id="c",
+        name="C",
+        pool_id="east",
+        created_at=_TAKEN,
+        status=CustomerStatus.PRIVATE,
+        owner_id="li",
+        owned_since=_TAKEN,
+        **fields,  # type: ignore[arg-type]
+    )
+
+
+def _visits(days: int = 7) -> Policy:
+    return Policy(
+        drop_rules=(DropRule("visits", "no_follow_up", days, follow_up_kinds=["visit", "meeting"]),)
+    )
+
+
+@pytest.mark.parametrize("offset, kind", [(-1, None), (0, "drop"), (1, "drop")])
+def test_a_kind_rule_counts_from_the_latest_follow_up_of_its_kinds(
+    offset: int, kind: str | None
+) -> None:
+    visit, meeting, call = (_TAKEN + timedelta(days=d) for d in (1, 2, 4))
+    customer = _owned(
+        last_follow_up_at=call,
+        last_follow_up_by_kind={"visit": visit, "meeting": meeting, "call": call},
+    )
+    due = meeting + timedelta(days=7)
+    assert rules.next_drop(customer, _visits()).due_at == due  # type: ignore[union-attr]
+    action = rules.due_action(customer, _visits(), due + timedelta(seconds=offset))
+    assert (action.kind if isinstance(action, rules.Drop) else None) == kind
+
+
+def test_a_kind_rule_without_a_follow_up_of_its_kinds_counts_from_the_take() -> None:
+    call = _TAKEN + timedelta(days=3)
+    customer = _owned(last_follow_up_at=call, last_follow_up_by_kind={"call": call})
+    assert rules.next_drop(customer, _visits()).due_at == _TAKEN + timedelta(days=7)  # type: ignore[union-attr]
+
+
+def test_follow_ups_of_unknown_kind_count_for_every_rule() -> None:
+    """A customer stored before follow-ups were kept per kind: its last follow-up counts,
+    so an upgrade never drops it earlier than the rule it had."""
+    old = _TAKEN + timedelta(days=3)
+    customer = _owned(last_follow_up_at=old)
+    assert rules.next_drop(customer, _visits()).due_at == old + timedelta(days=7)  # type: ignore[union-attr]
+    followed = apply(
+        attrs.evolve(customer, version=1),
+        FollowedUp(
+            customer_id="c",
+            seq=2,
+            at=old + timedelta(days=1),
+            actor_id="li",
+            method=FollowUpKind.CALL,
+        ),
+    )
+    assert followed is not None and followed.last_follow_up_by_kind == {
+        "call": old + timedelta(days=1)
+    }
+    assert rules.next_drop(followed, _visits()).due_at == _TAKEN + timedelta(days=7)  # type: ignore[union-attr]
+
+
+def test_old_records_without_follow_ups_per_kind_still_read_and_replay() -> None:
+    """A customer document and a merge event written before follow-ups were kept per kind."""
+    from poolkit.model.events import Merged
+    from poolkit.stores._codec import decode_customer, decode_event, encode_customer, encode_event
+
+    visit = _TAKEN + timedelta(days=1)
+    customer = _owned(last_follow_up_at=visit, last_follow_up_by_kind={"visit": visit}, version=1)
+    old_document = encode_customer(customer)
+    del old_document["last_follow_up_by_kind"]
+    assert decode_customer(old_document).last_follow_up_by_kind == {}
+    merged = Merged(
+        customer_id="c",
+        seq=2,
+        at=visit,
+        actor_id="boss",
+        absorbed_id="d",
+        owner_id="li",
+        owned_since=_TAKEN,
+        keys=(),
+        tags=(),
+        attributes={},
+        related_reps={},
+        last_follow_up_at=visit,
+    )
+    old_event = encode_event(merged)
+    del old_event["last_follow_up_by_kind"]
+    after = apply(customer, decode_event(old_event))
+    assert after is not None and after.last_follow_up_by_kind == {"visit": visit}

@@ -23,6 +23,7 @@ from poolkit import (
     PoolkitError,
     PoolService,
     Rep,
+    Scope,
     Team,
 )
 from poolkit.errors import (
@@ -33,6 +34,7 @@ from poolkit.errors import (
     CustomerNotFound,
     DuplicateIdError,
     InvalidValueError,
+    LockCapExceeded,
     NaiveDatetimeError,
     PermissionDenied,
     PoolNotFound,
@@ -327,6 +329,82 @@ def test_follow_up_by_the_owner_resets_the_drop_clock(svc: PoolService, clock: M
     event = svc.history(customer.id)[-1]
     assert event.kind == "followed_up" and event.describe() == "visit by alice: met the buyer"
     consistent(svc, followed)
+
+
+VISITS = {
+    **POLICY,
+    "drop_rules": [
+        {"name": "unvisited-7", "kind": "no_follow_up", "days": 7, "follow_up_kinds": ["visit"]}
+    ],
+}
+
+
+def test_the_customer_keeps_the_last_follow_up_of_each_kind(
+    svc: PoolService, clock: ManualClock
+) -> None:
+    customer = owned(svc)
+    visited = clock.advance(days=1)
+    svc.follow_up("alice", customer.id, FollowUpKind.VISIT)
+    called = clock.advance(days=1)
+    svc.follow_up("alice", customer.id, FollowUpKind.CALL)
+    again = clock.advance(hours=1)
+    followed = svc.follow_up("alice", customer.id, FollowUpKind.CALL)
+    assert followed.last_follow_up_by_kind == {"visit": visited, "call": again}
+    assert called != again and followed.last_follow_up_at == again
+    consistent(svc, followed)  # replay rebuilds it
+
+
+@pytest.mark.parametrize("offset, drops", [(-1, False), (0, True), (1, True)])
+def test_a_call_does_not_reset_a_visit_rule(
+    make_service: Callable[..., PoolService], clock: ManualClock, offset: int, drops: bool
+) -> None:
+    svc = make_service(VISITS, TEAM)
+    customer = owned(svc)
+    clock.advance(days=3)
+    svc.follow_up("alice", customer.id, FollowUpKind.CALL)
+    svc.follow_up("alice", customer.id, FollowUpKind.EMAIL)
+    clock.advance(seconds=(NOW + timedelta(days=7, seconds=offset) - clock.now()).total_seconds())
+    assert [item.customer_id for item in svc.sweep().dropped] == ([customer.id] if drops else [])
+
+
+@pytest.mark.parametrize("offset, drops", [(-1, False), (0, True), (1, True)])
+def test_a_visit_resets_a_visit_rule(
+    make_service: Callable[..., PoolService], clock: ManualClock, offset: int, drops: bool
+) -> None:
+    svc = make_service(VISITS, TEAM)
+    customer = owned(svc)
+    visited = clock.advance(days=3)
+    svc.follow_up("alice", customer.id, FollowUpKind.VISIT)
+    clock.advance(days=4)
+    assert not svc.sweep().changed  # day 7 since taken: the visit counts
+    at = visited + timedelta(days=7, seconds=offset)
+    clock.advance(seconds=(at - clock.now()).total_seconds())
+    assert [item.customer_id for item in svc.sweep().dropped] == ([customer.id] if drops else [])
+
+
+def test_a_rule_without_kinds_counts_every_follow_up(svc: PoolService, clock: ManualClock) -> None:
+    customer = owned(svc)
+    clock.advance(days=10)
+    svc.follow_up("alice", customer.id, FollowUpKind.CALL)
+    clock.advance(days=15, seconds=-1)
+    assert not svc.sweep().dropped
+    clock.advance(seconds=1)
+    assert svc.sweep().dropped
+
+
+def test_a_merge_keeps_the_later_follow_up_of_each_kind(
+    svc: PoolService, clock: ManualClock
+) -> None:
+    keep, absorb = owned(svc), owned(svc, "bob")
+    clock.advance(days=1)
+    svc.follow_up("alice", keep.id, FollowUpKind.VISIT)
+    called = clock.advance(days=1)
+    svc.follow_up("bob", absorb.id, FollowUpKind.CALL)
+    visited = clock.advance(days=1)
+    svc.follow_up("bob", absorb.id, FollowUpKind.VISIT)
+    merged = svc.merge("boss", keep.id, absorb.id)
+    assert merged.last_follow_up_by_kind == {"visit": visited, "call": called}
+    consistent(svc, merged)
 
 
 def test_a_deal_is_a_follow_up_that_records_a_deal(svc: PoolService) -> None:
@@ -903,6 +981,61 @@ def test_lock_of_a_frozen_customer_is_refused(svc: PoolService, unchanged: Uncha
         svc.lock("mgr", customer.id)
 
 
+def lock_capped(make_service: Callable[..., PoolService], **caps: Any) -> PoolService:
+    return make_service({**POLICY, "caps": {"default": 10, **caps}}, TEAM)
+
+
+def test_lock_beyond_the_lock_cap_is_refused_with_the_count_and_cap(
+    make_service: Callable[..., PoolService], unchanged: Unchanged
+) -> None:
+    svc = lock_capped(make_service, max_locked=2)
+    first, second, third = owned(svc), owned(svc), owned(svc)
+    svc.lock("mgr", first.id)
+    svc.lock("sup", second.id)
+    with unchanged(svc.store), pytest.raises(LockCapExceeded) as caught:
+        svc.lock("mgr", third.id)
+    assert (caught.value.rep_id, caught.value.cap, caught.value.count) == ("alice", 2, 2)
+    assert "2 customers locked of a lock cap of 2" in str(caught.value)
+    # Another rep's locks are counted apart, and unlocking makes room again.
+    svc.lock("mgr", owned(svc, "bob").id)
+    svc.unlock("mgr", first.id)
+    assert svc.lock("mgr", third.id).locked
+
+
+def test_a_per_rep_lock_cap_overrides_the_default(
+    make_service: Callable[..., PoolService], unchanged: Unchanged
+) -> None:
+    svc = lock_capped(make_service, max_locked=1, locked_per_rep={"alice": 0, "bob": 2})
+    customer = owned(svc)
+    with unchanged(svc.store), pytest.raises(LockCapExceeded) as caught:
+        svc.lock("mgr", customer.id)
+    assert (caught.value.cap, caught.value.count) == (0, 0)
+    svc.lock("mgr", owned(svc, "bob").id)
+    svc.lock("mgr", owned(svc, "bob").id)
+    with pytest.raises(LockCapExceeded):
+        svc.lock("mgr", owned(svc, "bob").id)
+    svc.lock("mgr", owned(svc, "carol").id)  # carol has the default, 1
+    with pytest.raises(LockCapExceeded):
+        svc.lock("mgr", owned(svc, "carol").id)
+
+
+def test_a_locked_customer_changing_hands_must_fit_the_receivers_lock_cap(
+    make_service: Callable[..., PoolService], unchanged: Unchanged
+) -> None:
+    svc = lock_capped(make_service, locked_per_rep={"bob": 1})
+    svc.lock("mgr", owned(svc, "bob").id)
+    customer = svc.lock("mgr", owned(svc).id)
+    with unchanged(svc.store), pytest.raises(LockCapExceeded):
+        svc.transfer("alice", customer.id, "bob")
+    with unchanged(svc.store), pytest.raises(LockCapExceeded):
+        svc.reassign("sup", customer.id, "bob")
+    assert svc.transfer("alice", customer.id, "carol").owner_id == "carol"
+
+
+def test_without_a_lock_cap_locks_are_unlimited(svc: PoolService) -> None:
+    assert all(svc.lock("mgr", owned(svc).id).locked for _ in range(3))
+
+
 # ---------------------------------------------------------------- change_grade
 
 
@@ -1154,6 +1287,94 @@ def test_public_pool_refusals(svc: PoolService) -> None:
     assert refused.value.field == "dropped_since"
 
 
+def test_the_default_pool_is_everyones_without_listing_them(svc: PoolService) -> None:
+    """Every rep of the team is a member of the default pool, listed or not; a rep added to
+    the team joins it at once; a departed rep does not; other pools stay as listed."""
+    in_main, in_vip = public(svc), public(svc, "vip")
+    pools = {pool.id: pool for pool in svc.pools()}
+    assert "sup2" not in pools["main"].members | pools["main"].managers
+    assert pools["main"].can_see("sup2") and not pools["vip"].can_see("sup2")
+    assert in_main.id in {c.id for c in svc.visible_to("sup2")}
+    assert svc.customer(in_main.id, actor_id="sup2") == in_main
+    with pytest.raises(PermissionDenied):
+        svc.customer(in_vip.id, actor_id="sup2")
+    svc.add_rep(Rep(id="newbie", supervisor_id="sup2"))
+    assert svc.claim("newbie", in_main.id).owner_id == "newbie"
+    with pytest.raises(PermissionDenied):
+        svc.claim("newbie", public(svc, "east").id)
+    another = public(svc)
+    assert svc.assign("mgr", another.id, "sup2").owner_id == "sup2"
+    created = svc.create("newbie", "Walk-in", pool_id="main", public=True)
+    assert created.is_public
+    with pytest.raises(RepInactiveError):
+        svc.claim("gone", public(svc).id)
+
+
+def test_admins_manage_the_default_pool_without_being_listed(svc: PoolService) -> None:
+    customer = public(svc)
+    assert "boss" not in {pool.id: pool for pool in svc.pools()}["main"].managers
+    assert svc.assign("boss", customer.id, "alice").owner_id == "alice"
+    restored = svc.restore("boss", svc.freeze("boss", public(svc).id).id)
+    assert restored.pool_id == "main" and restored.is_public
+
+
+def _entered_by_alice_claimed_by_carol(svc: PoolService) -> Customer:
+    entered = svc.create("alice", f"Customer {next(_names)}", pool_id="main", public=True)
+    assert entered.creator_id == "alice"
+    return svc.claim("carol", entered.id)
+
+
+def test_the_creator_sees_a_customer_a_colleague_claimed(svc: PoolService) -> None:
+    claimed = _entered_by_alice_claimed_by_carol(svc)
+    assert claimed.id in {c.id for c in svc.visible_to("alice")}
+    assert svc.customer(claimed.id, actor_id="alice") == claimed
+    assert svc.history(claimed.id, actor_id="alice")[-1].kind == "claimed"
+    assert claimed.id not in {c.id for c in svc.visible_to("bob")}  # not the creator
+
+
+def test_creator_visibility_is_a_policy_choice(
+    make_service: Callable[..., PoolService], unchanged: Unchanged
+) -> None:
+    svc = make_service({**POLICY, "visibility": {"creator_sees": False}}, TEAM)
+    claimed = _entered_by_alice_claimed_by_carol(svc)
+    assert claimed.id not in {c.id for c in svc.visible_to("alice")}
+    with unchanged(svc.store), pytest.raises(PermissionDenied):
+        svc.customer(claimed.id, actor_id="alice")
+    with pytest.raises(PermissionDenied):
+        svc.history(claimed.id, actor_id="alice")
+    assert svc.customers_of("alice", Scope.CREATED) == []
+
+
+def test_each_scope_lists_its_customers(svc: PoolService) -> None:
+    mine = owned(svc)
+    claimed = _entered_by_alice_claimed_by_carol(svc)
+    related = svc.transfer("alice", owned(svc).id, "bob")  # alice entered and owned it
+    colleagues = owned(svc, "bob")
+    former = svc.claim("alice", public(svc).id)
+    svc.return_to_pool("alice", former.id, "no budget")
+
+    def ids(scope: Scope = Scope.ALL) -> list[str]:
+        return [c.id for c in svc.customers_of("alice", scope)]
+
+    assert ids(Scope.MINE) == [mine.id]
+    assert ids(Scope.RELATED) == sorted([related.id, former.id])
+    assert ids(Scope.CREATED) == sorted([mine.id, claimed.id, related.id])
+    assert ids(Scope.MINE | Scope.RELATED) == sorted([mine.id, related.id, former.id])
+    everything = sorted([mine.id, claimed.id, related.id, former.id])
+    assert ids() == ids(Scope.MINE | Scope.RELATED | Scope.CREATED) == everything
+    assert colleagues.id not in ids()
+    assert [c.id for c in svc.customers_of("bob", Scope.MINE)] == sorted(
+        [related.id, colleagues.id]
+    )
+    with pytest.raises(RepInactiveError):
+        svc.customers_of("gone")
+    with pytest.raises(RepNotFound):
+        svc.customers_of("stranger")
+    # Every public operation checks its arguments first (poolkit.service._arguments).
+    with pytest.raises(InvalidValueError, match="scope"):
+        svc.customers_of("alice", "mine")  # type: ignore[arg-type]
+
+
 def test_recycle_bin_lists_frozen_customers_only(svc: PoolService) -> None:
     first, second = frozen(svc), svc.freeze("sup", owned(svc).id)
     public(svc)
@@ -1173,9 +1394,10 @@ def test_visible_to_follows_ownership_org_tree_pools_and_history(svc: PoolServic
 
     assert ids("alice") == {alices.id, returned.id, in_main.id, in_vip.id}
     assert ids("bob") == {bobs.id, in_main.id, in_vip.id}
-    assert ids("sup") == {alices.id, bobs.id}
+    # main is the default pool, everyone's: sup and sup2 see it without being listed.
+    assert ids("sup") == {alices.id, bobs.id, in_main.id}
     assert ids("carol") == {in_main.id, returned.id, in_east.id}
-    assert ids("sup2") == set()
+    assert ids("sup2") == {in_main.id}
     assert ids("mgr") == {returned.id, in_main.id, in_vip.id, in_east.id, binned.id}
     assert ids("boss") == {c.id for c in (alices, bobs, returned, in_main, in_vip, in_east, binned)}
     with pytest.raises(RepNotFound):

@@ -105,6 +105,16 @@ def _related(_: Any, attribute: Any, value: Mapping[str, datetime]) -> None:
         require_aware(since, f"related_reps.{rep_id}")
 
 
+def _follow_ups(_: Any, attribute: Any, value: Mapping[str, datetime]) -> None:
+    from poolkit.model.events import FollowUpKind  # events builds on this module
+
+    kinds = {kind.value for kind in FollowUpKind}
+    for kind, at in value.items():
+        if kind not in kinds:
+            raise InvalidValueError("last_follow_up_by_kind", f"not a follow-up kind: {kind!r}")
+        require_aware(at, f"last_follow_up_by_kind.{kind}")
+
+
 def _grade(_: Any, attribute: Any, value: str | None) -> None:
     if value is not None and (
         not isinstance(value, str) or not value.strip() or not is_text(value)
@@ -124,6 +134,10 @@ class Customer:
     its public pool (the one it is in when public, returns to when released, and is
     restored to from the recycle bin). ``related_reps`` maps each former owner to when it
     last left them (they keep read access; a claim-back cooldown runs from that time).
+    ``last_follow_up_by_kind`` maps each :class:`~poolkit.model.events.FollowUpKind` value
+    ("visit", "call"...) to the last follow-up of that kind, for drop rules that count only
+    some kinds; empty for a customer whose follow-ups were all recorded before poolkit kept
+    it (then their kind is unknown, see :func:`poolkit.policy.rules.follow_up_anchor`).
     ``version`` counts the events in its history; a write based on an older version is
     refused.
     """
@@ -147,6 +161,9 @@ class Customer:
     owned_since: datetime | None = attrs.field(default=None, validator=optional_aware)
     public_since: datetime | None = attrs.field(default=None, validator=optional_aware)
     last_follow_up_at: datetime | None = attrs.field(default=None, validator=optional_aware)
+    last_follow_up_by_kind: Mapping[str, datetime] = attrs.field(
+        factory=dict, converter=frozen_map, validator=_follow_ups, hash=False
+    )
     last_deal_at: datetime | None = attrs.field(default=None, validator=optional_aware)
     locked: bool = attrs.field(default=False, validator=of_type(bool))
     warned_due_at: datetime | None = attrs.field(default=None, validator=optional_aware)

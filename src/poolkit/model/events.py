@@ -302,6 +302,11 @@ class Merged(Event):
     grade: str | None = None
     last_follow_up_at: datetime | None = attrs.field(default=None, validator=optional_aware)
     last_deal_at: datetime | None = attrs.field(default=None, validator=optional_aware)
+    # The later follow-up of each kind; absent from merges recorded before poolkit kept
+    # follow-ups per kind (the kept customer's own then stand).
+    last_follow_up_by_kind: Mapping[str, datetime] = attrs.field(
+        factory=dict, converter=frozen_map, hash=False
+    )
 
     def describe(self) -> str:
         return f"customer {self.absorbed_id} merged into this one by {self.actor_id}"

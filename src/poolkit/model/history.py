@@ -106,7 +106,13 @@ def apply(customer: Customer | None, event: Event) -> Customer | None:
     changes: dict[str, Any]
     match event:
         case ev.FollowedUp():
-            changes = {"last_follow_up_at": at}
+            changes = {
+                "last_follow_up_at": at,
+                "last_follow_up_by_kind": {
+                    **customer.last_follow_up_by_kind,
+                    event.method.value: at,
+                },
+            }
             if event.method is FollowUpKind.DEAL:
                 changes["last_deal_at"] = at
         case ev.Claimed() | ev.Assigned():
@@ -140,6 +146,9 @@ def apply(customer: Customer | None, event: Event) -> Customer | None:
                 "related_reps": event.related_reps,
                 "grade": event.grade,
                 "last_follow_up_at": event.last_follow_up_at,
+                "last_follow_up_by_kind": (
+                    event.last_follow_up_by_kind or customer.last_follow_up_by_kind
+                ),
                 "last_deal_at": event.last_deal_at,
                 "warned_due_at": None,
             }

@@ -26,6 +26,10 @@ class Pool:
     """A public pool: its managers (公海负责人) and members (公海成员).
 
     One pool of a team is the default: new and dropped customers with no other home go there.
+    The default pool is everyone's (the source CRM's "default public pool"): every rep of
+    the team is a member of it without being listed, so a rep added to the team sees it
+    and claims from it at once; the admins manage it, as they manage every pool. Its
+    ``members`` and ``managers`` list only whom it names; :meth:`can_see` says who sees it.
     """
 
     id: str = attrs.field(validator=identifier)
@@ -42,4 +46,6 @@ class Pool:
         return self.name or self.id
 
     def can_see(self, rep_id: str) -> bool:
-        return rep_id in self.members or rep_id in self.managers
+        """Whether ``rep_id`` is a member or manager of the pool: anyone of the team, for the
+        default pool. (Whether the rep is active is the team's to say.)"""
+        return self.is_default or rep_id in self.members or rep_id in self.managers

@@ -27,6 +27,7 @@ import attrs
 from poolkit.errors import ConfigError
 from poolkit.model._checks import MAX_INT
 from poolkit.model._reading import Problems, Reader, load_toml
+from poolkit.model.events import FollowUpKind
 
 __all__ = [
     "DEFAULT_COLLISION_KEYS",
@@ -38,6 +39,7 @@ __all__ = [
     "Policy",
     "RoutingRule",
     "SimilarityPolicy",
+    "VisibilityPolicy",
 ]
 
 E = TypeVar("E", bound=enum.Enum)
@@ -71,6 +73,16 @@ def _texts(problems: Problems, path: str, value: object) -> None:
     for item in sorted(value, key=repr):
         if not isinstance(item, str) or not item.strip():
             problems.append((path, f"must hold non-empty strings, got {item!r}"))
+
+
+def _kinds(problems: Problems, path: str, value: object) -> None:
+    choices = ", ".join(kind.value for kind in FollowUpKind)
+    if not isinstance(value, frozenset):
+        problems.append((path, f"must be a list of follow-up kinds ({choices}), got {value!r}"))
+        return
+    for item in sorted(value, key=repr):
+        if not isinstance(item, FollowUpKind):
+            problems.append((path, f"must hold follow-up kinds ({choices}), got {item!r}"))
 
 
 def _member(problems: Problems, path: str, value: object, kind: type[enum.Enum]) -> None:
@@ -112,6 +124,16 @@ def _drop_kind(value: DropKind | str) -> DropKind:
 
 def _drop_time(value: DropTime | str) -> DropTime:
     return _enum(DropTime, value)
+
+
+def _follow_up_kinds(value: Iterable[FollowUpKind | str]) -> frozenset[FollowUpKind]:
+    """Kinds given as :class:`FollowUpKind` members or their values ("visit")."""
+    if isinstance(value, list | tuple | set | frozenset):
+        try:
+            return frozenset(_enum(FollowUpKind, item) for item in value)
+        except TypeError:  # an unhashable item: refused by the check
+            pass
+    return cast(frozenset[FollowUpKind], value)
 
 
 def _names(value: Iterable[str]) -> frozenset[str]:
@@ -165,7 +187,9 @@ class DropRule:
 
     ``warn_days`` before the drop, the owner is warned (0: no warning). With
     ``exempt_if_dealt`` the rule skips customers that ever had a deal. ``kind`` may be
-    given by its value (``"no_follow_up"``).
+    given by its value (``"no_follow_up"``). ``follow_up_kinds``, for a ``no_follow_up``
+    rule only, names the :class:`~poolkit.model.events.FollowUpKind` values that reset its
+    clock (empty: every kind), e.g. ``{"visit"}`` for "not visited for 7 days".
     """
 
     name: str
@@ -175,6 +199,9 @@ class DropRule:
     grades: frozenset[str] = attrs.field(default=frozenset(), converter=_names)
     pools: frozenset[str] = attrs.field(default=frozenset(), converter=_names)
     exempt_if_dealt: bool = False
+    follow_up_kinds: frozenset[FollowUpKind] = attrs.field(
+        default=frozenset(), converter=_follow_up_kinds
+    )
 
     def __attrs_post_init__(self) -> None:
         problems: Problems = []
@@ -187,6 +214,9 @@ class DropRule:
         _texts(problems, "grades", self.grades)
         _texts(problems, "pools", self.pools)
         _boolean(problems, "exempt_if_dealt", self.exempt_if_dealt)
+        _kinds(problems, "follow_up_kinds", self.follow_up_kinds)
+        if self.follow_up_kinds and self.kind is not DropKind.NO_FOLLOW_UP:
+            problems.append(("follow_up_kinds", "only a no_follow_up rule counts follow-ups"))
         _refuse(problems)
 
     def applies_to_scope(self, grade: str | None, pool_id: str) -> bool:
@@ -200,13 +230,16 @@ class CapPolicy:
     """Caps (库容上限): ``default`` for everyone (None: unlimited), ``per_rep`` overrides.
 
     ``count_dealt`` / ``count_locked`` say whether customers with a deal / with a drop-exempt
-    lock count toward the cap.
+    lock count toward the cap. ``max_locked`` caps how many customers one rep may have
+    locked against drops (None: no lock cap), ``locked_per_rep`` overrides it per rep.
     """
 
     default: int | None = None
     per_rep: Mapping[str, int] = attrs.field(factory=dict, converter=_read_only, hash=False)
     count_dealt: bool = True
     count_locked: bool = True
+    max_locked: int | None = None
+    locked_per_rep: Mapping[str, int] = attrs.field(factory=dict, converter=_read_only, hash=False)
 
     def __attrs_post_init__(self) -> None:
         problems: Problems = []
@@ -215,6 +248,9 @@ class CapPolicy:
         _per_rep(problems, "per_rep", self.per_rep)
         _boolean(problems, "count_dealt", self.count_dealt)
         _boolean(problems, "count_locked", self.count_locked)
+        if self.max_locked is not None:
+            _whole(problems, "max_locked", self.max_locked, 0)
+        _per_rep(problems, "locked_per_rep", self.locked_per_rep)
         _refuse(problems)
 
 
@@ -260,6 +296,20 @@ class SimilarityPolicy:
 
 
 @attrs.frozen
+class VisibilityPolicy:
+    """Who sees a customer beyond the owner, superiors, pool members and admins:
+    ``creator_sees`` lets the rep who entered a customer see it wherever it goes (the
+    source CRM's "created by me" list), like a related rep."""
+
+    creator_sees: bool = True
+
+    def __attrs_post_init__(self) -> None:
+        problems: Problems = []
+        _boolean(problems, "creator_sees", self.creator_sees)
+        _refuse(problems)
+
+
+@attrs.frozen
 class RoutingRule:
     """Customers whose attribute ``attribute`` equals ``equals`` belong to ``pool``."""
 
@@ -297,6 +347,7 @@ class Policy:
     routing: tuple[RoutingRule, ...] = attrs.field(default=(), converter=_tuple_of)
     phone_region: str = "CN"
     similarity: SimilarityPolicy = SimilarityPolicy()
+    visibility: VisibilityPolicy = VisibilityPolicy()
     zone: ZoneInfo = attrs.field(init=False, eq=False, hash=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
@@ -312,6 +363,7 @@ class Policy:
             ("caps", self.caps, CapPolicy),
             ("claim_limit", self.claim_limit, ClaimLimitPolicy),
             ("similarity", self.similarity, SimilarityPolicy),
+            ("visibility", self.visibility, VisibilityPolicy),
         ):
             if not isinstance(value, kind):
                 problems.append((key, f"must be a {kind.__name__}, got {value!r}"))
@@ -362,6 +414,12 @@ class Policy:
                     "grades": sorted(rule.grades),
                     "pools": sorted(rule.pools),
                     "exempt_if_dealt": rule.exempt_if_dealt,
+                    # Written only when set, so that older rules keep their fingerprint.
+                    **(
+                        {"follow_up_kinds": sorted(kind.value for kind in rule.follow_up_kinds)}
+                        if rule.follow_up_kinds
+                        else {}
+                    ),
                 }
                 for rule in self.drop_rules
             ],
@@ -370,6 +428,16 @@ class Policy:
                 "per_rep": dict(self.caps.per_rep),
                 "count_dealt": self.caps.count_dealt,
                 "count_locked": self.caps.count_locked,
+                # Written only when set, so that a policy without a lock cap keeps the
+                # fingerprint it had before lock caps existed.
+                **(
+                    {"max_locked": self.caps.max_locked} if self.caps.max_locked is not None else {}
+                ),
+                **(
+                    {"locked_per_rep": dict(self.caps.locked_per_rep)}
+                    if self.caps.locked_per_rep
+                    else {}
+                ),
             },
             "claim_limit": {
                 **(
@@ -392,6 +460,9 @@ class Policy:
                 "per_block": self.similarity.per_block,
                 "max_per_customer": self.similarity.max_per_customer,
             },
+            # Written only when it differs from the default, so that older policies keep
+            # their fingerprint.
+            **({"visibility": {"creator_sees": False}} if not self.visibility.creator_sees else {}),
         }
 
     def fingerprint(self) -> str:
@@ -405,6 +476,13 @@ class Policy:
         if rep_id in self.caps.per_rep:
             return self.caps.per_rep[rep_id]
         return personal if personal is not None else self.caps.default
+
+    def lock_cap_for(self, rep_id: str) -> int | None:
+        """How many customers the rep may have locked against drops: the policy's
+        ``caps.locked_per_rep`` entry for the rep, else ``caps.max_locked`` (None: no cap)."""
+        if rep_id in self.caps.locked_per_rep:
+            return self.caps.locked_per_rep[rep_id]
+        return self.caps.max_locked
 
     def claim_limit_for(self, rep_id: str, personal: int | None) -> int | None:
         if rep_id in self.claim_limit.per_rep:
@@ -439,7 +517,17 @@ def _read_policy(data: Mapping[str, Any]) -> Policy:
     if problems:
         raise ConfigError("", problems=problems)
     read_rules = _read_list(doc, "drop_rules", DropRule, _RULE_KEYS, _RULE_REQUIRED)
-    caps = _read_part(doc, "caps", CapPolicy, "default", "per_rep", "count_dealt", "count_locked")
+    caps = _read_part(
+        doc,
+        "caps",
+        CapPolicy,
+        "default",
+        "per_rep",
+        "count_dealt",
+        "count_locked",
+        "max_locked",
+        "locked_per_rep",
+    )
     claim_limit = _read_part(
         doc, "claim_limit", ClaimLimitPolicy, "max_claims", "window_days", "per_rep"
     )
@@ -453,6 +541,7 @@ def _read_policy(data: Mapping[str, Any]) -> Policy:
         "per_block",
         "max_per_customer",
     )
+    visibility = _read_part(doc, "visibility", VisibilityPolicy, "creator_sees")
     values = _read_settings(doc)
 
     rules = [rule for _, rule in read_rules]
@@ -473,6 +562,7 @@ def _read_policy(data: Mapping[str, Any]) -> Policy:
             "caps": caps or CapPolicy(),
             "claim_limit": claim_limit or ClaimLimitPolicy(),
             "similarity": similarity or SimilarityPolicy(),
+            "visibility": visibility or VisibilityPolicy(),
         },
     )
     if problems or policy is None:
@@ -521,6 +611,15 @@ def _read_settings(doc: Reader) -> dict[str, Any]:
     return values
 
 
-_RULE_KEYS = ("name", "kind", "days", "warn_days", "grades", "pools", "exempt_if_dealt")
+_RULE_KEYS = (
+    "name",
+    "kind",
+    "days",
+    "warn_days",
+    "grades",
+    "pools",
+    "exempt_if_dealt",
+    "follow_up_kinds",
+)
 _RULE_REQUIRED = frozenset({"name", "kind", "days"})
 _ROUTING_KEYS = ("attribute", "equals", "pool")

@@ -159,7 +159,7 @@ def _anchor(rule: DropRule, customer: Customer) -> datetime | None:
     dealt_while_owned = deal is not None and utc(deal) >= utc(owned_since)
     match rule.kind:
         case DropKind.NO_FOLLOW_UP:
-            follow_up = customer.last_follow_up_at
+            follow_up = follow_up_anchor(rule, customer)
             # A follow-up made before the current owner took the customer does not count:
             # each owner gets the full period from the moment they took it.
             return max(owned_since, follow_up, key=utc) if follow_up is not None else owned_since
@@ -167,6 +167,22 @@ def _anchor(rule: DropRule, customer: Customer) -> datetime | None:
             return None if dealt_while_owned else owned_since
         case DropKind.NO_REPEAT_DEAL:
             return deal if dealt_while_owned else None
+
+
+def follow_up_anchor(rule: DropRule, customer: Customer) -> datetime | None:
+    """The last follow-up that resets ``rule``'s clock: of any kind when the rule names no
+    ``follow_up_kinds``, else the latest of those kinds.
+
+    A customer whose follow-ups were all recorded before poolkit kept them per kind has
+    ``last_follow_up_at`` but no ``last_follow_up_by_kind``: their kind is unknown, and
+    the last follow-up counts, so an upgrade never drops a customer earlier than before.
+    """
+    last = customer.last_follow_up_at
+    by_kind = customer.last_follow_up_by_kind
+    if not rule.follow_up_kinds or (last is not None and not by_kind):
+        return last
+    times = [by_kind[kind.value] for kind in rule.follow_up_kinds if kind.value in by_kind]
+    return max(times, key=utc) if times else None
 
 
 def rule_applies(rule: DropRule, customer: Customer) -> bool:

@@ -19,7 +19,7 @@ from poolkit.service.intake import CreateResult, IntakeJobs
 from poolkit.service.lookalikes import LookalikeJobs
 from poolkit.service.moves import DepartureReport, MoveJobs
 from poolkit.service.policy import PolicyJobs
-from poolkit.service.queries import QueryJobs
+from poolkit.service.queries import QueryJobs, Scope
 from poolkit.service.sweep import ForecastItem, SweepItem, SweepJobs, SweepReport
 from poolkit.service.team import TeamJobs
 
@@ -28,6 +28,7 @@ __all__ = [
     "DepartureReport",
     "ForecastItem",
     "PoolService",
+    "Scope",
     "SweepItem",
     "SweepReport",
     "review_id",

@@ -24,6 +24,7 @@ from poolkit.errors import (
     CollisionError,
     CustomerNotFound,
     InvalidValueError,
+    LockCapExceeded,
     PermissionDenied,
     WrongStateError,
 )
@@ -214,6 +215,18 @@ class ServiceCore:
         decision = rules.check_cap(rep, held, policy)
         if isinstance(decision, rules.CapFull):
             raise CapExceeded(rep.id, decision.limit, decision.count)
+
+    def _check_lock_cap(self, work: Work, rep_id: str) -> None:
+        """Refuse one more locked customer for ``rep_id`` at the lock cap. The rep is locked
+        before the count, like for the cap, so two locks at once cannot both fit."""
+        cap = work.policy.lock_cap_for(rep_id)
+        if cap is None:
+            return
+        work.uow.lock_rep(rep_id)
+        held = work.uow.customers.find(CustomerQuery(owner_ids=frozenset({rep_id})))
+        count = sum(1 for customer in held if customer.locked)
+        if count >= cap:
+            raise LockCapExceeded(rep_id, cap, count)
 
     def _receiver(self, work: Work, rep_id: str) -> Rep:
         """A rep about to receive a customer, locked before it is read, so that its

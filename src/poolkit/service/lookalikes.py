@@ -54,6 +54,13 @@ def _later(a: datetime | None, b: datetime | None) -> datetime | None:
     return max((t for t in (a, b) if t is not None), default=None)
 
 
+def _later_each(a: Mapping[str, datetime], b: Mapping[str, datetime]) -> dict[str, datetime]:
+    """Per key, the later of the two times."""
+    return {
+        key: max(t for t in (a.get(key), b.get(key)) if t is not None) for key in sorted({*a, *b})
+    }
+
+
 class LookalikeJobs(ServiceCore):
     def similar(self, name: str, *, exclude: str | None = None) -> list[SimilarMatch]:
         """Stored customers whose names look like ``name``, best first: what a rep should
@@ -140,6 +147,9 @@ class LookalikeJobs(ServiceCore):
                     related_reps=owner.related_reps,
                     grade=keep.grade if keep.grade is not None else absorb.grade,
                     last_follow_up_at=_later(keep.last_follow_up_at, absorb.last_follow_up_at),
+                    last_follow_up_by_kind=_later_each(
+                        keep.last_follow_up_by_kind, absorb.last_follow_up_by_kind
+                    ),
                     last_deal_at=_later(keep.last_deal_at, absorb.last_deal_at),
                 ),
             )

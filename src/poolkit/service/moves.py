@@ -97,8 +97,15 @@ class MoveJobs(ServiceCore):
             # not change between the count and the commit.
             op.work.uow.lock_rep(op.actor.id)
             self._check_cap(op.work, op.actor)
+            self._check_lock_cap_of_receiver(op, op.actor.id)
             self._check_claim_limit(op)
             return self._commit(op, op.event(Claimed, rep_id=op.actor.id, pool_id=pool.id))
+
+    def _check_lock_cap_of_receiver(self, op: Operation, rep_id: str) -> None:
+        """A locked customer stays locked when it changes hands: it must fit the receiver's
+        lock cap, like a lock."""
+        if op.customer.locked:
+            self._check_lock_cap(op.work, rep_id)
 
     def _check_claim_limit(self, op: Operation) -> None:
         work, actor, policy = op.work, op.actor, op.work.policy
@@ -128,6 +135,7 @@ class MoveJobs(ServiceCore):
                     op.actor.id, "assign to", f"rep {target.id!r}", verdict.reason
                 )
             self._check_cap(op.work, target)
+            self._check_lock_cap_of_receiver(op, target.id)
             return self._commit(op, op.event(Assigned, rep_id=target.id, pool_id=pool.id))
 
     @retried
@@ -159,6 +167,7 @@ class MoveJobs(ServiceCore):
             if target.id == op.actor.id:
                 raise InvalidValueError("to_rep_id", "cannot transfer a customer to its owner")
             self._check_cap(op.work, target)
+            self._check_lock_cap_of_receiver(op, target.id)
             event = op.event(Transferred, from_rep_id=op.actor.id, to_rep_id=target.id)
             return self._commit(op, event)
 
@@ -175,6 +184,7 @@ class MoveJobs(ServiceCore):
                 raise InvalidValueError("to_rep_id", f"{target.id} already owns the customer")
             op.allow(rights.may_reassign(op.work.team, op.actor, op.customer, target), "reassign")
             self._check_cap(op.work, target)
+            self._check_lock_cap_of_receiver(op, target.id)
             event = op.event(Reassigned, from_rep_id=owner, to_rep_id=target.id, reason=reason)
             return self._commit(op, event)
 
@@ -238,6 +248,8 @@ class MoveJobs(ServiceCore):
                     customer.id, operation, "locked" if locked else "unlocked", "the opposite"
                 )
             op.allow(rights.may_lock(op.work.team, op.actor, customer), operation)
+            if locked and customer.owner_id is not None:
+                self._check_lock_cap(op.work, customer.owner_id)
             counted_before = rules.counts_toward_cap(customer, policy)
             counted_after = rules.counts_toward_cap(attrs.evolve(customer, locked=locked), policy)
             if customer.owner_id is not None and counted_after and not counted_before:

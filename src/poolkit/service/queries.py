@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 
@@ -13,7 +14,17 @@ from poolkit.ports import CustomerQuery
 from poolkit.service import rights
 from poolkit.service._core import ServiceCore
 
-__all__ = ["QueryJobs"]
+__all__ = ["QueryJobs", "Scope"]
+
+
+class Scope(enum.Flag):
+    """The lists of a rep's own customers (the source CRM's "mine, related to me, created by
+    me"); combine them with ``|``. ``ALL`` is the three together."""
+
+    MINE = enum.auto()  # 我的: the customers the rep owns (私海)
+    RELATED = enum.auto()  # 相关: customers the rep used to own (a related rep)
+    CREATED = enum.auto()  # 我创建的: customers the rep entered, wherever they are now
+    ALL = MINE | RELATED | CREATED
 
 
 class QueryJobs(ServiceCore):
@@ -23,7 +34,12 @@ class QueryJobs(ServiceCore):
             customer = self._customer(work.uow, customer_id)
             if actor_id is not None:
                 actor = work.team.actor(actor_id)
-                verdict = rights.may_see(work.team, actor, customer)
+                verdict = rights.may_see(
+                    work.team,
+                    actor,
+                    customer,
+                    creator_sees=work.policy.visibility.creator_sees,
+                )
                 if not verdict.allowed:
                     raise PermissionDenied(
                         actor.id, "see", f"customer {customer.id!r}", verdict.reason
@@ -42,7 +58,12 @@ class QueryJobs(ServiceCore):
                 visible = (
                     actor.is_admin
                     if customer is None
-                    else rights.may_see(work.team, actor, customer).allowed
+                    else rights.may_see(
+                        work.team,
+                        actor,
+                        customer,
+                        creator_sees=work.policy.visibility.creator_sees,
+                    ).allowed
                 )
                 if not visible:
                     raise PermissionDenied(
@@ -55,6 +76,30 @@ class QueryJobs(ServiceCore):
         with self._work() as work:
             work.team.rep(rep_id)
             return work.uow.customers.find(CustomerQuery(owner_ids=frozenset({rep_id})))
+
+    def customers_of(self, rep_id: str, scope: Scope = Scope.ALL) -> list[Customer]:
+        """A rep's lists, by id: ``Scope.MINE`` the customers they own, ``Scope.RELATED``
+        those they used to own, ``Scope.CREATED`` those they entered (wherever they are now),
+        or any union of them. ``CREATED`` lists only what the rep may see: with the policy's
+        ``visibility.creator_sees = false``, a customer they entered that is now owned by
+        someone else is not in it. A departed rep has no lists (:class:`RepInactiveError`)."""
+        with self._work() as work:
+            team, customers = work.team, work.uow.customers
+            rep = team.actor(rep_id)
+            creator_sees = work.policy.visibility.creator_sees
+            queries: list[CustomerQuery] = []
+            if Scope.MINE in scope:
+                queries.append(CustomerQuery(owner_ids=frozenset({rep.id})))
+            if Scope.RELATED in scope:
+                queries.append(CustomerQuery(related_rep=rep.id))
+            if Scope.CREATED in scope:
+                queries.append(CustomerQuery(creator_id=rep.id))
+            found = {c.id: c for query in queries for c in customers.find(query)}
+            return [
+                found[cid]
+                for cid in sorted(found)
+                if rights.may_see(team, rep, found[cid], creator_sees=creator_sees).allowed
+            ]
 
     def public_pool(
         self,
@@ -89,8 +134,9 @@ class QueryJobs(ServiceCore):
 
     def visible_to(self, rep_id: str) -> list[Customer]:
         """Every customer a rep may see: their own, their subordinates', those they used to
-        own, and the public pools they belong to (all, for admins). A departed rep sees
-        nothing (:class:`RepInactiveError`)."""
+        own, those they entered (with the policy's ``visibility.creator_sees``), and the
+        public pools they belong to (all, for admins). A departed rep sees nothing
+        (:class:`RepInactiveError`)."""
         with self._work() as work:
             team, customers = work.team, work.uow.customers
             rep = team.actor(rep_id)  # RepInactiveError: a departed rep sees nothing
@@ -100,6 +146,8 @@ class QueryJobs(ServiceCore):
                 CustomerQuery(owner_ids=frozenset({rep.id} | team.subordinates(rep.id))),
                 CustomerQuery(related_rep=rep.id),
             ]
+            if work.policy.visibility.creator_sees:
+                queries.append(CustomerQuery(creator_id=rep.id))
             member_of = frozenset(p.id for p in team.all_pools() if p.can_see(rep.id))
             if member_of:
                 queries.append(CustomerQuery(status=CustomerStatus.PUBLIC, pool_ids=member_of))

@@ -95,10 +95,15 @@ def oversees(team: TeamView, actor: Rep, customer: Customer) -> bool:
     )
 
 
-def may_see(team: TeamView, actor: Rep, customer: Customer) -> Verdict:
+def may_see(
+    team: TeamView, actor: Rep, customer: Customer, *, creator_sees: bool = True
+) -> Verdict:
     """Private: owner, superiors, related reps, admins; public: the pool's members and
-    managers; the recycle bin: the pool's managers and admins."""
+    managers; the recycle bin: the pool's managers and admins. With ``creator_sees`` (the
+    policy's ``visibility.creator_sees``), the rep who entered it too, wherever it is."""
     if actor.is_admin or actor.id in customer.related_reps:
+        return ALLOWED
+    if creator_sees and customer.creator_id == actor.id:
         return ALLOWED
     if customer.is_private:
         allowed = customer.owner_id == actor.id or _above_owner(team, actor, customer)

@@ -103,8 +103,7 @@ def _delete_side(side: _Side, source: str, keep: bool) -> sql.Composed:
     # whole side table (it did, for an empty one); by the parameter it reads the customer's
     # rows through the customer_id index, and EXISTS runs it only if the write happened.
     statement = (
-        "DELETE FROM {table} AS s WHERE s.customer_id = %(id)s "
-        "AND EXISTS (SELECT FROM {source}){c}"
+        "DELETE FROM {table} AS s WHERE s.customer_id = %(id)s AND EXISTS (SELECT FROM {source}){c}"
     )
     return sql.SQL(statement).format(
         table=sql.Identifier(side.table), source=sql.Identifier(source), c=condition

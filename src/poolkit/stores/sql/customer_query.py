@@ -40,6 +40,10 @@ def where_clause(query: CustomerQuery, dialect: Dialect) -> tuple[str, list[Any]
     if query.related_rep is not None:
         where.append("id IN (SELECT customer_id FROM customer_related WHERE rep_id = ?)")
         params.append(query.related_rep)
+    if query.creator_id is not None:
+        # Read from the stored document: no index yet, so this condition scans.
+        where.append(dialect.document_field.format(field="creator_id") + " = ?")
+        params.append(query.creator_id)
     for tag in sorted(query.tags):
         where.append("id IN (SELECT customer_id FROM customer_tags WHERE tag = ?)")
         params.append(tag)

@@ -27,6 +27,8 @@ class Dialect(NamedTuple):
     """The parameter value :attr:`in_list` takes."""
     instant: Callable[[datetime], Any]
     """The parameter value of an instant, as its columns store it."""
+    document_field: str
+    """The text of the top-level ``{field}`` of a customer's stored JSON document."""
 
     def sql(self, text: str) -> str:
         """``text``, written with ``?`` placeholders, in this dialect's style."""
@@ -39,6 +41,7 @@ SQLITE = Dialect(
     in_list="{column} IN (SELECT value FROM json_each(?))",
     list_value=json_list,
     instant=micros,
+    document_field="json_extract(body, '$.{field}')",
 )
 
 
@@ -49,6 +52,7 @@ POSTGRES = Dialect(
     list_value=sorted,
     # timestamptz columns take the aware datetime itself.
     instant=lambda at: at,
+    document_field="(body ->> '{field}')",
 )
 
 

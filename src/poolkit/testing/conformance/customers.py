@@ -271,11 +271,24 @@ class CustomerConformance:
                 tags={"vip", "fair"},
                 attributes={"city": "Hangzhou"},
             ),
-            private("a2", owner_id="alice", grade="B", tags={"fair"}, related_reps={"bob": T0}),
-            private("b1", owner_id="bob", grade="B", attributes={"city": "Ningbo", "staff": 5}),
+            private(
+                "a2",
+                owner_id="alice",
+                grade="B",
+                tags={"fair"},
+                related_reps={"bob": T0},
+                creator_id="carol",
+            ),
+            private(
+                "b1",
+                owner_id="bob",
+                grade="B",
+                attributes={"city": "Ningbo", "staff": 5},
+                creator_id="alice",
+            ),
             public("p1", pool_id="north", grade="C", public_since=T0, related_reps={"alice": T0}),
             public("p2", pool_id="north", grade=None, public_since=T0 + DAY, tags={"vip"}),
-            public("p3", pool_id="south", grade="B", public_since=T0 + 2 * DAY),
+            public("p3", pool_id="south", grade="B", public_since=T0 + 2 * DAY, creator_id="carol"),
             public(
                 "f1", pool_id="north", status=CustomerStatus.FROZEN, public_since=None, grade="A"
             ),
@@ -318,6 +331,14 @@ class CustomerConformance:
         assert self._found(store, CustomerQuery(pool_ids=frozenset({"south"}))) == ["p3"]
         public_north = CustomerQuery(status=CustomerStatus.PUBLIC, pool_ids=frozenset({"north"}))
         assert self._found(store, public_north) == ["p1", "p2"]
+
+    def test_find_by_creator(self, store: Store, crowd: dict[str, Customer]) -> None:
+        assert self._found(store, CustomerQuery(creator_id="carol")) == ["a2", "p3"]
+        assert self._found(store, CustomerQuery(creator_id="carol"), limit=1) == ["a2"]
+        public_only = CustomerQuery(creator_id="carol", status=CustomerStatus.PUBLIC)
+        assert self._found(store, public_only) == ["p3"]
+        assert "b1" in self._found(store, CustomerQuery(creator_id="alice"))
+        assert self._found(store, CustomerQuery(creator_id="nobody")) == []
 
     def test_find_by_related_rep(self, store: Store, crowd: dict[str, Customer]) -> None:
         assert self._found(store, CustomerQuery(related_rep="bob")) == ["a2"]

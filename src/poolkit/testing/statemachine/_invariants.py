@@ -91,6 +91,10 @@ class Invariants(MachineState):
             ):
                 assert same_instant(value, model_value), (where, name, value, model_value)
             assert set(customer.related_reps) == set(expected.related), where
+            by_kind = customer.last_follow_up_by_kind
+            assert set(by_kind) == set(expected.follow_ups), (where, dict(by_kind))
+            for kind, at in by_kind.items():
+                assert same_instant(at, expected.follow_ups[kind]), (where, kind)
             for rep_id, since in customer.related_reps.items():
                 assert same_instant(since, expected.related[rep_id]), (where, rep_id)
             drop_at, warn_at = expected.schedule(self.rule_book)

@@ -107,6 +107,7 @@ class Operations(MachineState):
 
         def succeeded(actor: str, expected: Expected) -> None:
             expected.last_follow_up = self.now
+            expected.follow_ups[method.value] = self.now
             if method is FollowUpKind.DEAL:
                 expected.last_deal = self.now
 

@@ -94,6 +94,7 @@ class Expected:
     owned_since: datetime | None = None
     public_since: datetime | None = None
     last_follow_up: datetime | None = None
+    follow_ups: dict[str, datetime] = attrs.Factory(dict)  # the last of each kind
     last_deal: datetime | None = None
     locked: bool = False
     related: dict[str, datetime] = attrs.Factory(dict)
@@ -140,7 +141,17 @@ class Expected:
                 continue
             anchor: datetime | None
             if drop_rule.kind is DropKind.NO_FOLLOW_UP:
-                anchor = owned if follow is None else max(owned, follow)
+                counted = follow
+                if drop_rule.follow_up_kinds and (follow is None or self.follow_ups):
+                    # Only the kinds the rule names reset its clock (follow-ups of unknown
+                    # kind, from before they were kept per kind, count for every rule).
+                    times = [
+                        utc(self.follow_ups[kind.value])
+                        for kind in drop_rule.follow_up_kinds
+                        if kind.value in self.follow_ups
+                    ]
+                    counted = max(times) if times else None
+                anchor = owned if counted is None else max(owned, counted)
             elif drop_rule.kind is DropKind.NO_FIRST_DEAL:
                 anchor = None if dealt_while_owned else owned
             else:
@@ -177,6 +188,7 @@ def expected_from(customer: Customer) -> Expected:
         owned_since=customer.owned_since,
         public_since=customer.public_since,
         last_follow_up=customer.last_follow_up_at,
+        follow_ups=dict(customer.last_follow_up_by_kind),
         last_deal=customer.last_deal_at,
         locked=customer.locked,
         related=dict(customer.related_reps),

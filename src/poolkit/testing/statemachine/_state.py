@@ -106,7 +106,7 @@ class MachineState(RuleBasedStateMachine):
 
     def _sees_pool(self, rep_id: str, pool_id: str) -> bool:
         pool = self.pools[pool_id]
-        return rep_id in pool.members or rep_id in pool.managers
+        return pool.is_default or rep_id in pool.members or rep_id in pool.managers
 
     def _admin(self, rep_id: str) -> bool:
         return self.reps[rep_id].is_admin

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from hypothesis import strategies as st
 
+from poolkit.model.events import FollowUpKind
 from poolkit.model.team import Team
 from poolkit.policy.config import (
     DEFAULT_COLLISION_KEYS,
@@ -35,11 +36,16 @@ def drop_rules(
 ) -> DropRule:
     """A valid :class:`~poolkit.policy.config.DropRule` of one of ``kinds``: 1 to
     ``max_days`` days, a warning 0 to days-1 days ahead, sometimes scoped to some of
-    ``grades`` and of ``pool_ids``, sometimes exempting customers that ever had a deal."""
+    ``grades`` and of ``pool_ids``, sometimes exempting customers that ever had a deal,
+    and a ``no_follow_up`` rule sometimes counting only some follow-up kinds."""
     days = draw(st.integers(1, max_days))
+    kind = draw(st.sampled_from(kinds))
+    follow_up_kinds: frozenset[FollowUpKind] = frozenset()
+    if kind is DropKind.NO_FOLLOW_UP and draw(st.integers(0, 2)) == 0:
+        follow_up_kinds = draw(st.frozensets(st.sampled_from(FollowUpKind), min_size=1, max_size=3))
     return DropRule(
         name=name if name is not None else draw(ids("rule-")),
-        kind=draw(st.sampled_from(kinds)),
+        kind=kind,
         days=days,
         warn_days=draw(st.integers(0, days - 1)),
         grades=draw(st.frozensets(st.sampled_from(grades), max_size=2)) if grades else frozenset(),
@@ -47,6 +53,7 @@ def drop_rules(
         if pool_ids
         else frozenset(),
         exempt_if_dealt=draw(st.integers(0, 4)) == 0,
+        follow_up_kinds=follow_up_kinds,
     )
 
 
