@@ -9,39 +9,14 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import attrs
 import pytest
 
-from poolkit import Customer, Event, ManualClock, MemoryStore, Policy, Pool, PoolService, Rep, Team
-from poolkit.ports import Schedule, Store
+from _state import store_state
+from poolkit import ManualClock, MemoryStore, Policy, PoolService, Team
+from poolkit.ports import Store
 
 # A Monday morning in the zone the source articles' teams work in.
 START = datetime(2026, 3, 2, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
-
-
-@attrs.frozen
-class StoreState:
-    """Everything a store holds, as comparable values."""
-
-    customers: dict[str, Customer]
-    schedules: dict[str, Schedule | None]
-    histories: dict[str, list[Event]]
-    reps: list[Rep]
-    pools: list[Pool]
-
-
-def store_state(store: Store) -> StoreState:
-    """Read every customer, schedule, history, rep and pool in one unit of work."""
-    with store.unit_of_work() as uow:
-        customers: dict[str, Customer] = {}
-        schedules: dict[str, Schedule | None] = {}
-        for customer_id in uow.customers.ids():
-            customer = uow.customers.get(customer_id)
-            assert customer is not None
-            customers[customer_id] = customer
-            schedules[customer_id] = uow.customers.schedule_of(customer_id)
-        histories = {cid: uow.events.history(cid) for cid in uow.events.customer_ids()}
-        return StoreState(customers, schedules, histories, uow.reps.all(), uow.pools.all())
 
 
 @pytest.fixture

@@ -29,7 +29,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import StoreState, store_state
+from _state import StoreState, store_state
 from poolkit import ManualClock, MemoryStore, Policy, Pool, PoolService, Rep, Team
 from poolkit.cli import main
 from poolkit.errors import InvalidValueError, PoolkitError

@@ -12,9 +12,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from poolkit import ManualClock, MemoryStore, Policy, PoolService, Store, Team
+from poolkit import ManualClock, MemoryStore, Policy, PoolService, Team
 from poolkit.errors import ConfigError, InvalidValueError, PolicyConflictError, PoolkitError
-from poolkit.ports import UnitOfWork
+from poolkit.ports import Store, UnitOfWork
 from poolkit.service.stored_policy import (
     POLICY_KEY,
     SCHEDULES_KEY,

@@ -2,6 +2,25 @@
 
 from __future__ import annotations
 
+import os
+
+# The CI flag as .ci/run sets it: there, a missing server fails the run.
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def url_of(dsn: str, **params: str) -> str:
+    """``dsn`` (a URL or a key=value string) as a ``postgresql://`` URL, with ``params``
+    (``dbname``, or poolkit's ``schema``) set: the form ``open_store`` and the worker
+    processes take."""
+    from urllib.parse import quote, urlencode
+
+    from psycopg.conninfo import conninfo_to_dict
+
+    merged = {key: str(value) for key, value in conninfo_to_dict(dsn).items()}
+    merged.update(params)
+    return "postgresql://?" + urlencode(merged, quote_via=quote)
+
+
 
 def empty_schema(dsn: str, schema: str) -> None:
     """Delete every row of a poolkit schema but its version: a store opened on it next is

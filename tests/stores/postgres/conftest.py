@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from _pg import IN_CI, url_of
 
 # The races, faults and state machine here reuse the judges of the SQLite tests beside
 # them (tests/stores/test_concurrency.py, test_crash_safety.py) and of the state machine
@@ -28,7 +29,6 @@ for _folder in (_TESTS / "stores", _TESTS / "testing"):
         sys.path.insert(0, str(_folder))
 
 DSN = os.environ.get("POOLKIT_TEST_PG_DSN", "")
-IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 HOW_TO_RUN = (
     "PostgreSQL tests not run: POOLKIT_TEST_PG_DSN is not set; run them with "
     "`scripts/pg-test-server run -- python -m pytest tests/stores/postgres`"
@@ -61,19 +61,6 @@ def pg_server() -> str:
     except Exception as error:  # any failure to reach the server is fatal here
         pytest.fail(f"the PostgreSQL server at POOLKIT_TEST_PG_DSN does not answer: {error}")
     return DSN
-
-
-def url_of(dsn: str, **params: str) -> str:
-    """``dsn`` (a URL or a key=value string) as a ``postgresql://`` URL, with ``params``
-    (``dbname``, or poolkit's ``schema``) set: the form ``open_store`` and the worker
-    processes take."""
-    from urllib.parse import quote, urlencode
-
-    from psycopg.conninfo import conninfo_to_dict
-
-    merged = {key: str(value) for key, value in conninfo_to_dict(dsn).items()}
-    merged.update(params)
-    return "postgresql://?" + urlencode(merged, quote_via=quote)
 
 
 @pytest.fixture(scope="module")

@@ -8,8 +8,8 @@ import json
 from pathlib import Path
 
 import pytest
+from _pg import url_of
 
-from conftest import url_of
 from poolkit.cli import main
 
 ROOT = Path(__file__).resolve().parents[3]

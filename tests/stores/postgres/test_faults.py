@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from _pg import IN_CI, url_of
 from psycopg import sql
 from test_crash_safety import (
     BOOK,
@@ -41,7 +42,6 @@ from test_crash_safety import (
 )
 
 from _workers import depart_until_killed, import_rows, import_until_killed, sweep_until_killed
-from conftest import IN_CI, url_of
 from poolkit import ManualClock, Policy, PoolService
 from poolkit.errors import StoreUnavailableError
 from poolkit.identity.similarity import name_blocks

@@ -11,9 +11,9 @@ from typing import Any
 
 import psycopg
 import pytest
+from _pg import url_of
 from psycopg import sql
 
-from conftest import url_of
 from poolkit.errors import (
     InvalidValueError,
     SchemaVersionError,

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from datetime import timedelta
 
 import pytest
+from _pg import url_of
 from test_concurrency import (
     CLAIMER,
     FOLLOWED_PER_OWNER,
@@ -32,7 +33,6 @@ from test_concurrency import (
 )
 
 from _workers import Crew, Outcome, Step
-from conftest import url_of
 from poolkit.model.customer import IdentityKey
 from poolkit.policy import rules
 from poolkit.ports import Store
