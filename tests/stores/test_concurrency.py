@@ -311,6 +311,37 @@ SWEEPERS = 2  # as when a scheduler starts the sweep twice
 STALE_DAYS = 15
 
 
+def sweep_race_round(
+    service: PoolService, clock: ManualClock, rng: random.Random, round_: int, sweepers: int
+) -> tuple[list[str], datetime, list[list[Step]]]:
+    """One round of the sweep race: each owner takes ``PER_OWNER`` customers an hour after
+    the last round's (so each round's customers fall due in their own round only); then
+    ``sweepers`` sweeps, a follow-up of most customers by their owners, and a colleague
+    claiming every one, all at their deadline. Returns the customers, the deadline and
+    each worker's steps."""
+    taken = START + timedelta(hours=round_)
+    clock.set(taken)
+    by_owner = {
+        owner: [
+            service.create(
+                owner, f"Shop {round_}-{owner}-{n}", customer_id=f"r{round_}-{owner}-{n}"
+            ).id
+            for n in range(PER_OWNER)
+        ]
+        for owner in OWNERS
+    }
+    everyone = [cid for owned in by_owner.values() for cid in owned]
+    steps = [
+        *([Step("sweep")] for _ in range(sweepers)),
+        *(
+            [Step("follow_up", owner, c) for c in rng.sample(owned, FOLLOWED_PER_OWNER)]
+            for owner, owned in by_owner.items()
+        ),
+        [Step("claim", CLAIMER, cid) for cid in rng.sample(everyone, len(everyone))],
+    ]
+    return everyone, taken + timedelta(days=STALE_DAYS), steps
+
+
 def events_of(history: list[Event], kind: type[Event]) -> Iterator[tuple[int, Event]]:
     return ((index, event) for index, event in enumerate(history) if isinstance(event, kind))
 
@@ -413,29 +444,7 @@ def test_a_sweep_racing_follow_ups_and_claims_loses_nothing(tmp_path: Path, say:
         with Crew(str(path), policy, START, PROCESSES, sweep_batch=4) as crew:
             for round_ in range(SWEEP_ROUNDS):
                 # An hour apart: each round's customers fall due in their own round only.
-                taken = START + timedelta(hours=round_)
-                clock.set(taken)
-                by_owner = {
-                    owner: [
-                        service.create(
-                            owner,
-                            f"Shop {round_}-{owner}-{n}",
-                            customer_id=f"r{round_}-{owner}-{n}",
-                        ).id
-                        for n in range(PER_OWNER)
-                    ]
-                    for owner in OWNERS
-                }
-                everyone = [cid for owned in by_owner.values() for cid in owned]
-                deadline = taken + timedelta(days=STALE_DAYS)
-                steps = [
-                    *([Step("sweep")] for _ in range(SWEEPERS)),
-                    *(
-                        [Step("follow_up", owner, c) for c in rng.sample(owned, FOLLOWED_PER_OWNER)]
-                        for owner, owned in by_owner.items()
-                    ),
-                    [Step("claim", CLAIMER, cid) for cid in rng.sample(everyone, len(everyone))],
-                ]
+                everyone, deadline, steps = sweep_race_round(service, clock, rng, round_, SWEEPERS)
                 outcomes = crew.run(deadline, steps)
                 problems += judge_sweep_race(
                     store, service.policy, deadline, everyone, outcomes, tally

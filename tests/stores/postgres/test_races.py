@@ -30,6 +30,7 @@ from test_concurrency import (
     judge_sweep_race,
     policy_doc,
     public_ids,
+    sweep_race_round,
 )
 
 from _workers import Crew, Outcome, Step
@@ -268,27 +269,7 @@ def test_four_sweepers_racing_follow_ups_and_a_claimer_lose_nothing(
     assert SWEEPERS + len(OWNERS) + 1 == PROCESSES
     with Crew(location, policy, START, PROCESSES, sweep_batch=4) as crew:
         for round_ in range(SWEEP_ROUNDS):
-            taken = START + timedelta(hours=round_)
-            clock.set(taken)
-            by_owner = {
-                owner: [
-                    service.create(
-                        owner, f"Shop {round_}-{owner}-{n}", customer_id=f"r{round_}-{owner}-{n}"
-                    ).id
-                    for n in range(PER_OWNER)
-                ]
-                for owner in OWNERS
-            }
-            everyone = [cid for owned in by_owner.values() for cid in owned]
-            deadline = taken + timedelta(days=STALE_DAYS)
-            steps = [
-                *([Step("sweep")] for _ in range(SWEEPERS)),
-                *(
-                    [Step("follow_up", owner, c) for c in rng.sample(owned, FOLLOWED_PER_OWNER)]
-                    for owner, owned in by_owner.items()
-                ),
-                [Step("claim", CLAIMER, cid) for cid in rng.sample(everyone, len(everyone))],
-            ]
+            everyone, deadline, steps = sweep_race_round(service, clock, rng, round_, SWEEPERS)
             outcomes = crew.run(deadline, steps)
             sweepers_dropping[sum(1 for o in flat(outcomes[:SWEEPERS]) if o.dropped)] += 1
             problems += judge_sweep_race(
