@@ -24,6 +24,7 @@ from test_concurrency import (
     STALE_DAYS,
     START,
     boss_service,
+    claim_limit_round,
     flat,
     hold,
     judge_claim_race,
@@ -35,7 +36,6 @@ from test_concurrency import (
 
 from _workers import Crew, Outcome, Step
 from poolkit.model.customer import IdentityKey
-from poolkit.policy import rules
 from poolkit.ports import Store
 from poolkit.stores import open_store
 from poolkit.stores.postgres import PostgresStore
@@ -154,30 +154,9 @@ def test_eight_processes_claiming_for_one_rep_never_pass_the_claim_limit(
         service.create("boss", f"Shop {number}", public=True)
     with Crew(location, policy, START, PROCESSES) as crew:
         for round_ in range(LIMIT_ROUNDS):
-            at = START + timedelta(days=2 * round_)
-            clock.set(at)
-            hold(service, "wang", 0)
-            left = rng.randint(0, limit)
-            for customer_id in public_ids(service, limit - left):
-                service.claim("wang", customer_id)
-            targets = public_ids(service, PROCESSES)
-            outcomes = flat(crew.run(at, [[Step("claim", "wang", t)] for t in targets]))
-            won = sum(1 for outcome in outcomes if outcome.error is None)
-            with store.unit_of_work() as uow:
-                claim_times = uow.events.claims_by("wang", at - timedelta(days=2))
-            in_window = rules.claims_in_window(claim_times, at, service.policy)
-            tally["left"] += left
-            tally["claimed"] += won
-            tally["most in a window"] = max(tally["most in a window"], len(in_window))
-            if won != min(left, PROCESSES) or len(in_window) != limit:
-                problems.append(f"round {round_}: {left} left, {won} won, {len(in_window)} in")
-            for outcome in outcomes:
-                if outcome.error is None:
-                    continue
-                tally[outcome.error] += 1
-                refusal = (outcome.error, outcome.limit, outcome.next_claim_at)
-                if refusal != ("ClaimLimitExceeded", limit, at + timedelta(days=1)):
-                    problems.append(f"round {round_}: {outcome}")
+            problems += claim_limit_round(
+                service, clock, store, crew, rng, round_, limit, PROCESSES, tally
+            )
     say(
         f"postgres claim-limit race: {LIMIT_ROUNDS} rounds x {PROCESSES} processes for one rep, "
         f"limit {limit}/day: {tally['left']} claims left, {tally['claimed']} claimed, "
