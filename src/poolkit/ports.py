@@ -86,6 +86,18 @@ class CustomerQuery:
         return True
 
 
+@attrs.frozen
+class CustomerTally:
+    """How many customers share one status, pool, owner and grade: one group of
+    :meth:`CustomerRepository.tally`."""
+
+    status: CustomerStatus
+    pool_id: str
+    owner_id: str | None
+    grade: str | None
+    count: int
+
+
 class CustomerRepository(Protocol):
     def get(self, customer_id: str) -> Customer | None: ...
 
@@ -127,6 +139,11 @@ class CustomerRepository(Protocol):
 
     def count(self) -> int: ...
 
+    def tally(self) -> list[CustomerTally]:
+        """The customers counted by ``(status, pool_id, owner_id, grade)``, one entry per
+        group that has any, ordered by those four (None first). A count the store makes
+        (a ``GROUP BY``), without loading the customers."""
+
 
 class RepRepository(Protocol):
     def get(self, rep_id: str) -> Rep | None: ...
@@ -162,6 +179,11 @@ class EventLog(Protocol):
 
     def customer_ids(self) -> Iterator[str]:
         """Every customer id that has a history, deleted ones included, in order."""
+
+    def count_kinds(self, since: datetime, until: datetime) -> dict[str, int]:
+        """How many events of each kind happened at or after ``since`` and before
+        ``until`` (kinds without any are absent). Read off an index on the events' time:
+        its cost follows the events in that span, not the whole log."""
 
 
 class ReviewRepository(Protocol):
@@ -241,6 +263,7 @@ class Store(Protocol):
 __all__ = [
     "CustomerQuery",
     "CustomerRepository",
+    "CustomerTally",
     "EventLog",
     "PoolRepository",
     "RepRepository",

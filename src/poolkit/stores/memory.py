@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import bisect
 import threading
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from types import TracebackType
@@ -30,7 +30,7 @@ from poolkit.model.pool import Pool
 from poolkit.model.rep import Rep
 from poolkit.model.review import ReviewItem, ReviewStatus
 from poolkit.model.schedule import Schedule
-from poolkit.ports import CustomerQuery
+from poolkit.ports import CustomerQuery, CustomerTally
 
 __all__ = ["MemoryStore", "MemoryUnitOfWork"]
 
@@ -63,6 +63,8 @@ class _Data:
         self.pools: dict[str, Pool] = {}
         self.events: dict[str, list[Event]] = {}
         self.claims: defaultdict[str, list[tuple[datetime, str, int]]] = defaultdict(list)
+        # (instant in UTC, customer id, seq, kind), sorted: events counted by time.
+        self.by_time: list[tuple[datetime, str, int, str]] = []
         self.settings: dict[str, str] = {}
         self.reviews: dict[str, ReviewItem] = {}
         self.reviews_by_customer: defaultdict[str, set[str]] = defaultdict(set)
@@ -279,6 +281,27 @@ class _Customers:
     def count(self) -> int:
         return len(self._uow.data.customers)
 
+    def tally(self) -> list[CustomerTally]:
+        groups = Counter(
+            (c.status, c.pool_id, c.owner_id, c.grade) for c in self._uow.data.customers.values()
+        )
+        return [
+            CustomerTally(status, pool_id, owner_id, grade, count)
+            for (status, pool_id, owner_id, grade), count in sorted(
+                groups.items(),
+                key=lambda group: (
+                    group[0][0].value,
+                    group[0][1],
+                    _none_first(group[0][2]),
+                    _none_first(group[0][3]),
+                ),
+            )
+        ]
+
+
+def _none_first(value: str | None) -> tuple[bool, str]:
+    return (value is not None, value or "")
+
 
 _Member = TypeVar("_Member", Rep, Pool)
 
@@ -317,6 +340,9 @@ class _Events:
             raise StaleVersionError(event.customer_id, event.seq - 1, last)
         history.append(event)
         undo: list[Callable[[], object]] = [history.pop]
+        timed = (utc(event.at), event.customer_id, event.seq, event.kind)
+        bisect.insort(data.by_time, timed)
+        undo.append(lambda: data.by_time.remove(timed))
         if isinstance(event, Claimed):
             claims = data.claims[event.rep_id]
             entry = (utc(event.at), event.customer_id, event.seq)
@@ -341,6 +367,12 @@ class _Events:
 
     def customer_ids(self) -> Iterator[str]:
         return iter(sorted(self._uow.data.events))
+
+    def count_kinds(self, since: datetime, until: datetime) -> dict[str, int]:
+        by_time = self._uow.data.by_time
+        start = bisect.bisect_left(by_time, (utc(since), "", 0, ""))
+        end = bisect.bisect_left(by_time, (utc(until), "", 0, ""))
+        return dict(Counter(kind for _, _, _, kind in by_time[start:end]))
 
 
 class _Reviews:

@@ -17,9 +17,9 @@ from psycopg import sql
 
 from poolkit.errors import DuplicateIdError, StaleVersionError
 from poolkit.identity.similarity import name_blocks
-from poolkit.model.customer import Customer, IdentityKey
+from poolkit.model.customer import Customer, CustomerStatus, IdentityKey
 from poolkit.model.schedule import Schedule
-from poolkit.ports import CustomerQuery
+from poolkit.ports import CustomerQuery, CustomerTally
 from poolkit.stores import _documents as documents
 from poolkit.stores._codec import decode, encode
 from poolkit.stores.sql.customer_query import where_clause
@@ -354,6 +354,17 @@ class Customers:
     def count(self) -> int:
         found = self._uow._execute("SELECT count(*) FROM customers").fetchone()
         return 0 if found is None else int(found[0])
+
+    def tally(self) -> list[CustomerTally]:
+        rows = self._uow._execute(
+            "SELECT status, pool_id, owner_id, grade, count(*) FROM customers "
+            "GROUP BY status, pool_id, owner_id, grade "
+            "ORDER BY status, pool_id, owner_id NULLS FIRST, grade NULLS FIRST"
+        )
+        return [
+            CustomerTally(CustomerStatus(status), pool_id, owner_id, grade, int(count))
+            for status, pool_id, owner_id, grade, count in rows
+        ]
 
     def forget(self) -> None:
         """The transaction ended: what it read no longer vouches for anything."""

@@ -131,6 +131,13 @@ class Events:
         ).fetchall()
         return iter([str(customer_id) for (customer_id,) in rows])
 
+    def count_kinds(self, since: datetime, until: datetime) -> dict[str, int]:
+        rows = self._uow._execute(
+            "SELECT kind, count(*) FROM events WHERE at >= %s AND at < %s GROUP BY kind",
+            (since, until),
+        )
+        return {str(kind): int(count) for kind, count in rows}
+
 
 _REVIEW_COLUMNS = "status, customer_id, similar_id, created_at, body"
 

@@ -11,13 +11,13 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from poolkit.errors import DamagedRecordError, DuplicateIdError, ReviewNotFound, StaleVersionError
-from poolkit.model.customer import Customer, IdentityKey
+from poolkit.model.customer import Customer, CustomerStatus, IdentityKey
 from poolkit.model.events import Claimed, Event
 from poolkit.model.pool import Pool
 from poolkit.model.rep import Rep
 from poolkit.model.review import ReviewItem, ReviewStatus
 from poolkit.model.schedule import Schedule
-from poolkit.ports import CustomerQuery
+from poolkit.ports import CustomerQuery, CustomerTally
 from poolkit.stores import _documents as documents
 from poolkit.stores.sql.converters import (
     instant,
@@ -190,6 +190,17 @@ class Customers:
         total: int = self._uow._one("SELECT COUNT(*) FROM customers")[0]
         return total
 
+    def tally(self) -> list[CustomerTally]:
+        rows = self._uow._rows(
+            "SELECT status, pool_id, owner_id, grade, COUNT(*) FROM customers "
+            "GROUP BY status, pool_id, owner_id, grade "
+            "ORDER BY status, pool_id, owner_id, grade"
+        )
+        return [
+            CustomerTally(CustomerStatus(status), pool_id, owner_id, grade, count)
+            for status, pool_id, owner_id, grade, count in rows
+        ]
+
 
 _Member = TypeVar("_Member", Rep, Pool)
 
@@ -250,6 +261,13 @@ class Events:
     def customer_ids(self) -> Iterator[str]:
         rows = self._uow._rows("SELECT DISTINCT customer_id FROM events ORDER BY customer_id")
         return iter([customer_id for (customer_id,) in rows])
+
+    def count_kinds(self, since: datetime, until: datetime) -> dict[str, int]:
+        rows = self._uow._rows(
+            "SELECT kind, COUNT(*) FROM events WHERE at >= ? AND at < ? GROUP BY kind",
+            (micros(since), micros(until)),
+        )
+        return {kind: count for kind, count in rows}
 
 
 class Reviews:
