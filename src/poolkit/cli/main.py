@@ -1,8 +1,9 @@
 """The ``poolkit`` command: its shared options, its parser, and errors turned into exit codes.
 
 The commands themselves live one group per module (:mod:`.setup`, :mod:`.customers`,
-:mod:`.moves`, :mod:`.reviews`, :mod:`.importing`, :mod:`.sweeping`, :mod:`.demo`), each
-declaring its arguments beside its function with :func:`poolkit.cli._registry.command`.
+:mod:`.moves`, :mod:`.reviews`, :mod:`.importing`, :mod:`.sweeping`, :mod:`.reporting`,
+:mod:`.demo`), each declaring its arguments beside its function with
+:func:`poolkit.cli._registry.command`.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ __all__ = ["DEFAULT_DB", "EXIT_CODES", "build_parser", "entry_point", "exit_code
 
 # The modules of commands, in the order ``poolkit --help`` lists them; importing one
 # registers its commands.
-GROUPS = ("setup", "importing", "customers", "moves", "reviews", "sweeping", "demo")
+GROUPS = ("setup", "importing", "customers", "moves", "reviews", "sweeping", "reporting", "demo")
 for _group in GROUPS:
     importlib.import_module(f"poolkit.cli.{_group}")
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime, timedelta, tzinfo
+from typing import Any
 
 import attrs
 
@@ -170,6 +171,23 @@ class PoolReport:
     def total(self) -> int:
         """Every customer stored, whatever its state."""
         return sum(pool.total for pool in self.pools)
+
+    def to_plain(self) -> dict[str, Any]:
+        """The figures as JSON-ready data: ISO 8601 dates and times, ages in seconds."""
+        plain: dict[str, Any] = attrs.asdict(self, value_serializer=_plain)
+        return plain
+
+
+def _plain(_: object, __: object, value: Any) -> Any:
+    if isinstance(value, date):  # a datetime too
+        return value.isoformat()
+    if isinstance(value, timedelta):
+        return value.total_seconds()
+    if isinstance(value, Mapping):
+        return dict(value)
+    if isinstance(value, CustomerStatus):
+        return value.value
+    return value
 
 
 def _grade_order(grade: str | None) -> tuple[bool, str]:
