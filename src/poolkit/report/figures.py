@@ -185,8 +185,8 @@ def _plain(_: object, __: object, value: Any) -> Any:
         return value.total_seconds()
     if isinstance(value, Mapping):
         return dict(value)
-    if isinstance(value, CustomerStatus):
-        return value.value
+    if isinstance(value, tuple):
+        return list(value)
     return value
 
 

@@ -25,6 +25,8 @@ A store still being written runs only the contracts of what it already implement
 :class:`CustomerConformance`    the customer repository: versions, indexes, find, keys,
                                 similar names, the due index
 :class:`EventLogConformance`    the event log
+:class:`FiguresConformance`     the report's counts: customers by status, pool, owner
+                                and grade; events by kind over a span of time
 :class:`ReviewConformance`      the review list of look-alikes
 :class:`TeamConformance`        reps, pools and settings
 :class:`ServiceConformance`     pool scenarios through :class:`~poolkit.service.PoolService`
@@ -50,6 +52,7 @@ from __future__ import annotations
 from poolkit.testing.conformance.concurrent import ConcurrentUnitsOfWork
 from poolkit.testing.conformance.customers import CustomerConformance
 from poolkit.testing.conformance.events import EventLogConformance
+from poolkit.testing.conformance.figures import FiguresConformance
 from poolkit.testing.conformance.reviews import ReviewConformance
 from poolkit.testing.conformance.service import ServiceConformance
 from poolkit.testing.conformance.team import TeamConformance
@@ -63,6 +66,7 @@ class StoreConformance(
     ReviewConformance,
     TeamConformance,
     ServiceConformance,
+    FiguresConformance,
 ):
     """The whole store contract of :mod:`poolkit.ports` and the service on top of it.
     Subclass with a ``store`` fixture."""
@@ -72,6 +76,7 @@ __all__ = [
     "ConcurrentUnitsOfWork",
     "CustomerConformance",
     "EventLogConformance",
+    "FiguresConformance",
     "ReviewConformance",
     "ServiceConformance",
     "StoreConformance",
