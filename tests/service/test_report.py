@@ -257,7 +257,5 @@ def test_pool_counts_equal_counting_the_stores_customers(
         if count
     }
     assert found == expected
-    owned = {r.rep_id: r.owned for r in report.reps if r.owned}
-    assert owned == {
-        rep: n for rep in ("alice", "bob", "boss") if (n := len(svc.private_pool(rep)))
-    }
+    owned = {r.rep_id: r.owned for r in report.reps}
+    assert owned == {rep: len(svc.private_pool(rep)) for rep in ("alice", "bob", "boss")}
