@@ -7,11 +7,11 @@ from pathlib import Path
 
 from poolkit.cli._args import instant, whole_number
 from poolkit.cli._context import Context
+from poolkit.cli._output import count
 from poolkit.cli._registry import Actor, arg, command
 from poolkit.errors import UsageError
-from poolkit.report import render_html
+from poolkit.report import MAX_REPORT_DAYS, render_html
 from poolkit.rules import format_instant
-from poolkit.service.report import MAX_REPORT_DAYS
 
 __all__ = ["report"]
 
@@ -47,6 +47,6 @@ def report(ctx: Context, args: argparse.Namespace) -> None:
     zone = service.policy.zone
     ctx.emit(
         {"out": str(out), "report": figures.to_plain()},
-        f"wrote {out}: {figures.total} customers in {len(figures.pools)} pools, "
-        f"{figures.reviews.open} open reviews, as of {format_instant(figures.at, zone)}",
+        f"wrote {out}: {count(figures.total, 'customer')} in {count(len(figures.pools), 'pool')}, "
+        f"{count(figures.reviews.open, 'open review')}, as of {format_instant(figures.at, zone)}",
     )

@@ -7,6 +7,7 @@ that ``poolkit report`` writes. A CRM that draws its own charts takes the values
 
 from poolkit.report.figures import (
     INFLOW_KINDS,
+    MAX_REPORT_DAYS,
     OUTFLOW_KINDS,
     DayFlow,
     DayForecast,
@@ -20,6 +21,7 @@ from poolkit.report.html import render_html
 
 __all__ = [
     "INFLOW_KINDS",
+    "MAX_REPORT_DAYS",
     "OUTFLOW_KINDS",
     "DayFlow",
     "DayForecast",

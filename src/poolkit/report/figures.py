@@ -27,6 +27,7 @@ from poolkit.ports import CustomerTally
 
 __all__ = [
     "INFLOW_KINDS",
+    "MAX_REPORT_DAYS",
     "OUTFLOW_KINDS",
     "DayFlow",
     "DayForecast",
@@ -39,6 +40,9 @@ __all__ = [
     "forecast_per_day",
     "pool_figures",
 ]
+
+MAX_REPORT_DAYS = 3660
+"""The longest span, back or ahead, a report covers: ten years of days."""
 
 INFLOW_KINDS: tuple[str, ...] = ("created", "dropped", "returned", "recycled", "restored")
 """The events that bring a customer into the pools' circulation: a new customer, and a

@@ -23,6 +23,7 @@ from poolkit.policy import rules
 from poolkit.policy.calendar import local_date
 from poolkit.ports import CustomerQuery
 from poolkit.report.figures import (
+    MAX_REPORT_DAYS,
     DayFlow,
     PoolReport,
     RepLoad,
@@ -34,10 +35,7 @@ from poolkit.report.figures import (
 from poolkit.service._core import Work
 from poolkit.service.sweep import SweepJobs
 
-__all__ = ["MAX_REPORT_DAYS", "ReportJobs"]
-
-MAX_REPORT_DAYS = 3660
-"""The longest span, back or ahead, a report covers: ten years of days."""
+__all__ = ["ReportJobs"]
 
 _MICROSECOND = timedelta(microseconds=1)
 
