@@ -196,6 +196,7 @@ OPERATIONS: dict[str, tuple[tuple[str, ...], dict[str, str]]] = {
     "similar": (("text",), {"exclude": "customer"}),
     "sweep": (("when",), {"dry_run": "bool"}),
     "forecast": (("when",), {"since": "when"}),
+    "report": (("when",), {"days_back": "int", "days_ahead": "int", "actor_id": "actor"}),
     "depart": (("actor", "rep"), {}),
     "import_customers": (("actor", "opt"), {"batch_size": "int", "public": "bool"}),
     "setup": (("team_value",), {}),
@@ -377,7 +378,7 @@ COMMANDS = [
     "policy", "depart", "import", "create", "show", "history", "list", "edit", "change-grade",
     "lock", "unlock", "delete", "claim", "assign", "return", "recycle", "transfer", "reassign",
     "change-pool", "freeze", "restore", "follow-up", "sweep", "forecast", "reviews", "merge",
-    "not-same",
+    "not-same", "report",
 ]  # fmt: skip
 WORDS = [
     "c1", "li", "admin", "zhao", "east", "north", "Acme", "--as", "--limit", "--days", "--id",

@@ -259,3 +259,15 @@ def test_pool_counts_equal_counting_the_stores_customers(
     assert found == expected
     owned = {r.rep_id: r.owned for r in report.reps}
     assert owned == {rep: len(svc.private_pool(rep)) for rep in ("alice", "bob", "boss")}
+
+
+@pytest.mark.parametrize(
+    "when",
+    [
+        datetime(1, 1, 1, tzinfo=ZoneInfo("UTC")),
+        datetime(9999, 12, 31, 23, tzinfo=ZoneInfo("UTC")),
+    ],
+)
+def test_days_outside_the_calendar_are_refused(scenario: PoolService, when: datetime) -> None:
+    with pytest.raises(InvalidValueError, match="outside the calendar"):
+        scenario.report(when)

@@ -13,7 +13,7 @@ the cap check reads them).
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, tzinfo
 
 from poolkit.clock import require_aware, utc
 from poolkit.errors import InvalidValueError, PermissionDenied
@@ -46,6 +46,20 @@ def _days(name: str, value: int) -> int:
     return value
 
 
+def _spans(
+    at: datetime, today: date, offset: int, days: int, zone: tzinfo
+) -> list[tuple[date, datetime, datetime]]:
+    """The local days from ``today + offset``; today's span ends just after ``at``, so a
+    report of the past leaves out what came later that day. ``OverflowError`` past the
+    calendar's ends."""
+    spans = day_spans(today + timedelta(days=offset), days, zone)
+    end_of_now = (utc(at) + _MICROSECOND).astimezone(zone)
+    return [
+        (day, since, min(until, end_of_now, key=utc) if day == today else until)
+        for day, since, until in spans
+    ]
+
+
 class ReportJobs(SweepJobs):
     def report(
         self,
@@ -72,18 +86,30 @@ class ReportJobs(SweepJobs):
                         actor.id, "report", "the pools", "only an admin reads the whole report"
                     )
             zone = work.policy.zone
-            today = local_date(at, zone)
+            try:
+                today = local_date(at, zone)
+                back = _spans(at, today, -(days_back - 1), days_back, zone)
+                ahead = _spans(at, today, 0, days_ahead, zone)
+            except OverflowError:
+                raise InvalidValueError(
+                    "at",
+                    f"the report's days around {at.isoformat()} fall outside the calendar "
+                    "(years 1 to 9999)",
+                ) from None
             tallies = work.uow.customers.tally()
             pools = pool_figures(work.uow.pools.all(), tallies)
-            flows = self._flows(work, today - timedelta(days=days_back - 1), days_back)
+            flows = [
+                DayFlow(day, since, until, work.uow.events.count_kinds(since, until))
+                for day, since, until in back
+            ]
             owned: defaultdict[str, int] = defaultdict(int)
             for tally in tallies:
                 if tally.status is CustomerStatus.PRIVATE and tally.owner_id is not None:
                     owned[tally.owner_id] += tally.count
             reps = self._rep_loads(work, owned)
             backlog = self._backlog(work)
-        end = day_spans(today, days_ahead, zone)[-1][2]
-        items = self.forecast(end - _MICROSECOND, since=at)
+        # The last day ends at the next midnight, exclusive: what is due then is the next day's.
+        items = self.forecast(ahead[-1][2] - _MICROSECOND, since=at)
         forecast = forecast_per_day(((i.action, i.at) for i in items), today, days_ahead, zone)
         return PoolReport(
             at=at,
@@ -95,15 +121,6 @@ class ReportJobs(SweepJobs):
             reviews=backlog,
             claim_window_days=work.policy.claim_limit.window_days,
         )
-
-    def _flows(self, work: Work, first: date, days: int) -> list[DayFlow]:
-        """Events by kind per local day; today's span ends just after the report's
-        instant, so what happens later that day (in a report of the past) is not in it."""
-        flows = []
-        for day, since, until in day_spans(first, days, work.policy.zone):
-            until = min(until, work.at + _MICROSECOND, key=utc)
-            flows.append(DayFlow(day, since, until, work.uow.events.count_kinds(since, until)))
-        return flows
 
     def _rep_loads(self, work: Work, owned: dict[str, int]) -> list[RepLoad]:
         policy, uow, at = work.policy, work.uow, work.at
