@@ -50,6 +50,19 @@ def run(script: str, *args: str) -> str:
             ],
         ),
         (
+            "bench_report.py",
+            ("--customers", "300", "--events", "1200", "--reps", "5"),
+            [
+                "built 300 customers",
+                "poolkit report",
+                "of which the forecast",
+                "raw SQL counts",
+                "raw SQL due rows",
+                "ratio: report without forecast vs raw counts",
+                "ratio: forecast vs raw select",
+            ],
+        ),
+        (
             "bench_review.py",
             ("--numbered", "200", "--random", "400", "--examples", "2"),
             ["numbered   before", "numbered   after", "random     before", "random     after"],
