@@ -1,9 +1,11 @@
 """A small book for the report's page tests: two pools (one with a name that holds markup),
-reps with caps and claim limits, flows on several days, a forecast, an open review."""
+reps with caps and claim limits, flows on several days, a forecast, an open review; and a
+reader of the page's elements."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from html.parser import HTMLParser
 from zoneinfo import ZoneInfo
 
 from poolkit import ManualClock, MemoryStore, Policy, PoolService, Team
@@ -53,3 +55,46 @@ def build() -> tuple[PoolService, PoolReport]:
     svc.freeze("boss", "p3")
     clock.advance(days=2)
     return svc, svc.report(days_back=DAYS_BACK, days_ahead=DAYS_AHEAD)
+
+
+class Page(HTMLParser):
+    """The elements of a page: each chart's bars, the tags seen, every attribute."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.chart: str | None = None
+        self.bars: dict[str, int] = {}
+        self.titles: dict[str, str] = {}
+        self.tags: list[str] = []
+        self.attributes: list[tuple[str, str | None]] = []
+        self.text: list[str] = []
+        self._in_title = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append(tag)
+        self.attributes.extend(attrs)
+        found = dict(attrs)
+        if tag == "svg":
+            self.chart = found.get("id") or ""
+            self.bars[self.chart] = 0
+        elif tag == "g" and found.get("class") == "bar" and self.chart is not None:
+            self.bars[self.chart] += 1
+        elif tag == "title" and self.chart is not None and self.chart not in self.titles:
+            self._in_title = True
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "svg":
+            self.chart = None
+        self._in_title = False
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
+        if self._in_title and self.chart is not None:
+            self.titles[self.chart] = data
+
+
+def parse(html: str) -> Page:
+    page = Page()
+    page.feed(html)
+    page.close()
+    return page

@@ -20,8 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from _report_book import DAYS_AHEAD, DAYS_BACK, NASTY, build
-from test_html import parse
+from _report_book import DAYS_AHEAD, DAYS_BACK, NASTY, build, parse
 
 from poolkit.cli import main
 from poolkit.report import render_html

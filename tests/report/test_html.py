@@ -4,61 +4,17 @@ per grade, day or rep, and a table saying the same."""
 from __future__ import annotations
 
 import re
-from html.parser import HTMLParser
 
 import attrs
 import pytest
-from _report_book import DAYS_AHEAD, DAYS_BACK, NASTY, build
+from _report_book import DAYS_AHEAD, DAYS_BACK, NASTY, build, parse
 
 from poolkit.report import PoolReport, ReviewBacklog, render_html
-
-
-class Page(HTMLParser):
-    """The elements of a page: each chart's bars, the tags seen, every attribute."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.chart: str | None = None
-        self.bars: dict[str, int] = {}
-        self.titles: dict[str, str] = {}
-        self.tags: list[str] = []
-        self.attributes: list[tuple[str, str | None]] = []
-        self.text: list[str] = []
-        self._in_title = False
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.tags.append(tag)
-        self.attributes.extend(attrs)
-        found = dict(attrs)
-        if tag == "svg":
-            self.chart = found.get("id") or ""
-            self.bars[self.chart] = 0
-        elif tag == "g" and found.get("class") == "bar" and self.chart is not None:
-            self.bars[self.chart] += 1
-        elif tag == "title" and self.chart is not None and self.chart not in self.titles:
-            self._in_title = True
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "svg":
-            self.chart = None
-        self._in_title = False
-
-    def handle_data(self, data: str) -> None:
-        self.text.append(data)
-        if self._in_title and self.chart is not None:
-            self.titles[self.chart] = data
 
 
 @pytest.fixture(scope="module")
 def report() -> PoolReport:
     return build()[1]
-
-
-def parse(html: str) -> Page:
-    page = Page()
-    page.feed(html)
-    page.close()
-    return page
 
 
 def test_each_chart_has_a_title_and_one_bar_per_figure(report: PoolReport) -> None:
