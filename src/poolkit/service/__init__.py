@@ -4,7 +4,8 @@
 (:mod:`~poolkit.service.team`), the policy (:mod:`~poolkit.service.policy`), customers in
 (:mod:`~poolkit.service.intake`), look-alikes and merges (:mod:`~poolkit.service.lookalikes`),
 moves (:mod:`~poolkit.service.moves`), the sweep and the forecast
-(:mod:`~poolkit.service.sweep`) and queries (:mod:`~poolkit.service.queries`). Who may do
+(:mod:`~poolkit.service.sweep`), queries (:mod:`~poolkit.service.queries`) and what a
+candidate policy would do (:mod:`~poolkit.service.what_if`). Who may do
 what is decided in one pure module, :mod:`~poolkit.service.rights`; when a customer drops,
 in one pure function, :func:`poolkit.policy.rules.due_action`.
 """
@@ -22,20 +23,42 @@ from poolkit.service.policy import PolicyJobs
 from poolkit.service.queries import QueryJobs, Scope
 from poolkit.service.sweep import ForecastItem, SweepItem, SweepJobs, SweepReport
 from poolkit.service.team import TeamJobs
+from poolkit.service.what_if import (
+    DropShift,
+    PoolOutlook,
+    RepOutlook,
+    WhatIf,
+    WhatIfCustomer,
+    WhatIfJobs,
+)
 
 __all__ = [
     "CreateResult",
     "DepartureReport",
+    "DropShift",
     "ForecastItem",
+    "PoolOutlook",
     "PoolService",
+    "RepOutlook",
     "Scope",
     "SweepItem",
     "SweepReport",
+    "WhatIf",
+    "WhatIfCustomer",
     "review_id",
 ]
 
 
-class PoolService(TeamJobs, PolicyJobs, IntakeJobs, LookalikeJobs, MoveJobs, SweepJobs, QueryJobs):
+class PoolService(
+    TeamJobs,
+    PolicyJobs,
+    IntakeJobs,
+    LookalikeJobs,
+    MoveJobs,
+    SweepJobs,
+    QueryJobs,
+    WhatIfJobs,
+):
     """The operations of the pool mechanism over any :class:`~poolkit.ports.Store`.
 
     ``policy`` is the rule book, kept in the store: given to a store without one, it is
