@@ -253,6 +253,18 @@ class _Judged:
         )
 
 
+def _actions(
+    customer: Customer, policy: Policy, deadline: Deadline | None, plan: _Plan
+) -> tuple[ForecastItem, ...]:
+    """The forecast's replay of the sweep's decision from ``plan.at`` to ``plan.until``;
+    skipped, as the forecast's due index skips it, for a customer whose schedule names
+    nothing by ``until``."""
+    next_at = rules.schedule_for(customer, deadline).next_at
+    if next_at is None or utc(next_at) > utc(plan.until):
+        return ()
+    return tuple(_forecast_one(customer, policy, plan.at, plan.until))
+
+
 def _drop_key(deadline: Deadline | None) -> tuple[datetime, str] | None:
     return None if deadline is None else (utc(deadline.due_at), deadline.rule.name)
 
@@ -422,12 +434,14 @@ class WhatIfJobs(ServiceCore):
             if customer.id == last:  # both owned by the team and in a managed pool
                 continue
             last = customer.id
+            current = rules.next_drop(customer, plan.current)
+            candidate = rules.next_drop(customer, plan.candidate)
             yield _Judged(
                 customer,
-                rules.next_drop(customer, plan.current),
-                rules.next_drop(customer, plan.candidate),
-                tuple(_forecast_one(customer, plan.current, plan.at, plan.until)),
-                tuple(_forecast_one(customer, plan.candidate, plan.at, plan.until)),
+                current,
+                candidate,
+                _actions(customer, plan.current, current, plan),
+                _actions(customer, plan.candidate, candidate, plan),
             )
 
     def _rep_rows(self, plan: _Plan, totals: _Totals) -> tuple[RepOutlook, ...]:
