@@ -13,16 +13,17 @@ from __future__ import annotations
 import hashlib
 import tempfile
 import threading
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from _state import store_state
-from conftest import START, ServiceFactory
 from poolkit import (
     ActionKind,
     DropShift,
@@ -45,6 +46,10 @@ from poolkit.stores.sqlite import SqliteStore
 from poolkit.testing import strategies
 
 DAY = timedelta(days=1)
+START = datetime(2026, 3, 2, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai"))  # the fixture clock's
+
+# The conftest's make_service, typed here: no test imports a conftest by name.
+ServiceFactory = Callable[[Mapping[str, Any] | Policy, Mapping[str, Any] | Team], PoolService]
 
 POLICY: dict[str, Any] = {
     "timezone": "Asia/Shanghai",
