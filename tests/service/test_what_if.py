@@ -136,6 +136,27 @@ def test_a_shorter_period_moves_every_drop_earlier_and_names_who_drops_by_until(
     assert [(p.pool_id, p.new_drops, p.earlier) for p in result.pools] == [("east", 4, 5)]
 
 
+def test_until_takes_in_a_drop_due_exactly_then_and_not_a_second_earlier(
+    service: PoolService,
+) -> None:
+    ten = candidate(drop_rules=[{"name": "stale-10", "kind": "no_follow_up", "days": 10}])
+    due = START + 10 * DAY  # a1 and w1, taken on day 0
+    second = timedelta(seconds=1)
+    assert service.what_if(ten, due - second).new_drops == 0
+    assert service.what_if(ten, due).new_drops == 2
+    assert service.what_if(ten, due + second).new_drops == 2
+    # A drop the candidate makes overdue is made by the first sweep: now.
+    clock = service.clock
+    assert isinstance(clock, ManualClock)
+    clock.set(START + 11 * DAY - second)
+    overdue = service.what_if(ten, clock.now())
+    assert {(a.customer_id, a.at) for i in overdue.items for a in i.actions} == {
+        ("a1", clock.now()),
+        ("w1", clock.now()),
+    }
+    assert overdue.items[0].new_drop_at == due
+
+
 def test_a_longer_period_moves_drops_later_and_takes_back_the_warnings(
     service: PoolService,
 ) -> None:
