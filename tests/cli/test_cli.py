@@ -284,6 +284,8 @@ def test_policy_what_if_limits_its_list_and_flags_a_cap_cut(crm: Path, tmp_path:
 def test_policy_what_if_refuses_bad_usage(crm: Path, tmp_path: Path) -> None:
     refused(poolkit(crm, "policy --what-if", OTHER_POLICY, "--set", OTHER_POLICY), 2, "one")
     refused(poolkit(crm, "policy --what-if", OTHER_POLICY, "--days -1"), 2, "--days")
+    refused(poolkit(crm, "policy --days 3"), 2, "--what-if")
+    refused(poolkit(crm, "policy --set", OTHER_POLICY, "--limit 3"), 2, "--what-if")
     bad = tmp_path / "bad.toml"
     bad.write_text("[caps]\ndefault = -1\n", encoding="utf-8")
     refused(poolkit(crm, "policy --what-if", bad), 2, "caps.default")

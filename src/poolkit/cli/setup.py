@@ -58,13 +58,11 @@ def init(ctx: Context, args: argparse.Namespace) -> None:
     arg(
         "--days",
         type=whole_number(0, MAX_DAYS),
-        default=7,
         help="with --what-if: how far ahead to look (default 7)",
     ),
     arg(
         "--limit",
         type=whole_number(0),
-        default=20,
         help="with --what-if: how many changed customers to list, soonest first (default 20)",
     ),
     actor=Actor.NONE,
@@ -72,20 +70,23 @@ def init(ctx: Context, args: argparse.Namespace) -> None:
 def policy(ctx: Context, args: argparse.Namespace) -> None:
     if args.set and args.what_if:
         raise UsageError("--set and --what-if: give one (ask first, then set)")
+    if not args.what_if and (args.days is not None or args.limit is not None):
+        raise UsageError("--days and --limit go with --what-if")
     service = ctx.service()
     if args.what_if:
         candidate = Policy.from_toml(args.what_if)
+        days = 7 if args.days is None else args.days
         now = service.clock.now()
         try:
-            until = now + timedelta(days=args.days)
+            until = now + timedelta(days=days)
         except OverflowError:
             raise UsageError(
-                f"--days: {args.days} days after {now.isoformat()} is past the end of the calendar"
+                f"--days: {days} days after {now.isoformat()} is past the end of the calendar"
             ) from None
-        result = service.what_if(candidate, until, limit=args.limit)
+        result = service.what_if(candidate, until, limit=20 if args.limit is None else args.limit)
         ctx.emit(
             what_if_json(result),
-            what_if_lines(result, args.what_if, service.policy.zone, args.days),
+            what_if_lines(result, args.what_if, service.policy.zone, days),
         )
         return
     if args.set:
