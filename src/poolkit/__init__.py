@@ -41,11 +41,16 @@ from poolkit.policy.rules import ActionKind, Reason
 from poolkit.service import (
     CreateResult,
     DepartureReport,
+    DropShift,
     ForecastItem,
+    PoolOutlook,
     PoolService,
+    RepOutlook,
     Scope,
     SweepItem,
     SweepReport,
+    WhatIf,
+    WhatIfCustomer,
 )
 from poolkit.stores.memory import MemoryStore
 from poolkit.stores.sqlite import SqliteStore
@@ -112,6 +117,7 @@ __all__ = [
     "DepartureReport",
     "DropKind",
     "DropRule",
+    "DropShift",
     "DropTime",
     "Event",
     "FollowUpKind",
@@ -125,10 +131,12 @@ __all__ = [
     "Policy",
     "Pool",
     "PoolMode",
+    "PoolOutlook",
     "PoolService",
     "PoolkitError",
     "Reason",
     "Rep",
+    "RepOutlook",
     "ReviewItem",
     "ReviewStatus",
     "RoutingRule",
@@ -141,6 +149,8 @@ __all__ = [
     "SystemClock",
     "Team",
     "VisibilityPolicy",
+    "WhatIf",
+    "WhatIfCustomer",
     "__version__",
     "require_aware",
 ]

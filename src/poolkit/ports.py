@@ -110,8 +110,13 @@ class CustomerRepository(Protocol):
     def remove(self, customer_id: str, expected_version: int) -> None:
         """Delete for good, if the stored version is ``expected_version``."""
 
-    def find(self, query: CustomerQuery, limit: int | None = None) -> list[Customer]:
-        """Customers matching ``query``, ordered by id."""
+    def find(
+        self, query: CustomerQuery, limit: int | None = None, *, after: str | None = None
+    ) -> list[Customer]:
+        """Customers matching ``query``, ordered by id; with ``after``, only those whose id
+        sorts after it (code point order, as Python's), so that a reader pages through many
+        customers, ``limit`` at a time, each page its own unit of work. Indexed for
+        ``status``: a page of private customers costs the page, not the whole table."""
 
     def with_keys(self, keys: frozenset[IdentityKey]) -> list[Customer]:
         """Customers holding any of ``keys`` (an exact, indexed lookup)."""

@@ -222,6 +222,82 @@ def test_policy_set_with_a_bad_file_keeps_the_old_policy(crm: Path, tmp_path: Pa
     assert ok(poolkit(crm, "policy", as_json=True)).json() == Policy.from_toml(POLICY).to_dict()
 
 
+def crm_hash(crm: Path) -> list[str]:
+    import hashlib
+
+    parts = [crm, crm.with_name(crm.name + "-wal")]
+    return [hashlib.sha256(p.read_bytes()).hexdigest() if p.exists() else "" for p in parts]
+
+
+def test_policy_what_if_shows_what_the_candidate_would_do_and_changes_nothing(crm: Path) -> None:
+    ok(poolkit(crm, "claim c101 --as sun"))
+    before = crm_hash(crm)
+    run = ok(poolkit(crm, "policy --what-if", OTHER_POLICY, "--days 14"))
+    assert crm_hash(crm) == before
+    assert run.lines[0] == (
+        f"what-if {OTHER_POLICY} against policy version 1, "
+        "from 2026-03-02 09:00 +08:00 to 2026-03-16 09:00 +08:00 (14 days)"
+    )
+    assert run.lines[1] == (
+        "2 private customers: 2 changed (0 earlier, 2 later, 0 gain a drop, 0 lose theirs)"
+    )
+    assert run.lines[2] == "by 2026-03-16 09:00 +08:00: 2 drops (now 2), 2 warnings (now 2)"
+    assert "c001 (li, pool east): later +3d" in run.lines
+    assert (
+        "  next drop: 2026-03-09 09:00 +08:00 CD-no-follow-up -> "
+        "2026-03-12 09:00 +08:00 CD-no-follow-up"
+    ) in run.lines
+    assert run.lines[-1] == "(nothing was changed: apply it with `poolkit policy --set`)"
+    data = ok(poolkit(crm, "policy --what-if", OTHER_POLICY, "--days 14", as_json=True)).json()
+    assert (data["changed"], data["later"], data["new_drops"], data["more"]) == (2, 2, 2, 0)
+    assert [item["customer_id"] for item in data["items"]] == ["c001", "c101"]
+    assert data["items"][0]["moved_by_seconds"] == 3 * 86400
+    assert data["items"][0]["actions"][-1]["action"] == "drop"
+    li = next(rep for rep in data["reps"] if rep["rep_id"] == "li")
+    assert (li["held"], li["new_cap"], li["over_cap"], li["cap_full"]) == (1, 15, 0, False)
+    assert crm_hash(crm) == before
+    # What it said is what happens once the candidate is set.
+    ok(poolkit(crm, "policy --set", OTHER_POLICY))
+    drops = [(cid, at) for cid, action, at in forecast(crm, 14) if action == "drop"]
+    assert drops == [
+        (item["customer_id"], action["at"])
+        for item in data["items"]
+        for action in item["actions"]
+        if action["action"] == "drop"
+    ]
+
+
+def test_policy_what_if_limits_its_list_and_flags_a_cap_cut(crm: Path, tmp_path: Path) -> None:
+    ok(poolkit(crm, "claim c101 --as li"))
+    tight = tmp_path / "tight.toml"
+    text = OTHER_POLICY.read_text(encoding="utf-8").replace("default = 15", "default = 1")
+    tight.write_text(text, encoding="utf-8")
+    run = ok(poolkit(crm, "policy --what-if", tight, "--days 3 --limit 1"))
+    li = next(line for line in run.lines if line.startswith("li "))
+    assert li.split()[:4] == ["li", "2", "3->1", "1"]  # held 2, cap 3 -> 1, over by 1
+    assert "(1 more changed customer: raise --limit to see them)" in run.lines
+    data = ok(poolkit(crm, "policy --what-if", tight, "--limit 0", as_json=True)).json()
+    assert (data["items"], data["more"]) == ([], 2)
+    assert [rep["rep_id"] for rep in data["reps"] if rep["over_cap"]] == ["li"]
+
+
+def test_policy_what_if_refuses_bad_usage(crm: Path, tmp_path: Path) -> None:
+    refused(poolkit(crm, "policy --what-if", OTHER_POLICY, "--set", OTHER_POLICY), 2, "one")
+    refused(poolkit(crm, "policy --what-if", OTHER_POLICY, "--days -1"), 2, "--days")
+    refused(poolkit(crm, "policy --days 3"), 2, "--what-if")
+    refused(poolkit(crm, "policy --set", OTHER_POLICY, "--limit 3"), 2, "--what-if")
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[caps]\ndefault = -1\n", encoding="utf-8")
+    refused(poolkit(crm, "policy --what-if", bad), 2, "caps.default")
+    routed = tmp_path / "routed.toml"
+    routed.write_text(
+        POLICY.read_text(encoding="utf-8")
+        + '\n[[routing]]\nattribute = "region"\nequals = "x"\npool = "nowhere"\n',
+        encoding="utf-8",
+    )
+    refused(poolkit(crm, "policy --what-if", routed), 2, "nowhere")  # set would refuse it too
+
+
 # ---------------------------------------------------------------------- import
 
 

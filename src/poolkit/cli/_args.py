@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 
 from poolkit.errors import UsageError
 
-__all__ = ["LARGEST", "instant", "pairs", "refuse_undecodable", "whole_number"]
+__all__ = ["LARGEST", "MAX_DAYS", "instant", "pairs", "refuse_undecodable", "whole_number"]
 
 # A count or a limit beyond this is a typo, and the stores take 64-bit integers.
 LARGEST = 2**63 - 1
@@ -36,6 +36,10 @@ def _text(value: str, where: str) -> None:
     except UnicodeEncodeError:
         shown = value.encode("utf-8", "backslashreplace")
     raise UsageError(f"{where} is not UTF-8 text: {shown!r}")
+
+
+# The calendar ends in 9999: ten thousand years of days is past it from any start.
+MAX_DAYS = 3_652_500
 
 
 def whole_number(minimum: int, maximum: int = LARGEST) -> Callable[[str], int]:

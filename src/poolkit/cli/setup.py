@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import argparse
 import json
+from datetime import timedelta
 
 from poolkit import Policy, Team
+from poolkit.cli._args import MAX_DAYS, whole_number
 from poolkit.cli._context import Context
 from poolkit.cli._output import count, plain
 from poolkit.cli._registry import Actor, arg, command
 from poolkit.cli._service import adopt_policy
+from poolkit.cli.what_if import what_if_json, what_if_lines
 from poolkit.errors import UsageError
 
 __all__ = ["depart", "init", "policy"]
@@ -44,12 +47,48 @@ def init(ctx: Context, args: argparse.Namespace) -> None:
 
 @command(
     "policy",
-    "show the policy, or replace it with --set FILE",
+    "show the policy, replace it with --set FILE, or see what FILE would do with --what-if",
     arg("--set", metavar="FILE", help="new policy TOML; stored deadlines are recomputed"),
+    arg(
+        "--what-if",
+        metavar="FILE",
+        help="candidate policy TOML: what it would do, compared with the stored one; "
+        "changes nothing",
+    ),
+    arg(
+        "--days",
+        type=whole_number(0, MAX_DAYS),
+        help="with --what-if: how far ahead to look (default 7)",
+    ),
+    arg(
+        "--limit",
+        type=whole_number(0),
+        help="with --what-if: how many changed customers to list, soonest first (default 20)",
+    ),
     actor=Actor.NONE,
 )
 def policy(ctx: Context, args: argparse.Namespace) -> None:
+    if args.set and args.what_if:
+        raise UsageError("--set and --what-if: give one (ask first, then set)")
+    if not args.what_if and (args.days is not None or args.limit is not None):
+        raise UsageError("--days and --limit go with --what-if")
     service = ctx.service()
+    if args.what_if:
+        candidate = Policy.from_toml(args.what_if)
+        days = 7 if args.days is None else args.days
+        now = service.clock.now()
+        try:
+            until = now + timedelta(days=days)
+        except OverflowError:
+            raise UsageError(
+                f"--days: {days} days after {now.isoformat()} is past the end of the calendar"
+            ) from None
+        result = service.what_if(candidate, until, limit=20 if args.limit is None else args.limit)
+        ctx.emit(
+            what_if_json(result),
+            what_if_lines(result, args.what_if, service.policy.zone, days),
+        )
+        return
     if args.set:
         changed = service.change_policy(Policy.from_toml(args.set))
         ctx.emit(

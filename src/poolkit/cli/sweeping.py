@@ -6,7 +6,7 @@ import argparse
 from datetime import timedelta
 
 from poolkit import SweepReport
-from poolkit.cli._args import instant, whole_number
+from poolkit.cli._args import MAX_DAYS, instant, whole_number
 from poolkit.cli._context import Context
 from poolkit.cli._output import count, plain
 from poolkit.cli._registry import Actor, arg, command
@@ -14,9 +14,6 @@ from poolkit.errors import UsageError
 from poolkit.rules import format_instant
 
 __all__ = ["forecast", "sweep"]
-
-# The calendar ends in 9999: ten thousand years of days is past it from any start.
-MAX_DAYS = 3_652_500
 
 
 @command(

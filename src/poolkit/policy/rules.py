@@ -335,7 +335,11 @@ def warning_message(deadline: Deadline, policy: Policy) -> str:
 
 def schedule(customer: Customer, policy: Policy) -> Schedule:
     """When a sweep must next look at this customer (nothing, if it is not private)."""
-    deadline = next_drop(customer, policy)
+    return schedule_for(customer, next_drop(customer, policy))
+
+
+def schedule_for(customer: Customer, deadline: Deadline | None) -> Schedule:
+    """:func:`schedule`, for a caller that has the customer's :func:`next_drop` already."""
     if deadline is None:
         return Schedule()
     warn_at = deadline.warn_at

@@ -1,13 +1,19 @@
 """Every pool operation: check the actor's rights, ask the rules, write state and events.
 
-:class:`PoolService` is one facade over the jobs, one module each: the team
-(:mod:`~poolkit.service.team`), the policy (:mod:`~poolkit.service.policy`), customers in
-(:mod:`~poolkit.service.intake`), look-alikes and merges (:mod:`~poolkit.service.lookalikes`),
-moves (:mod:`~poolkit.service.moves`), the sweep and the forecast
-(:mod:`~poolkit.service.sweep`), queries (:mod:`~poolkit.service.queries`) and the manager's
-report (:mod:`~poolkit.service.report`). Who may do
-what is decided in one pure module, :mod:`~poolkit.service.rights`; when a customer drops,
-in one pure function, :func:`poolkit.policy.rules.due_action`.
+:class:`PoolService` is one facade over the jobs, one module each:
+
+- the team: :mod:`~poolkit.service.team`;
+- the policy: :mod:`~poolkit.service.policy`;
+- customers in: :mod:`~poolkit.service.intake`;
+- look-alikes and merges: :mod:`~poolkit.service.lookalikes`;
+- moves: :mod:`~poolkit.service.moves`;
+- the sweep and the forecast: :mod:`~poolkit.service.sweep`;
+- queries: :mod:`~poolkit.service.queries`;
+- the manager's report: :mod:`~poolkit.service.report`;
+- what a candidate policy would do: :mod:`~poolkit.service.what_if`.
+
+Who may do what is decided in one pure module, :mod:`~poolkit.service.rights`; when a
+customer drops, in one pure function, :func:`poolkit.policy.rules.due_action`.
 """
 
 from __future__ import annotations
@@ -24,15 +30,28 @@ from poolkit.service.queries import QueryJobs, Scope
 from poolkit.service.report import ReportJobs
 from poolkit.service.sweep import ForecastItem, SweepItem, SweepJobs, SweepReport
 from poolkit.service.team import TeamJobs
+from poolkit.service.what_if import (
+    DropShift,
+    PoolOutlook,
+    RepOutlook,
+    WhatIf,
+    WhatIfCustomer,
+    WhatIfJobs,
+)
 
 __all__ = [
     "CreateResult",
     "DepartureReport",
+    "DropShift",
     "ForecastItem",
+    "PoolOutlook",
     "PoolService",
+    "RepOutlook",
     "Scope",
     "SweepItem",
     "SweepReport",
+    "WhatIf",
+    "WhatIfCustomer",
     "review_id",
 ]
 
@@ -46,6 +65,7 @@ class PoolService(
     ReportJobs,  # before SweepJobs: the report reads the forecast
     SweepJobs,
     QueryJobs,
+    WhatIfJobs,
 ):
     """The operations of the pool mechanism over any :class:`~poolkit.ports.Store`.
 

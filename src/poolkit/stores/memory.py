@@ -9,9 +9,10 @@ step each; rollback replays the undo steps in reverse, so a failed operation lea
 from __future__ import annotations
 
 import bisect
+import itertools
 import threading
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from types import TracebackType
 from typing import Generic, Self, TypeVar
@@ -68,11 +69,21 @@ class _Data:
         self.settings: dict[str, str] = {}
         self.reviews: dict[str, ReviewItem] = {}
         self.reviews_by_customer: defaultdict[str, set[str]] = defaultdict(set)
+        # Every customer id in order, kept until a customer is added or removed: a reader
+        # paging through customers (find with ``after``) sorts once, not once a page.
+        self._sorted_ids: list[str] | None = None
+
+    def sorted_ids(self) -> list[str]:
+        if self._sorted_ids is None:
+            self._sorted_ids = sorted(self.customers)
+        return self._sorted_ids
 
     def put_customer(
         self, customer_id: str, customer: Customer | None, schedule: Schedule | None
     ) -> None:
         old = self.customers.get(customer_id)
+        if (old is None) != (customer is None):
+            self._sorted_ids = None
         new_name = None if customer is None else customer.name
         if old is not None and old.name != new_name:
             self._index_name(customer_id, None)
@@ -236,16 +247,23 @@ class _Customers:
         self._check_version(customer_id, expected_version)
         self._replace(customer_id, None, None)
 
-    def find(self, query: CustomerQuery, limit: int | None = None) -> list[Customer]:
+    def find(
+        self, query: CustomerQuery, limit: int | None = None, *, after: str | None = None
+    ) -> list[Customer]:
         data = self._uow.data
         if limit is not None and limit <= 0:
             return []
+        candidates: Iterable[str]
         if query.owner_ids is not None:
-            candidates: Iterator[str] | list[str] = sorted(
+            candidates = sorted(
                 {cid for owner in query.owner_ids for cid in data.by_owner.get(owner, ())}
             )
+            if after is not None:
+                candidates = candidates[bisect.bisect_right(candidates, after) :]
         else:
-            candidates = sorted(data.customers)
+            ordered = data.sorted_ids()
+            start = 0 if after is None else bisect.bisect_right(ordered, after)
+            candidates = itertools.islice(ordered, start, None)
         out: list[Customer] = []
         for customer_id in candidates:
             customer = data.customers[customer_id]
@@ -276,7 +294,7 @@ class _Customers:
         return self.due(at, limit)  # nothing is locked here: units of work take turns
 
     def ids(self) -> Iterator[str]:
-        return iter(sorted(self._uow.data.customers))
+        return iter(list(self._uow.data.sorted_ids()))
 
     def count(self) -> int:
         return len(self._uow.data.customers)

@@ -278,10 +278,15 @@ class Customers:
         ).fetchone()
         return None if found is None else int(found[0])
 
-    def find(self, query: CustomerQuery, limit: int | None = None) -> list[Customer]:
+    def find(
+        self, query: CustomerQuery, limit: int | None = None, *, after: str | None = None
+    ) -> list[Customer]:
         if limit is not None and limit <= 0:
             return []
         where, params = where_clause(query, POSTGRES)
+        if after is not None:
+            where = f"{where} AND id > %s" if where else "id > %s"
+            params.append(after)
         text = "SELECT body FROM customers"
         if where:
             text += " WHERE " + where

@@ -53,10 +53,16 @@ def where_clause(query: CustomerQuery, dialect: Dialect) -> tuple[str, list[Any]
     return dialect.sql(" AND ".join(where)), params
 
 
-def select_customers(query: CustomerQuery, limit: int | None, dialect: Dialect) -> Select:
+def select_customers(
+    query: CustomerQuery, limit: int | None, dialect: Dialect, after: str | None = None
+) -> Select:
     """``SELECT id, body FROM customers`` for ``query``, ordered by id, with ``LIMIT`` only
-    when the SQL checks every condition (else cutting rows off would lose matches)."""
+    when the SQL checks every condition (else cutting rows off would lose matches); with
+    ``after``, only the ids after it (one page of a longer read)."""
     where, params = where_clause(query, dialect)
+    if after is not None:
+        where = f"{where} AND id > ?" if where else "id > ?"
+        params.append(after)
     sql = "SELECT id, body FROM customers"
     if where:
         sql += " WHERE " + where

@@ -222,12 +222,20 @@ def _events_by_time(conn: sqlite3.Connection) -> None:
     conn.execute("CREATE INDEX events_at ON events (at, kind)")
 
 
+def _customers_by_status(conn: sqlite3.Connection) -> None:
+    """An index of customers by status, then id: a reader paging through the private
+    customers (a policy's what-if) reads one page of the index a time, not the public and
+    frozen customers in between."""
+    conn.execute("CREATE INDEX customers_status ON customers (status, id)")
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     _v1_initial,
     _v2_tags_and_related_reps,
     _v3_name_blocks_and_reviews,
     _v4_schedule_from_its_columns,
     _events_by_time,
+    _customers_by_status,
 )
 """Schema steps in order; step ``n`` (1-based) brings a database from version ``n - 1`` to
 ``n``. Append a function to change the schema; never edit a step that has shipped."""

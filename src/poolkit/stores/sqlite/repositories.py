@@ -138,10 +138,12 @@ class Customers:
         found = self._uow._one(SQL.version_of, (customer_id,))
         return None if found is None else int(found[0])
 
-    def find(self, query: CustomerQuery, limit: int | None = None) -> list[Customer]:
+    def find(
+        self, query: CustomerQuery, limit: int | None = None, *, after: str | None = None
+    ) -> list[Customer]:
         if limit is not None and limit <= 0:
             return []
-        select = select_customers(query, limit, SQLITE)
+        select = select_customers(query, limit, SQLITE, after)
         out: list[Customer] = []
         for customer_id, body in self._uow._iterate(select.sql, select.params):
             customer = read_customer(customer_id, body)

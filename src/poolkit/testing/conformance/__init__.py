@@ -31,6 +31,8 @@ A store still being written runs only the contracts of what it already implement
 :class:`TeamConformance`        reps, pools and settings
 :class:`ServiceConformance`     pool scenarios through :class:`~poolkit.service.PoolService`
                                 on the store, each customer equal to its history's replay
+:class:`WhatIfConformance`      a policy's what-if on the store: paged, read-only, and what
+                                the sweeps do once the candidate is applied
 =============================  ==========================================================
 
 A store whose units of work run side by side (a server database) puts
@@ -43,8 +45,9 @@ under ``lock_rep``).
 No contract's name starts with ``Test``, so pytest never collects one on its own; a
 subclass without a ``store`` fixture fails every test with "fixture 'store' not found"
 (unless a ``conftest.py`` around it defines one: the class's own fixture wins over it).
-Only :class:`ServiceConformance` imports the service. The values the checks are written
-with are public, in :mod:`poolkit.testing.builders`. Needs pytest.
+Only :class:`ServiceConformance` and :class:`WhatIfConformance` import the service. The
+values the checks are written with are public, in :mod:`poolkit.testing.builders`. Needs
+pytest.
 """
 
 from __future__ import annotations
@@ -57,6 +60,7 @@ from poolkit.testing.conformance.reviews import ReviewConformance
 from poolkit.testing.conformance.service import ServiceConformance
 from poolkit.testing.conformance.team import TeamConformance
 from poolkit.testing.conformance.unit_of_work import UnitOfWorkConformance
+from poolkit.testing.conformance.what_if import WhatIfConformance
 
 
 class StoreConformance(
@@ -67,6 +71,7 @@ class StoreConformance(
     TeamConformance,
     ServiceConformance,
     FiguresConformance,
+    WhatIfConformance,
 ):
     """The whole store contract of :mod:`poolkit.ports` and the service on top of it.
     Subclass with a ``store`` fixture."""
@@ -82,4 +87,5 @@ __all__ = [
     "StoreConformance",
     "TeamConformance",
     "UnitOfWorkConformance",
+    "WhatIfConformance",
 ]

@@ -413,6 +413,48 @@ class CustomerConformance:
         south = CustomerQuery(status=CustomerStatus.PUBLIC, pool_ids=frozenset({"south"}))
         assert self._found(store, south) == ["a1", "p3"]
 
+    def test_find_after_pages_through_in_id_order(
+        self, store: Store, crowd: dict[str, Customer]
+    ) -> None:
+        owned = CustomerQuery(status=CustomerStatus.PRIVATE)
+        with store.unit_of_work() as uow:
+            assert [c.id for c in uow.customers.find(owned, after="a1")] == ["a2", "b1"]
+            # ``after`` need not be a stored id, and is exclusive.
+            assert [c.id for c in uow.customers.find(owned, after="a")] == ["a1", "a2", "b1"]
+            assert [c.id for c in uow.customers.find(owned, after="b1")] == []
+            assert [c.id for c in uow.customers.find(CustomerQuery(), 2, after="b1")] == [
+                "f1",
+                "p1",
+            ]
+            alice = CustomerQuery(owner_ids=frozenset({"alice", "bob"}))
+            assert [c.id for c in uow.customers.find(alice, 1, after="a1")] == ["a2"]
+            city = CustomerQuery(attributes=(("city", "Ningbo"),))
+            assert [c.id for c in uow.customers.find(city, 1, after="a1")] == ["b1"]
+        # Pages of two, each in its own unit of work, meet every customer once.
+        seen: list[str] = []
+        after: str | None = None
+        while True:
+            with store.unit_of_work() as uow:
+                page = uow.customers.find(CustomerQuery(), 2, after=after)
+            if not page:
+                break
+            seen += [customer.id for customer in page]
+            after = page[-1].id
+        assert seen == sorted(crowd)
+
+    def test_find_after_sees_customers_added_and_removed_between_pages(
+        self, store: Store, crowd: dict[str, Customer]
+    ) -> None:
+        owned = CustomerQuery(status=CustomerStatus.PRIVATE)
+        with store.unit_of_work() as uow:
+            assert [c.id for c in uow.customers.find(owned, 1)] == ["a1"]
+            uow.customers.add(private("a0"), NO_SCHEDULE)
+            uow.customers.add(private("a3"), NO_SCHEDULE)
+            uow.customers.remove("b1", crowd["b1"].version)
+            uow.commit()
+        with store.unit_of_work() as uow:
+            assert [c.id for c in uow.customers.find(owned, after="a1")] == ["a2", "a3"]
+
     # ------------------------------------------------------------------ keys
 
     def test_with_keys_finds_holders_of_any_key(self, store: Store) -> None:
