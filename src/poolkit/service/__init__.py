@@ -4,9 +4,10 @@
 (:mod:`~poolkit.service.team`), the policy (:mod:`~poolkit.service.policy`), customers in
 (:mod:`~poolkit.service.intake`), look-alikes and merges (:mod:`~poolkit.service.lookalikes`),
 moves (:mod:`~poolkit.service.moves`), the sweep and the forecast
-(:mod:`~poolkit.service.sweep`) and queries (:mod:`~poolkit.service.queries`). Who may do
-what is decided in one pure module, :mod:`~poolkit.service.rights`; when a customer drops,
-in one pure function, :func:`poolkit.policy.rules.due_action`.
+(:mod:`~poolkit.service.sweep`), queries (:mod:`~poolkit.service.queries`) and the change
+feed (:mod:`~poolkit.service.feed`). Who may do what is decided in one pure module,
+:mod:`~poolkit.service.rights`; when a customer drops, in one pure function,
+:func:`poolkit.policy.rules.due_action`.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import inspect
 
 from poolkit.service._arguments import checked
 from poolkit.service._reviews import review_id
+from poolkit.service.feed import FeedJobs
 from poolkit.service.intake import CreateResult, IntakeJobs
 from poolkit.service.lookalikes import LookalikeJobs
 from poolkit.service.moves import DepartureReport, MoveJobs
@@ -35,7 +37,16 @@ __all__ = [
 ]
 
 
-class PoolService(TeamJobs, PolicyJobs, IntakeJobs, LookalikeJobs, MoveJobs, SweepJobs, QueryJobs):
+class PoolService(
+    TeamJobs,
+    PolicyJobs,
+    IntakeJobs,
+    LookalikeJobs,
+    MoveJobs,
+    SweepJobs,
+    QueryJobs,
+    FeedJobs,
+):
     """The operations of the pool mechanism over any :class:`~poolkit.ports.Store`.
 
     ``policy`` is the rule book, kept in the store: given to a store without one, it is

@@ -26,6 +26,7 @@ from poolkit.errors import (
 from poolkit.identity.similarity import name_blocks
 from poolkit.model.customer import Customer, IdentityKey
 from poolkit.model.events import Claimed, Event
+from poolkit.model.feed import FeedEntry
 from poolkit.model.pool import Pool
 from poolkit.model.rep import Rep
 from poolkit.model.review import ReviewItem, ReviewStatus
@@ -62,6 +63,9 @@ class _Data:
         self.reps: dict[str, Rep] = {}
         self.pools: dict[str, Pool] = {}
         self.events: dict[str, list[Event]] = {}
+        # The change feed: entry n - 1 has position n (a rolled-back append is undone
+        # before anyone else gets in, so its number is simply given again).
+        self.feed: list[FeedEntry] = []
         self.claims: defaultdict[str, list[tuple[datetime, str, int]]] = defaultdict(list)
         self.settings: dict[str, str] = {}
         self.reviews: dict[str, ReviewItem] = {}
@@ -316,7 +320,8 @@ class _Events:
         if event.seq != last + 1:
             raise StaleVersionError(event.customer_id, event.seq - 1, last)
         history.append(event)
-        undo: list[Callable[[], object]] = [history.pop]
+        data.feed.append(FeedEntry(len(data.feed) + 1, event))
+        undo: list[Callable[[], object]] = [history.pop, data.feed.pop]
         if isinstance(event, Claimed):
             claims = data.claims[event.rep_id]
             entry = (utc(event.at), event.customer_id, event.seq)
@@ -341,6 +346,10 @@ class _Events:
 
     def customer_ids(self) -> Iterator[str]:
         return iter(sorted(self._uow.data.events))
+
+    def since(self, position: int, limit: int) -> list[FeedEntry]:
+        start = max(position, 0)
+        return self._uow.data.feed[start : start + max(limit, 0)]
 
 
 class _Reviews:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, Generic, LiteralString, TypeVar
 
 from poolkit.errors import DuplicateIdError, ReviewNotFound, StaleVersionError
 from poolkit.model.events import Claimed, Event
+from poolkit.model.feed import FeedEntry
 from poolkit.model.pool import Pool
 from poolkit.model.rep import Rep
 from poolkit.model.review import ReviewItem, ReviewStatus
@@ -78,10 +79,56 @@ APPEND_CLAIM_SQL: LiteralString = f"""WITH {_GUARD}, appended AS (
 )
 SELECT count(*) FROM appended"""
 
+# The change feed's positions, given to the events a transaction appended just before it
+# commits. The one row of feed_head is the tail lock: a second committing transaction
+# waits on it until the first has committed (READ COMMITTED then reads the row as that one
+# left it), so positions become visible in the order they were given, and a reader that
+# passed position N never finds a smaller one appear later. Only this statement and the
+# COMMIT run under it; the units of work themselves still run side by side. (Should the row
+# be missing, e.g. after the tables were emptied by hand, the first commit puts it back,
+# above any position left.)
+ASSIGN_POSITIONS_SQL: LiteralString = """WITH head AS (
+    INSERT INTO feed_head AS h (id, last)
+    VALUES (1, (SELECT coalesce(max(position), 0) FROM events) + %(count)s)
+    ON CONFLICT (id) DO UPDATE SET last = h.last + %(count)s
+    RETURNING last
+)
+UPDATE events AS e SET position = head.last - %(count)s + mine.n
+FROM head,
+    unnest(%(customer_ids)s::text[], %(seqs)s::bigint[]) WITH ORDINALITY
+        AS mine (customer_id, seq, n)
+WHERE e.customer_id = mine.customer_id AND e.seq = mine.seq"""
+
+FEED_SQL: LiteralString = """SELECT position, body FROM events
+WHERE position > %s ORDER BY position LIMIT %s"""
+
 
 class Events:
     def __init__(self, uow: PostgresUnitOfWork) -> None:
         self._uow = uow
+        # The events appended in the current transaction, in order: numbered at commit.
+        self._appended: list[tuple[str, int]] = []
+
+    def forget(self) -> None:
+        """The transaction ended: nothing of it is left to number."""
+        self._appended.clear()
+
+    def number_appended(self) -> None:
+        """Give the events this transaction appended their feed positions; the caller
+        commits next (the tail lock is held until then)."""
+        if not self._appended:
+            return
+        customer_ids = [customer_id for customer_id, _ in self._appended]
+        seqs = [seq for _, seq in self._appended]
+        params = {"count": len(seqs), "customer_ids": customer_ids, "seqs": seqs}
+        self._uow._execute(ASSIGN_POSITIONS_SQL, params)
+        self._appended.clear()
+
+    def since(self, position: int, limit: int) -> list[FeedEntry]:
+        if limit <= 0:
+            return []
+        rows = self._uow._execute(FEED_SQL, (position, limit))
+        return [FeedEntry(int(pos), decode(Event, body)) for pos, body in rows]
 
     def append(self, event: Event) -> None:
         params: dict[str, Any] = {
@@ -104,6 +151,7 @@ class Events:
             ).fetchone()
             actual = 0 if last is None else int(last[0])
             raise StaleVersionError(event.customer_id, event.seq - 1, actual)
+        self._appended.append((event.customer_id, event.seq))
 
     def history(self, customer_id: str) -> list[Event]:
         rows = self._uow._execute(

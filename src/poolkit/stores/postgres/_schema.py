@@ -109,7 +109,36 @@ def _v1_initial(conn: psycopg.Connection[tuple[object, ...]]) -> None:
         conn.execute(statement)
 
 
-MIGRATIONS: tuple[Migration, ...] = (_v1_initial,)
+def _feed_positions(conn: psycopg.Connection[tuple[object, ...]]) -> None:
+    """The change feed: a ``position`` per event, given when its transaction commits (see
+    ``_records.ASSIGN_POSITIONS_SQL``), with ``feed_head`` holding the last one given.
+    Existing events are numbered in time order, a customer's events kept in ``seq`` order
+    (each placed at the latest time of its history so far)."""
+    for statement in (
+        "ALTER TABLE events ADD COLUMN position bigint",
+        """UPDATE events SET position = numbered.position
+        FROM (
+            SELECT customer_id, seq, row_number() OVER (ORDER BY reached, customer_id, seq)
+                AS position
+            FROM (
+                SELECT customer_id, seq, max(at) OVER (
+                    PARTITION BY customer_id ORDER BY seq ROWS UNBOUNDED PRECEDING
+                ) AS reached
+                FROM events
+            ) AS timed
+        ) AS numbered
+        WHERE events.customer_id = numbered.customer_id AND events.seq = numbered.seq""",
+        "CREATE UNIQUE INDEX events_position ON events (position)",
+        """CREATE TABLE feed_head (
+            id integer PRIMARY KEY CHECK (id = 1),
+            last bigint NOT NULL
+        )""",
+        "INSERT INTO feed_head (id, last) SELECT 1, coalesce(max(position), 0) FROM events",
+    ):
+        conn.execute(statement)
+
+
+MIGRATIONS: tuple[Migration, ...] = (_v1_initial, _feed_positions)
 """Schema steps in order; step ``n`` (1-based) brings a schema from version ``n - 1`` to
 ``n``. Append a function to change the schema; never edit a step that has shipped."""
 

@@ -25,6 +25,7 @@ A store still being written runs only the contracts of what it already implement
 :class:`CustomerConformance`    the customer repository: versions, indexes, find, keys,
                                 similar names, the due index
 :class:`EventLogConformance`    the event log
+:class:`FeedConformance`        the change feed: order, pages, rollbacks, reopening
 :class:`ReviewConformance`      the review list of look-alikes
 :class:`TeamConformance`        reps, pools and settings
 :class:`ServiceConformance`     pool scenarios through :class:`~poolkit.service.PoolService`
@@ -50,6 +51,7 @@ from __future__ import annotations
 from poolkit.testing.conformance.concurrent import ConcurrentUnitsOfWork
 from poolkit.testing.conformance.customers import CustomerConformance
 from poolkit.testing.conformance.events import EventLogConformance
+from poolkit.testing.conformance.feed import FeedConformance
 from poolkit.testing.conformance.reviews import ReviewConformance
 from poolkit.testing.conformance.service import ServiceConformance
 from poolkit.testing.conformance.team import TeamConformance
@@ -60,6 +62,7 @@ class StoreConformance(
     UnitOfWorkConformance,
     CustomerConformance,
     EventLogConformance,
+    FeedConformance,
     ReviewConformance,
     TeamConformance,
     ServiceConformance,
@@ -72,6 +75,7 @@ __all__ = [
     "ConcurrentUnitsOfWork",
     "CustomerConformance",
     "EventLogConformance",
+    "FeedConformance",
     "ReviewConformance",
     "ServiceConformance",
     "StoreConformance",
