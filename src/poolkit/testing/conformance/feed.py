@@ -5,6 +5,7 @@ never behind a position already read."""
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 
 import pytest
@@ -63,7 +64,7 @@ class FeedConformance:
         assert [entry.event for entry in entries] == first + second + third
         positions = [entry.position for entry in entries]
         assert positions[0] >= 1
-        assert all(a < b for a, b in zip(positions, positions[1:], strict=False))
+        assert all(a < b for a, b in itertools.pairwise(positions))
         assert all(isinstance(entry, FeedEntry) for entry in entries)
 
     def test_pages_continue_where_the_last_one_ended(self, store: Store) -> None:
@@ -94,9 +95,7 @@ class FeedConformance:
             followed_up("c2", 1, T0 + DAY),
         ]
 
-    def test_what_commits_later_comes_after_every_position_already_read(
-        self, store: Store
-    ) -> None:
+    def test_what_commits_later_comes_after_every_position_already_read(self, store: Store) -> None:
         commit_events(store, [followed_up("c1", 1), followed_up("c2", 1)])
         read = read_all(store)
         passed = read[-1].position
