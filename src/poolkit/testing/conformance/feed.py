@@ -6,7 +6,7 @@ never behind a position already read."""
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import pytest
 
@@ -31,7 +31,7 @@ def read_all(store: Store, page: int = 1000, after: int = 0) -> list[FeedEntry]:
         after = found[-1].position
 
 
-def commit_events(store: Store, events: list[Event]) -> None:
+def commit_events(store: Store, events: Sequence[Event]) -> None:
     with store.unit_of_work() as uow:
         for event in events:
             uow.events.append(event)
@@ -61,7 +61,7 @@ class FeedConformance:
         for events in (first, second, third):
             commit_events(store, events)
         entries = read_all(store)
-        assert [entry.event for entry in entries] == first + second + third
+        assert [entry.event for entry in entries] == [*first, *second, *third]
         positions = [entry.position for entry in entries]
         assert positions[0] >= 1
         assert all(a < b for a, b in itertools.pairwise(positions))
