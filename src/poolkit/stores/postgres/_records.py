@@ -113,16 +113,14 @@ class Events:
         """The transaction ended: nothing of it is left to number."""
         self._appended.clear()
 
-    def number_appended(self) -> None:
-        """Give the events this transaction appended their feed positions; the caller
-        commits next (the tail lock is held until then)."""
+    def numbering(self) -> dict[str, Any] | None:
+        """The parameters of :data:`ASSIGN_POSITIONS_SQL` for the events this transaction
+        appended (None if none), which the unit of work runs just before its COMMIT."""
         if not self._appended:
-            return
+            return None
         customer_ids = [customer_id for customer_id, _ in self._appended]
         seqs = [seq for _, seq in self._appended]
-        params = {"count": len(seqs), "customer_ids": customer_ids, "seqs": seqs}
-        self._uow._execute(ASSIGN_POSITIONS_SQL, params)
-        self._appended.clear()
+        return {"count": len(seqs), "customer_ids": customer_ids, "seqs": seqs}
 
     def since(self, position: int, limit: int) -> list[FeedEntry]:
         if limit <= 0:

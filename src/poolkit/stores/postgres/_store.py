@@ -27,7 +27,13 @@ from poolkit.model.rep import Rep
 from poolkit.stores import _documents as documents
 from poolkit.stores.postgres._customers import Customers
 from poolkit.stores.postgres._errors import translated
-from poolkit.stores.postgres._records import Events, Reviews, Settings, TeamDocuments
+from poolkit.stores.postgres._records import (
+    ASSIGN_POSITIONS_SQL,
+    Events,
+    Reviews,
+    Settings,
+    TeamDocuments,
+)
 from poolkit.stores.postgres._schema import (
     SCHEMA_VERSION,
     migrate,
@@ -280,11 +286,17 @@ class PostgresUnitOfWork:
 
     def commit(self) -> None:
         conn = self._open_connection()
-        # The feed's tail lock is taken here, last, and held only through the COMMIT.
-        self.events.number_appended()
+        numbering = self.events.numbering()
         self._ended()
         with self._store._translated():
-            conn.commit()
+            if numbering is None:
+                conn.commit()
+                return
+            # The change feed's positions, under its tail lock, held from here through the
+            # COMMIT only; sent together, so that the lock is held for one round trip.
+            with conn.pipeline():
+                conn.execute(ASSIGN_POSITIONS_SQL, numbering)
+                conn.commit()
 
     def rollback(self) -> None:
         conn = self._open_connection()
