@@ -13,8 +13,9 @@ last position of the one before:
 
 - poolkit: ``PoolService.events_since`` (a unit of work per page, every event decoded
   into its frozen value with its checks);
-- the floor: the same ``SELECT ... WHERE position > ? ORDER BY position LIMIT ?`` on a
-  plain connection, rows fetched and nothing decoded;
+- the floor: the store's own statement (``WHERE position > ? ORDER BY position LIMIT ?``;
+  on PostgreSQL joined to the events by their key) on a plain connection, rows fetched
+  and nothing decoded;
 - the floor with JSON: the same, each document parsed (``json``/``orjson``) but not made
   into an event: the gap to poolkit is the events' own construction.
 
@@ -208,39 +209,40 @@ def bench_postgres_reads(dsn: str, events: int, pages: list[int]) -> None:
     import psycopg
 
     from poolkit.stores.postgres import PostgresStore
+    from poolkit.stores.postgres._records import FEED_SQL
 
-    store = PostgresStore(dsn, schema="feed")
+    store = PostgresStore(dsn, schema="bench")
     started = time.perf_counter()
     with psycopg.connect(dsn) as conn:
-        conn.execute("SET search_path TO feed")
-        with (
-            conn.cursor() as cur,
-            cur.copy("COPY events (customer_id, seq, kind, at, body, position) FROM STDIN") as copy,
-        ):
-            for position, (cid, seq, kind, _, body, at) in enumerate(event_rows(events), 1):
-                copy.write_row((cid, seq, kind, at, body, position))
+        conn.execute("SET search_path TO bench")
+        with conn.cursor() as cur:
+            with cur.copy("COPY events (customer_id, seq, kind, at, body) FROM STDIN") as copy:
+                for cid, seq, kind, _, body, at in event_rows(events):
+                    copy.write_row((cid, seq, kind, at, body))
+            with cur.copy("COPY feed (position, customer_id, seq) FROM STDIN") as copy:
+                for position, (cid, seq, *_) in enumerate(event_rows(events), 1):
+                    copy.write_row((position, cid, seq))
         conn.execute("UPDATE feed_head SET last = %s", (events,))
         conn.commit()
     with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute("VACUUM ANALYZE feed.events")
+        conn.execute("VACUUM ANALYZE bench.events, bench.feed")
     print(f"PostgreSQL: {events:,} events loaded in {time.perf_counter() - started:.1f} s")
     service = PoolService(store, POLICY, ManualClock(START))
     raw = psycopg.connect(dsn, autocommit=True)
-    raw.execute("SET search_path TO feed")
-    feed_sql = (
-        "SELECT position, body::text FROM events WHERE position > %s ORDER BY position LIMIT %s"
-    )
+    raw.execute("SET search_path TO bench")
+    # The store's own statement, with the documents fetched as text (not parsed).
+    feed_sql = FEED_SQL.replace("e.body", "e.body::text")
 
     def poolkit(after: int, page: int) -> tuple[int, int]:
         found = service.events_since(after, limit=page)
         return len(found), found[-1].position if found else after
 
     def floor(after: int, page: int) -> tuple[int, int]:
-        rows = raw.execute(feed_sql, (after, page)).fetchall()  # type: ignore[arg-type]
+        rows = raw.execute(feed_sql, (after, page)).fetchall()
         return len(rows), rows[-1][0] if rows else after
 
     def floor_json(after: int, page: int) -> tuple[int, int]:
-        rows = raw.execute(feed_sql, (after, page)).fetchall()  # type: ignore[arg-type]
+        rows = raw.execute(feed_sql, (after, page)).fetchall()
         for row in rows:
             documents.loads(row[1])
         return len(rows), rows[-1][0] if rows else after
@@ -258,7 +260,7 @@ def pg_writer(
     from poolkit.stores.postgres._records import Events
 
     if not numbered:
-        Events.numbering = lambda self: None  # type: ignore[method-assign]
+        Events.number_appended = lambda self: None  # type: ignore[method-assign]
     store = PostgresStore(dsn, schema="writes", pool_size=1)
     with store.unit_of_work() as uow:  # connected before the clock starts
         uow.settings.get("warm")

@@ -79,28 +79,34 @@ APPEND_CLAIM_SQL: LiteralString = f"""WITH {_GUARD}, appended AS (
 )
 SELECT count(*) FROM appended"""
 
-# The change feed's positions, given to the events a transaction appended just before it
-# commits. The one row of feed_head is the tail lock: a second committing transaction
-# waits on it until the first has committed (READ COMMITTED then reads the row as that one
-# left it), so positions become visible in the order they were given, and a reader that
-# passed position N never finds a smaller one appear later. Only this statement and the
-# COMMIT run under it; the units of work themselves still run side by side. (Should the row
-# be missing, e.g. after the tables were emptied by hand, the first commit puts it back,
-# above any position left.)
+# The change feed: a narrow table of (position, customer_id, seq), written just before a
+# transaction commits for the events it appended (the events themselves are written as
+# before, and never rewritten). The one row of feed_head is the tail lock: a second
+# committing transaction waits on it until the first has committed (READ COMMITTED then
+# reads the row as that one left it), so positions become visible in the order they were
+# given, and a reader that passed position N never finds a smaller one appear later. Only
+# this statement and the COMMIT run under it; the units of work themselves run side by side.
 ASSIGN_POSITIONS_SQL: LiteralString = """WITH head AS (
-    INSERT INTO feed_head AS h (id, last)
-    VALUES (1, (SELECT coalesce(max(position), 0) FROM events) + %(count)s)
-    ON CONFLICT (id) DO UPDATE SET last = h.last + %(count)s
-    RETURNING last
+    UPDATE feed_head SET last = last + %(count)s RETURNING last
 )
-UPDATE events AS e SET position = head.last - %(count)s + mine.n
+INSERT INTO feed (position, customer_id, seq)
+SELECT head.last - %(count)s + mine.n, mine.customer_id, mine.seq
 FROM head,
     unnest(%(customer_ids)s::text[], %(seqs)s::bigint[]) WITH ORDINALITY
-        AS mine (customer_id, seq, n)
-WHERE e.customer_id = mine.customer_id AND e.seq = mine.seq"""
+        AS mine (customer_id, seq, n)"""
 
-FEED_SQL: LiteralString = """SELECT position, body FROM events
-WHERE position > %s ORDER BY position LIMIT %s"""
+# Should the head row be missing (the tables emptied by hand), it is put back above any
+# position left, and the numbering runs again.
+RESTORE_HEAD_SQL: LiteralString = """INSERT INTO feed_head (id, last)
+SELECT 1, coalesce(max(position), 0) FROM feed
+ON CONFLICT (id) DO NOTHING"""
+
+# The feed's range of positions, each joined to its event by the primary key.
+FEED_SQL: LiteralString = """SELECT f.position, e.body
+FROM (SELECT position, customer_id, seq FROM feed
+      WHERE position > %s ORDER BY position LIMIT %s) AS f
+JOIN events AS e ON e.customer_id = f.customer_id AND e.seq = f.seq
+ORDER BY f.position"""
 
 
 class Events:
@@ -113,14 +119,21 @@ class Events:
         """The transaction ended: nothing of it is left to number."""
         self._appended.clear()
 
-    def numbering(self) -> dict[str, Any] | None:
-        """The parameters of :data:`ASSIGN_POSITIONS_SQL` for the events this transaction
-        appended (None if none), which the unit of work runs just before its COMMIT."""
+    def number_appended(self) -> None:
+        """Give the events this transaction appended their feed positions; the caller
+        commits next (the tail lock is held until then)."""
         if not self._appended:
-            return None
-        customer_ids = [customer_id for customer_id, _ in self._appended]
-        seqs = [seq for _, seq in self._appended]
-        return {"count": len(seqs), "customer_ids": customer_ids, "seqs": seqs}
+            return
+        count = len(self._appended)
+        params = {
+            "count": count,
+            "customer_ids": [customer_id for customer_id, _ in self._appended],
+            "seqs": [seq for _, seq in self._appended],
+        }
+        if self._uow._execute(ASSIGN_POSITIONS_SQL, params).rowcount != count:
+            self._uow._execute(RESTORE_HEAD_SQL)
+            self._uow._execute(ASSIGN_POSITIONS_SQL, params)
+        self._appended.clear()
 
     def since(self, position: int, limit: int) -> list[FeedEntry]:
         if limit <= 0:

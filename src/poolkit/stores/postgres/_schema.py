@@ -110,30 +110,30 @@ def _v1_initial(conn: psycopg.Connection[tuple[object, ...]]) -> None:
 
 
 def _feed_positions(conn: psycopg.Connection[tuple[object, ...]]) -> None:
-    """The change feed: a ``position`` per event, given when its transaction commits (see
-    ``_records.ASSIGN_POSITIONS_SQL``), with ``feed_head`` holding the last one given.
-    Existing events are numbered in time order, a customer's events kept in ``seq`` order
-    (each placed at the latest time of its history so far)."""
+    """The change feed: ``feed`` gives each event (by customer and seq) its position when
+    its transaction commits (see ``_records.ASSIGN_POSITIONS_SQL``), ``feed_head`` holds
+    the last position given. Existing events are numbered in time order, a customer's
+    events kept in ``seq`` order (each placed at the latest time of its history so far).
+    The events table itself is not changed."""
     for statement in (
-        "ALTER TABLE events ADD COLUMN position bigint",
-        """UPDATE events SET position = numbered.position
+        """CREATE TABLE feed (
+            position bigint PRIMARY KEY,
+            customer_id text COLLATE "C" NOT NULL,
+            seq bigint NOT NULL
+        )""",
+        """INSERT INTO feed (position, customer_id, seq)
+        SELECT row_number() OVER (ORDER BY reached, customer_id, seq), customer_id, seq
         FROM (
-            SELECT customer_id, seq, row_number() OVER (ORDER BY reached, customer_id, seq)
-                AS position
-            FROM (
-                SELECT customer_id, seq, max(at) OVER (
-                    PARTITION BY customer_id ORDER BY seq ROWS UNBOUNDED PRECEDING
-                ) AS reached
-                FROM events
-            ) AS timed
-        ) AS numbered
-        WHERE events.customer_id = numbered.customer_id AND events.seq = numbered.seq""",
-        "CREATE UNIQUE INDEX events_position ON events (position)",
+            SELECT customer_id, seq, max(at) OVER (
+                PARTITION BY customer_id ORDER BY seq ROWS UNBOUNDED PRECEDING
+            ) AS reached
+            FROM events
+        ) AS timed""",
         """CREATE TABLE feed_head (
             id integer PRIMARY KEY CHECK (id = 1),
             last bigint NOT NULL
         )""",
-        "INSERT INTO feed_head (id, last) SELECT 1, coalesce(max(position), 0) FROM events",
+        "INSERT INTO feed_head (id, last) SELECT 1, coalesce(max(position), 0) FROM feed",
     ):
         conn.execute(statement)
 

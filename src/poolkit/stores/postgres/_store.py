@@ -27,13 +27,7 @@ from poolkit.model.rep import Rep
 from poolkit.stores import _documents as documents
 from poolkit.stores.postgres._customers import Customers
 from poolkit.stores.postgres._errors import translated
-from poolkit.stores.postgres._records import (
-    ASSIGN_POSITIONS_SQL,
-    Events,
-    Reviews,
-    Settings,
-    TeamDocuments,
-)
+from poolkit.stores.postgres._records import Events, Reviews, Settings, TeamDocuments
 from poolkit.stores.postgres._schema import (
     SCHEMA_VERSION,
     migrate,
@@ -286,17 +280,12 @@ class PostgresUnitOfWork:
 
     def commit(self) -> None:
         conn = self._open_connection()
-        numbering = self.events.numbering()
+        # The change feed's positions, under its tail lock: taken here, last, and held
+        # through the COMMIT only.
+        self.events.number_appended()
         self._ended()
         with self._store._translated():
-            if numbering is None:
-                conn.commit()
-                return
-            # The change feed's positions, under its tail lock, held from here through the
-            # COMMIT only; sent together, so that the lock is held for one round trip.
-            with conn.pipeline():
-                conn.execute(ASSIGN_POSITIONS_SQL, numbering)
-                conn.commit()
+            conn.commit()
 
     def rollback(self) -> None:
         conn = self._open_connection()
