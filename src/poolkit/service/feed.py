@@ -24,8 +24,10 @@ _POSITION_PREFIX = "feed.position."
 
 def position_key(consumer: str) -> str:
     """The settings key under which ``consumer``'s position is stored."""
-    if not consumer or consumer != consumer.strip():
-        raise InvalidValueError("consumer", f"must be a non-empty trimmed name, got {consumer!r}")
+    if not consumer or consumer != consumer.strip() or "\x00" in consumer:
+        raise InvalidValueError(
+            "consumer", f"must be a non-empty trimmed name without NUL, got {consumer!r}"
+        )
     return _POSITION_PREFIX + consumer
 
 
