@@ -16,6 +16,7 @@ import multiprocessing
 import multiprocessing.queues
 import queue
 import threading
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
@@ -331,3 +332,54 @@ def started_process(target: Any, *args: Any) -> Iterator[SpawnProcess]:
         if process.is_alive():
             process.kill()
         process.join()
+
+
+# ---------------------------------------------------------------------------- the feed
+
+
+def feed_writer(
+    path: str, name: str, count: int, hold_every: int, hold_s: float, go: Event
+) -> None:
+    """Append ``count`` follow-ups to four customers of this writer's own, one unit of work
+    each, once ``go`` is set; every ``hold_every``-th unit of work holds its transaction
+    open ``hold_s`` seconds after appending, so the others commit before it (on a store
+    whose units of work run side by side): the order of commits differs from the order
+    of appends."""
+    from poolkit.testing.builders import followed_up
+
+    store = open_store(path)
+    if not go.wait(WAIT_S):
+        raise AssertionError("never told to start")
+    for i in range(count):
+        with store.unit_of_work() as uow:
+            uow.events.append(followed_up(f"{name}-{i % 4}", i // 4 + 1))
+            if i % hold_every == 0:
+                time.sleep(hold_s)
+            uow.commit()
+
+
+@contextmanager
+def feed_writers(
+    path: str, names: Sequence[str], count: int, hold_every: int, hold_s: float
+) -> Iterator[list[SpawnProcess]]:
+    """Start one :func:`feed_writer` per name and release them together; on the way out
+    every writer is waited for (killed past the safety net)."""
+    context = spawn()
+    go = context.Event()
+    processes = [
+        context.Process(
+            target=feed_writer, args=(path, name, count, hold_every, hold_s, go), daemon=True
+        )
+        for name in names
+    ]
+    try:
+        for process in processes:
+            process.start()
+        go.set()
+        yield processes
+    finally:
+        for process in processes:
+            process.join(WAIT_S)
+            if process.is_alive():
+                process.kill()
+                process.join()

@@ -68,6 +68,17 @@ def run(script: str, *args: str) -> str:
             ["stored    owned    raw s", "+RSS MiB", "what-if cost at 1,200 stored vs 600"],
         ),
         (
+            "bench_feed.py",
+            ("--events", "1200", "--pages", "100", "--writes", "30", "--dsn", ""),
+            [
+                "SQLite     page   100  floor ",
+                "SQLite     page   100  poolkit",
+                "ratio: poolkit / floor",
+                "ratio: append time with positions / before",
+                "PostgreSQL: not run",
+            ],
+        ),
+        (
             "bench_review.py",
             ("--numbered", "200", "--random", "400", "--examples", "2"),
             ["numbered   before", "numbered   after", "random     before", "random     after"],

@@ -205,6 +205,9 @@ OPERATIONS: dict[str, tuple[tuple[str, ...], dict[str, str]]] = {
     "add_pool": (("pool_value",), {}),
     "update_pool": (("pool_value",), {}),
     "change_policy": (("policy_value",), {}),
+    "events_since": (("int",), {"limit": "int"}),
+    "feed_position": (("text",), {}),
+    "save_feed_position": (("text", "int"), {}),
 }
 
 

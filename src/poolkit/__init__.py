@@ -6,7 +6,9 @@ The public API is what this module and the namespaces below export (each module'
 - ``poolkit``: the service, the stores that ship, clocks, the policy and its parts, the
   team, customers, the results of operations, and the bases of events and errors.
 - ``poolkit.errors``: every error poolkit raises.
-- ``poolkit.events``: every event of a customer's history, ``apply`` and ``replay``.
+- ``poolkit.events``: every event of a customer's history, ``apply`` and ``replay``, and
+  ``FeedEntry`` (an event at its position in the change feed).
+- ``poolkit.feed``: ``FeedConsumer``, a worker loop over the change feed.
 - ``poolkit.rules``: the pure rules (drops, warnings, caps, claim limits, routing).
 - ``poolkit.identity``: normalising identity keys and comparing names.
 - ``poolkit.importer``: the rows and the report of a bulk import, and the CSV reader.

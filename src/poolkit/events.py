@@ -3,6 +3,8 @@
 Every change to a customer is recorded as one of these frozen values, in order; a
 customer's state is the fold of its events (:func:`replay`), so the history alone tells
 who held it, when and why it moved, and how it was followed up.
+Every event also has a position in one global order across customers, the change feed
+(:class:`FeedEntry`, ``PoolService.events_since``, :mod:`poolkit.feed`).
 ``EVENT_TYPES`` maps each event's ``kind`` name to its class, for stores that write events
 by name.
 """
@@ -31,6 +33,7 @@ from poolkit.model.events import (
     Transferred,
     Warned,
 )
+from poolkit.model.feed import FeedEntry
 from poolkit.model.history import apply, replay
 
 __all__ = [
@@ -42,6 +45,7 @@ __all__ = [
     "Dropped",
     "Edited",
     "Event",
+    "FeedEntry",
     "FollowUpKind",
     "FollowedUp",
     "Frozen",

@@ -23,7 +23,8 @@ The contract a store must keep:
   operation again, a bounded number of times (docs/concurrency.md).
 - Writes of a customer name the version they were based on; a store refuses a mismatch
   with :class:`~poolkit.errors.StaleVersionError` instead of overwriting.
-- The event log is append-only; ``(customer_id, seq)`` is unique.
+- The event log is append-only; ``(customer_id, seq)`` is unique. Every committed event
+  has a position in one global order (:meth:`EventLog.since`, the change feed).
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ import attrs
 
 from poolkit.model.customer import AttributeValue, Customer, CustomerStatus, IdentityKey
 from poolkit.model.events import Event
+from poolkit.model.feed import FeedEntry
 from poolkit.model.pool import Pool
 from poolkit.model.rep import Rep
 from poolkit.model.review import ReviewItem, ReviewStatus
@@ -189,6 +191,13 @@ class EventLog(Protocol):
         """How many events of each kind happened at or after ``since`` and before
         ``until`` (kinds without any are absent). Read off an index on the events' time:
         its cost follows the events in that span, not the whole log."""
+    def since(self, position: int, limit: int) -> list[FeedEntry]:
+        """The change feed: up to ``limit`` events with a position above ``position``, in
+        position order, each with its position (0 reads from the start). A store gives an
+        event its position when its unit of work commits, so that an event committed later
+        never takes a position a reader has already passed (docs/concurrency.md); the
+        positions strictly increase in the order the events were appended and may skip
+        numbers, never go back. An indexed read: its cost follows ``limit``."""
 
 
 class ReviewRepository(Protocol):

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import multiprocessing
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -27,6 +27,10 @@ class TestSqliteStore(StoreConformance):
     def store(self, tmp_path: Path) -> Iterator[SqliteStore]:
         with SqliteStore(tmp_path / "pool.db") as store:
             yield store
+
+    @pytest.fixture
+    def reopen(self, tmp_path: Path) -> Callable[[], SqliteStore]:
+        return lambda: SqliteStore(tmp_path / "pool.db")
 
 
 class TestSqliteStoreWithoutTheFastExtra(StoreConformance):

@@ -10,7 +10,8 @@
 - the sweep and the forecast: :mod:`~poolkit.service.sweep`;
 - queries: :mod:`~poolkit.service.queries`;
 - the manager's report: :mod:`~poolkit.service.report`;
-- what a candidate policy would do: :mod:`~poolkit.service.what_if`.
+- what a candidate policy would do: :mod:`~poolkit.service.what_if`;
+- the change feed: :mod:`~poolkit.service.feed`.
 
 Who may do what is decided in one pure module, :mod:`~poolkit.service.rights`; when a
 customer drops, in one pure function, :func:`poolkit.policy.rules.due_action`.
@@ -22,6 +23,7 @@ import inspect
 
 from poolkit.service._arguments import checked
 from poolkit.service._reviews import review_id
+from poolkit.service.feed import FeedJobs
 from poolkit.service.intake import CreateResult, IntakeJobs
 from poolkit.service.lookalikes import LookalikeJobs
 from poolkit.service.moves import DepartureReport, MoveJobs
@@ -66,6 +68,7 @@ class PoolService(
     SweepJobs,
     QueryJobs,
     WhatIfJobs,
+    FeedJobs,
 ):
     """The operations of the pool mechanism over any :class:`~poolkit.ports.Store`.
 

@@ -27,6 +27,7 @@ from poolkit.errors import (
 from poolkit.identity.similarity import name_blocks
 from poolkit.model.customer import Customer, IdentityKey
 from poolkit.model.events import Claimed, Event
+from poolkit.model.feed import FeedEntry
 from poolkit.model.pool import Pool
 from poolkit.model.rep import Rep
 from poolkit.model.review import ReviewItem, ReviewStatus
@@ -63,6 +64,9 @@ class _Data:
         self.reps: dict[str, Rep] = {}
         self.pools: dict[str, Pool] = {}
         self.events: dict[str, list[Event]] = {}
+        # The change feed: entry n - 1 has position n (a rolled-back append is undone
+        # before anyone else gets in, so its number is simply given again).
+        self.feed: list[FeedEntry] = []
         self.claims: defaultdict[str, list[tuple[datetime, str, int]]] = defaultdict(list)
         # (instant in UTC, customer id, seq, kind), sorted: events counted by time.
         self.by_time: list[tuple[datetime, str, int, str]] = []
@@ -361,6 +365,8 @@ class _Events:
         timed = (utc(event.at), event.customer_id, event.seq, event.kind)
         bisect.insort(data.by_time, timed)
         undo.append(lambda: data.by_time.remove(timed))
+        data.feed.append(FeedEntry(len(data.feed) + 1, event))
+        undo.append(data.feed.pop)
         if isinstance(event, Claimed):
             claims = data.claims[event.rep_id]
             entry = (utc(event.at), event.customer_id, event.seq)
@@ -391,6 +397,10 @@ class _Events:
         start = bisect.bisect_left(by_time, (utc(since), "", 0, ""))
         end = bisect.bisect_left(by_time, (utc(until), "", 0, ""))
         return dict(Counter(kind for _, _, _, kind in by_time[start:end]))
+
+    def since(self, position: int, limit: int) -> list[FeedEntry]:
+        start = max(position, 0)
+        return self._uow.data.feed[start : start + max(limit, 0)]
 
 
 class _Reviews:

@@ -31,6 +31,10 @@ class TestPostgresStore(ConcurrentUnitsOfWork, StoreConformance):
     def store(self, make_store: StoreFactory) -> Any:
         return make_store()
 
+    @pytest.fixture
+    def reopen(self, store: Any, make_store: StoreFactory) -> Callable[[], Any]:
+        return lambda: make_store(schema=store.schema)
+
 
 def test_the_state_machine_runs_on_postgres(make_store: StoreFactory, pg_dsn: str) -> None:
     make_store(schema="machine").close()  # migrated once; each example empties it

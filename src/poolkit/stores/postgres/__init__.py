@@ -22,6 +22,10 @@ How it keeps the contract of :mod:`poolkit.ports` without a lock over the whole 
 - The sweep's read (``due``) locks its batch with ``FOR UPDATE SKIP LOCKED``: several
   sweepers share the due customers, never wait for each other, and each customer is moved
   by one of them only.
+- The change feed's positions are given when a unit of work commits, under a lock on one
+  row (``feed_head``) held from just before the COMMIT to its end: positions become
+  visible in order, so a reader never passes one that fills in later, and the units of
+  work still run side by side (docs/concurrency.md).
 - The database's own failures become poolkit errors in one place
   (:mod:`poolkit.stores.postgres._errors`): a lock wait past ``busy_timeout_s``
   is :class:`~poolkit.errors.StoreBusyError`, a serialisation failure or deadlock

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, Generic, LiteralString, TypeVar
 
 from poolkit.errors import DuplicateIdError, ReviewNotFound, StaleVersionError
 from poolkit.model.events import Claimed, Event
+from poolkit.model.feed import FeedEntry
 from poolkit.model.pool import Pool
 from poolkit.model.rep import Rep
 from poolkit.model.review import ReviewItem, ReviewStatus
@@ -78,10 +79,67 @@ APPEND_CLAIM_SQL: LiteralString = f"""WITH {_GUARD}, appended AS (
 )
 SELECT count(*) FROM appended"""
 
+# The change feed: a narrow table of (position, customer_id, seq), written just before a
+# transaction commits for the events it appended (the events themselves are written as
+# before, and never rewritten). The one row of feed_head is the tail lock: a second
+# committing transaction waits on it until the first has committed (READ COMMITTED then
+# reads the row as that one left it), so positions become visible in the order they were
+# given, and a reader that passed position N never finds a smaller one appear later. Only
+# this statement and the COMMIT run under it; the units of work themselves run side by side.
+ASSIGN_POSITIONS_SQL: LiteralString = """WITH head AS (
+    UPDATE feed_head SET last = last + %(count)s RETURNING last
+)
+INSERT INTO feed (position, customer_id, seq)
+SELECT head.last - %(count)s + mine.n, mine.customer_id, mine.seq
+FROM head,
+    unnest(%(customer_ids)s::text[], %(seqs)s::bigint[]) WITH ORDINALITY
+        AS mine (customer_id, seq, n)"""
+
+# Should the head row be missing (the tables emptied by hand), it is put back above any
+# position left, and the numbering runs again.
+RESTORE_HEAD_SQL: LiteralString = """INSERT INTO feed_head (id, last)
+SELECT 1, coalesce(max(position), 0) FROM feed
+ON CONFLICT (id) DO NOTHING"""
+
+# The feed's range of positions, each joined to its event by the primary key.
+FEED_SQL: LiteralString = """SELECT f.position, e.body
+FROM (SELECT position, customer_id, seq FROM feed
+      WHERE position > %s ORDER BY position LIMIT %s) AS f
+JOIN events AS e ON e.customer_id = f.customer_id AND e.seq = f.seq
+ORDER BY f.position"""
+
 
 class Events:
     def __init__(self, uow: PostgresUnitOfWork) -> None:
         self._uow = uow
+        # The events appended in the current transaction, in order: numbered at commit.
+        self._appended: list[tuple[str, int]] = []
+
+    def forget(self) -> None:
+        """The transaction ended: nothing of it is left to number."""
+        self._appended.clear()
+
+    def number_appended(self) -> None:
+        """Give the events this transaction appended their feed positions; the caller
+        commits next (the tail lock is held until then)."""
+        if not self._appended:
+            return
+        count = len(self._appended)
+        params = {
+            "count": count,
+            "customer_ids": [customer_id for customer_id, _ in self._appended],
+            "seqs": [seq for _, seq in self._appended],
+        }
+        if self._uow._execute(ASSIGN_POSITIONS_SQL, params).rowcount != count:
+            self._uow._execute(RESTORE_HEAD_SQL)
+            self._uow._execute(ASSIGN_POSITIONS_SQL, params)
+        self._appended.clear()
+
+    def since(self, position: int, limit: int) -> list[FeedEntry]:
+        if limit <= 0:
+            return []
+        rows = self._uow._execute(FEED_SQL, (position, limit))
+        return [FeedEntry(int(pos), decode(Event, body)) for pos, body in rows]
 
     def append(self, event: Event) -> None:
         params: dict[str, Any] = {
@@ -104,6 +162,7 @@ class Events:
             ).fetchone()
             actual = 0 if last is None else int(last[0])
             raise StaleVersionError(event.customer_id, event.seq - 1, actual)
+        self._appended.append((event.customer_id, event.seq))
 
     def history(self, customer_id: str) -> list[Event]:
         rows = self._uow._execute(

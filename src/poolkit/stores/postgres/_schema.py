@@ -122,7 +122,41 @@ def _customers_by_status(conn: psycopg.Connection[tuple[object, ...]]) -> None:
     conn.execute("CREATE INDEX customers_status ON customers (status, id)")
 
 
-MIGRATIONS: tuple[Migration, ...] = (_v1_initial, _events_by_time, _customers_by_status)
+def _feed_positions(conn: psycopg.Connection[tuple[object, ...]]) -> None:
+    """The change feed: ``feed`` gives each event (by customer and seq) its position when
+    its transaction commits (see ``_records.ASSIGN_POSITIONS_SQL``), ``feed_head`` holds
+    the last position given. Existing events are numbered in time order, a customer's
+    events kept in ``seq`` order (each placed at the latest time of its history so far).
+    The events table itself is not changed."""
+    for statement in (
+        """CREATE TABLE feed (
+            position bigint PRIMARY KEY,
+            customer_id text COLLATE "C" NOT NULL,
+            seq bigint NOT NULL
+        )""",
+        """INSERT INTO feed (position, customer_id, seq)
+        SELECT row_number() OVER (ORDER BY reached, customer_id, seq), customer_id, seq
+        FROM (
+            SELECT customer_id, seq, max(at) OVER (
+                PARTITION BY customer_id ORDER BY seq ROWS UNBOUNDED PRECEDING
+            ) AS reached
+            FROM events
+        ) AS timed""",
+        """CREATE TABLE feed_head (
+            id integer PRIMARY KEY CHECK (id = 1),
+            last bigint NOT NULL
+        )""",
+        "INSERT INTO feed_head (id, last) SELECT 1, coalesce(max(position), 0) FROM feed",
+    ):
+        conn.execute(statement)
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    _v1_initial,
+    _events_by_time,
+    _customers_by_status,
+    _feed_positions,
+)
 """Schema steps in order; step ``n`` (1-based) brings a schema from version ``n - 1`` to
 ``n``. Append a function to change the schema; never edit a step that has shipped."""
 

@@ -280,6 +280,9 @@ class PostgresUnitOfWork:
 
     def commit(self) -> None:
         conn = self._open_connection()
+        # The change feed's positions, under its tail lock: taken here, last, and held
+        # through the COMMIT only.
+        self.events.number_appended()
         self._ended()
         with self._store._translated():
             conn.commit()
@@ -305,6 +308,7 @@ class PostgresUnitOfWork:
         """The transaction ended: its locks are gone, and what it read vouches for nothing."""
         self._locked_reps.clear()
         self.customers.forget()
+        self.events.forget()
 
     def _open_connection(self) -> Connection:
         if self._conn is None:

@@ -229,6 +229,42 @@ def _customers_by_status(conn: sqlite3.Connection) -> None:
     conn.execute("CREATE INDEX customers_status ON customers (status, id)")
 
 
+def _feed_positions(conn: sqlite3.Connection) -> None:
+    """The change feed: every event gets a position, the table's integer key (so the feed
+    reads the table in key order), and ``(customer_id, seq)`` becomes a unique index.
+
+    Existing events are numbered in time order, a customer's events kept in ``seq`` order
+    (each is placed at the latest time of its history so far, should a clock ever have
+    gone back). The table is rebuilt (a key cannot be added in place); indexes another
+    step put on it are made again on the new table."""
+    others = [
+        sql
+        for (sql,) in conn.execute(
+            "SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'events' "
+            "AND sql IS NOT NULL"
+        ).fetchall()
+    ]
+    for statement in (
+        """CREATE TABLE events_feed (
+            position INTEGER PRIMARY KEY,
+            customer_id TEXT NOT NULL,
+            seq INTEGER NOT NULL,
+            kind TEXT NOT NULL,
+            at INTEGER NOT NULL,
+            body TEXT NOT NULL
+        )""",
+        """INSERT INTO events_feed (customer_id, seq, kind, at, body)
+        SELECT customer_id, seq, kind, at, body FROM events
+        ORDER BY max(at) OVER (PARTITION BY customer_id ORDER BY seq
+                               ROWS UNBOUNDED PRECEDING), customer_id, seq""",
+        "DROP TABLE events",
+        "ALTER TABLE events_feed RENAME TO events",
+        "CREATE UNIQUE INDEX events_history ON events (customer_id, seq)",
+        *others,
+    ):
+        conn.execute(statement)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     _v1_initial,
     _v2_tags_and_related_reps,
@@ -236,6 +272,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     _v4_schedule_from_its_columns,
     _events_by_time,
     _customers_by_status,
+    _feed_positions,
 )
 """Schema steps in order; step ``n`` (1-based) brings a database from version ``n - 1`` to
 ``n``. Append a function to change the schema; never edit a step that has shipped."""

@@ -59,6 +59,10 @@ APPEND_EVENT_SQL = """INSERT INTO events (customer_id, seq, kind, at, body)
 SELECT ?1, ?2, ?3, ?4, ?5
 WHERE ?2 = 1 + coalesce((SELECT MAX(seq) FROM events WHERE customer_id = ?1), 0)"""
 
+# The change feed: a range of the table's integer key (the position), read in key order.
+FEED_SQL = """SELECT position, customer_id, seq, body FROM events
+WHERE position > ? ORDER BY position LIMIT ?"""
+
 # A customer's review items, through the two customer indexes: they hold a few items each,
 # while one status may hold thousands (the unary + keeps the planner off reviews_status).
 REVIEWS_OF_CUSTOMER_SQL = """SELECT id, body FROM reviews
@@ -69,6 +73,7 @@ ORDER BY created_at, id"""
 __all__ = [
     "APPEND_EVENT_SQL",
     "DUE_SQL",
+    "FEED_SQL",
     "REVIEWS_OF_CUSTOMER_SQL",
     "SIMILAR_NAMES_SQL",
     "STORED_SIDES_SQL",

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from poolkit.errors import DamagedRecordError, DuplicateIdError, ReviewNotFound, StaleVersionError
 from poolkit.model.customer import Customer, CustomerStatus, IdentityKey
 from poolkit.model.events import Claimed, Event
+from poolkit.model.feed import FeedEntry
 from poolkit.model.pool import Pool
 from poolkit.model.rep import Rep
 from poolkit.model.review import ReviewItem, ReviewStatus
@@ -40,6 +41,7 @@ from poolkit.stores.sql.rows import (
 from poolkit.stores.sqlite.queries import (
     APPEND_EVENT_SQL,
     DUE_SQL,
+    FEED_SQL,
     REVIEWS_OF_CUSTOMER_SQL,
     SIMILAR_NAMES_SQL,
     STORED_SIDES_SQL,
@@ -270,6 +272,16 @@ class Events:
             (micros(since), micros(until)),
         )
         return {kind: count for kind, count in rows}
+    def since(self, position: int, limit: int) -> list[FeedEntry]:
+        # One writer at a time (BEGIN IMMEDIATE), so positions are taken in commit order:
+        # the next free integer key, under the write lock.
+        if limit <= 0:
+            return []
+        rows = self._uow._rows(FEED_SQL, (position, limit))
+        return [
+            FeedEntry(pos, read_document(Event, body, "event", f"{customer_id}#{seq}"))
+            for pos, customer_id, seq, body in rows
+        ]
 
 
 class Reviews:

@@ -27,6 +27,7 @@ A store still being written runs only the contracts of what it already implement
 :class:`EventLogConformance`    the event log
 :class:`FiguresConformance`     the report's counts: customers by status, pool, owner
                                 and grade; events by kind over a span of time
+:class:`FeedConformance`        the change feed: order, pages, rollbacks, reopening
 :class:`ReviewConformance`      the review list of look-alikes
 :class:`TeamConformance`        reps, pools and settings
 :class:`ServiceConformance`     pool scenarios through :class:`~poolkit.service.PoolService`
@@ -55,6 +56,7 @@ from __future__ import annotations
 from poolkit.testing.conformance.concurrent import ConcurrentUnitsOfWork
 from poolkit.testing.conformance.customers import CustomerConformance
 from poolkit.testing.conformance.events import EventLogConformance
+from poolkit.testing.conformance.feed import FeedConformance
 from poolkit.testing.conformance.figures import FiguresConformance
 from poolkit.testing.conformance.reviews import ReviewConformance
 from poolkit.testing.conformance.service import ServiceConformance
@@ -67,6 +69,7 @@ class StoreConformance(
     UnitOfWorkConformance,
     CustomerConformance,
     EventLogConformance,
+    FeedConformance,
     ReviewConformance,
     TeamConformance,
     ServiceConformance,
@@ -81,6 +84,7 @@ __all__ = [
     "ConcurrentUnitsOfWork",
     "CustomerConformance",
     "EventLogConformance",
+    "FeedConformance",
     "FiguresConformance",
     "ReviewConformance",
     "ServiceConformance",
