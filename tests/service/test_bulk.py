@@ -4,10 +4,8 @@ moves one by one."""
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,13 +14,23 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_retries import FlakyStore, busy
 
+from _bulk import (
+    ALL,
+    EACH,
+    MODES,
+    cap_in_a_later_chunk,
+    cap_minus_two,
+    claim_limit_part_way,
+    owned,
+    policy_doc,
+    public,
+    receivers_cap,
+    service_on,
+)
 from _state import store_state
-from conftest import START
-from poolkit import BulkMode, BulkResult, ManualClock, MemoryStore, Policy, PoolService, Team
+from poolkit import BulkMode, BulkResult, MemoryStore, PoolService
 from poolkit.errors import (
     BulkAborted,
-    CapExceeded,
-    ClaimLimitExceeded,
     CustomerNotFound,
     InvalidValueError,
     PermissionDenied,
@@ -36,36 +44,6 @@ from poolkit.ports import Store
 from poolkit.service import bulk
 from poolkit.stores.sqlite import SqliteStore
 
-EACH = BulkMode.PER_CUSTOMER
-ALL = BulkMode.ALL_OR_NOTHING
-MODES = [EACH, ALL]
-
-TEAM = {
-    "reps": [
-        {"id": "boss", "admin": True},
-        {"id": "li", "supervisor": "boss"},
-        {"id": "wang", "supervisor": "boss"},
-    ],
-    "pools": [{"id": "main", "default": True, "members": ["li", "wang"], "managers": ["boss"]}],
-}
-
-
-def policy_doc(**extra: Any) -> dict[str, Any]:
-    return {"timezone": "Asia/Shanghai", "similarity": {"enabled": False}, **extra}
-
-
-def service_on(store: Store, policy: dict[str, Any] | None = None) -> PoolService:
-    """A service with deterministic customer ids, so two stores set up alike hold the same."""
-    counter = itertools.count(1)
-    service = PoolService(
-        store,
-        Policy.from_dict(policy or policy_doc()),
-        ManualClock(START),
-        new_id=lambda: f"c{next(counter):03d}",
-    )
-    service.setup(Team.from_dict(TEAM))
-    return service
-
 
 @pytest.fixture(params=["memory", "sqlite"])
 def any_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
@@ -74,17 +52,6 @@ def any_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]
         return
     with SqliteStore(tmp_path / "pool.db") as store:
         yield store
-
-
-def public(service: PoolService, count: int) -> list[str]:
-    return [service.create("boss", f"Shop {n}", public=True).id for n in range(count)]
-
-
-def owned(service: PoolService, rep_id: str, count: int) -> list[str]:
-    ids = public(service, count)
-    for customer_id in ids:
-        service.claim(rep_id, customer_id)
-    return ids
 
 
 def owners(service: PoolService, ids: list[str]) -> list[str | None]:
@@ -262,24 +229,7 @@ def test_a_generator_of_ids_is_read_once() -> None:
 def test_a_bulk_claim_at_cap_minus_two_claims_two_and_refuses_the_rest_with_the_cap(
     any_store: Store, mode: BulkMode
 ) -> None:
-    cap = 6
-    service = service_on(any_store, policy_doc(caps={"per_rep": {"li": cap}}))
-    owned(service, "li", cap - 2)
-    ids = public(service, 5)
-    before = store_state(any_store)
-    result = service.bulk_claim("li", ids, mode=mode)
-    if mode is EACH:
-        assert [item.done for item in result.items] == [True, True, False, False, False]
-        for item in result.refused:
-            assert isinstance(item.refusal, CapExceeded)
-            assert (item.refusal.cap, item.refusal.count) == (cap, cap)
-        assert len(service.private_pool("li")) == cap
-    else:
-        assert result.done_count == 0
-        assert isinstance(result.items[2].refusal, CapExceeded)
-        assert all(isinstance(result.items[n].refusal, BulkAborted) for n in (0, 1, 3, 4))
-        assert store_state(any_store) == before
-        assert len(service.private_pool("li")) == cap - 2
+    cap_minus_two(any_store, mode)
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -287,51 +237,18 @@ def test_a_bulk_claim_at_cap_minus_two_claims_two_and_refuses_the_rest_with_the_
 def test_a_bulk_assign_or_transfer_stops_at_the_receivers_cap(
     any_store: Store, mode: BulkMode, move: str
 ) -> None:
-    cap = 4
-    service = service_on(any_store, policy_doc(caps={"per_rep": {"wang": cap}}))
-    owned(service, "wang", cap - 2)
-    if move == "assign":
-        result = service.bulk_assign("boss", public(service, 3), "wang", mode=mode)
-    else:
-        result = service.bulk_transfer("li", owned(service, "li", 3), "wang", mode=mode)
-    assert [item.done for item in result.items] == (
-        [True, True, False] if mode is EACH else [False, False, False]
-    )
-    refusal = result.items[2].refusal
-    assert isinstance(refusal, CapExceeded) and refusal.rep_id == "wang"
-    assert len(service.private_pool("wang")) == (cap if mode is EACH else cap - 2)
+    receivers_cap(any_store, mode, move)
 
 
 @pytest.mark.parametrize("mode", MODES)
 def test_a_bulk_claim_stops_at_the_claim_limit(any_store: Store, mode: BulkMode) -> None:
-    limit = 3
-    policy = policy_doc(claim_limit={"window_days": 1, "per_rep": {"li": limit}})
-    service = service_on(any_store, policy)
-    owned(service, "li", 1)
-    result = service.bulk_claim("li", public(service, 4), mode=mode)
-    if mode is EACH:
-        assert [item.done for item in result.items] == [True, True, False, False]
-        for item in result.refused:
-            assert isinstance(item.refusal, ClaimLimitExceeded)
-            assert item.refusal.next_claim_at == START + timedelta(days=1)
-    else:
-        assert result.done_count == 0
-        assert isinstance(result.items[2].refusal, ClaimLimitExceeded)
-    assert len(service.private_pool("li")) == (limit if mode is EACH else 1)
+    claim_limit_part_way(any_store, mode)
 
 
 def test_a_per_customer_bulk_larger_than_a_chunk_reaches_the_cap_in_a_later_chunk(
     any_store: Store,
 ) -> None:
-    cap = bulk.CHUNK + 20
-    service = service_on(any_store, policy_doc(caps={"per_rep": {"li": cap}}))
-    ids = public(service, bulk.CHUNK * 2 + 5)
-    result = service.bulk_claim("li", ids, mode=EACH)
-    assert [item.customer_id for item in result.items] == ids
-    assert result.done_count == cap
-    assert all(item.done for item in result.items[:cap])
-    assert all(isinstance(item.refusal, CapExceeded) for item in result.items[cap:])
-    assert len(service.private_pool("li")) == cap
+    cap_in_a_later_chunk(any_store)
 
 
 def test_a_departure_between_chunks_refuses_the_later_chunks(
