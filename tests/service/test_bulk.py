@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +29,7 @@ from _bulk import (
     service_on,
 )
 from _state import store_state
-from poolkit import BulkMode, BulkResult, MemoryStore, PoolService
+from poolkit import BulkMode, BulkResult, ManualClock, MemoryStore, PoolService
 from poolkit.errors import (
     BulkAborted,
     CustomerNotFound,
@@ -403,3 +404,26 @@ def test_a_bulk_move_is_the_single_moves_one_by_one(
     else:
         assert result.all_done
         assert store_state(whole.store) == store_state(by_hand.store)
+
+
+# ---------------------------------------------------------------------------- the calendar's end
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_deadline_past_the_calendar_refuses_that_customer_and_writes_none_of_it(
+    any_store: Store, mode: BulkMode
+) -> None:
+    """The refusal comes from the write (the new schedule), not the checks: it must still
+    come before anything of that customer is written, so the chunk can go on."""
+    policy = policy_doc(drop_rules=[{"name": "stale", "kind": "no_follow_up", "days": 5}])
+    service = service_on(any_store, policy)
+    ids = public(service, 2)
+    clock = service.clock
+    assert isinstance(clock, ManualClock)
+    before = store_state(any_store)
+    clock.set(datetime(9999, 12, 31, 23, 0, tzinfo=UTC))
+    result = service.bulk_claim("li", ids, mode=mode)
+    assert result.done_count == 0
+    refusal = result.items[0].refusal
+    assert isinstance(refusal, InvalidValueError) and "outside the calendar" in str(refusal)
+    assert store_state(any_store) == before
