@@ -19,6 +19,7 @@ from _bulk import (
     ALL,
     EACH,
     MODES,
+    START,
     cap_in_a_later_chunk,
     cap_minus_two,
     claim_limit_part_way,
@@ -34,15 +35,27 @@ from poolkit.errors import (
     BulkAborted,
     CustomerNotFound,
     InvalidValueError,
+    LockCapExceeded,
     PermissionDenied,
     PoolkitError,
     RepInactiveError,
     RepNotFound,
     WrongStateError,
 )
-from poolkit.events import Assigned, Claimed, Frozen, GradeChanged, Recycled, Returned, Transferred
-from poolkit.ports import Store
+from poolkit.events import (
+    Assigned,
+    Claimed,
+    Frozen,
+    GradeChanged,
+    Recycled,
+    Returned,
+    Transferred,
+    apply,
+)
+from poolkit.model.customer import CustomerStatus
+from poolkit.ports import CustomerQuery, Store
 from poolkit.service import bulk
+from poolkit.service._books import BookKeeping
 from poolkit.stores.sqlite import SqliteStore
 
 
@@ -427,3 +440,57 @@ def test_a_deadline_past_the_calendar_refuses_that_customer_and_writes_none_of_i
     refusal = result.items[0].refusal
     assert isinstance(refusal, InvalidValueError) and "outside the calendar" in str(refusal)
     assert store_state(any_store) == before
+
+
+# ---------------------------------------------------------------------------- the books
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_bulk_transfer_of_locked_customers_stops_at_the_receivers_lock_cap(
+    any_store: Store, mode: BulkMode
+) -> None:
+    service = service_on(any_store, policy_doc(caps={"max_locked": 2}))
+    held = owned(service, "wang", 1)
+    service.lock("boss", held[0])
+    mine = owned(service, "li", 3)
+    service.lock("boss", mine[0])
+    service.lock("boss", mine[1])
+    # li's third customer is not locked: it does not count toward wang's lock cap
+    result = service.bulk_transfer("li", [mine[2], mine[0], mine[1]], "wang", mode=mode)
+    if mode is EACH:
+        assert [item.done for item in result.items] == [True, True, False]
+        refusal = result.items[2].refusal
+        assert isinstance(refusal, LockCapExceeded) and (refusal.cap, refusal.count) == (2, 2)
+    else:
+        assert result.done_count == 0
+        assert isinstance(result.items[2].refusal, LockCapExceeded)
+
+
+def test_the_books_are_kept_only_for_locked_reps_and_follow_the_writes() -> None:
+    service = service_on(MemoryStore())
+    ids = public(service, 2)
+    with service.store.unit_of_work() as uow:
+        books = BookKeeping(uow)
+        wang = CustomerQuery(owner_ids=frozenset({"wang"}))
+        assert books.customers.find(wang) == []
+        books.lock_rep("wang")
+        assert books.customers.find(wang) == []
+        first = books.customers.get(ids[0])
+        assert first is not None
+        claimed = Claimed(
+            customer_id=first.id, seq=2, at=START, actor_id="wang", rep_id="wang", pool_id="main"
+        )
+        taken = apply(first, claimed)
+        assert taken is not None
+        schedule = books.customers.schedule_of(ids[0])
+        assert schedule is not None
+        books.customers.update(taken, schedule, 1)
+        # the book follows the write, without reading the store again
+        assert books.customers.find(wang) == [taken]
+        assert uow.customers.find(wang) == [taken]
+        # any other query is the store's own
+        assert books.customers.find(CustomerQuery(status=CustomerStatus.PUBLIC)) == [
+            uow.customers.get(ids[1])
+        ]
+        books.rollback()
+        assert books.customers.find(wang) == []
