@@ -13,7 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from _state import store_state
-from _workers import Crew, Step
+from _workers import Crew, Outcome, Step
 from poolkit import BulkMode, ManualClock, Policy, PoolService, Team
 from poolkit.errors import BulkAborted, CapExceeded, ClaimLimitExceeded
 from poolkit.ports import Store
@@ -149,6 +149,66 @@ def hold(service: PoolService, rep_id: str, count: int) -> None:
         service.claim(rep_id, customer_id)
 
 
+def bulk_round(
+    crew: Crew,
+    rng: random.Random,
+    at: datetime,
+    rep_id: str,
+    targets: list[str],
+    per_worker: int,
+) -> tuple[list[Outcome], list[BulkMode]]:
+    """Every worker of ``crew`` bulk-claims ``per_worker`` of ``targets`` of its own for
+    ``rep_id`` at once, each in a mode drawn at random."""
+    modes = [rng.choice(MODES) for _ in range(crew.size)]
+    steps = [
+        [
+            Step(
+                "bulk_claim",
+                rep_id,
+                customer_ids=tuple(targets[worker * per_worker : (worker + 1) * per_worker]),
+                mode=modes[worker].value,
+            )
+        ]
+        for worker in range(crew.size)
+    ]
+    return [worker[0] for worker in crew.run(at, steps)], modes
+
+
+def judge_bulk_round(
+    round_: int,
+    outcomes: list[Outcome],
+    modes: list[BulkMode],
+    *,
+    room: int,
+    limit: int,
+    counted: int,
+    full: str,
+    tally: Counter[str],
+) -> list[str]:
+    """The limit (a cap, a claim limit) had ``room`` left before the round and counts
+    ``counted`` after it: it must never pass ``limit``, must have grown by exactly what was
+    claimed, be full whenever a per-customer claim was refused and, when every worker
+    claimed per customer, have filled exactly the room; every refusal starts with ``full``
+    (or is an all-or-nothing call rolled back because of it)."""
+    done = sum(len(outcome.done) for outcome in outcomes)
+    asked = sum(len(outcome.step.customer_ids) for outcome in outcomes)
+    tally["room"] += room
+    tally["claimed"] += done
+    problems = [f"round {round_}: {o.error}: {o.message}" for o in outcomes if o.error]
+    if counted != limit - room + done or counted > limit:
+        problems.append(f"round {round_}: room for {room}, {done} claimed, counts {counted}")
+    for outcome, mode in zip(outcomes, modes, strict=True):
+        for refusal in outcome.refusals:
+            tally[refusal.split(":")[0]] += 1
+            if not (refusal.startswith(full) or (mode is ALL and refusal.startswith("Bulk"))):
+                problems.append(f"round {round_}: {mode.value} refused with {refusal}")
+        if mode is EACH and outcome.refusals and counted != limit:
+            problems.append(f"round {round_}: a claim was refused at {counted} of {limit}")
+    if all(mode is EACH for mode in modes) and done != min(room, asked):
+        problems.append(f"round {round_}: room for {room}, {done} claimed per customer")
+    return problems
+
+
 def bulk_cap_round(
     service: PoolService,
     clock: ManualClock,
@@ -159,45 +219,50 @@ def bulk_cap_round(
     per_worker: int,
     tally: Counter[str],
 ) -> list[str]:
-    """One round of the bulk cap race: "li" holds ``cap - room`` customers, then every
-    worker of ``crew`` bulk-claims ``per_worker`` customers of its own for li at once,
-    each in a mode drawn at random. The rep must never pass the cap, hold exactly what
-    was claimed, be full whenever a per-customer claim was refused, and, when every
-    worker claims per customer, fill exactly the room; every refusal is the cap (or an
-    all-or-nothing call rolled back because of it). Returns the problems found."""
+    """One round of the bulk cap race: "li" holds ``cap - room`` customers, then the
+    workers bulk-claim for li at once (:func:`bulk_round`, :func:`judge_bulk_round`).
+    Returns the problems found."""
     at = START + timedelta(minutes=round_)
     clock.set(at)
     room = rng.randint(0, min(cap, crew.size * per_worker))
     hold(service, "li", cap - room)
     targets = public_ids(service, crew.size * per_worker)
-    modes = [rng.choice(MODES) for _ in range(crew.size)]
-    steps = [
-        [
-            Step(
-                "bulk_claim",
-                "li",
-                customer_ids=tuple(targets[worker * per_worker : (worker + 1) * per_worker]),
-                mode=modes[worker].value,
-            )
-        ]
-        for worker in range(crew.size)
-    ]
-    outcomes = [worker[0] for worker in crew.run(at, steps)]
-    done = sum(len(outcome.done) for outcome in outcomes)
+    outcomes, modes = bulk_round(crew, rng, at, "li", targets, per_worker)
     held = len(service.private_pool("li"))
-    tally["room"] += room
-    tally["claimed"] += done
-    problems = [f"round {round_}: {o.error}: {o.message}" for o in outcomes if o.error]
-    if held != cap - room + done or held > cap:
-        problems.append(f"round {round_}: room for {room}, {done} claimed, holds {held}")
     full = f"CapExceeded: rep 'li' holds {cap} of a cap of {cap}"
-    for outcome, mode in zip(outcomes, modes, strict=True):
-        for refusal in outcome.refusals:
-            tally[refusal.split(":")[0]] += 1
-            if not (refusal.startswith(full) or (mode is ALL and refusal.startswith("Bulk"))):
-                problems.append(f"round {round_}: {mode.value} refused with {refusal}")
-        if mode is EACH and outcome.refusals and held != cap:
-            problems.append(f"round {round_}: a claim was refused at {held} of {cap}")
-    if all(mode is EACH for mode in modes) and done != min(room, len(targets)):
-        problems.append(f"round {round_}: room for {room}, {done} claimed per customer")
-    return problems
+    return judge_bulk_round(
+        round_, outcomes, modes, room=room, limit=cap, counted=held, full=full, tally=tally
+    )
+
+
+def bulk_claim_limit_round(
+    service: PoolService,
+    clock: ManualClock,
+    crew: Crew,
+    rng: random.Random,
+    round_: int,
+    limit: int,
+    per_worker: int,
+    tally: Counter[str],
+) -> list[str]:
+    """One round of the bulk claim-limit race, two days after the last (the window is one
+    day): "wang" holds nothing and makes ``limit - room`` claims, then the workers
+    bulk-claim for wang at once. Every refusal must be the claim limit, naming the moment
+    the window frees up. Returns the problems found."""
+    at = START + timedelta(days=2 * round_)
+    clock.set(at)
+    hold(service, "wang", 0)
+    room = rng.randint(0, limit)
+    for customer_id in public_ids(service, limit - room):
+        service.claim("wang", customer_id)
+    targets = public_ids(service, crew.size * per_worker)
+    outcomes, modes = bulk_round(crew, rng, at, "wang", targets, per_worker)
+    with service.store.unit_of_work() as uow:
+        claims = len(uow.events.claims_by("wang", at - timedelta(days=1)))
+    full = (
+        f"ClaimLimitExceeded: rep 'wang' has made {limit} claims in 1 days; the next claim "
+        f"is possible at {(at + timedelta(days=1)).isoformat()}"
+    )
+    return judge_bulk_round(
+        round_, outcomes, modes, room=room, limit=limit, counted=claims, full=full, tally=tally
+    )

@@ -16,6 +16,7 @@ from _bulk import (
     MODES,
     START,
     bulk_cap_round,
+    bulk_claim_limit_round,
     cap_in_a_later_chunk,
     cap_minus_two,
     claim_limit_part_way,
@@ -96,6 +97,31 @@ def test_eight_processes_bulk_claiming_for_one_rep_never_pass_the_cap(
     say(
         f"postgres bulk cap race: {ROUNDS} rounds x {PROCESSES} processes x {PER_WORKER} "
         f"customers for one rep, cap {cap}: {dict(sorted(tally.items()))}"
+    )
+    assert problems == []
+    assert crew.exit_codes == [0] * PROCESSES
+
+
+def test_eight_processes_bulk_claiming_for_one_rep_never_pass_the_claim_limit(
+    location: str, store: PostgresStore, say: Say
+) -> None:
+    limit = 5
+    policy = policy_doc(claim_limit={"window_days": 1, "per_rep": {"wang": limit}})
+    rng = random.Random(20261201)
+    tally: Counter[str] = Counter()
+    problems: list[str] = []
+    service = service_on(store, policy)
+    public(service, limit + PROCESSES * PER_WORKER)
+    clock = service.clock
+    assert isinstance(clock, ManualClock)
+    with Crew(location, policy, START, PROCESSES) as crew:
+        for round_ in range(ROUNDS):
+            problems += bulk_claim_limit_round(
+                service, clock, crew, rng, round_, limit, PER_WORKER, tally
+            )
+    say(
+        f"postgres bulk claim-limit race: {ROUNDS} rounds x {PROCESSES} processes x "
+        f"{PER_WORKER} customers for one rep, limit {limit}/day: {dict(sorted(tally.items()))}"
     )
     assert problems == []
     assert crew.exit_codes == [0] * PROCESSES
