@@ -28,7 +28,7 @@ from zoneinfo import ZoneInfo
 
 import attrs
 
-from poolkit import ManualClock, Policy, PoolService
+from poolkit import BulkMode, ManualClock, Policy, PoolService
 from poolkit.errors import CapExceeded, ClaimLimitExceeded, CollisionError, WrongStateError
 from poolkit.importer import ImportRow
 from poolkit.stores import open_store
@@ -67,13 +67,15 @@ def open_service(
 @attrs.frozen
 class Step:
     """One operation: "claim" or "follow_up" (by ``actor_id``, of ``customer_id``),
-    "create" (by ``actor_id``, into their private pool, with ``keys``), or "sweep" (at the
-    worker's clock)."""
+    "create" (by ``actor_id``, into their private pool, with ``keys``), "sweep" (at the
+    worker's clock), or "bulk_claim" (by ``actor_id``, of ``customer_ids``, in ``mode``)."""
 
     op: str
     actor_id: str = ""
     customer_id: str = ""
     keys: tuple[tuple[str, str], ...] = ()
+    customer_ids: tuple[str, ...] = ()
+    mode: str = "per-customer"
 
 
 @attrs.frozen
@@ -91,6 +93,8 @@ class Outcome:
     dropped: tuple[str, ...] = ()  # a sweep's dropped customers
     customer_id: str | None = None  # create: the customer made, or CollisionError's holder
     message: str = ""
+    done: tuple[str, ...] = ()  # bulk_claim: the customers claimed
+    refusals: tuple[str, ...] = ()  # bulk_claim: each refused customer's refusal, as a text
 
 
 @attrs.frozen
@@ -113,6 +117,15 @@ def run_step(service: PoolService, step: Step) -> Outcome:
         if step.op == "sweep":
             report = service.sweep()
             return Outcome(step, dropped=tuple(item.customer_id for item in report.dropped))
+        if step.op == "bulk_claim":
+            result = service.bulk_claim(step.actor_id, step.customer_ids, mode=BulkMode(step.mode))
+            return Outcome(
+                step,
+                done=tuple(item.customer_id for item in result.done),
+                refusals=tuple(
+                    f"{type(item.refusal).__name__}: {item.reason}" for item in result.refused
+                ),
+            )
         if step.op == "create":
             made = service.create(step.actor_id, f"Shop of {step.actor_id}", keys=step.keys)
             return Outcome(step, version=made.version, customer_id=made.id)

@@ -79,6 +79,17 @@ def run(script: str, *args: str) -> str:
             ],
         ),
         (
+            "bench_bulk.py",
+            ("--claims", "20", "--stored", "200", "--cap", "50"),
+            [
+                "single claims, one by one",
+                "bulk_claim, per customer",
+                "bulk_claim, all or nothing",
+                "floor (hand-written SQL)",
+                "ratio: single claims / bulk per customer",
+            ],
+        ),
+        (
             "bench_review.py",
             ("--numbered", "200", "--random", "400", "--examples", "2"),
             ["numbered   before", "numbered   after", "random     before", "random     after"],

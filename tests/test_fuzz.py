@@ -134,6 +134,8 @@ def valid(kind: str) -> st.SearchStrategy[Any]:
         "pool_value": st.sampled_from([Pool("south"), Pool("main", is_default=True)]),
         "team_value": st.just(Team.from_dict(TEAM)),
         "policy_value": st.sampled_from([Policy.from_dict(POLICY), Policy.from_dict(SHORTER)]),
+        "customers": st.lists(st.sampled_from([*CUSTOMERS, "ghost"]), min_size=1, max_size=4),
+        "mode": st.sampled_from(["per-customer", "all-or-nothing"]),
     }[kind]
 
 
@@ -208,6 +210,13 @@ OPERATIONS: dict[str, tuple[tuple[str, ...], dict[str, str]]] = {
     "events_since": (("int",), {"limit": "int"}),
     "feed_position": (("text",), {}),
     "save_feed_position": (("text", "int"), {}),
+    "bulk_claim": (("actor", "customers"), {"mode": "mode"}),
+    "bulk_assign": (("actor", "customers", "rep"), {"mode": "mode"}),
+    "bulk_transfer": (("actor", "customers", "rep"), {"mode": "mode"}),
+    "bulk_return_to_pool": (("actor", "customers", "text"), {"mode": "mode"}),
+    "bulk_recycle": (("actor", "customers", "text"), {"mode": "mode"}),
+    "bulk_freeze": (("actor", "customers", "text"), {"mode": "mode"}),
+    "bulk_change_grade": (("actor", "customers", "grade"), {"mode": "mode"}),
 }
 
 

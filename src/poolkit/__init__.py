@@ -41,6 +41,9 @@ from poolkit.policy.config import (
 )
 from poolkit.policy.rules import ActionKind, Reason
 from poolkit.service import (
+    BulkItem,
+    BulkMode,
+    BulkResult,
     CreateResult,
     DepartureReport,
     DropShift,
@@ -110,6 +113,9 @@ if not TYPE_CHECKING:  # type checkers should see only the names of __all__
 __all__ = [
     "ActionKind",
     "AttributeValue",
+    "BulkItem",
+    "BulkMode",
+    "BulkResult",
     "CapPolicy",
     "ClaimLimitPolicy",
     "Clock",

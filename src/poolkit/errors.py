@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 __all__ = [
+    "BulkAborted",
     "CapExceeded",
     "ClaimLimitExceeded",
     "CollisionError",
@@ -444,4 +445,22 @@ class LockCapExceeded(PoolkitError):
         self.count = count
         super().__init__(
             f"rep {rep_id!r} has {count} customers locked of a lock cap of {cap}; unlock one first"
+        )
+
+
+class BulkAborted(PoolkitError):
+    """A customer of an all-or-nothing bulk move that was not moved because another
+    customer of the same call was refused (``refused_id``, with ``cause``): the whole call
+    was rolled back."""
+
+    def __init__(
+        self, customer_id: str, operation: str, refused_id: str, cause: PoolkitError
+    ) -> None:
+        self.customer_id = customer_id
+        self.operation = operation
+        self.refused_id = refused_id
+        self.cause = cause
+        super().__init__(
+            f"customer {customer_id!r} not done: the all-or-nothing bulk {operation} was "
+            f"rolled back because customer {refused_id!r} was refused ({cause})"
         )

@@ -11,6 +11,7 @@ import attrs
 
 from poolkit import Customer, CustomerStatus, Event, PoolService
 from poolkit.cli._args import instant, pairs, whole_number
+from poolkit.cli._bulk import BULK, CUSTOMERS, move
 from poolkit.cli._context import Context
 from poolkit.cli._output import count, customer_json, details, line, plain
 from poolkit.cli._registry import Actor, arg, command
@@ -236,14 +237,22 @@ def edit(ctx: Context, args: argparse.Namespace) -> None:
 
 @command(
     "change-grade",
-    "re-grade a customer; its drop deadlines follow the new grade",
-    CUSTOMER,
+    "re-grade customers; their drop deadlines follow the new grade",
+    CUSTOMERS,
     arg("grade", help="the new grade, or - for none"),
+    *BULK,
 )
 def change_grade(ctx: Context, args: argparse.Namespace) -> None:
     grade = None if args.grade == "-" else args.grade
-    customer = ctx.service().change_grade(args.actor, args.customer, grade)
-    _changed(ctx, "change-grade", customer, f"is now grade {customer.grade or '-'}")
+    service = ctx.service()
+    move(
+        ctx,
+        args,
+        "change-grade",
+        lambda one: service.change_grade(args.actor, one, grade),
+        lambda ids, mode: service.bulk_change_grade(args.actor, ids, grade, mode=mode),
+        lambda customer: f"is now grade {customer.grade or '-'}",
+    )
 
 
 @command("lock", "exempt a customer from every drop rule", CUSTOMER)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 
 from poolkit import Customer, FollowUpKind
+from poolkit.cli._bulk import BULK, CUSTOMERS, move
 from poolkit.cli._context import Context
 from poolkit.cli._output import customer_json, next_drop, plain, when
 from poolkit.cli._registry import arg, command
@@ -34,34 +35,79 @@ def _moved(ctx: Context, action: str, customer: Customer) -> None:
     ctx.emit(customer_json(customer), f"{action}: {customer.id} is now {customer.where}")
 
 
-@command("claim", "claim a customer from a public pool", CUSTOMER)
+def _where(customer: Customer) -> str:
+    return f"is now {customer.where}"
+
+
+@command("claim", "claim customers from a public pool", CUSTOMERS, *BULK)
 def claim(ctx: Context, args: argparse.Namespace) -> None:
-    _moved(ctx, "claim", ctx.service().claim(args.actor, args.customer))
+    service = ctx.service()
+    move(
+        ctx,
+        args,
+        "claim",
+        lambda one: service.claim(args.actor, one),
+        lambda ids, mode: service.bulk_claim(args.actor, ids, mode=mode),
+        _where,
+    )
 
 
-@command("assign", "assign a public customer to a pool member", CUSTOMER, TO_REP)
+@command("assign", "assign public customers to a pool member", CUSTOMERS, TO_REP, *BULK)
 def assign(ctx: Context, args: argparse.Namespace) -> None:
-    _moved(ctx, "assign", ctx.service().assign(args.actor, args.customer, args.to))
+    service = ctx.service()
+    move(
+        ctx,
+        args,
+        "assign",
+        lambda one: service.assign(args.actor, one, args.to),
+        lambda ids, mode: service.bulk_assign(args.actor, ids, args.to, mode=mode),
+        _where,
+    )
 
 
 @command(
     "return",
-    "return a customer to its public pool",
-    CUSTOMER,
+    "return customers to their public pool",
+    CUSTOMERS,
     arg("--reason", required=True, help="why (required)"),
+    *BULK,
 )
 def return_(ctx: Context, args: argparse.Namespace) -> None:
-    _moved(ctx, "return", ctx.service().return_to_pool(args.actor, args.customer, args.reason))
+    service = ctx.service()
+    move(
+        ctx,
+        args,
+        "return",
+        lambda one: service.return_to_pool(args.actor, one, args.reason),
+        lambda ids, mode: service.bulk_return_to_pool(args.actor, ids, args.reason, mode=mode),
+        _where,
+    )
 
 
-@command("recycle", "take a customer back to its public pool", CUSTOMER, REASON)
+@command("recycle", "take customers back to their public pool", CUSTOMERS, REASON, *BULK)
 def recycle(ctx: Context, args: argparse.Namespace) -> None:
-    _moved(ctx, "recycle", ctx.service().recycle(args.actor, args.customer, args.reason))
+    service = ctx.service()
+    move(
+        ctx,
+        args,
+        "recycle",
+        lambda one: service.recycle(args.actor, one, args.reason),
+        lambda ids, mode: service.bulk_recycle(args.actor, ids, args.reason, mode=mode),
+        _where,
+    )
 
 
-@command("transfer", "hand a customer to another rep", CUSTOMER, TO_REP)
+@command("transfer", "hand customers to another rep", CUSTOMERS, TO_REP, *BULK)
 def transfer(ctx: Context, args: argparse.Namespace) -> None:
-    _moved(ctx, "transfer", ctx.service().transfer(args.actor, args.customer, args.to))
+    service = ctx.service()
+    move(
+        ctx,
+        args,
+        "transfer",
+        lambda one: service.transfer(args.actor, one, args.to),
+        lambda ids, mode: service.bulk_transfer(args.actor, ids, args.to, mode=mode),
+        _where,
+    )
 
 
 @command(
@@ -86,9 +132,17 @@ def change_pool(ctx: Context, args: argparse.Namespace) -> None:
     _moved(ctx, "change-pool", ctx.service().change_pool(args.actor, args.customer, args.to))
 
 
-@command("freeze", "put a customer in the recycle bin", CUSTOMER, REASON)
+@command("freeze", "put customers in the recycle bin", CUSTOMERS, REASON, *BULK)
 def freeze(ctx: Context, args: argparse.Namespace) -> None:
-    _moved(ctx, "freeze", ctx.service().freeze(args.actor, args.customer, args.reason))
+    service = ctx.service()
+    move(
+        ctx,
+        args,
+        "freeze",
+        lambda one: service.freeze(args.actor, one, args.reason),
+        lambda ids, mode: service.bulk_freeze(args.actor, ids, args.reason, mode=mode),
+        _where,
+    )
 
 
 @command(

@@ -23,6 +23,7 @@ import inspect
 
 from poolkit.service._arguments import checked
 from poolkit.service._reviews import review_id
+from poolkit.service.bulk import BulkItem, BulkJobs, BulkMode, BulkResult
 from poolkit.service.feed import FeedJobs
 from poolkit.service.intake import CreateResult, IntakeJobs
 from poolkit.service.lookalikes import LookalikeJobs
@@ -42,6 +43,9 @@ from poolkit.service.what_if import (
 )
 
 __all__ = [
+    "BulkItem",
+    "BulkMode",
+    "BulkResult",
     "CreateResult",
     "DepartureReport",
     "DropShift",
@@ -63,6 +67,7 @@ class PoolService(
     PolicyJobs,
     IntakeJobs,
     LookalikeJobs,
+    BulkJobs,
     MoveJobs,
     ReportJobs,  # before SweepJobs: the report reads the forecast
     SweepJobs,

@@ -187,11 +187,14 @@ class ServiceCore:
 
         The review list follows along here, for every operation alike: a deleted customer's
         open items close, and a new name is checked for look-alikes like a new customer.
+        What can refuse (a deadline past the calendar's end) is computed before the first
+        write, so a refusal leaves the unit of work as it was: a bulk move goes on with the
+        next customer.
         """
         uow = work.uow
         changed = apply(customer, event)
-        uow.events.append(event)
         if changed is None:
+            uow.events.append(event)
             uow.customers.remove(customer.id, customer.version)
             if isinstance(event, Deleted):
                 for item in uow.reviews.find(ReviewStatus.OPEN, customer.id):
@@ -199,7 +202,9 @@ class ServiceCore:
                         _reviews.resolved(item, ReviewStatus.CLOSED, event.actor_id, event.at)
                     )
             return customer
-        uow.customers.update(changed, rules.schedule(changed, work.policy), customer.version)
+        schedule = rules.schedule(changed, work.policy)
+        uow.events.append(event)
+        uow.customers.update(changed, schedule, customer.version)
         if isinstance(event, Edited) and changed.name != customer.name:
             _reviews.file_reviews(uow, work.policy, changed, event.at)
         return changed

@@ -48,9 +48,16 @@ from poolkit.service._core import (
 )
 from poolkit.service._retry import retried
 
-__all__ = ["DepartureReport", "MoveJobs"]
+__all__ = ["DepartureReport", "MoveJobs", "return_reason"]
 
 _PRIVATE, _PUBLIC = CustomerStatus.PRIVATE, CustomerStatus.PUBLIC
+
+
+def return_reason(reason: object) -> str:
+    """The reason of a return, stripped; a return without one is refused."""
+    if not isinstance(reason, str) or not reason.strip():
+        raise InvalidValueError("reason", "a return needs a reason")
+    return reason.strip()
 
 
 @attrs.frozen
@@ -90,16 +97,21 @@ class MoveJobs(ServiceCore):
         pools where only the manager assigns.
         """
         with self._operation(actor_id, customer_id) as op:
-            require_state(op.customer, "claim", _PUBLIC)
-            pool = op.work.team.pool(op.customer.pool_id)
-            op.allow(rights.may_claim(op.actor, pool), "claim")
-            # Before counting anything of the rep's (holdings, claims): the counts must
-            # not change between the count and the commit.
-            op.work.uow.lock_rep(op.actor.id)
-            self._check_cap(op.work, op.actor)
-            self._check_lock_cap_of_receiver(op, op.actor.id)
-            self._check_claim_limit(op)
-            return self._commit(op, op.event(Claimed, rep_id=op.actor.id, pool_id=pool.id))
+            return self._commit(op, self._claim_step(op))
+
+    def _claim_step(self, op: Operation) -> Claimed:
+        """The checks of a claim and its event, inside the caller's unit of work (the
+        single move and the bulk one alike)."""
+        require_state(op.customer, "claim", _PUBLIC)
+        pool = op.work.team.pool(op.customer.pool_id)
+        op.allow(rights.may_claim(op.actor, pool), "claim")
+        # Before counting anything of the rep's (holdings, claims): the counts must
+        # not change between the count and the commit.
+        op.work.uow.lock_rep(op.actor.id)
+        self._check_cap(op.work, op.actor)
+        self._check_lock_cap_of_receiver(op, op.actor.id)
+        self._check_claim_limit(op)
+        return op.event(Claimed, rep_id=op.actor.id, pool_id=pool.id)
 
     def _check_lock_cap_of_receiver(self, op: Operation, rep_id: str) -> None:
         """A locked customer stays locked when it changes hands: it must fit the receiver's
@@ -125,51 +137,59 @@ class MoveJobs(ServiceCore):
     def assign(self, actor_id: str, customer_id: str, to_rep_id: str) -> Customer:
         """A pool manager hands a public customer to a member of the pool (分配)."""
         with self._operation(actor_id, customer_id) as op:
-            require_state(op.customer, "assign", _PUBLIC)
-            pool = op.work.team.pool(op.customer.pool_id)
-            op.allow(rights.may_assign(op.actor, pool), "assign")
-            target = self._receiver(op.work, to_rep_id)
-            verdict = rights.may_assign_to(target, pool)
-            if not verdict.allowed:
-                raise PermissionDenied(
-                    op.actor.id, "assign to", f"rep {target.id!r}", verdict.reason
-                )
-            self._check_cap(op.work, target)
-            self._check_lock_cap_of_receiver(op, target.id)
-            return self._commit(op, op.event(Assigned, rep_id=target.id, pool_id=pool.id))
+            return self._commit(op, self._assign_step(op, to_rep_id))
+
+    def _assign_step(self, op: Operation, to_rep_id: str) -> Assigned:
+        require_state(op.customer, "assign", _PUBLIC)
+        pool = op.work.team.pool(op.customer.pool_id)
+        op.allow(rights.may_assign(op.actor, pool), "assign")
+        target = self._receiver(op.work, to_rep_id)
+        verdict = rights.may_assign_to(target, pool)
+        if not verdict.allowed:
+            raise PermissionDenied(op.actor.id, "assign to", f"rep {target.id!r}", verdict.reason)
+        self._check_cap(op.work, target)
+        self._check_lock_cap_of_receiver(op, target.id)
+        return op.event(Assigned, rep_id=target.id, pool_id=pool.id)
 
     @retried
     def return_to_pool(self, actor_id: str, customer_id: str, reason: str) -> Customer:
         """The owner gives a customer back to its public pool (退回), saying why."""
-        if not isinstance(reason, str) or not reason.strip():
-            raise InvalidValueError("reason", "a return needs a reason")
+        reason = return_reason(reason)
         with self._operation(actor_id, customer_id) as op:
-            require_state(op.customer, "return", _PRIVATE)
-            op.allow(rights.may_return(op.actor, op.customer), "return")
-            return self._commit(op, op.event(Returned, rep_id=op.actor.id, reason=reason.strip()))
+            return self._commit(op, self._return_step(op, reason))
+
+    def _return_step(self, op: Operation, reason: str) -> Returned:
+        require_state(op.customer, "return", _PRIVATE)
+        op.allow(rights.may_return(op.actor, op.customer), "return")
+        return op.event(Returned, rep_id=op.actor.id, reason=reason)
 
     @retried
     def recycle(self, actor_id: str, customer_id: str, reason: str = "") -> Customer:
         """A pool manager or the owner's superior takes a customer back to the pool (回收)."""
         with self._operation(actor_id, customer_id) as op:
-            require_state(op.customer, "recycle", _PRIVATE)
-            op.allow(rights.may_recycle(op.work.team, op.actor, op.customer), "recycle")
-            owner = owner_of(op.customer, "recycle")
-            return self._commit(op, op.event(Recycled, rep_id=owner, reason=reason))
+            return self._commit(op, self._recycle_step(op, reason))
+
+    def _recycle_step(self, op: Operation, reason: str) -> Recycled:
+        require_state(op.customer, "recycle", _PRIVATE)
+        op.allow(rights.may_recycle(op.work.team, op.actor, op.customer), "recycle")
+        owner = owner_of(op.customer, "recycle")
+        return op.event(Recycled, rep_id=owner, reason=reason)
 
     @retried
     def transfer(self, actor_id: str, customer_id: str, to_rep_id: str) -> Customer:
         """The owner hands a customer to a colleague (转移), within the colleague's cap."""
         with self._operation(actor_id, customer_id) as op:
-            require_state(op.customer, "transfer", _PRIVATE)
-            op.allow(rights.may_transfer(op.actor, op.customer), "transfer")
-            target = self._receiver(op.work, to_rep_id)
-            if target.id == op.actor.id:
-                raise InvalidValueError("to_rep_id", "cannot transfer a customer to its owner")
-            self._check_cap(op.work, target)
-            self._check_lock_cap_of_receiver(op, target.id)
-            event = op.event(Transferred, from_rep_id=op.actor.id, to_rep_id=target.id)
-            return self._commit(op, event)
+            return self._commit(op, self._transfer_step(op, to_rep_id))
+
+    def _transfer_step(self, op: Operation, to_rep_id: str) -> Transferred:
+        require_state(op.customer, "transfer", _PRIVATE)
+        op.allow(rights.may_transfer(op.actor, op.customer), "transfer")
+        target = self._receiver(op.work, to_rep_id)
+        if target.id == op.actor.id:
+            raise InvalidValueError("to_rep_id", "cannot transfer a customer to its owner")
+        self._check_cap(op.work, target)
+        self._check_lock_cap_of_receiver(op, target.id)
+        return op.event(Transferred, from_rep_id=op.actor.id, to_rep_id=target.id)
 
     @retried
     def reassign(
@@ -208,10 +228,12 @@ class MoveJobs(ServiceCore):
     def freeze(self, actor_id: str, customer_id: str, reason: str = "") -> Customer:
         """Put a customer in the recycle bin (冻结): nobody may claim or edit it until restored."""
         with self._operation(actor_id, customer_id) as op:
-            require_state(op.customer, "freeze", _PRIVATE, _PUBLIC)
-            op.allow(rights.may_freeze(op.work.team, op.actor, op.customer), "freeze")
-            event = op.event(Frozen, from_rep_id=op.customer.owner_id, reason=reason)
-            return self._commit(op, event)
+            return self._commit(op, self._freeze_step(op, reason))
+
+    def _freeze_step(self, op: Operation, reason: str) -> Frozen:
+        require_state(op.customer, "freeze", _PRIVATE, _PUBLIC)
+        op.allow(rights.may_freeze(op.work.team, op.actor, op.customer), "freeze")
+        return op.event(Frozen, from_rep_id=op.customer.owner_id, reason=reason)
 
     @retried
     def restore(self, actor_id: str, customer_id: str, to_pool_id: str | None = None) -> Customer:
@@ -260,14 +282,16 @@ class MoveJobs(ServiceCore):
     @retried
     def change_grade(self, actor_id: str, customer_id: str, grade: str | None) -> Customer:
         """Re-grade a customer (A-E...); its drop deadlines follow the new grade's rules."""
-        operation = "change the grade of"
         with self._operation(actor_id, customer_id) as op:
-            customer = op.customer
-            require_state(customer, operation, _PRIVATE, _PUBLIC)
-            op.allow(rights.may_change_grade(op.work.team, op.actor, customer), operation)
-            if grade == customer.grade:
-                raise InvalidValueError("grade", f"the customer already has grade {grade!r}")
-            return self._commit(op, op.event(GradeChanged, old=customer.grade, new=grade))
+            return self._commit(op, self._change_grade_step(op, grade))
+
+    def _change_grade_step(self, op: Operation, grade: str | None) -> GradeChanged:
+        operation, customer = "change the grade of", op.customer
+        require_state(customer, operation, _PRIVATE, _PUBLIC)
+        op.allow(rights.may_change_grade(op.work.team, op.actor, customer), operation)
+        if grade == customer.grade:
+            raise InvalidValueError("grade", f"the customer already has grade {grade!r}")
+        return op.event(GradeChanged, old=customer.grade, new=grade)
 
     @retried
     def edit(
