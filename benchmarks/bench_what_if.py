@@ -170,9 +170,9 @@ def read_pages(path: Path, page: int = 500) -> tuple[float, int]:
     return elapsed, read
 
 
-def what_if(path: Path) -> tuple[float, int, int, float]:
-    """Seconds, customers looked at, customers changed, and how much the process's peak
-    resident memory grew during the what-if (MiB), measured in a fresh process so that the
+def what_if(path: Path) -> tuple[float, int, int, float, float]:
+    """Seconds, customers looked at, customers changed, the process's peak resident memory
+    (MiB) and how much of it the what-if added, measured in a fresh process so that the
     book's building does not count."""
     done = subprocess.run(
         [sys.executable, __file__, "--child", str(path)],
@@ -180,8 +180,8 @@ def what_if(path: Path) -> tuple[float, int, int, float]:
         text=True,
         check=True,
     )
-    seconds, looked, changed, grown = done.stdout.split()
-    return float(seconds), int(looked), int(changed), float(grown)
+    seconds, looked, changed, peak, grown = done.stdout.split()
+    return float(seconds), int(looked), int(changed), float(peak), float(grown)
 
 
 def child(path: Path) -> None:
@@ -191,9 +191,9 @@ def child(path: Path) -> None:
     started = time.perf_counter()
     result = service.what_if(CANDIDATE, NOW + timedelta(days=14))
     elapsed = time.perf_counter() - started
-    grown = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024  # KiB on Linux
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
     store.close()
-    print(elapsed, result.customers, result.changed, grown)
+    print(elapsed, result.customers, result.changed, peak / 1024, (peak - before) / 1024)
 
 
 def streamed(path: Path) -> tuple[float, int]:
@@ -211,27 +211,29 @@ def remove(path: Path) -> None:
         Path(f"{path}{suffix}").unlink(missing_ok=True)
 
 
-Row = tuple[int, int, float, float, float, int, float, float | None]
+Row = tuple[int, int, float, float, float, int, float, float, float | None]
 
 
 def report(results: list[Row]) -> None:
     print()
     print(
         f"{'stored':>10} {'owned':>8} {'raw s':>8} {'reads s':>8} {'what_if s':>10} "
-        f"{'/raw':>7} {'/reads':>7} {'us/owned':>9} {'changed':>8} {'+RSS MiB':>9} {'items s':>8}"
+        f"{'/raw':>7} {'/reads':>7} {'us/owned':>9} {'changed':>8} {'RSS MiB':>8} {'+MiB':>5} "
+        f"{'items s':>8}"
     )
-    for stored, rows, raw, reads, seconds, changed, grown, stream in results:
+    for stored, rows, raw, reads, seconds, changed, peak, grown, stream in results:
         items = "-" if stream is None else f"{stream:.3f}"
         print(
             f"{stored:>10,} {rows:>8,} {raw:>8.3f} {reads:>8.3f} {seconds:>10.3f} "
             f"{seconds / raw:>6.1f}x {seconds / reads:>6.1f}x "
-            f"{seconds / max(rows, 1) * 1e6:>9.1f} {changed:>8,} {grown:>9.1f} {items:>8}"
+            f"{seconds / max(rows, 1) * 1e6:>9.1f} {changed:>8,} {peak:>8.1f} {grown:>5.1f} "
+            f"{items:>8}"
         )
     print(
         "raw: one SELECT of the owned rows' id and document through the status index; "
         "reads: the same rows paged and decoded as the what-if reads them; "
         "what_if: the summary (reads, both policies' decisions, totals), in a fresh process; "
-        "+RSS: how much that process's peak resident memory grew during it; "
+        "RSS: that process's peak resident memory, +MiB: how much the what-if added to it; "
         "items: the stream of changed customers (--items)"
     )
     if len(results) > 1:
@@ -272,13 +274,13 @@ def main() -> None:
             raw, rows = raw_scan(path)
             reads, read = read_pages(path)
             assert read == rows == args.owned, (read, rows)
-            seconds, looked, changed, grown = what_if(path)
+            seconds, looked, changed, peak, grown = what_if(path)
             assert looked == rows, (looked, rows)
             stream: float | None = None
             if args.items:
                 stream, listed = streamed(path)
                 assert listed == changed, (listed, changed)
-            results.append((stored, rows, raw, reads, seconds, changed, grown, stream))
+            results.append((stored, rows, raw, reads, seconds, changed, peak, grown, stream))
             remove(path)
     report(results)
 

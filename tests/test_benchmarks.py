@@ -65,7 +65,7 @@ def run(script: str, *args: str) -> str:
         (
             "bench_what_if.py",
             ("--stored", "600", "1200", "--owned", "300", "--reps", "10", "--items"),
-            ["stored    owned    raw s", "+RSS MiB", "what-if cost at 1,200 stored vs 600"],
+            ["stored    owned    raw s", "RSS MiB", "what-if cost at 1,200 stored vs 600"],
         ),
         (
             "bench_feed.py",
