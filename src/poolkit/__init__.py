@@ -38,10 +38,12 @@ from poolkit.policy.config import (
     VisibilityPolicy,
 )
 from poolkit.policy.rules import ActionKind, Reason
+from poolkit.ports import CustomerOrder
 from poolkit.service import (
     CreateResult,
     DepartureReport,
     ForecastItem,
+    Page,
     PoolService,
     Scope,
     SweepItem,
@@ -108,6 +110,7 @@ __all__ = [
     "Clock",
     "CreateResult",
     "Customer",
+    "CustomerOrder",
     "CustomerStatus",
     "DepartureReport",
     "DropKind",
@@ -122,6 +125,7 @@ __all__ = [
     "ManualClock",
     "MemoryStore",
     "OrgTree",
+    "Page",
     "Policy",
     "Pool",
     "PoolMode",

@@ -4,7 +4,8 @@
 (:mod:`~poolkit.service.team`), the policy (:mod:`~poolkit.service.policy`), customers in
 (:mod:`~poolkit.service.intake`), look-alikes and merges (:mod:`~poolkit.service.lookalikes`),
 moves (:mod:`~poolkit.service.moves`), the sweep and the forecast
-(:mod:`~poolkit.service.sweep`) and queries (:mod:`~poolkit.service.queries`). Who may do
+(:mod:`~poolkit.service.sweep`), queries (:mod:`~poolkit.service.queries`) and pages for
+screens (:mod:`~poolkit.service.pages`). Who may do
 what is decided in one pure module, :mod:`~poolkit.service.rights`; when a customer drops,
 in one pure function, :func:`poolkit.policy.rules.due_action`.
 """
@@ -18,6 +19,7 @@ from poolkit.service._reviews import review_id
 from poolkit.service.intake import CreateResult, IntakeJobs
 from poolkit.service.lookalikes import LookalikeJobs
 from poolkit.service.moves import DepartureReport, MoveJobs
+from poolkit.service.pages import Page, PageJobs
 from poolkit.service.policy import PolicyJobs
 from poolkit.service.queries import QueryJobs, Scope
 from poolkit.service.sweep import ForecastItem, SweepItem, SweepJobs, SweepReport
@@ -27,6 +29,7 @@ __all__ = [
     "CreateResult",
     "DepartureReport",
     "ForecastItem",
+    "Page",
     "PoolService",
     "Scope",
     "SweepItem",
@@ -35,7 +38,9 @@ __all__ = [
 ]
 
 
-class PoolService(TeamJobs, PolicyJobs, IntakeJobs, LookalikeJobs, MoveJobs, SweepJobs, QueryJobs):
+class PoolService(
+    TeamJobs, PolicyJobs, IntakeJobs, LookalikeJobs, MoveJobs, SweepJobs, QueryJobs, PageJobs
+):
     """The operations of the pool mechanism over any :class:`~poolkit.ports.Store`.
 
     ``policy`` is the rule book, kept in the store: given to a store without one, it is

@@ -24,6 +24,7 @@ A store still being written runs only the contracts of what it already implement
 :class:`UnitOfWorkConformance`  commit, rollback, isolation, serialisation across threads
 :class:`CustomerConformance`    the customer repository: versions, indexes, find, keys,
                                 similar names, the due index
+:class:`PageConformance`        keyset pages and counts of customers, in every sort
 :class:`EventLogConformance`    the event log
 :class:`ReviewConformance`      the review list of look-alikes
 :class:`TeamConformance`        reps, pools and settings
@@ -50,6 +51,7 @@ from __future__ import annotations
 from poolkit.testing.conformance.concurrent import ConcurrentUnitsOfWork
 from poolkit.testing.conformance.customers import CustomerConformance
 from poolkit.testing.conformance.events import EventLogConformance
+from poolkit.testing.conformance.pages import PageConformance
 from poolkit.testing.conformance.reviews import ReviewConformance
 from poolkit.testing.conformance.service import ServiceConformance
 from poolkit.testing.conformance.team import TeamConformance
@@ -59,6 +61,7 @@ from poolkit.testing.conformance.unit_of_work import UnitOfWorkConformance
 class StoreConformance(
     UnitOfWorkConformance,
     CustomerConformance,
+    PageConformance,
     EventLogConformance,
     ReviewConformance,
     TeamConformance,
@@ -72,6 +75,7 @@ __all__ = [
     "ConcurrentUnitsOfWork",
     "CustomerConformance",
     "EventLogConformance",
+    "PageConformance",
     "ReviewConformance",
     "ServiceConformance",
     "StoreConformance",
