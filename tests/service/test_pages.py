@@ -176,6 +176,8 @@ def test_the_recycle_bin_page(svc: PoolService, clock: ManualClock) -> None:
     assert svc.recycle_bin_page(actor_id="mgr").items == (made["a"],)
     assert svc.recycle_bin_page(actor_id="alice").items == ()  # manages no pool
     assert svc.recycle_bin_page(pool_id="east").total == 0
+    uncounted = svc.recycle_bin_page(with_total=False)
+    assert uncounted.items == (made["a"],) and uncounted.total is None
     with pytest.raises(PermissionDenied):
         svc.recycle_bin_page(pool_id="main", actor_id="alice")
 

@@ -39,11 +39,13 @@ MAX_PAGE_SIZE = 1000
 @attrs.frozen
 class Page(Generic[T]):
     """One page of a list: its ``items``, the ``next_cursor`` to pass for the page after
-    (None on the last page) and ``total``, how many items the whole list holds now."""
+    (None on the last page) and ``total``, how many items the whole list holds now (None
+    when the page was asked ``with_total=False``: counting reads the whole list, a page
+    only its own rows)."""
 
     items: tuple[T, ...]
     next_cursor: str | None
-    total: int
+    total: int | None
 
 
 def _limit(limit: int) -> int:
@@ -86,6 +88,7 @@ class PageJobs(ServiceCore):
         cursor: str | None,
         limit: int,
         actor: Rep | None,
+        with_total: bool,
     ) -> Page[Customer]:
         _limit(limit)
         list_id = _cursor.listing(list_id)
@@ -93,7 +96,7 @@ class PageJobs(ServiceCore):
         customers = work.uow.customers
         # One more than asked: whether it exists says whether there is a next page.
         found = customers.page(queries, order, descending=descending, after=after, limit=limit + 1)
-        total = customers.count_matching(queries)
+        total = customers.count_matching(queries) if with_total else None
         shown_items = found[:limit]
         next_cursor = None
         if len(found) > limit:
@@ -116,6 +119,7 @@ class PageJobs(ServiceCore):
         cursor: str | None = None,
         limit: int = 50,
         actor_id: str | None = None,
+        with_total: bool = True,
     ) -> Page[Customer]:
         """A page of the customers ``rep_id`` owns (私海). With ``actor_id``, only for the
         rep, their superiors and admins."""
@@ -135,7 +139,15 @@ class PageJobs(ServiceCore):
                     )
             query = CustomerQuery(owner_ids=frozenset({rep.id}))
             return self._customer_page(
-                work, f"private\x1f{rep.id}", [query], order, descending, cursor, limit, actor
+                work,
+                f"private\x1f{rep.id}",
+                [query],
+                order,
+                descending,
+                cursor,
+                limit,
+                actor,
+                with_total,
             )
 
     def public_pool_page(
@@ -151,6 +163,7 @@ class PageJobs(ServiceCore):
         cursor: str | None = None,
         limit: int = 50,
         actor_id: str | None = None,
+        with_total: bool = True,
     ) -> Page[Customer]:
         """A page of a public pool (公海), filtered as :meth:`public_pool` filters. With
         ``actor_id``, only for its members, managers and admins, keys shown as the policy's
@@ -175,7 +188,15 @@ class PageJobs(ServiceCore):
                         actor.id, "see", f"pool {pool_id!r}", f"not a member of pool {pool_id!r}"
                     )
             return self._customer_page(
-                work, f"public\x1f{query!r}", [query], order, descending, cursor, limit, actor
+                work,
+                f"public\x1f{query!r}",
+                [query],
+                order,
+                descending,
+                cursor,
+                limit,
+                actor,
+                with_total,
             )
 
     def recycle_bin_page(
@@ -187,6 +208,7 @@ class PageJobs(ServiceCore):
         cursor: str | None = None,
         limit: int = 50,
         actor_id: str | None = None,
+        with_total: bool = True,
     ) -> Page[Customer]:
         """A page of the recycle bin (冻结), of one pool or all. With ``actor_id``: an admin
         sees all of it, a pool manager the customers of the pools they manage."""
@@ -211,7 +233,15 @@ class PageJobs(ServiceCore):
                         )
             query = CustomerQuery(status=CustomerStatus.FROZEN, pool_ids=pools)
             return self._customer_page(
-                work, f"bin\x1f{query!r}", [query], order, descending, cursor, limit, actor
+                work,
+                f"bin\x1f{query!r}",
+                [query],
+                order,
+                descending,
+                cursor,
+                limit,
+                actor,
+                with_total,
             )
 
     def visible_page(
@@ -222,6 +252,7 @@ class PageJobs(ServiceCore):
         descending: bool = False,
         cursor: str | None = None,
         limit: int = 50,
+        with_total: bool = True,
     ) -> Page[Customer]:
         """A page of what :meth:`visible_to` lists for ``rep_id``: the same customers, as
         the rep is shown them, a page at a time."""
@@ -237,6 +268,7 @@ class PageJobs(ServiceCore):
                 cursor,
                 limit,
                 rep,
+                with_total,
             )
 
     def history_page(
