@@ -125,11 +125,13 @@ def _customer_page_sorts(conn: psycopg.Connection[tuple[object, ...]]) -> None:
     next drop: the entry column, filled from each stored document, and an index per sort
     under the two filters pages walk (an owner; a pool and status)."""
     conn.execute("ALTER TABLE customers ADD COLUMN entered_at timestamptz")
+    # A stored instant may name its zone after the offset ("...+08:00[Asia/Shanghai]",
+    # see poolkit.stores._codec): the offset alone is the instant.
     conn.execute(
         """UPDATE customers SET entered_at = coalesce(
-            (body ->> 'owned_since')::timestamptz,
+            split_part(body ->> 'owned_since', '[', 1)::timestamptz,
             public_since,
-            (body ->> 'created_at')::timestamptz
+            split_part(body ->> 'created_at', '[', 1)::timestamptz
         )"""
     )
     for name, columns in (("owner", "owner_id"), ("pool", "pool_id, status")):
