@@ -17,6 +17,7 @@ from poolkit import (
     OrgTree,
     Page,
     Policy,
+    Pool,
     PoolService,
     Team,
 )
@@ -467,3 +468,19 @@ def test_mask_keys_is_a_checked_policy_key() -> None:
     with pytest.raises(ConfigError) as refused:
         Policy.from_dict({**POLICY, "visibility": {"mask_keys": "yes"}})
     assert "mask_keys" in str(refused.value)
+
+
+def test_a_walk_of_a_reps_view_goes_on_when_the_team_changes(
+    svc: PoolService, clock: ManualClock
+) -> None:
+    made = town(svc, clock)
+    first = svc.visible_page("dave", limit=2)
+    assert first.next_cursor is not None
+    # dave joins pool east: its customer joins his view; his cursor still walks on.
+    svc.update_pool(Pool(id="east", members={"carol", "dave"}, managers={"mgr"}))
+    rest, _ = walk(lambda **kw: svc.visible_page("dave", **kw), 50)
+    assert made["beta"].id in {c.id for c in rest}
+    after = svc.visible_page("dave", cursor=first.next_cursor, limit=50)
+    last = [c.id for c in rest].index(first.items[-1].id)
+    assert after.items == tuple(rest[last + 1 :])  # beta sorts before the cursor: not shown
+    assert after.total == len(rest) == first.total + 1

@@ -234,7 +234,7 @@ class PageJobs(ServiceCore):
             query = CustomerQuery(status=CustomerStatus.FROZEN, pool_ids=pools)
             return self._customer_page(
                 work,
-                f"bin\x1f{query!r}",
+                f"bin\x1f{pool_id}\x1f{actor_id}",
                 [query],
                 order,
                 descending,
@@ -261,7 +261,9 @@ class PageJobs(ServiceCore):
             queries = visible_queries(work.team, work.policy, rep)
             return self._customer_page(
                 work,
-                f"visible\x1f{rep.id}\x1f{queries!r}",
+                # The rep names the list; what it holds is read again on every page, so a
+                # change of the team (a pool joined) changes the list, not the cursor.
+                f"visible\x1f{rep.id}",
                 queries,
                 order,
                 descending,
