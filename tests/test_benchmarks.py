@@ -90,6 +90,11 @@ def run(script: str, *args: str) -> str:
             ],
         ),
         (
+            "bench_pages.py",
+            ("--stored", "300", "--reads", "3"),
+            ["a page of 50 of 300", "entered   at 90%", "name      first", "raw count(*)"],
+        ),
+        (
             "bench_review.py",
             ("--numbered", "200", "--random", "400", "--examples", "2"),
             ["numbered   before", "numbered   after", "random     before", "random     after"],

@@ -136,12 +136,17 @@ def valid(kind: str) -> st.SearchStrategy[Any]:
         "policy_value": st.sampled_from([Policy.from_dict(POLICY), Policy.from_dict(SHORTER)]),
         "customers": st.lists(st.sampled_from([*CUSTOMERS, "ghost"]), min_size=1, max_size=4),
         "mode": st.sampled_from(["per-customer", "all-or-nothing"]),
+        "order": st.sampled_from(["name", "entered", "next_drop"]),
+        "cursor": st.sampled_from([None, "", "garbage", "e30.0000000000000000"]),
     }[kind]
 
 
 def argument(kind: str) -> st.SearchStrategy[Any]:
     return st.one_of(valid(kind), nasty) if kind != "opt" else nasty
 
+
+# The keywords every page of customers takes.
+PAGE = {"order": "order", "descending": "bool", "cursor": "cursor", "limit": "int"}
 
 # name: (positional kinds, keyword kinds)
 OPERATIONS: dict[str, tuple[tuple[str, ...], dict[str, str]]] = {
@@ -191,6 +196,18 @@ OPERATIONS: dict[str, tuple[tuple[str, ...], dict[str, str]]] = {
         },
     ),
     "recycle_bin": ((), {}),
+    "private_pool_page": (("rep",), {**PAGE, "actor_id": "actor"}),
+    "public_pool_page": (
+        ("pool",),
+        {**PAGE, "grades": "tags", "dropped_since": "when", "actor_id": "actor"},
+    ),
+    "recycle_bin_page": ((), {**PAGE, "pool_id": "pool", "actor_id": "actor"}),
+    "visible_page": (("rep",), {**PAGE, "with_total": "bool"}),
+    "history_page": (
+        ("customer",),
+        {"newest_first": "bool", "cursor": "cursor", "limit": "int", "actor_id": "actor"},
+    ),
+    "can_see": (("actor", "customer"), {}),
     "visible_to": (("rep",), {}),
     "reviews": (("status", "customer"), {}),
     "mark_not_same": (("actor", "review"), {}),

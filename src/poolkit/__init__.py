@@ -40,6 +40,7 @@ from poolkit.policy.config import (
     VisibilityPolicy,
 )
 from poolkit.policy.rules import ActionKind, Reason
+from poolkit.ports import CustomerOrder
 from poolkit.service import (
     BulkItem,
     BulkMode,
@@ -48,6 +49,7 @@ from poolkit.service import (
     DepartureReport,
     DropShift,
     ForecastItem,
+    Page,
     PoolOutlook,
     PoolService,
     RepOutlook,
@@ -121,6 +123,7 @@ __all__ = [
     "Clock",
     "CreateResult",
     "Customer",
+    "CustomerOrder",
     "CustomerStatus",
     "DepartureReport",
     "DropKind",
@@ -136,6 +139,7 @@ __all__ = [
     "ManualClock",
     "MemoryStore",
     "OrgTree",
+    "Page",
     "Policy",
     "Pool",
     "PoolMode",

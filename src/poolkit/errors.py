@@ -22,6 +22,7 @@ __all__ = [
     "DatabaseDamaged",
     "DatabaseUnavailable",
     "DuplicateIdError",
+    "InvalidCursorError",
     "InvalidKeyError",
     "InvalidValueError",
     "LockCapExceeded",
@@ -57,6 +58,15 @@ class InvalidValueError(PoolkitError, ValueError):
         self.field = field
         self.message = message
         super().__init__(f"{field}: {message}")
+
+
+class InvalidCursorError(InvalidValueError):
+    """A page cursor that poolkit did not make, was altered, or belongs to another list or
+    sort than the one asked for (``reason`` says which). Start again from the first page."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__("cursor", reason)
 
 
 class NaiveDatetimeError(InvalidValueError):
@@ -177,7 +187,9 @@ class CollisionError(PoolkitError):
     """Creating (or re-keying) a customer would duplicate one that exists (撞单).
 
     Names the existing customer, the matching key, and where it is: the owner (``owner_id``),
-    else its public pool (``pool_id``), and ``in_recycle_bin`` when frozen.
+    else its public pool (``pool_id``), and ``in_recycle_bin`` when frozen. ``key_masked``:
+    ``key_value`` is shown masked (the policy's ``visibility.mask_keys``, to a rep who may
+    not see the existing customer's keys); the owner is named all the same.
     """
 
     def __init__(
@@ -188,10 +200,13 @@ class CollisionError(PoolkitError):
         owner_id: str | None,
         pool_id: str,
         in_recycle_bin: bool,
+        *,
+        key_masked: bool = False,
     ) -> None:
         self.customer_id = customer_id
         self.key_kind = key_kind
         self.key_value = key_value
+        self.key_masked = key_masked
         self.owner_id = owner_id
         self.pool_id = pool_id
         self.in_recycle_bin = in_recycle_bin

@@ -29,13 +29,15 @@ The contract a store must keep:
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import enum
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import Protocol, Self
 
 import attrs
 
+from poolkit.clock import utc
 from poolkit.model.customer import AttributeValue, Customer, CustomerStatus, IdentityKey
 from poolkit.model.events import Event
 from poolkit.model.feed import FeedEntry
@@ -100,6 +102,61 @@ class CustomerTally:
     count: int
 
 
+class CustomerOrder(enum.Enum):
+    """How a page of customers is sorted; every order is tie-broken by id.
+
+    - ``NAME``: the customer's name, by code point (as Python compares strings);
+    - ``ENTERED``: when it entered where it is: ``owned_since`` for a private customer,
+      ``public_since`` for a public one; a frozen customer keeps the time it last entered a
+      public pool (the recycle bin records no time of its own), or its ``created_at``;
+    - ``NEXT_DROP``: the stored schedule's ``drop_at``; customers with no drop due (public,
+      frozen, locked) come after every dated one.
+    """
+
+    NAME = "name"
+    ENTERED = "entered"
+    NEXT_DROP = "next_drop"
+
+
+@attrs.frozen(order=True)
+class Position:
+    """Where a customer stands in a :class:`CustomerOrder`: its sort value and its id.
+    ``value`` is a name, an aware datetime, or None (no drop due, which sorts last)."""
+
+    value: str | datetime | None
+    customer_id: str
+
+
+def sort_key(position: Position) -> tuple[int, str | datetime, str]:
+    """The key that orders positions as every store does: by value (instants compared as
+    instants, whatever their zone; None after every value), then by id."""
+    value = position.value
+    if value is None:
+        return (1, "", position.customer_id)
+    return (0, utc(value) if isinstance(value, datetime) else value, position.customer_id)
+
+
+def entered_at(customer: Customer) -> datetime:
+    """The sort value of :attr:`CustomerOrder.ENTERED` (see there)."""
+    if customer.owned_since is not None:
+        return customer.owned_since
+    if customer.public_since is not None:
+        return customer.public_since
+    return customer.created_at
+
+
+def position_of(customer: Customer, schedule: Schedule, order: CustomerOrder) -> Position:
+    """The position of a stored customer (and its stored schedule) in ``order``."""
+    value: str | datetime | None
+    if order is CustomerOrder.NAME:
+        value = customer.name
+    elif order is CustomerOrder.ENTERED:
+        value = entered_at(customer)
+    else:
+        value = schedule.drop_at
+    return Position(value, customer.id)
+
+
 class CustomerRepository(Protocol):
     def get(self, customer_id: str) -> Customer | None: ...
 
@@ -151,6 +208,23 @@ class CustomerRepository(Protocol):
         group that has any, ordered by those four (None first). A count the store makes
         (a ``GROUP BY``), without loading the customers."""
 
+    def page(
+        self,
+        queries: Sequence[CustomerQuery],
+        order: CustomerOrder,
+        *,
+        descending: bool = False,
+        after: Position | None = None,
+        limit: int,
+    ) -> list[tuple[Customer, Position]]:
+        """Up to ``limit`` customers matching any of ``queries``, sorted by ``order`` then
+        id (both reversed with ``descending``), strictly after ``after`` in that order, each
+        with its :class:`Position`. A keyset read: its cost follows ``limit`` (with an
+        index for the order), not the customers before ``after``; its memory too."""
+
+    def count_matching(self, queries: Sequence[CustomerQuery]) -> int:
+        """How many customers match any of ``queries``."""
+
 
 class RepRepository(Protocol):
     def get(self, rep_id: str) -> Rep | None: ...
@@ -191,6 +265,7 @@ class EventLog(Protocol):
         """How many events of each kind happened at or after ``since`` and before
         ``until`` (kinds without any are absent). Read off an index on the events' time:
         its cost follows the events in that span, not the whole log."""
+
     def since(self, position: int, limit: int) -> list[FeedEntry]:
         """The change feed: up to ``limit`` events with a position above ``position``, in
         position order, each with its position (0 reads from the start). A store gives an
@@ -275,15 +350,20 @@ class Store(Protocol):
 
 
 __all__ = [
+    "CustomerOrder",
     "CustomerQuery",
     "CustomerRepository",
     "CustomerTally",
     "EventLog",
     "PoolRepository",
+    "Position",
     "RepRepository",
     "ReviewRepository",
     "Schedule",
     "Settings",
     "Store",
     "UnitOfWork",
+    "entered_at",
+    "position_of",
+    "sort_key",
 ]

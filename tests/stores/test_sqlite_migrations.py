@@ -20,7 +20,7 @@ from poolkit.errors import SchemaVersionError
 from poolkit.identity.similarity import blocking_keys
 from poolkit.model.customer import IdentityKey
 from poolkit.model.review import ReviewStatus
-from poolkit.ports import CustomerQuery
+from poolkit.ports import CustomerOrder, CustomerQuery
 from poolkit.stores._codec import encode
 from poolkit.stores.sqlite import (
     APPLICATION_ID,
@@ -217,6 +217,17 @@ def test_a_v1_file_is_migrated_on_open_and_keeps_its_data(
             assert [rep.id for rep in uow.reps.all()] == ["alice"]
             assert [pool.id for pool in uow.pools.all()] == ["north"]
             assert uow.settings.get("policy_fingerprint") == "abc"
+            # What the page step added: the sort columns, filled from the documents.
+            sorts = uow._execute("SELECT id, name, entered_at FROM customers ORDER BY id")
+            assert [tuple(row) for row in sorts] == [
+                ("acme", "Customer acme", micros(T0)),
+                ("beta", "Customer beta", micros(T0)),
+            ]
+            page = uow.customers.page([CustomerQuery()], CustomerOrder.NAME, limit=5)
+            assert [(c.id, p.value) for c, p in page] == [
+                ("acme", "Customer acme"),
+                ("beta", "Customer beta"),
+            ]
             # And the migrated file works like a new one.
             uow.customers.update(
                 public("acme", tags={"cold"}, version=3), drop_at(None), acme.version

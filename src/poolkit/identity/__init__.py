@@ -6,6 +6,7 @@ Pure functions, no I/O. Stores compare normalised keys to detect collisions (撞
 
 from poolkit.identity.keys import normalise_keys
 from poolkit.identity.lookalike import MAX_PER_CUSTOMER, may_be_same, review_matches
+from poolkit.identity.masking import mask_value, masked
 from poolkit.identity.normalise import (
     KEY_KINDS,
     SIMPLIFIES_CHINESE,
@@ -23,6 +24,8 @@ __all__ = [
     "MAX_PER_CUSTOMER",
     "SIMPLIFIES_CHINESE",
     "blocking_keys",
+    "mask_value",
+    "masked",
     "may_be_same",
     "name_similarity",
     "normalise_email",

@@ -299,14 +299,29 @@ class SimilarityPolicy:
 class VisibilityPolicy:
     """Who sees a customer beyond the owner, superiors, pool members and admins:
     ``creator_sees`` lets the rep who entered a customer see it wherever it goes (the
-    source CRM's "created by me" list), like a related rep."""
+    source CRM's "created by me" list), like a related rep. ``mask_keys`` shows identity
+    keys masked (``138****8000``) to whoever reads a customer they do not own, unless they
+    are above its owner or an admin: pool members browsing a public pool, related reps,
+    creators (see :mod:`poolkit.identity.masking`)."""
 
     creator_sees: bool = True
+    mask_keys: bool = False
 
     def __attrs_post_init__(self) -> None:
         problems: Problems = []
         _boolean(problems, "creator_sees", self.creator_sees)
+        _boolean(problems, "mask_keys", self.mask_keys)
         _refuse(problems)
+
+    def to_dict(self) -> dict[str, bool]:
+        """The keys that differ from the default (so that older policies keep their
+        fingerprint)."""
+        out: dict[str, bool] = {}
+        if not self.creator_sees:
+            out["creator_sees"] = False
+        if self.mask_keys:
+            out["mask_keys"] = True
+        return out
 
 
 @attrs.frozen
@@ -462,7 +477,7 @@ class Policy:
             },
             # Written only when it differs from the default, so that older policies keep
             # their fingerprint.
-            **({"visibility": {"creator_sees": False}} if not self.visibility.creator_sees else {}),
+            **({"visibility": self.visibility.to_dict()} if self.visibility.to_dict() else {}),
         }
 
     def fingerprint(self) -> str:
@@ -541,7 +556,7 @@ def _read_policy(data: Mapping[str, Any]) -> Policy:
         "per_block",
         "max_per_customer",
     )
-    visibility = _read_part(doc, "visibility", VisibilityPolicy, "creator_sees")
+    visibility = _read_part(doc, "visibility", VisibilityPolicy, "creator_sees", "mask_keys")
     values = _read_settings(doc)
 
     rules = [rule for _, rule in read_rules]

@@ -11,7 +11,8 @@
 - queries: :mod:`~poolkit.service.queries`;
 - the manager's report: :mod:`~poolkit.service.report`;
 - what a candidate policy would do: :mod:`~poolkit.service.what_if`;
-- the change feed: :mod:`~poolkit.service.feed`.
+- the change feed: :mod:`~poolkit.service.feed`;
+- pages for screens: :mod:`~poolkit.service.pages`.
 
 Who may do what is decided in one pure module, :mod:`~poolkit.service.rights`; when a
 customer drops, in one pure function, :func:`poolkit.policy.rules.due_action`.
@@ -28,6 +29,7 @@ from poolkit.service.feed import FeedJobs
 from poolkit.service.intake import CreateResult, IntakeJobs
 from poolkit.service.lookalikes import LookalikeJobs
 from poolkit.service.moves import DepartureReport, MoveJobs
+from poolkit.service.pages import Page, PageJobs
 from poolkit.service.policy import PolicyJobs
 from poolkit.service.queries import QueryJobs, Scope
 from poolkit.service.report import ReportJobs
@@ -50,6 +52,7 @@ __all__ = [
     "DepartureReport",
     "DropShift",
     "ForecastItem",
+    "Page",
     "PoolOutlook",
     "PoolService",
     "RepOutlook",
@@ -74,6 +77,7 @@ class PoolService(
     QueryJobs,
     WhatIfJobs,
     FeedJobs,
+    PageJobs,
 ):
     """The operations of the pool mechanism over any :class:`~poolkit.ports.Store`.
 

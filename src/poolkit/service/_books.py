@@ -15,7 +15,7 @@ side of the cap, never past it.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import Self
@@ -23,11 +23,13 @@ from typing import Self
 from poolkit.model.customer import Customer, IdentityKey
 from poolkit.model.schedule import Schedule
 from poolkit.ports import (
+    CustomerOrder,
     CustomerQuery,
     CustomerRepository,
     CustomerTally,
     EventLog,
     PoolRepository,
+    Position,
     RepRepository,
     ReviewRepository,
     Settings,
@@ -114,6 +116,20 @@ class _Books:
 
     def tally(self) -> list[CustomerTally]:
         return self._inner.tally()
+
+    def page(
+        self,
+        queries: Sequence[CustomerQuery],
+        order: CustomerOrder,
+        *,
+        descending: bool = False,
+        after: Position | None = None,
+        limit: int,
+    ) -> list[tuple[Customer, Position]]:
+        return self._inner.page(queries, order, descending=descending, after=after, limit=limit)
+
+    def count_matching(self, queries: Sequence[CustomerQuery]) -> int:
+        return self._inner.count_matching(queries)
 
 
 class BookKeeping:

@@ -28,6 +28,7 @@ from poolkit.errors import (
     PermissionDenied,
     WrongStateError,
 )
+from poolkit.identity.masking import mask_value
 from poolkit.model.customer import Customer, CustomerStatus, IdentityKey
 from poolkit.model.events import Deleted, Edited, Event
 from poolkit.model.history import apply
@@ -38,6 +39,7 @@ from poolkit.policy.config import Policy
 from poolkit.ports import CustomerQuery, Store, UnitOfWork
 from poolkit.service import _reviews
 from poolkit.service._arguments import check_instant
+from poolkit.service._shown import hides_keys
 from poolkit.service.access import Access
 from poolkit.service.rights import Verdict
 from poolkit.service.stored_policy import (
@@ -240,8 +242,15 @@ class ServiceCore:
         return work.team.receiver(rep_id)
 
     def _check_collision(
-        self, work: Work, keys: Iterable[IdentityKey], exclude: str | None = None
+        self,
+        work: Work,
+        keys: Iterable[IdentityKey],
+        exclude: str | None = None,
+        actor: Rep | None = None,
     ) -> None:
+        """Refuse keys another customer holds. The error names that customer and where it
+        is; its key is masked for an ``actor`` who may not see its keys (the policy's
+        ``visibility.mask_keys``), so a failed create cannot be used to read a number."""
         identifying = rules.identifying_keys(keys, work.policy)
         if not identifying:
             return
@@ -249,6 +258,13 @@ class ServiceCore:
             if other.id == exclude:
                 continue
             key = sorted(identifying & other.keys)[0]
+            hidden = actor is not None and hides_keys(work.policy, work.team, actor, other)
             raise CollisionError(
-                other.id, key.kind, key.value, other.owner_id, other.pool_id, other.is_frozen
+                other.id,
+                key.kind,
+                mask_value(key.kind, key.value) if hidden else key.value,
+                other.owner_id,
+                other.pool_id,
+                other.is_frozen,
+                key_masked=hidden,
             )

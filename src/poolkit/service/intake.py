@@ -143,7 +143,7 @@ class IntakeJobs(ServiceCore):
             event.customer_id
         ):
             raise DuplicateIdError("customer", event.customer_id)
-        self._check_collision(work, event.keys)
+        self._check_collision(work, event.keys, actor=actor)
         if event.owner_id is not None:
             self._check_cap(work, actor)
         customer = apply(None, event)

@@ -318,7 +318,9 @@ class MoveJobs(ServiceCore):
                 tags=customer.tags if tags is None else tags,
                 attributes=customer.attributes if attributes is None else attributes,
             )
-            self._check_collision(op.work, event.keys - customer.keys, exclude=customer.id)
+            self._check_collision(
+                op.work, event.keys - customer.keys, exclude=customer.id, actor=op.actor
+            )
             return self._commit(op, event)
 
     @retried

@@ -10,11 +10,15 @@ from poolkit.clock import require_aware
 from poolkit.errors import CustomerNotFound, PermissionDenied
 from poolkit.model.customer import AttributeValue, Customer, CustomerStatus
 from poolkit.model.events import Event
+from poolkit.model.rep import Rep
+from poolkit.policy.config import Policy
 from poolkit.ports import CustomerQuery
 from poolkit.service import rights
-from poolkit.service._core import ServiceCore
+from poolkit.service._core import ServiceCore, Work
+from poolkit.service._shown import shown, shown_events
+from poolkit.service.access import Access
 
-__all__ = ["QueryJobs", "Scope"]
+__all__ = ["QueryJobs", "Scope", "visible_history", "visible_queries"]
 
 
 class Scope(enum.Flag):
@@ -44,32 +48,13 @@ class QueryJobs(ServiceCore):
                     raise PermissionDenied(
                         actor.id, "see", f"customer {customer.id!r}", verdict.reason
                     )
+                return shown(work.policy, work.team, actor, customer)
             return customer
 
     def history(self, customer_id: str, *, actor_id: str | None = None) -> list[Event]:
         """Every event of a customer, in order (also after deletion, for admins and the system)."""
         with self._work() as work:
-            events = work.uow.events.history(customer_id)
-            if not events:
-                raise CustomerNotFound(customer_id)
-            if actor_id is not None:
-                actor = work.team.actor(actor_id)
-                customer = work.uow.customers.get(customer_id)
-                visible = (
-                    actor.is_admin
-                    if customer is None
-                    else rights.may_see(
-                        work.team,
-                        actor,
-                        customer,
-                        creator_sees=work.policy.visibility.creator_sees,
-                    ).allowed
-                )
-                if not visible:
-                    raise PermissionDenied(
-                        actor.id, "see", f"customer {customer_id!r}", "not visible to this rep"
-                    )
-            return events
+            return visible_history(work, customer_id, actor_id)
 
     def private_pool(self, rep_id: str) -> list[Customer]:
         """The customers a rep owns (私海)."""
@@ -96,7 +81,7 @@ class QueryJobs(ServiceCore):
                 queries.append(CustomerQuery(creator_id=rep.id))
             found = {c.id: c for query in queries for c in customers.find(query)}
             return [
-                found[cid]
+                shown(work.policy, team, rep, found[cid])
                 for cid in sorted(found)
                 if rights.may_see(team, rep, found[cid], creator_sees=creator_sees).allowed
             ]
@@ -110,9 +95,12 @@ class QueryJobs(ServiceCore):
         attributes: Mapping[str, AttributeValue] | None = None,
         dropped_since: datetime | None = None,
         limit: int | None = None,
+        actor_id: str | None = None,
     ) -> list[Customer]:
         """The customers in a public pool (公海), filtered by grade, tags, attributes and
-        how recently they entered the pool."""
+        how recently they entered the pool. With ``actor_id``, only for a rep who may see
+        the pool (a member, a manager, an admin), and as they are shown it (keys masked
+        under the policy's ``visibility.mask_keys``)."""
         if dropped_since is not None:
             require_aware(dropped_since, "dropped_since")
         query = CustomerQuery(
@@ -124,8 +112,16 @@ class QueryJobs(ServiceCore):
             public_since=dropped_since,
         )
         with self._work() as work:
-            work.team.pool(pool_id)
-            return work.uow.customers.find(query, limit)
+            pool = work.team.pool(pool_id)
+            found = work.uow.customers.find(query, limit)
+            if actor_id is None:
+                return found
+            actor = work.team.actor(actor_id)
+            if not (actor.is_admin or pool.can_see(actor.id)):
+                raise PermissionDenied(
+                    actor.id, "see", f"pool {pool_id!r}", f"not a member of pool {pool_id!r}"
+                )
+            return [shown(work.policy, work.team, actor, customer) for customer in found]
 
     def recycle_bin(self) -> list[Customer]:
         """Every frozen customer (冻结)."""
@@ -140,19 +136,54 @@ class QueryJobs(ServiceCore):
         with self._work() as work:
             team, customers = work.team, work.uow.customers
             rep = team.actor(rep_id)  # RepInactiveError: a departed rep sees nothing
-            if rep.is_admin:
-                return customers.find(CustomerQuery())
-            queries = [
-                CustomerQuery(owner_ids=frozenset({rep.id} | team.subordinates(rep.id))),
-                CustomerQuery(related_rep=rep.id),
-            ]
-            if work.policy.visibility.creator_sees:
-                queries.append(CustomerQuery(creator_id=rep.id))
-            member_of = frozenset(p.id for p in team.all_pools() if p.can_see(rep.id))
-            if member_of:
-                queries.append(CustomerQuery(status=CustomerStatus.PUBLIC, pool_ids=member_of))
-            managed = frozenset(p.id for p in team.all_pools() if rep.id in p.managers)
-            if managed:
-                queries.append(CustomerQuery(status=CustomerStatus.FROZEN, pool_ids=managed))
+            queries = visible_queries(work.team, work.policy, rep)
             found = {c.id: c for query in queries for c in customers.find(query)}
-            return [found[cid] for cid in sorted(found)]
+            return [shown(work.policy, team, rep, found[cid]) for cid in sorted(found)]
+
+
+def visible_queries(team: Access, policy: Policy, rep: Rep) -> list[CustomerQuery]:
+    """What ``rep`` may see (:func:`~poolkit.service.rights.may_see`), as queries whose
+    union it is: everything for an admin; else what they and their subordinates own, what
+    they used to own, what they entered (with ``visibility.creator_sees``), the public pools
+    they are members or managers of, and the recycle bin of the pools they manage."""
+    if rep.is_admin:
+        return [CustomerQuery()]
+    queries = [
+        CustomerQuery(owner_ids=frozenset({rep.id} | team.subordinates(rep.id))),
+        CustomerQuery(related_rep=rep.id),
+    ]
+    if policy.visibility.creator_sees:
+        queries.append(CustomerQuery(creator_id=rep.id))
+    member_of = frozenset(p.id for p in team.all_pools() if p.can_see(rep.id))
+    if member_of:
+        queries.append(CustomerQuery(status=CustomerStatus.PUBLIC, pool_ids=member_of))
+    managed = frozenset(p.id for p in team.all_pools() if rep.id in p.managers)
+    if managed:
+        queries.append(CustomerQuery(status=CustomerStatus.FROZEN, pool_ids=managed))
+    return queries
+
+
+def visible_history(work: Work, customer_id: str, actor_id: str | None) -> list[Event]:
+    """A customer's events as ``actor_id`` may read them (all of them without an actor)."""
+    events = work.uow.events.history(customer_id)
+    if not events:
+        raise CustomerNotFound(customer_id)
+    if actor_id is None:
+        return events
+    actor = work.team.actor(actor_id)
+    customer = work.uow.customers.get(customer_id)
+    visible = (
+        actor.is_admin
+        if customer is None
+        else rights.may_see(
+            work.team,
+            actor,
+            customer,
+            creator_sees=work.policy.visibility.creator_sees,
+        ).allowed
+    )
+    if not visible:
+        raise PermissionDenied(
+            actor.id, "see", f"customer {customer_id!r}", "not visible to this rep"
+        )
+    return shown_events(work.policy, work.team, actor, customer, events)

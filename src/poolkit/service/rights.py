@@ -45,6 +45,7 @@ __all__ = [
     "may_return",
     "may_review",
     "may_see",
+    "may_see_keys",
     "may_transfer",
     "oversees",
 ]
@@ -114,6 +115,16 @@ def may_see(
         else:
             allowed = pool is not None and pool.can_see(actor.id)
     return _verdict(allowed, "not visible to this rep")
+
+
+def may_see_keys(team: TeamView, actor: Rep, customer: Customer) -> Verdict:
+    """Under the policy's ``visibility.mask_keys``: who sees a customer's identity keys
+    unmasked. The owner, their superiors and admins; everyone else who may see the
+    customer (pool members, pool managers, related reps, the creator) sees them masked."""
+    return _verdict(
+        actor.is_admin or customer.owner_id == actor.id or _above_owner(team, actor, customer),
+        "only the owner, their superiors and admins see the keys",
+    )
 
 
 def may_create_into(actor: Rep, pool: Pool, public: bool) -> Verdict:

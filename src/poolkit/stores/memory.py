@@ -9,10 +9,11 @@ step each; rollback replays the undo steps in reverse, so a failed operation lea
 from __future__ import annotations
 
 import bisect
+import heapq
 import itertools
 import threading
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import Generic, Self, TypeVar
@@ -32,7 +33,14 @@ from poolkit.model.pool import Pool
 from poolkit.model.rep import Rep
 from poolkit.model.review import ReviewItem, ReviewStatus
 from poolkit.model.schedule import Schedule
-from poolkit.ports import CustomerQuery, CustomerTally
+from poolkit.ports import (
+    CustomerOrder,
+    CustomerQuery,
+    CustomerTally,
+    Position,
+    position_of,
+    sort_key,
+)
 
 __all__ = ["MemoryStore", "MemoryUnitOfWork"]
 
@@ -302,6 +310,52 @@ class _Customers:
 
     def count(self) -> int:
         return len(self._uow.data.customers)
+
+    def page(
+        self,
+        queries: Sequence[CustomerQuery],
+        order: CustomerOrder,
+        *,
+        descending: bool = False,
+        after: Position | None = None,
+        limit: int,
+    ) -> list[tuple[Customer, Position]]:
+        if limit <= 0:
+            return []
+        data = self._uow.data
+        start = None if after is None else sort_key(after)
+        placed = (
+            (customer, position_of(customer, data.schedules[customer.id], order))
+            for customer in self._matching(queries)
+        )
+        if start is not None:
+            placed = (
+                item
+                for item in placed
+                if (sort_key(item[1]) < start if descending else sort_key(item[1]) > start)
+            )
+        # The smallest (or largest) few, kept in a heap of ``limit``: memory follows the page.
+        pick = heapq.nlargest if descending else heapq.nsmallest
+        return pick(limit, placed, key=lambda item: sort_key(item[1]))
+
+    def count_matching(self, queries: Sequence[CustomerQuery]) -> int:
+        return sum(1 for _ in self._matching(queries))
+
+    def _matching(self, queries: Sequence[CustomerQuery]) -> Iterator[Customer]:
+        data = self._uow.data
+        if queries and all(query.owner_ids is not None for query in queries):
+            ids: Iterable[str] = {
+                cid
+                for query in queries
+                for owner in query.owner_ids or ()
+                for cid in data.by_owner.get(owner, ())
+            }
+        else:
+            ids = data.customers
+        for customer_id in ids:
+            customer = data.customers[customer_id]
+            if any(query.matches(customer) for query in queries):
+                yield customer
 
     def tally(self) -> list[CustomerTally]:
         groups = Counter(

@@ -9,7 +9,7 @@ the ``WHERE`` clause of that statement, so a stale write changes nothing anywher
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, LiteralString, NamedTuple
 
@@ -19,14 +19,33 @@ from poolkit.errors import DuplicateIdError, StaleVersionError
 from poolkit.identity.similarity import name_blocks
 from poolkit.model.customer import Customer, CustomerStatus, IdentityKey
 from poolkit.model.schedule import Schedule
-from poolkit.ports import CustomerQuery, CustomerTally
+from poolkit.ports import CustomerOrder, CustomerQuery, CustomerTally, Position, entered_at
 from poolkit.stores import _documents as documents
 from poolkit.stores._codec import decode, encode
+from poolkit.stores.postgres._schema import PAGE_SORT_COLUMNS
+from poolkit.stores.sql import customer_page
 from poolkit.stores.sql.customer_query import where_clause
 from poolkit.stores.sql.dialect import POSTGRES
 
 if TYPE_CHECKING:
     from poolkit.stores.postgres._store import PostgresUnitOfWork
+
+SORTS = customer_page.PageSorts(
+    expressions={
+        CustomerOrder.NAME: PAGE_SORT_COLUMNS["name"],
+        CustomerOrder.ENTERED: PAGE_SORT_COLUMNS["entered"],
+        CustomerOrder.NEXT_DROP: PAGE_SORT_COLUMNS["next_drop"],
+    },
+    marks={
+        CustomerOrder.NAME: "?",
+        CustomerOrder.ENTERED: "?",
+        CustomerOrder.NEXT_DROP: "CAST(? AS timestamptz)",
+    },
+    # timestamptz has an "infinity", which the next-drop index has for no drop due.
+    drop_value=lambda at: "infinity" if at is None else at,
+    read_drop=lambda value: value,
+    instant=lambda at: at,
+)
 
 
 class _Side(NamedTuple):
@@ -112,10 +131,12 @@ def _delete_side(side: _Side, source: str, keep: bool) -> sql.Composed:
 
 _COLUMNS = (
     "status, owner_id, pool_id, grade, public_since, version, drop_at, warn_at, next_at, name, body"
+    ", entered_at"
 )
 _VALUES = (
     "%(status)s, %(owner_id)s, %(pool_id)s, %(grade)s, %(public_since)s, %(version)s, "
     "%(drop_at)s, %(warn_at)s, %(next_at)s, %(name)s, %(body)s"
+    ", %(entered_at)s"
 )
 
 
@@ -371,6 +392,34 @@ class Customers:
             for status, pool_id, owner_id, grade, count in rows
         ]
 
+    def page(
+        self,
+        queries: Sequence[CustomerQuery],
+        order: CustomerOrder,
+        *,
+        descending: bool = False,
+        after: Position | None = None,
+        limit: int,
+    ) -> list[tuple[Customer, Position]]:
+        return customer_page.page(
+            self._rows, self._read, queries, order, descending, after, limit, POSTGRES, SORTS
+        )
+
+    def count_matching(self, queries: Sequence[CustomerQuery]) -> int:
+        return customer_page.count(self._rows, self._one, self._read, queries, POSTGRES, SORTS)
+
+    def _rows(self, text: str, params: list[Any]) -> list[tuple[Any, Any, Any]]:
+        # The text is built from the shared page module's fixed fragments; values are
+        # parameters.
+        return self._uow._execute(sql.SQL(text), params).fetchall()
+
+    def _one(self, text: str, params: list[Any]) -> int:
+        found = self._uow._execute(sql.SQL(text), params).fetchone()
+        return 0 if found is None else int(found[0])
+
+    def _read(self, customer_id: str, body: Any) -> Customer:
+        return self._loaded(body)
+
     def forget(self) -> None:
         """The transaction ended: what it read no longer vouches for anything."""
         self._known.clear()
@@ -390,6 +439,7 @@ def _params(customer: Customer, schedule: Schedule, sides: tuple[_Side, ...]) ->
         "next_at": schedule.next_at,
         "name": customer.name,
         "body": documents.dumps(encode(customer)),
+        "entered_at": entered_at(customer),
     }
     for side in sides:
         for name, values in zip(_side_params(side), side.rows(customer), strict=True):

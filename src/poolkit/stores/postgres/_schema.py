@@ -151,11 +151,48 @@ def _feed_positions(conn: psycopg.Connection[tuple[object, ...]]) -> None:
         conn.execute(statement)
 
 
+PAGE_SORT_COLUMNS = {
+    "name": 'name COLLATE "C"',
+    "entered": "entered_at",
+    # No drop due sorts last.
+    "next_drop": "coalesce(drop_at, 'infinity'::timestamptz)",
+}
+"""The expression of each page sort, as the indexes of :func:`_customer_page_sorts` have
+it (a query must spell it the same to use them)."""
+
+
+def _customer_page_sorts(conn: psycopg.Connection[tuple[object, ...]]) -> None:
+    """Pages of customers sort by name, by entry (``entered_at``: ``owned_since``, else
+    ``public_since``, else ``created_at``, see :class:`poolkit.ports.CustomerOrder`) or by
+    next drop: the entry column, filled from each stored document, and an index per sort
+    under the two filters pages walk (an owner; a pool and status)."""
+    conn.execute("ALTER TABLE customers ADD COLUMN entered_at timestamptz")
+    # A stored instant may name its zone after the offset ("...+08:00[Asia/Shanghai]",
+    # see poolkit.stores._codec): the offset alone is the instant.
+    conn.execute(
+        """UPDATE customers SET entered_at = coalesce(
+            split_part(body ->> 'owned_since', '[', 1)::timestamptz,
+            public_since,
+            split_part(body ->> 'created_at', '[', 1)::timestamptz
+        )"""
+    )
+    for name, columns in (("owner", "owner_id"), ("pool", "pool_id, status")):
+        for sort, expression in PAGE_SORT_COLUMNS.items():
+            conn.execute(
+                sql.SQL("CREATE INDEX {} ON customers ({}, {}, id)").format(
+                    sql.Identifier(f"customers_{name}_by_{sort}"),
+                    sql.SQL(columns),
+                    sql.SQL(f"({expression})"),
+                )
+            )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     _v1_initial,
     _events_by_time,
     _customers_by_status,
     _feed_positions,
+    _customer_page_sorts,
 )
 """Schema steps in order; step ``n`` (1-based) brings a schema from version ``n - 1`` to
 ``n``. Append a function to change the schema; never edit a step that has shipped."""

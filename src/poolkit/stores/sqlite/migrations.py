@@ -20,9 +20,12 @@ import json
 import sqlite3
 from collections.abc import Callable, Sequence
 
-from poolkit.errors import SchemaVersionError
+from poolkit.errors import PoolkitError, SchemaVersionError
 from poolkit.identity.normalise import SIMPLIFIES_CHINESE
 from poolkit.identity.similarity import name_blocks
+from poolkit.model.customer import Customer
+from poolkit.ports import entered_at
+from poolkit.stores.sql.converters import micros, read_document
 
 Migration = Callable[[sqlite3.Connection], None]
 
@@ -265,6 +268,45 @@ def _feed_positions(conn: sqlite3.Connection) -> None:
         conn.execute(statement)
 
 
+def _customer_page_sorts(conn: sqlite3.Connection) -> None:
+    """Pages of customers sort by name, by entry (``entered_at``: ``owned_since``, else
+    ``public_since``, else ``created_at``, see :class:`poolkit.ports.CustomerOrder`) or by
+    next drop: two columns, filled from each stored document, and an index per sort under
+    the two filters pages walk (an owner; a pool and status), so a page reads its rows
+    wherever it starts."""
+    conn.execute("ALTER TABLE customers ADD COLUMN name TEXT")
+    conn.execute("ALTER TABLE customers ADD COLUMN entered_at INTEGER")
+    last = ""
+    while batch := conn.execute(
+        "SELECT id, body FROM customers WHERE id > ? ORDER BY id LIMIT 1000", (last,)
+    ).fetchall():
+        filled = []
+        for customer_id, body in batch:
+            try:
+                customer = read_document(Customer, body, "customer", customer_id)
+            except PoolkitError:
+                continue  # a damaged document stays damaged; reading it still says so
+            filled.append((customer.name, micros(entered_at(customer)), customer_id))
+        conn.executemany("UPDATE customers SET name = ?, entered_at = ? WHERE id = ?", filled)
+        last = batch[-1][0]
+    for filters in (("owner", "owner_id"), ("pool", "pool_id, status")):
+        for sort, expression in PAGE_SORT_COLUMNS.items():
+            conn.execute(
+                f"CREATE INDEX customers_{filters[0]}_by_{sort} "
+                f"ON customers ({filters[1]}, {expression}, id)"
+            )
+
+
+PAGE_SORT_COLUMNS = {
+    "name": "name",
+    "entered": "entered_at",
+    # No drop due sorts last: the largest integer stands in for it.
+    "next_drop": "coalesce(drop_at, 9223372036854775807)",
+}
+"""The expression of each page sort, as the indexes of :func:`_customer_page_sorts` have
+it (a query must spell it the same to use them)."""
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     _v1_initial,
     _v2_tags_and_related_reps,
@@ -273,6 +315,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     _events_by_time,
     _customers_by_status,
     _feed_positions,
+    _customer_page_sorts,
 )
 """Schema steps in order; step ``n`` (1-based) brings a database from version ``n - 1`` to
 ``n``. Append a function to change the schema; never edit a step that has shipped."""
@@ -362,6 +405,7 @@ __all__ = [
     "APPLICATION_ID",
     "MIGRATIONS",
     "NAME_BLOCKS_SCHEME_KEY",
+    "PAGE_SORT_COLUMNS",
     "SCHEMA_VERSION",
     "Migration",
     "application_id",

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
@@ -18,8 +18,9 @@ from poolkit.model.pool import Pool
 from poolkit.model.rep import Rep
 from poolkit.model.review import ReviewItem, ReviewStatus
 from poolkit.model.schedule import Schedule
-from poolkit.ports import CustomerQuery, CustomerTally
+from poolkit.ports import CustomerOrder, CustomerQuery, CustomerTally, Position
 from poolkit.stores import _documents as documents
+from poolkit.stores.sql import customer_page
 from poolkit.stores.sql.converters import (
     instant,
     json_list,
@@ -38,6 +39,7 @@ from poolkit.stores.sql.rows import (
     document_rows,
     statements,
 )
+from poolkit.stores.sqlite.migrations import PAGE_SORT_COLUMNS
 from poolkit.stores.sqlite.queries import (
     APPEND_EVENT_SQL,
     DUE_SQL,
@@ -52,6 +54,18 @@ if TYPE_CHECKING:
     from poolkit.stores.sqlite.unit_of_work import SqliteUnitOfWork
 
 SQL = statements(SQLITE)
+_NO_DROP = 2**63 - 1  # as the next-drop index has it: no drop due sorts last
+SORTS = customer_page.PageSorts(
+    expressions={
+        CustomerOrder.NAME: PAGE_SORT_COLUMNS["name"],
+        CustomerOrder.ENTERED: PAGE_SORT_COLUMNS["entered"],
+        CustomerOrder.NEXT_DROP: PAGE_SORT_COLUMNS["next_drop"],
+    },
+    marks=dict.fromkeys(CustomerOrder, "?"),
+    drop_value=lambda at: _NO_DROP if at is None else micros(at),
+    read_drop=optional_instant,
+    instant=micros,
+)
 
 
 def read_customer(customer_id: str, body: str) -> Customer:
@@ -205,6 +219,29 @@ class Customers:
             for status, pool_id, owner_id, grade, count in rows
         ]
 
+    def page(
+        self,
+        queries: Sequence[CustomerQuery],
+        order: CustomerOrder,
+        *,
+        descending: bool = False,
+        after: Position | None = None,
+        limit: int,
+    ) -> list[tuple[Customer, Position]]:
+        return customer_page.page(
+            self._uow._rows, self._loaded, queries, order, descending, after, limit, SQLITE, SORTS
+        )
+
+    def count_matching(self, queries: Sequence[CustomerQuery]) -> int:
+        return customer_page.count(
+            self._uow._rows,
+            lambda sql, params: int(self._uow._one(sql, params)[0]),
+            read_customer,
+            queries,
+            SQLITE,
+            SORTS,
+        )
+
 
 _Member = TypeVar("_Member", Rep, Pool)
 
@@ -272,6 +309,7 @@ class Events:
             (micros(since), micros(until)),
         )
         return {kind: count for kind, count in rows}
+
     def since(self, position: int, limit: int) -> list[FeedEntry]:
         # One writer at a time (BEGIN IMMEDIATE), so positions are taken in commit order:
         # the next free integer key, under the write lock.

@@ -24,6 +24,7 @@ A store still being written runs only the contracts of what it already implement
 :class:`UnitOfWorkConformance`  commit, rollback, isolation, serialisation across threads
 :class:`CustomerConformance`    the customer repository: versions, indexes, find, keys,
                                 similar names, the due index
+:class:`PageConformance`        keyset pages and counts of customers, in every sort
 :class:`EventLogConformance`    the event log
 :class:`FiguresConformance`     the report's counts: customers by status, pool, owner
                                 and grade; events by kind over a span of time
@@ -58,6 +59,7 @@ from poolkit.testing.conformance.customers import CustomerConformance
 from poolkit.testing.conformance.events import EventLogConformance
 from poolkit.testing.conformance.feed import FeedConformance
 from poolkit.testing.conformance.figures import FiguresConformance
+from poolkit.testing.conformance.pages import PageConformance
 from poolkit.testing.conformance.reviews import ReviewConformance
 from poolkit.testing.conformance.service import ServiceConformance
 from poolkit.testing.conformance.team import TeamConformance
@@ -68,6 +70,7 @@ from poolkit.testing.conformance.what_if import WhatIfConformance
 class StoreConformance(
     UnitOfWorkConformance,
     CustomerConformance,
+    PageConformance,
     EventLogConformance,
     FeedConformance,
     ReviewConformance,
@@ -86,6 +89,7 @@ __all__ = [
     "EventLogConformance",
     "FeedConformance",
     "FiguresConformance",
+    "PageConformance",
     "ReviewConformance",
     "ServiceConformance",
     "StoreConformance",
