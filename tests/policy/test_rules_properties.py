@@ -364,6 +364,51 @@ def test_a_follow_up_never_makes_a_deadline_earlier(
             assert utc(after_drop.due_at) >= utc(before_drop.due_at)
 
 
+def test_a_visit_keeps_a_follow_up_of_unknown_kind_counting_for_a_call_rule() -> None:
+    """Found by Hypothesis (the property above): a customer followed up before poolkit kept
+    follow-ups per kind has ``last_follow_up_at`` and no per-kind map, which counts for
+    every rule. A later visit filled the map with the visit alone, so a calls-only rule
+    forgot the old follow-up and its deadline moved one second earlier."""
+    shanghai = ZoneInfo("Asia/Shanghai")
+    taken = datetime(2015, 1, 1, 8, 0, tzinfo=shanghai)
+    old_follow_up = taken + timedelta(seconds=1)
+    rule = DropRule(
+        name="calls", kind=DropKind.NO_FOLLOW_UP, days=1, follow_up_kinds=[FollowUpKind.CALL]
+    )
+    policy = Policy(timezone="Asia/Shanghai", drop_time=DropTime.EXACT, drop_rules=[rule])
+    customer = attrs.evolve(
+        Customer(id="c-0", name="Acme", pool_id="east", created_at=taken),
+        status=CustomerStatus.PRIVATE,
+        owner_id="li",
+        owned_since=taken,
+        last_follow_up_at=old_follow_up,
+        version=1,
+    )
+    visit = FollowedUp(
+        customer_id="c-0", seq=2, at=old_follow_up, actor_id="li", method=FollowUpKind.VISIT
+    )
+    after = apply(customer, visit)
+    assert after is not None
+    before_drop = rules.next_drop(customer, policy)
+    after_drop = rules.next_drop(after, policy)
+    assert before_drop is not None and after_drop is not None
+    assert utc(before_drop.due_at) == datetime(2015, 1, 2, 0, 0, 1, tzinfo=UTC)
+    assert utc(after_drop.due_at) == utc(before_drop.due_at)
+    # A call afterwards counts from the call, as it always did.
+    call = FollowedUp(
+        customer_id="c-0",
+        seq=3,
+        at=old_follow_up + timedelta(hours=5),
+        actor_id="li",
+        method=FollowUpKind.CALL,
+    )
+    called = apply(after, call)
+    assert called is not None
+    called_drop = rules.next_drop(called, policy)
+    assert called_drop is not None
+    assert utc(called_drop.due_at) == utc(call.at) + timedelta(days=1)
+
+
 # ----------------------------------------------------------------------------- schedules
 
 
@@ -559,10 +604,13 @@ def test_follow_ups_of_unknown_kind_count_for_every_rule() -> None:
             method=FollowUpKind.CALL,
         ),
     )
+    # The follow-up of unknown kind goes on counting for every kind (a visit rule is not
+    # reset by the call, nor does it forget the old follow-up and drop earlier).
     assert followed is not None and followed.last_follow_up_by_kind == {
-        "call": old + timedelta(days=1)
+        **{kind.value: old for kind in FollowUpKind},
+        "call": old + timedelta(days=1),
     }
-    assert rules.next_drop(followed, _visits()).due_at == _TAKEN + timedelta(days=7)  # type: ignore[union-attr]
+    assert rules.next_drop(followed, _visits()).due_at == old + timedelta(days=7)  # type: ignore[union-attr]
 
 
 def test_old_records_without_follow_ups_per_kind_still_read_and_replay() -> None:

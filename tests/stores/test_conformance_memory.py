@@ -19,8 +19,8 @@ class TestMemoryStore(StoreConformance):
 def test_only_the_service_contracts_import_the_service() -> None:
     """A store author runs the store contracts without the service in the picture: a
     failure there is the store's. Two contracts are about the service on a store
-    (``ServiceConformance``, ``WhatIfConformance``) and import it. Read from the source, since importing ``poolkit`` itself
-    loads the service anyway."""
+    (``ServiceConformance``, ``WhatIfConformance``) and import it. Read from the source,
+    since importing ``poolkit`` itself loads the service anyway."""
     package = Path(conformance.__file__).parent
     importers = set()
     for module in package.glob("*.py"):

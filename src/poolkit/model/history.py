@@ -109,7 +109,7 @@ def apply(customer: Customer | None, event: Event) -> Customer | None:
             changes = {
                 "last_follow_up_at": at,
                 "last_follow_up_by_kind": {
-                    **customer.last_follow_up_by_kind,
+                    **_kinds_known(customer),
                     event.method.value: at,
                 },
             }
@@ -176,3 +176,17 @@ def replay(events: Iterable[Event]) -> Customer | None:
     for event in events:
         customer = apply(customer, event)
     return customer
+
+
+def _kinds_known(customer: Customer) -> dict[str, datetime]:
+    """The customer's last follow-up per kind, as the drop rules count them.
+
+    A follow-up recorded before poolkit kept them per kind (``last_follow_up_at`` with no
+    ``last_follow_up_by_kind``) counts for every rule (:func:`poolkit.policy.rules.
+    follow_up_anchor`). Once a follow-up of a known kind arrives, the map is no longer
+    empty, so that old follow-up is written in for every kind: otherwise a visit would
+    make a call-only rule forget it and drop the customer earlier than before.
+    """
+    if customer.last_follow_up_by_kind or customer.last_follow_up_at is None:
+        return dict(customer.last_follow_up_by_kind)
+    return dict.fromkeys((kind.value for kind in FollowUpKind), customer.last_follow_up_at)
