@@ -416,24 +416,16 @@ def _what_if(report: PoolReport, what_if: WhatIf, candidate: str, zone: ZoneInfo
         f'<p class="meta">Compared with the policy in force (version {what_if.version}), '
         f"applied at {escape(format_instant(what_if.at, zone))}, up to {escape(until)}. "
         "Nothing was changed.</p>",
+        f"<p>Of the {what_if.customers} private customers looked at, {what_if.changed} "
+        f"would see their outlook change: {what_if.earlier} would drop earlier, "
+        f"{what_if.later} later, {what_if.new} would gain a drop (no rule drops them now) "
+        f"and {what_if.gone} would lose theirs.</p>",
         _table(
-            f"Drops and warnings by {until}, and the {what_if.customers} private customers "
-            "looked at",
+            f"Drops and warnings by {until}",
             ["figure", "policy in force", "candidate"],
             [
                 ("drops", what_if.drops, what_if.new_drops),
                 ("warnings", what_if.warnings, what_if.new_warnings),
-            ],
-        ),
-        _table(
-            "Customers whose outlook the candidate changes",
-            ["change", "customers"],
-            [
-                ("drop earlier", what_if.earlier),
-                ("drop later", what_if.later),
-                ("new: gain a drop", what_if.new),
-                ("gone: lose their drop", what_if.gone),
-                ("changed in all", what_if.changed),
             ],
         ),
         *_what_if_reps(what_if, reps),
