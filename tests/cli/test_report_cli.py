@@ -117,7 +117,8 @@ def test_report_with_what_if_adds_the_section(tmp_path: Path) -> None:
     assert (code, err) == (0, "")
     assert out == (
         f"wrote {page}: 2 customers in 2 pools, 0 open reviews, as of 2026-03-04 09:00 +08:00; "
-        f"what-if {candidate}: 1 customer changed, 1 drop (now 1) by 2026-03-18 09:00 +08:00\n"
+        f"what-if {candidate}: 1 customer changed (1 earlier, 0 later), 1 drop (now 1) by "
+        "2026-03-18 09:00 +08:00\n"
     )
     html = page.read_text(encoding="utf-8")
     assert html.count('<g class="bar"') == 2 + 3 + 21 + 2 * 5 + 1 + 1  # li over cap, east

@@ -84,7 +84,8 @@ def report(ctx: Context, args: argparse.Namespace) -> None:
     if outlook is not None:
         data["what_if"] = what_if_json(outlook)
         line += (
-            f"; what-if {args.what_if}: {count(outlook.changed, 'customer')} changed, "
+            f"; what-if {args.what_if}: {count(outlook.changed, 'customer')} changed "
+            f"({outlook.earlier} earlier, {outlook.later} later), "
             f"{count(outlook.new_drops, 'drop')} (now {outlook.drops}) by "
             f"{format_instant(outlook.until, zone)}"
         )
