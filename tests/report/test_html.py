@@ -152,7 +152,7 @@ def test_a_what_if_that_changes_nothing_says_so(book: tuple[PoolService, PoolRep
     assert "Changed customers, soonest drop first None." in text
 
 
-def test_the_what_if_names_drops_gone_and_moved_later(
+def test_the_what_if_names_drops_gone_and_moved_by_days_or_hours(
     book: tuple[PoolService, PoolReport],
 ) -> None:
     svc, report = book
@@ -161,6 +161,11 @@ def test_the_what_if_names_drops_gone_and_moved_later(
     slower = [{**POLICY["drop_rules"][0], "days": 9}]
     later = words(parse(render_html(report, what_if=what_if(svc, candidate(drop_rules=slower)))))
     assert "2026-03-12 09:00 +08:00 (stale-7) later by 2 d" in later
+    midnight = what_if(svc, candidate(drop_time="start_of_day"))
+    at_midnight = words(parse(render_html(report, what_if=midnight)))
+    assert "2026-03-10 09:00 +08:00 (stale-7) 2026-03-10 00:00 +08:00 (stale-7) earlier by 9 h" in (
+        at_midnight
+    )
 
 
 def test_the_what_if_is_escaped_and_fetches_nothing(report: PoolReport, stricter: WhatIf) -> None:

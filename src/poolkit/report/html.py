@@ -3,7 +3,9 @@
 Everything is inline: the CSS, the SVG charts (:mod:`poolkit.report.svg`), the tables that
 say the same as each chart for a reader who cannot see it. No script, no font, no image or
 style sheet is fetched, so the page opens from a file, offline, and can be mailed. Every
-text from the store (pool, rep and grade names) is escaped.
+text from the store (pool, rep and grade names) is escaped. Given a
+:class:`~poolkit.WhatIf`, a last section draws what a candidate policy would do; it only
+draws what the what-if found, and this package imports nothing of the service to do so.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from poolkit.report.figures import INFLOW_KINDS, OUTFLOW_KINDS, PoolFigures, Poo
 from poolkit.report.svg import Meter, Series, bar_chart, meter_chart
 
 if TYPE_CHECKING:  # for the annotations only: the report draws a what-if, never makes one
-    from poolkit.service.what_if import RepOutlook, WhatIf, WhatIfCustomer
+    from poolkit.service.what_if import WhatIf, WhatIfCustomer
 
 __all__ = ["render_html"]
 
@@ -289,7 +291,7 @@ def _shift(item: WhatIfCustomer) -> str:
 
 
 def _what_if_reps(what_if: WhatIf, names: dict[str, str]) -> list[str]:
-    over: list[RepOutlook] = [rep for rep in what_if.reps if rep.over_cap or rep.over_claim_limit]
+    over = [rep for rep in what_if.reps if rep.over_cap or rep.over_claim_limit]
     out = ["<h3>Reps over the candidate's cap or claim limit</h3>"]
     if not over:
         return [*out, "<p>No rep would be over the candidate's cap or claim limit.</p>"]
