@@ -1,14 +1,16 @@
 """A small book for the report's page tests: two pools (one with a name that holds markup),
-reps with caps and claim limits, flows on several days, a forecast, an open review; and a
-reader of the page's elements."""
+reps with caps and claim limits, flows on several days, a forecast, an open review; a
+candidate policy to ask a what-if of; and a reader of the page's elements."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from copy import deepcopy
+from datetime import datetime, timedelta
 from html.parser import HTMLParser
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from poolkit import ManualClock, MemoryStore, Policy, PoolService, Team
+from poolkit import ManualClock, MemoryStore, Policy, PoolService, Team, WhatIf
 from poolkit.report import PoolReport
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -34,6 +36,27 @@ POLICY = {
     "drop_rules": [{"name": "stale-7", "kind": "no_follow_up", "days": 7, "warn_days": 2}],
     "claim_limit": {"window_days": 7},
 }
+
+
+def candidate(**changes: Any) -> Policy:
+    """:data:`POLICY` with some top-level keys replaced."""
+    return Policy.from_dict({**deepcopy(POLICY), **changes})
+
+
+# Drops after 3 days, not 7; Li's cap 4 -> 2 (Li holds 3) and claim limit 3 -> 1 (Li
+# claimed 2 in the week).
+STRICTER = {
+    "drop_rules": [{"name": "stale-3", "kind": "no_follow_up", "days": 3, "warn_days": 1}],
+    "caps": {"per_rep": {"li": 2}},
+    "claim_limit": {"window_days": 7, "per_rep": {"li": 1}},
+}
+WHAT_IF_DAYS = 7
+
+
+def what_if(svc: PoolService, policy: Policy | None = None, limit: int | None = 100) -> WhatIf:
+    """What ``policy`` (default: :data:`STRICTER`) would do in the next week."""
+    chosen = candidate(**STRICTER) if policy is None else policy
+    return svc.what_if(chosen, svc.clock.now() + timedelta(days=WHAT_IF_DAYS), limit=limit)
 
 
 def build() -> tuple[PoolService, PoolReport]:

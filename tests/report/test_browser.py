@@ -1,8 +1,8 @@
 """The report rendered by a real browser: Debian's ``chromium``, headless.
 
-Chromium renders the report's page to a screenshot (kept in pytest's temporary folder; its
-path is printed) and dumps the DOM it built, in one run; a second test renders the page
-``poolkit report`` writes. The test checks the
+Chromium renders the report's page, with its what-if section, to a screenshot (kept in
+pytest's temporary folder; its path is printed) and dumps the DOM it built, in one run; a
+second test renders the page ``poolkit report`` writes. The test checks the
 figures are in the rendered DOM, every chart has its bars, the screenshot is not blank and
 shows the charts' colours, and the browser logged no error from the page. Without chromium
 the test is skipped with one line; in CI (``CI=true``) it fails instead, so it can never be
@@ -20,7 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from _report_book import DAYS_AHEAD, DAYS_BACK, NASTY, build, parse
+from _report_book import DAYS_AHEAD, DAYS_BACK, NASTY, build, parse, what_if
 
 from poolkit.cli import main
 from poolkit.report import render_html
@@ -28,7 +28,7 @@ from poolkit.report import render_html
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 HOW_TO_GET = "install it with `apt-get install -y chromium`"
-WIDTH, HEIGHT = 1200, 3000
+WIDTH, HEIGHT = 1200, 4000
 
 if CHROMIUM is None and not IN_CI:
     pytest.skip(f"chromium not found: {HOW_TO_GET}", allow_module_level=True)
@@ -103,9 +103,11 @@ def pixels(png: bytes) -> list[tuple[int, int, int]]:
 
 
 def test_the_report_renders_in_chromium(tmp_path: Path, say: Callable[[str], None]) -> None:
-    _, report = build()
+    svc, report = build()
     page = tmp_path / "report.html"
-    page.write_text(render_html(report), encoding="utf-8")
+    page.write_text(
+        render_html(report, what_if=what_if(svc), candidate="stricter.toml"), encoding="utf-8"
+    )
     shot = tmp_path / "report.png"
 
     # One run paints the screenshot and prints the DOM it rendered.
@@ -122,6 +124,9 @@ def test_the_report_renders_in_chromium(tmp_path: Path, say: Callable[[str], Non
         "forecast": DAYS_AHEAD,
         "caps": 3,
         "claims": 3,
+        "what-if-caps": 1,
+        "what-if-claims": 1,
+        "what-if-pools": 1,
     }
     assert "script" not in rendered.tags
     words = " ".join(" ".join(rendered.text).split())
@@ -129,6 +134,9 @@ def test_the_report_renders_in_chromium(tmp_path: Path, say: Callable[[str], Non
     assert "all grades 3 4 1 8" in words
     assert f"{NASTY} (li)" in words
     assert "open items 1" in words
+    assert "What if: stricter.toml" in words
+    assert "drops 4 4 warnings 4 0" in words
+    assert "chen1 Chen (chen) east 2026-03-10 09:00 +08:00 (stale-7)" in words
 
     colours = set(pixels(shot.read_bytes()))
     assert len(colours) > 20, "the screenshot is blank"
@@ -137,6 +145,7 @@ def test_the_report_renders_in_chromium(tmp_path: Path, say: Callable[[str], Non
         "owned": (0x3A, 0xA6, 0x75),
         "out": (0xD4, 0x76, 0x3B),
         "warnings": (0xE3, 0xB4, 0x3C),
+        "what-if drops now": (0x7B, 0x87, 0x94),
     }.items():
         assert rgb in colours, f"no {name} bar painted"
 

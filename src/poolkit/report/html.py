@@ -3,19 +3,25 @@
 Everything is inline: the CSS, the SVG charts (:mod:`poolkit.report.svg`), the tables that
 say the same as each chart for a reader who cannot see it. No script, no font, no image or
 style sheet is fetched, so the page opens from a file, offline, and can be mailed. Every
-text from the store (pool, rep and grade names) is escaped.
+text from the store (pool, rep and grade names) is escaped. Given a
+:class:`~poolkit.WhatIf`, a last section draws what a candidate policy would do; it only
+draws what the what-if found, and this package imports nothing of the service to do so.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from html import escape
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from poolkit.policy.calendar import format_instant
 from poolkit.report.figures import INFLOW_KINDS, OUTFLOW_KINDS, PoolFigures, PoolReport
 from poolkit.report.svg import Meter, Series, bar_chart, meter_chart
+
+if TYPE_CHECKING:  # for the annotations only: the report draws a what-if, never makes one
+    from poolkit.service.what_if import WhatIf, WhatIfCustomer
 
 __all__ = ["render_html"]
 
@@ -38,7 +44,7 @@ th:first-child,td:first-child{text-align:left}th{background:#f2f5f8}
 .s-public{fill:#2f7dd1;background:#2f7dd1}.s-private{fill:#3aa675;background:#3aa675}
 .s-frozen{fill:#9aa5b1;background:#9aa5b1}.s-in{fill:#3aa675;background:#3aa675}
 .s-out{fill:#d4763b;background:#d4763b}.s-drop{fill:#c9423a;background:#c9423a}
-.s-warn{fill:#e3b43c;background:#e3b43c}
+.s-warn{fill:#e3b43c;background:#e3b43c}.s-now{fill:#7b8794;background:#7b8794}
 .track{fill:#eef1f4}.used{fill:#2f7dd1}.over{fill:#c9423a}.nolimit{fill:#9aa5b1}
 .scroll{overflow-x:auto}
 """
@@ -249,8 +255,199 @@ def _reviews(report: PoolReport, zone: ZoneInfo) -> list[str]:
     ]
 
 
-def render_html(report: PoolReport, *, title: str = "Pools report") -> str:
-    """One HTML page showing every figure of ``report`` as charts and tables."""
+def _span(span: timedelta) -> str:
+    """``10 d``, ``3 d 2 h``, ``1 h 30 min``: how far a drop moves, to the minute."""
+    minutes = abs(span) // timedelta(minutes=1)
+    days, rest = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(rest, 60)
+    parts = [f"{days} d" if days else "", f"{hours} h" if hours else ""]
+    parts.append(f"{minutes} min" if minutes or not (days or hours) else "")
+    return " ".join(part for part in parts if part)
+
+
+def _from_to(old: int | None, new: int | None) -> str:
+    def shown(value: int | None) -> str:
+        return "none" if value is None else str(value)
+
+    return shown(old) if old == new else f"{shown(old)} \u2192 {shown(new)}"
+
+
+def _drop(at: datetime | None, rule: str | None, zone: ZoneInfo, since: datetime) -> str:
+    if at is None:
+        return "none"
+    overdue = ", overdue: the first sweep drops it" if at <= since else ""
+    return f"{format_instant(at, zone)} ({rule}{overdue})"
+
+
+def _shift(item: WhatIfCustomer) -> str:
+    moved = item.moved_by
+    if item.shift == "new":
+        return "new: gains a drop"
+    if item.shift == "gone":
+        return "gone: loses its drop"
+    if moved is None or not moved:
+        return "same drop, other warnings or rule"
+    return f"{item.shift} by {_span(moved)}"
+
+
+def _what_if_reps(what_if: WhatIf, names: dict[str, str]) -> list[str]:
+    over = [rep for rep in what_if.reps if rep.over_cap or rep.over_claim_limit]
+    out = ["<h3>Reps over the candidate's cap or claim limit</h3>"]
+    if not over:
+        return [*out, "<p>No rep would be over the candidate's cap or claim limit.</p>"]
+    over_cap, over_limit = what_if.over_cap, what_if.over_claim_limit
+    if over_cap:
+        out.append(
+            meter_chart(
+                "what-if-caps",
+                "Customers held against the candidate's cap",
+                [Meter(names[r.rep_id], r.new_held, r.new_cap) for r in over_cap],
+                desc="One meter per rep over the candidate's cap: customers it would count "
+                "toward the cap, against that cap.",
+            )
+        )
+    if over_limit:
+        out.append(
+            meter_chart(
+                "what-if-claims",
+                "Claims in the candidate's window against its claim limit",
+                [Meter(names[r.rep_id], r.new_claims, r.new_claim_limit) for r in over_limit],
+                desc="One meter per rep over the candidate's claim limit: claims in its "
+                "window now, against that limit.",
+            )
+        )
+    out.append(
+        _table(
+            "Reps over the candidate's cap or claim limit (policy in force \u2192 candidate)",
+            ["rep", "held", "cap", "over cap", "claims", "claim limit", "over limit"],
+            [
+                (
+                    names[r.rep_id],
+                    _from_to(r.held, r.new_held),
+                    _from_to(r.cap, r.new_cap),
+                    r.over_cap,
+                    _from_to(r.claims, r.new_claims),
+                    _from_to(r.claim_limit, r.new_claim_limit),
+                    r.over_claim_limit,
+                )
+                for r in over
+            ],
+        )
+    )
+    return out
+
+
+def _what_if_pools(what_if: WhatIf, names: dict[str, str], until: str) -> list[str]:
+    out = [f"<h3>Drops per pool by {escape(until)}</h3>"]
+    if not what_if.pools:
+        return [*out, "<p>No private customer was looked at.</p>"]
+    labels = [names.get(p.pool_id, p.pool_id) for p in what_if.pools]
+    series = [
+        Series("policy in force", "s-now", [p.drops for p in what_if.pools]),
+        Series("candidate", "s-drop", [p.new_drops for p in what_if.pools]),
+    ]
+    return [
+        *out,
+        _legend(series),
+        '<div class="scroll">',
+        bar_chart(
+            "what-if-pools",
+            f"Drops per pool by {until}: policy in force and candidate",
+            labels,
+            series,
+            stacked=False,
+            desc="One pair of bars per pool: its customers' drops under the policy in "
+            "force, then under the candidate.",
+        ),
+        "</div>",
+        _table(
+            f"Drops and warnings per pool by {until}",
+            [
+                "pool",
+                "drops now",
+                "drops under candidate",
+                "warnings now",
+                "warnings under candidate",
+                "earlier",
+                "later",
+            ],
+            [
+                (label, p.drops, p.new_drops, p.warnings, p.new_warnings, p.earlier, p.later)
+                for label, p in zip(labels, what_if.pools, strict=True)
+            ],
+        ),
+    ]
+
+
+def _what_if_items(what_if: WhatIf, names: dict[str, str], zone: ZoneInfo) -> list[str]:
+    out = ["<h3>Changed customers, soonest drop first</h3>"]
+    if not what_if.items:
+        listed = "None." if not what_if.changed else "None listed."
+        out.append(f"<p>{listed}</p>")
+    else:
+        out.append(
+            _table(
+                "Changed customers: next drop under the policy in force and under the candidate",
+                ["customer", "owner", "pool", "drop now", "drop under candidate", "shift"],
+                [
+                    (
+                        item.customer_id,
+                        names.get(item.owner_id, item.owner_id),
+                        item.pool_id,
+                        _drop(item.drop_at, item.rule, zone, what_if.at),
+                        _drop(item.new_drop_at, item.new_rule, zone, what_if.at),
+                        _shift(item),
+                    )
+                    for item in what_if.items
+                ],
+            )
+        )
+    if what_if.more:
+        out.append(f"<p>And {what_if.more} more changed customers, not listed.</p>")
+    return out
+
+
+def _what_if(report: PoolReport, what_if: WhatIf, candidate: str, zone: ZoneInfo) -> list[str]:
+    reps = {r.rep_id: f"{r.name} ({r.rep_id})" if r.name else r.rep_id for r in report.reps}
+    for rep in what_if.reps:
+        reps.setdefault(rep.rep_id, rep.rep_id)
+    pools = {p.pool_id: _pool_title(p) for p in report.pools}
+    until = format_instant(what_if.until, zone)
+    return [
+        f'<section id="what-if"><h2>What if: {escape(candidate)}</h2>',
+        f'<p class="meta">Compared with the policy in force (version {what_if.version}), '
+        f"applied at {escape(format_instant(what_if.at, zone))}, up to {escape(until)}. "
+        "Nothing was changed.</p>",
+        f"<p>Of the {what_if.customers} private customers looked at, {what_if.changed} "
+        f"would see their outlook change: {what_if.earlier} would drop earlier, "
+        f"{what_if.later} later, {what_if.new} would gain a drop (no rule drops them now) "
+        f"and {what_if.gone} would lose theirs.</p>",
+        _table(
+            f"Drops and warnings by {until}",
+            ["figure", "policy in force", "candidate"],
+            [
+                ("drops", what_if.drops, what_if.new_drops),
+                ("warnings", what_if.warnings, what_if.new_warnings),
+            ],
+        ),
+        *_what_if_reps(what_if, reps),
+        *_what_if_pools(what_if, pools, until),
+        *_what_if_items(what_if, reps, zone),
+        "</section>",
+    ]
+
+
+def render_html(
+    report: PoolReport,
+    *,
+    title: str = "Pools report",
+    what_if: WhatIf | None = None,
+    candidate: str = "the candidate policy",
+) -> str:
+    """One HTML page showing every figure of ``report`` as charts and tables; with
+    ``what_if`` (what :meth:`~poolkit.PoolService.what_if` returned), a last section
+    comparing the candidate, called ``candidate`` there, with the policy in force. Its
+    instants are shown in the report's time zone."""
     zone = ZoneInfo(report.timezone)
     public = sum(p.public for p in report.pools)
     private = sum(p.private for p in report.pools)
@@ -281,6 +478,7 @@ def render_html(report: PoolReport, *, title: str = "Pools report") -> str:
         *_forecast(report),
         *_reps(report),
         *_reviews(report, zone),
+        *([] if what_if is None else _what_if(report, what_if, candidate, zone)),
         "</main></body></html>",
     ]
     return "\n".join(parts) + "\n"
