@@ -27,6 +27,7 @@ A store still being written runs only the contracts of what it already implement
 :class:`EventLogConformance`    the event log
 :class:`ReviewConformance`      the review list of look-alikes
 :class:`TeamConformance`        reps, pools and settings
+:class:`PoolLockConformance`    ``lock_pool``: a pool's turn read and written under it
 :class:`ServiceConformance`     pool scenarios through :class:`~poolkit.service.PoolService`
                                 on the store, each customer equal to its history's replay
 =============================  ==========================================================
@@ -50,6 +51,7 @@ from __future__ import annotations
 from poolkit.testing.conformance.concurrent import ConcurrentUnitsOfWork
 from poolkit.testing.conformance.customers import CustomerConformance
 from poolkit.testing.conformance.events import EventLogConformance
+from poolkit.testing.conformance.pool_lock import PoolLockConformance
 from poolkit.testing.conformance.reviews import ReviewConformance
 from poolkit.testing.conformance.service import ServiceConformance
 from poolkit.testing.conformance.team import TeamConformance
@@ -63,6 +65,7 @@ class StoreConformance(
     ReviewConformance,
     TeamConformance,
     ServiceConformance,
+    PoolLockConformance,
 ):
     """The whole store contract of :mod:`poolkit.ports` and the service on top of it.
     Subclass with a ``store`` fixture."""
@@ -72,6 +75,7 @@ __all__ = [
     "ConcurrentUnitsOfWork",
     "CustomerConformance",
     "EventLogConformance",
+    "PoolLockConformance",
     "ReviewConformance",
     "ServiceConformance",
     "StoreConformance",
