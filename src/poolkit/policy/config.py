@@ -409,7 +409,9 @@ class RoutingRule:
         """The conditions a customer with these attributes and tags does not meet, each
         saying what it has instead (empty: the rule matches)."""
         missing: list[str] = []
-        wants = [(self.attribute, (self.equals,))] if self.attribute is not None else []
+        wants: list[tuple[str, tuple[AttributeValue | None, ...]]] = []
+        if self.attribute is not None:
+            wants.append((self.attribute, (self.equals,)))
         wants += sorted(self.attributes.items())
         for key, wanted in wants:
             has = attributes.get(key)

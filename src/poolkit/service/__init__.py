@@ -15,6 +15,7 @@ import inspect
 
 from poolkit.service._arguments import checked
 from poolkit.service._reviews import review_id
+from poolkit.service.assigning import Assignment, AssignmentJobs
 from poolkit.service.intake import CreateResult, IntakeJobs
 from poolkit.service.lookalikes import LookalikeJobs
 from poolkit.service.moves import DepartureReport, MoveJobs
@@ -24,6 +25,7 @@ from poolkit.service.sweep import ForecastItem, SweepItem, SweepJobs, SweepRepor
 from poolkit.service.team import TeamJobs
 
 __all__ = [
+    "Assignment",
     "CreateResult",
     "DepartureReport",
     "ForecastItem",
@@ -35,7 +37,16 @@ __all__ = [
 ]
 
 
-class PoolService(TeamJobs, PolicyJobs, IntakeJobs, LookalikeJobs, MoveJobs, SweepJobs, QueryJobs):
+class PoolService(
+    TeamJobs,
+    PolicyJobs,
+    IntakeJobs,
+    LookalikeJobs,
+    MoveJobs,
+    SweepJobs,
+    QueryJobs,
+    AssignmentJobs,
+):
     """The operations of the pool mechanism over any :class:`~poolkit.ports.Store`.
 
     ``policy`` is the rule book, kept in the store: given to a store without one, it is
