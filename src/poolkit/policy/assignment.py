@@ -14,8 +14,9 @@ The strategies, each among the eligible candidates only:
 - ``weighted``: smooth weighted round robin. Each eligible member's credit grows by their
   weight; the one with the most credit (ties: the smaller id) is chosen and gives up the
   eligible members' total weight. Over n assignments among the same members, with total
-  weight W, a member of weight w gets fewer than ``n*w/W + 1`` and more than
-  ``n*w/W - (k - 1)`` of them (k members), and the shares are interleaved, not in runs.
+  weight W, a member of weight w gets fewer than ``n*w/W + 1`` and at least
+  ``n*w/W - (k - 1)`` of them (k members): the credits always sum to zero and none falls
+  to -W, which gives both bounds. The shares are interleaved, not in runs.
 - ``least_loaded``: the eligible member holding the fewest customers that count toward the
   cap (the same count the cap uses; ties: the smaller id). By count, not by count relative
   to the cap: a rep with a small cap fills up as fast as the others until the cap stops
