@@ -27,18 +27,23 @@ from poolkit.model.rep import OrgTree, Rep
 from poolkit.model.review import ReviewItem, ReviewStatus, SimilarMatch
 from poolkit.model.team import Team
 from poolkit.policy.config import (
+    AssignmentRule,
     CapPolicy,
     ClaimLimitPolicy,
     DropKind,
     DropRule,
     DropTime,
+    Inflow,
     Policy,
     RoutingRule,
     SimilarityPolicy,
+    Strategy,
     VisibilityPolicy,
 )
+from poolkit.policy.routing import RouteExplanation
 from poolkit.policy.rules import ActionKind, Reason
 from poolkit.service import (
+    Assignment,
     CreateResult,
     DepartureReport,
     ForecastItem,
@@ -102,6 +107,8 @@ if not TYPE_CHECKING:  # type checkers should see only the names of __all__
 
 __all__ = [
     "ActionKind",
+    "Assignment",
+    "AssignmentRule",
     "AttributeValue",
     "CapPolicy",
     "ClaimLimitPolicy",
@@ -119,6 +126,7 @@ __all__ = [
     "IdentityKey",
     "ImportReport",
     "ImportRow",
+    "Inflow",
     "ManualClock",
     "MemoryStore",
     "OrgTree",
@@ -131,11 +139,13 @@ __all__ = [
     "Rep",
     "ReviewItem",
     "ReviewStatus",
+    "RouteExplanation",
     "RoutingRule",
     "Scope",
     "SimilarMatch",
     "SimilarityPolicy",
     "SqliteStore",
+    "Strategy",
     "SweepItem",
     "SweepReport",
     "SystemClock",
