@@ -50,6 +50,11 @@ def run(script: str, *args: str) -> str:
             ],
         ),
         (
+            "bench_assignment.py",
+            ("--members", "3", "--held", "5", "10", "--creates", "10"),
+            ["held   plain ms", "ratio: assignment cost"],
+        ),
+        (
             "bench_review.py",
             ("--numbered", "200", "--random", "400", "--examples", "2"),
             ["numbered   before", "numbered   after", "random     before", "random     after"],
