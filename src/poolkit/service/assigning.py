@@ -67,7 +67,11 @@ def _candidates(
     rule: AssignmentRule,
     excluded: frozenset[str],
 ) -> list[assignment.Candidate]:
+    """The pool's members as candidates for ``customer``: each locked, then read with what
+    they hold (one query for all of them, only when a cap, a lock cap or the strategy
+    needs the count) and their claims in the window (only under a claim limit)."""
     uow, policy = work.uow, work.policy
+    since = rules.claim_window_start(work.at, policy)
     reps: list[Rep] = []
     for rep_id in _member_ids(work, work.team.pool(customer.pool_id)):
         # Locked before it is read: a departure, a cap or a claim of this rep's committed
@@ -90,7 +94,7 @@ def _candidates(
     for rep in reps:
         claims: list[datetime] = []
         if rep.active and policy.claim_limit_for(rep.id, rep.claim_limit) is not None:
-            claims = uow.events.claims_by(rep.id, _claim_window(work))
+            claims = uow.events.claims_by(rep.id, since)
         found.append(
             assignment.candidate(
                 rep,
@@ -104,10 +108,6 @@ def _candidates(
             )
         )
     return found
-
-
-def _claim_window(work: Work) -> datetime:
-    return rules.claim_window_start(work.at, work.policy)
 
 
 def assign_automatically(
