@@ -147,8 +147,8 @@ def test_weighted_assignment_follows_the_weights(make_service: ServiceFactory) -
     svc = make_service(
         policy({"pool": "east", "strategy": "weighted", "weights": {"li": 3, "zhou": 2}}), TEAM
     )
-    for n in range(12):
-        svc.create("boss", f"S{n}", public=True)
+    for n in range(12):  # ids in the order of creation, so private_pool lists them so
+        svc.create("boss", f"S{n}", customer_id=f"s{n:02d}", public=True)
     li = svc.private_pool("li")
     assert len(li) == 3  # li's cap of 3 stops li; the others share the rest 2:1
     assert owners(svc) == Counter({"li": 3, "zhou": 6, "wang": 3})
