@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from poolkit import Customer, Policy, Rep
 from poolkit.errors import ConfigError, InvalidValueError
-from poolkit.policy.assignment import Candidate, Turn, candidate, choose
+from poolkit.policy.assignment import Candidate, Turn, candidate, choose, round_robin_order
 from poolkit.policy.config import (
     AssignmentRule,
     CapPolicy,
@@ -292,3 +292,19 @@ def test_filling_up_by_any_strategy_never_passes_a_cap(
         assert holdings[choice.rep_id] < cap
         holdings[choice.rep_id] += 1
     assert all(count <= max(cap, held[rep]) for rep, count in holdings.items())
+
+
+@given(candidates, st.none() | st.sampled_from(["an", "cy", "zz", "aa"]))
+def test_round_robin_decides_the_same_on_the_members_up_to_the_first_eligible(
+    members: list[Candidate], last: str | None
+) -> None:
+    """The service reads members in round robin's order only until one is eligible: the
+    decision must be the one every member's reading would give."""
+    by_id = {c.rep_id: c for c in members}
+    prefix = []
+    for rep in round_robin_order(by_id, last):
+        prefix.append(by_id[rep])
+        if by_id[rep].eligible:
+            break
+    turn = Turn(last, {"an": 3})
+    assert choose(ROUND_ROBIN, prefix, turn) == choose(ROUND_ROBIN, members, turn)

@@ -26,7 +26,7 @@ The strategies, each among the eligible candidates only:
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from types import MappingProxyType
 
@@ -45,6 +45,7 @@ __all__ = [
     "Turn",
     "candidate",
     "choose",
+    "round_robin_order",
 ]
 
 
@@ -168,7 +169,12 @@ def _skip(
 
 def choose(rule: AssignmentRule, candidates: Sequence[Candidate], turn: Turn) -> Choice:
     """The rep ``rule``'s strategy picks among ``candidates`` (ordered by id or not), and
-    the turn after it."""
+    the turn after it.
+
+    Round robin needs only the candidates up to the first eligible one in
+    :func:`round_robin_order`: given those, it chooses what it would among all of them
+    (the service stops reading there, so a create reads one rep's book, not every one's).
+    The other strategies need every member."""
     members = sorted(candidates, key=lambda c: c.rep_id)
     eligible = [c for c in members if c.eligible]
     if not eligible:
@@ -186,13 +192,19 @@ def _nobody(members: Sequence[Candidate]) -> str:
     return "nobody eligible: " + ", ".join(f"{c.rep_id} {c.skip}" for c in members)
 
 
+def round_robin_order(rep_ids: Iterable[str], last: str | None) -> list[str]:
+    """The members in the order round robin tries them: by id, starting after ``last``
+    (the rep chosen last, who may have left the pool since) and wrapping round."""
+    ring = sorted(rep_ids)
+    if last is None:
+        return ring
+    return [rep for rep in ring if rep > last] + [rep for rep in ring if rep <= last]
+
+
 def _round_robin(members: Sequence[Candidate], turn: Turn) -> Choice:
     last = turn.last
-    ring = (
-        members
-        if last is None
-        else ([c for c in members if c.rep_id > last] + [c for c in members if c.rep_id <= last])
-    )
+    by_id = {c.rep_id: c for c in members}
+    ring = [by_id[rep] for rep in round_robin_order(by_id, last)]
     passed = []
     for member in ring:
         if member.eligible:

@@ -61,52 +61,59 @@ def _member_ids(work: Work, pool: Pool) -> list[str]:
     return sorted(rep.id for rep in work.uow.reps.all() if not rep.is_admin)
 
 
-def _candidates(
-    work: Work,
-    customer: Customer,
-    rule: AssignmentRule,
-    excluded: frozenset[str],
-) -> list[assignment.Candidate]:
-    """The pool's members as candidates for ``customer``: each locked, then read with what
-    they hold (one query for all of them, only when a cap, a lock cap or the strategy
-    needs the count) and their claims in the window (only under a claim limit)."""
-    uow, policy = work.uow, work.policy
-    since = rules.claim_window_start(work.at, policy)
-    reps: list[Rep] = []
-    for rep_id in _member_ids(work, work.team.pool(customer.pool_id)):
-        # Locked before it is read: a departure, a cap or a claim of this rep's committed
-        # meanwhile is seen, and none can happen until this unit of work ends.
-        uow.lock_rep(rep_id)
-        rep = uow.reps.get(rep_id)
-        if rep is not None:
-            reps.append(rep)
-    counted = rule.strategy is Strategy.LEAST_LOADED or any(
-        policy.cap_for(rep.id, rep.cap) is not None
-        or (customer.locked and policy.lock_cap_for(rep.id) is not None)
-        for rep in reps
-    )
-    held: dict[str, list[Customer]] = {rep.id: [] for rep in reps}
-    if counted and reps:
-        for owned in uow.customers.find(CustomerQuery(owner_ids=frozenset(held))):
-            if owned.owner_id in held:
-                held[owned.owner_id].append(owned)
+def _members(work: Work, pool: Pool) -> list[Rep]:
+    """The pool's members, each locked before it is read (in order of id, as every
+    assignment locks them): a departure, a cap or a claim of theirs committed meanwhile is
+    seen, and none can happen until this unit of work ends."""
     found = []
-    for rep in reps:
-        claims: list[datetime] = []
-        if rep.active and policy.claim_limit_for(rep.id, rep.claim_limit) is not None:
-            claims = uow.events.claims_by(rep.id, since)
-        found.append(
-            assignment.candidate(
-                rep,
-                customer,
-                policy,
-                work.at,
-                held=held[rep.id],
-                claims=claims,
-                weight=rule.weight_of(rep.id),
-                excluded=excluded,
-            )
-        )
+    for rep_id in _member_ids(work, pool):
+        work.uow.lock_rep(rep_id)
+        rep = work.uow.reps.get(rep_id)
+        if rep is not None:
+            found.append(rep)
+    return found
+
+
+def _candidate(
+    work: Work, customer: Customer, rule: AssignmentRule, rep: Rep, excluded: frozenset[str]
+) -> assignment.Candidate:
+    """``rep`` as a candidate for ``customer``: their book is read only when a cap, a lock
+    cap or the strategy needs the count, their claims only under a claim limit."""
+    uow, policy = work.uow, work.policy
+    counted = (
+        rule.strategy is Strategy.LEAST_LOADED
+        or policy.cap_for(rep.id, rep.cap) is not None
+        or (customer.locked and policy.lock_cap_for(rep.id) is not None)
+    )
+    held = uow.customers.find(CustomerQuery(owner_ids=frozenset({rep.id}))) if counted else []
+    claims: list[datetime] = []
+    if rep.active and policy.claim_limit_for(rep.id, rep.claim_limit) is not None:
+        claims = uow.events.claims_by(rep.id, rules.claim_window_start(work.at, policy))
+    return assignment.candidate(
+        rep,
+        customer,
+        policy,
+        work.at,
+        held=held,
+        claims=claims,
+        weight=rule.weight_of(rep.id),
+        excluded=excluded,
+    )
+
+
+def _candidates(
+    work: Work, customer: Customer, rule: AssignmentRule, turn: Turn, excluded: frozenset[str]
+) -> list[assignment.Candidate]:
+    """The candidates the strategy needs: for round robin, the members in its order up to
+    the first eligible one; for the others, every member."""
+    members = {rep.id: rep for rep in _members(work, work.team.pool(customer.pool_id))}
+    if rule.strategy is not Strategy.ROUND_ROBIN:
+        return [_candidate(work, customer, rule, rep, excluded) for rep in members.values()]
+    found = []
+    for rep_id in assignment.round_robin_order(members, turn.last):
+        found.append(_candidate(work, customer, rule, members[rep_id], excluded))
+        if found[-1].eligible:
+            break
     return found
 
 
@@ -130,9 +137,9 @@ def assign_automatically(
         return customer, None
     uow = work.uow
     uow.lock_pool(customer.pool_id)
-    candidates = _candidates(work, customer, rule, excluded)
     key = turn_key(customer.pool_id)
-    choice = assignment.choose(rule, candidates, Turn.from_text(uow.settings.get(key)))
+    turn = Turn.from_text(uow.settings.get(key))
+    choice = assignment.choose(rule, _candidates(work, customer, rule, turn, excluded), turn)
     decision = Assignment(
         customer.id, customer.pool_id, choice.rep_id, rule.strategy, choice.reason
     )
