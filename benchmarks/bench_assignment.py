@@ -13,9 +13,10 @@ unit of work) three ways, on identical copies of that file:
   what the members hold (for the cap and the load), reads and writes the pool's turn, and
   writes the ``Assigned`` event.
 
-It prints each per create and its ratio to the plain create. The assignment reads the
-members' books, so its cost follows the members and what they hold (bounded by their
-caps), not the customers stored.
+It prints each per create and its ratio to the plain create. Round robin reads the book of
+the rep it chooses (and of any it passes over); least loaded (and weighted, under caps)
+reads every member's, so its cost follows the members times what they hold (bounded by
+their caps), never the customers stored.
 
 Figures go to stdout; nothing is asserted. Compare the ratios, measured in the same run.
 """
@@ -106,7 +107,7 @@ def main() -> None:
             f"{held:4d}   {plain * 1000:8.2f}   {rr * 1000:14.2f} ({rr / plain:4.1f}x)"
             f"   {ll * 1000:15.2f} ({ll / plain:4.1f}x)"
         )
-    print("ratio: assignment cost follows the members' holdings (bounded by their caps)")
+    print("ratio: assignment cost follows the books it reads (round robin: one; least loaded: all)")
 
 
 if __name__ == "__main__":
