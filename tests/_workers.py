@@ -67,8 +67,10 @@ def open_service(
 @attrs.frozen
 class Step:
     """One operation: "claim" or "follow_up" (by ``actor_id``, of ``customer_id``),
-    "create" (by ``actor_id``, into their private pool, with ``keys``), "sweep" (at the
-    worker's clock), or "bulk_claim" (by ``actor_id``, of ``customer_ids``, in ``mode``)."""
+    "create" (by ``actor_id``, into their private pool, with ``keys``), "create_public"
+    (by ``actor_id``, customer ``customer_id`` into public pool ``pool_id``, where its
+    automatic assignment may hand it out), "sweep" (at the worker's clock), or "bulk_claim"
+    (by ``actor_id``, of ``customer_ids``, in ``mode``)."""
 
     op: str
     actor_id: str = ""
@@ -76,6 +78,7 @@ class Step:
     keys: tuple[tuple[str, str], ...] = ()
     customer_ids: tuple[str, ...] = ()
     mode: str = "per-customer"
+    pool_id: str = ""
 
 
 @attrs.frozen
@@ -129,6 +132,15 @@ def run_step(service: PoolService, step: Step) -> Outcome:
         if step.op == "create":
             made = service.create(step.actor_id, f"Shop of {step.actor_id}", keys=step.keys)
             return Outcome(step, version=made.version, customer_id=made.id)
+        if step.op == "create_public":
+            made = service.create(
+                step.actor_id,
+                f"Lead {step.customer_id}",
+                customer_id=step.customer_id,
+                public=True,
+                pool_id=step.pool_id,
+            )
+            return Outcome(step, version=made.version, customer_id=made.id, owner_id=made.owner_id)
         raise ValueError(f"unknown step {step.op!r}")
     except CollisionError as error:
         return Outcome(

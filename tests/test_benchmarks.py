@@ -95,6 +95,11 @@ def run(script: str, *args: str) -> str:
             ["a page of 50 of 300", "entered   at 90%", "name      first", "raw count(*)"],
         ),
         (
+            "bench_assignment.py",
+            ("--members", "3", "--held", "5", "10", "--creates", "10"),
+            ["held   plain ms", "ratio: assignment cost"],
+        ),
+        (
             "bench_review.py",
             ("--numbered", "200", "--random", "400", "--examples", "2"),
             ["numbered   before", "numbered   after", "random     before", "random     after"],

@@ -122,6 +122,24 @@ def test_every_policy_key_is_documented() -> None:
     assert "drop_rules[2].days: must be > 0" in text
 
 
+def test_every_key_of_routing_and_assignment_is_documented() -> None:
+    """The keys the example policy file does not use: routing conditions, the routing
+    default, automatic assignment (attribute names and rep ids are examples, not keys)."""
+    policy = Policy.from_dict(
+        {
+            "routing_default": "east",
+            "routing": [
+                {"name": "n", "attributes": {"region": "north"}, "tags": ["t"], "pool": "north"}
+            ],
+            "assignment": [{"pool": "north", "strategy": "weighted", "weights": {"li": 2}}],
+        }
+    )
+    keys = _keys(policy.to_dict()) - {"region", "li"}
+    assert {"routing_default", "attributes", "tags", "strategy", "on", "weights"} <= keys
+    text = page_text("policy.md")
+    assert sorted(key for key in keys if f"`{key}`" not in text) == []
+
+
 def test_every_operation_is_documented() -> None:
     text = page_text("operations.md")
     names = [name for name, _ in inspect.getmembers(PoolService) if not name.startswith("_")]

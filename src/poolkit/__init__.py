@@ -29,19 +29,24 @@ from poolkit.model.rep import OrgTree, Rep
 from poolkit.model.review import ReviewItem, ReviewStatus, SimilarMatch
 from poolkit.model.team import Team
 from poolkit.policy.config import (
+    AssignmentRule,
     CapPolicy,
     ClaimLimitPolicy,
     DropKind,
     DropRule,
     DropTime,
+    Inflow,
     Policy,
     RoutingRule,
     SimilarityPolicy,
+    Strategy,
     VisibilityPolicy,
 )
+from poolkit.policy.routing import RouteExplanation
 from poolkit.policy.rules import ActionKind, Reason
 from poolkit.ports import CustomerOrder
 from poolkit.service import (
+    Assignment,
     BulkItem,
     BulkMode,
     BulkResult,
@@ -114,6 +119,8 @@ if not TYPE_CHECKING:  # type checkers should see only the names of __all__
 
 __all__ = [
     "ActionKind",
+    "Assignment",
+    "AssignmentRule",
     "AttributeValue",
     "BulkItem",
     "BulkMode",
@@ -136,6 +143,7 @@ __all__ = [
     "IdentityKey",
     "ImportReport",
     "ImportRow",
+    "Inflow",
     "ManualClock",
     "MemoryStore",
     "OrgTree",
@@ -151,11 +159,13 @@ __all__ = [
     "RepOutlook",
     "ReviewItem",
     "ReviewStatus",
+    "RouteExplanation",
     "RoutingRule",
     "Scope",
     "SimilarMatch",
     "SimilarityPolicy",
     "SqliteStore",
+    "Strategy",
     "SweepItem",
     "SweepReport",
     "SystemClock",

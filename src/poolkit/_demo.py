@@ -3,8 +3,10 @@
 :func:`simulate` sets up a team (a supervisor, reps with personal caps, a members-claim pool
 and a manager-assigns pool), fills the pools with a few hundred customers of mixed grades,
 then plays a few weeks on a simulated clock: reps claim, follow up and close deals, create
-customers (some colliding with existing ones), run into caps and claim limits; a manager
-assigns; one rep leaves; every evening the sweep drops and warns. It yields one summary per
+customers (some colliding with existing ones), run into caps and claim limits; the VIP pool
+hands its customers out itself (automatic assignment, least loaded first: new ones, those
+dropped back into it, and those of the rep who leaves), and its manager distributes any
+left waiting; one rep leaves; every evening the sweep drops and warns. It yields one summary per
 day. A seeded random generator makes it repeatable: same seed, same story.
 """
 
@@ -79,6 +81,9 @@ DEMO_POLICY: dict[str, object] = {
     "cooldown": {"days": 7},
     "collision": {"keys": ["phone", "uscc", "email"]},
     "routing": [{"attribute": "tier", "equals": "vip", "pool": "vip"}],
+    "assignment": [
+        {"pool": "vip", "strategy": "least_loaded", "on": ["created", "dropped", "departed"]}
+    ],
 }
 
 DEMO_TEAM: dict[str, object] = {
@@ -101,7 +106,7 @@ DEMO_TEAM: dict[str, object] = {
         },
         {
             "id": "vip",
-            "name": "VIP (manager assigns)",
+            "name": "VIP (assigned automatically, least loaded first)",
             "mode": "manager_assigns",
             "managers": ["zhao"],
             "members": ["li", "chen", "wu", "sun"],
@@ -130,6 +135,7 @@ class DaySummary:
         c = self.counts
         head = (
             f"Day {self.day:2d} {self.date}: {c['claims']} claims, {c['assigns']} assigned, "
+            f"{c['auto']} assigned automatically, "
             f"{c['follow_ups']} follow-ups ({c['deals']} deals), {c['creates']} created; "
             f"refused: {c['cap']} at cap, {c['limit']} at claim limit, "
             f"{c['cooldown']} in cooldown, "
@@ -191,7 +197,7 @@ def simulate(
             _work_day(service, rng, rep, counts, notes)
         _manager_assigns(service, rng, active, counts, notes)
         if day == 10 and "wu" in active:
-            _depart(service, "wu", notes)
+            _depart(service, "wu", counts, notes)
             departed.add("wu")
         clock.set(START + timedelta(days=day, hours=9))  # 18:00, the evening sweep
         _evening_sweep(service, counts, notes)
@@ -204,6 +210,7 @@ def simulate(
 _COUNTED = (
     "claims",
     "assigns",
+    "auto",
     "follow_ups",
     "deals",
     "creates",
@@ -215,11 +222,20 @@ _COUNTED = (
 )
 
 
-def _depart(service: PoolService, rep_id: str, notes: list[str]) -> None:
+def _depart(service: PoolService, rep_id: str, counts: Counter[str], notes: list[str]) -> None:
     report = service.depart("admin", rep_id)
+    handed = [a for a in report.assigned if a.rep_id is not None]
+    counts["auto"] += len(handed)
     notes.append(
-        f"{rep_id} departed: {len(report.dropped)} customers dropped to the public pool at once"
+        f"{rep_id} departed: {len(report.dropped)} customers dropped to the public pool at once, "
+        f"{len(handed)} VIP customers handed on to colleagues"
     )
+    notes.extend(
+        f"{a.customer_id} of {rep_id} assigned to {a.rep_id}: {a.reason}" for a in handed[:2]
+    )
+    left = [a for a in report.assigned if a.rep_id is None]
+    if left:
+        notes.append(f"{len(left)} VIP customers of {rep_id} stay in the pool: {left[0].reason}")
 
 
 def _evening_sweep(service: PoolService, counts: Counter[str], notes: list[str]) -> None:
@@ -227,6 +243,12 @@ def _evening_sweep(service: PoolService, counts: Counter[str], notes: list[str])
     sweep = service.sweep()
     counts["warned"] = len(sweep.warned)
     counts["dropped"] = len(sweep.dropped)
+    handed = [a for a in sweep.assigned if a.rep_id is not None]
+    counts["auto"] += len(handed)
+    notes.extend(
+        f"dropped VIP {a.customer_id} assigned to {a.rep_id} at once: {a.reason}"
+        for a in handed[:2]
+    )
     notes.extend(
         f"dropped {item.customer_id} from {item.rep_id}: {item.message}"
         for item in sweep.dropped[:4]
@@ -324,10 +346,20 @@ def _manager_assigns(
     counts: Counter[str],
     notes: list[str],
 ) -> None:
+    """VIP customers nobody could take when they came in (everyone at the cap, or in the
+    cooldown) wait in the pool; the manager hands out a few by hand, and distributes the
+    rest by the pool's strategy now and then."""
     waiting = service.public_pool("vip")
     for customer in waiting[: rng.randint(0, 2)]:
         target = rng.choice(active)
         _attempt(partial(service.assign, "zhao", customer.id, target), counts, notes, "assigns")
+    if service.public_pool("vip") and rng.random() < 0.3:
+        done = service.distribute("zhao", "vip")
+        handed = sum(1 for a in done if a.rep_id is not None)
+        counts["assigns"] += handed
+        left = [a for a in done if a.rep_id is None]
+        why = f"; the others wait: {left[0].reason}" if left else ""
+        notes.append(f"zhao distributed the VIP pool: {handed} of {len(done)} handed out{why}")
 
 
 def final_state(service: PoolService) -> dict[str, int]:

@@ -338,6 +338,13 @@ class UnitOfWork(Protocol):
         limit, departure) until this one ends. The service calls it before it reads what
         it counts for the rep. A store that runs one writer at a time needs nothing."""
 
+    def lock_pool(self, pool_id: str) -> None:
+        """Hold back every other unit of work's automatic assignment from this pool until
+        this one ends: the pool's turn (who is next) is read and written under it, so two
+        assignments at once cannot both hand out the same turn. Called before the reps are
+        locked, so locks are always taken pool first. Locking a pool that does not exist
+        locks nothing; a store that runs one writer at a time needs nothing."""
+
     def commit(self) -> None: ...
 
     def rollback(self) -> None: ...

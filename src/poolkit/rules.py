@@ -1,5 +1,6 @@
 """The pure rules of a policy: when a customer drops or its owner is warned, whether a rep
-is at their cap or claim limit or in a cooldown, where a new customer is routed.
+is at their cap or claim limit or in a cooldown, where a new customer is routed (and why:
+``explain``), and which member of a pool automatic assignment picks (``choose``).
 
 Functions of values (a customer, a policy, an instant) that read no store and change
 nothing: a program can ask "when will this customer drop?" without a service, and the
@@ -7,7 +8,9 @@ service asks the same functions. The calendar helpers say how a policy counts da
 time zone.
 """
 
+from poolkit.policy.assignment import Candidate, Choice, Turn, candidate, choose
 from poolkit.policy.calendar import add_days, format_instant, start_of_day
+from poolkit.policy.routing import Miss, RouteExplanation, explain
 from poolkit.policy.rules import (
     ActionKind,
     CapFull,
@@ -34,23 +37,31 @@ from poolkit.policy.rules import (
 
 __all__ = [
     "ActionKind",
+    "Candidate",
     "CapFull",
+    "Choice",
     "ClaimLimitReached",
     "CooldownRunning",
     "Deadline",
     "Decision",
     "Drop",
     "DueAction",
+    "Miss",
     "Reason",
     "Reschedule",
+    "RouteExplanation",
+    "Turn",
     "Warn",
     "add_days",
+    "candidate",
     "check_cap",
     "check_claim_limit",
     "check_cooldown",
+    "choose",
     "deadlines",
     "due_action",
     "evaluate_drop",
+    "explain",
     "format_instant",
     "next_drop",
     "route",

@@ -712,7 +712,7 @@ def test_depart_drops_every_customer_of_the_rep(
     assert ids(crm, "--status public --pool east") == ["c001", "c002", "c101", "c102"]
     refused(poolkit(crm, "claim c002 --as li"), 4, "'li' has departed")
     data = ok(poolkit(crm, "depart sun --as admin", as_json=True)).json()
-    assert data == {"dropped": [], "rep_id": "sun"}
+    assert data == {"assigned": [], "dropped": [], "rep_id": "sun"}
 
 
 # ---------------------------------------------------------------------- look-alikes
@@ -1219,3 +1219,32 @@ def test_the_docs_run_every_command_and_show_the_example_csv() -> None:
         "".join(f"{line}\n" for line in f.body) for f in fences(text) if f.tag == "csv"
     ]
     assert "crontab" in text and "POOLKIT_DB" in text and "POOLKIT_NOW" in text
+
+
+# ---------------------------------------------------------------------- automatic assignment
+
+
+def test_sweep_and_depart_say_who_the_pool_assigned_and_why(tmp_path: Path) -> None:
+    policy = tmp_path / "auto.toml"
+    policy.write_text(
+        POLICY.read_text(encoding="utf-8")
+        + '\n[[assignment]]\npool = "east"\nstrategy = "round_robin"\n'
+        + 'on = ["dropped", "departed"]\n',
+        encoding="utf-8",
+    )
+    crm = init(tmp_path / "auto.db", policy)
+    ok(poolkit(crm, "create 'Lead One' --id l1 --grade C --as li"))
+    run = ok(poolkit(crm, "sweep", now=NEXT_MONDAY))
+    assert run.lines[1:] == [
+        "assigned l1 to chen: round robin: first in turn",
+        "sweep at 2026-03-09 09:00 +08:00: 1 dropped, 0 warned",
+    ]
+    ok(poolkit(crm, "create 'Lead Two' --id l2 --as chen", now=NEXT_MONDAY))
+    run = ok(poolkit(crm, "depart chen --as admin", now=NEXT_MONDAY))
+    assert run.lines == [
+        "depart: chen has left; 0 customers dropped to the public pool",
+        "assigned l1 to sun: round robin: next after chen; "
+        "passed over li (in the cooldown until 2026-03-16 09:00 +08:00)",
+        "assigned l2 to li: round robin: next after sun; "
+        "passed over chen (just lost this customer)",
+    ]

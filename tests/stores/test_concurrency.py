@@ -543,6 +543,10 @@ class RecordingUnitOfWork:
         self.record("lock_rep", ((rep_id,), None))
         self._inner.lock_rep(rep_id)
 
+    def lock_pool(self, pool_id: str) -> None:
+        self.record("lock_pool", ((pool_id,), None))
+        self._inner.lock_pool(pool_id)
+
     def commit(self) -> None:
         self.record("commit", ((), None))
         self._inner.commit()

@@ -5,11 +5,20 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from poolkit import Customer, PoolService, rules
+from poolkit import Assignment, Customer, PoolService, rules
 from poolkit.plain import to_plain
 from poolkit.rules import format_instant
 
-__all__ = ["count", "customer_json", "details", "line", "next_drop", "plain", "when"]
+__all__ = [
+    "assignment_line",
+    "count",
+    "customer_json",
+    "details",
+    "line",
+    "next_drop",
+    "plain",
+    "when",
+]
 
 
 def count(number: int, noun: str) -> str:
@@ -75,3 +84,10 @@ def details(customer: Customer, service: PoolService) -> list[str]:
     if data is not None:
         lines.append(f"  next drop:      {phrase}")
     return lines
+
+
+def assignment_line(decision: Assignment) -> str:
+    """One automatic assignment in words: who got the customer and why, or why nobody."""
+    if decision.rep_id is None:
+        return f"{decision.customer_id} stays in pool {decision.pool_id}: {decision.reason}"
+    return f"assigned {decision.customer_id} to {decision.rep_id}: {decision.reason}"

@@ -9,7 +9,7 @@ from datetime import timedelta
 from poolkit import Policy, Team
 from poolkit.cli._args import MAX_DAYS, whole_number
 from poolkit.cli._context import Context
-from poolkit.cli._output import count, plain
+from poolkit.cli._output import assignment_line, count, plain
 from poolkit.cli._registry import Actor, arg, command
 from poolkit.cli._service import adopt_policy
 from poolkit.cli.what_if import what_if_json, what_if_lines
@@ -110,6 +110,10 @@ def depart(ctx: Context, args: argparse.Namespace) -> None:
     dropped = f": {', '.join(report.dropped)}" if report.dropped else ""
     ctx.emit(
         plain(report),
-        f"depart: {report.rep_id} has left; "
-        f"{count(len(report.dropped), 'customer')} dropped to the public pool{dropped}",
+        [
+            f"depart: {report.rep_id} has left; "
+            f"{count(len(report.dropped), 'customer')} dropped to the public pool{dropped}",
+            # The pools that take departures handed these on (or say why they could not).
+            *(assignment_line(decision) for decision in report.assigned),
+        ],
     )

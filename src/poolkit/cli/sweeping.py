@@ -8,7 +8,7 @@ from datetime import timedelta
 from poolkit import SweepReport
 from poolkit.cli._args import MAX_DAYS, instant, whole_number
 from poolkit.cli._context import Context
-from poolkit.cli._output import count, plain
+from poolkit.cli._output import assignment_line, count, plain
 from poolkit.cli._registry import Actor, arg, command
 from poolkit.errors import UsageError
 from poolkit.rules import format_instant
@@ -60,6 +60,7 @@ def _lines(report: SweepReport, drop: str, warn: str) -> list[str]:
         drop.format(c=i.customer_id, r=i.rep_id, m=i.message.removeprefix("dropped: "))
         for i in report.dropped
     ]
+    lines += [assignment_line(a) for a in report.assigned]
     return lines + [warn.format(c=i.customer_id, r=i.rep_id, m=i.message) for i in report.warned]
 
 

@@ -116,9 +116,14 @@ class Assigned(Event):
 
     rep_id: str = attrs.field(validator=identifier)
     pool_id: str = attrs.field(validator=identifier)
+    # Why this rep, for an automatic assignment ("round robin: next after li"); empty
+    # for one made by hand, and in events stored before reasons were kept.
+    reason: str = attrs.field(default="", validator=of_type(str))
 
     def describe(self) -> str:
-        return f"assigned to {self.rep_id} from pool {self.pool_id} by {self.actor_id}"
+        by = self.actor_id or "the system"
+        text = f"assigned to {self.rep_id} from pool {self.pool_id} by {by}"
+        return f"{text} ({self.reason})" if self.reason else text
 
 
 @attrs.frozen(kw_only=True)

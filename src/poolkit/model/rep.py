@@ -16,7 +16,9 @@ class Rep:
 
     ``supervisor_id`` places the rep in the org tree; ``is_admin`` grants every right;
     ``cap`` and ``claim_limit`` override the policy's company defaults for this rep.
-    A departed rep (``active=False``) can neither act nor receive customers.
+    A departed rep (``active=False``) can neither act nor receive customers. A rep marked
+    unavailable (``available=False``: on leave, ill, away at a trade fair) still works and
+    may be given customers by hand, but automatic assignment passes them over.
     """
 
     id: str = attrs.field(validator=identifier)
@@ -26,6 +28,7 @@ class Rep:
     active: bool = attrs.field(default=True, validator=of_type(bool))
     cap: int | None = attrs.field(default=None, validator=positive_int_or_none)
     claim_limit: int | None = attrs.field(default=None, validator=positive_int_or_none)
+    available: bool = attrs.field(default=True, validator=of_type(bool))
 
     def __attrs_post_init__(self) -> None:
         if self.supervisor_id == self.id:

@@ -33,6 +33,7 @@ _REP_KEYS = {
     "active": "active",
     "cap": "cap",
     "claim_limit": "claim_limit",
+    "available": "available",
 }
 _POOL_KEYS = {
     "id": "id",

@@ -27,18 +27,22 @@ import attrs
 from poolkit.errors import ConfigError
 from poolkit.model._checks import MAX_INT
 from poolkit.model._reading import Problems, Reader, load_toml
+from poolkit.model.customer import AttributeValue
 from poolkit.model.events import FollowUpKind
 
 __all__ = [
     "DEFAULT_COLLISION_KEYS",
+    "AssignmentRule",
     "CapPolicy",
     "ClaimLimitPolicy",
     "DropKind",
     "DropRule",
     "DropTime",
+    "Inflow",
     "Policy",
     "RoutingRule",
     "SimilarityPolicy",
+    "Strategy",
     "VisibilityPolicy",
 ]
 
@@ -324,21 +328,193 @@ class VisibilityPolicy:
         return out
 
 
+def _attribute_choices(
+    value: Mapping[str, AttributeValue | Iterable[AttributeValue]],
+) -> Mapping[str, tuple[AttributeValue, ...]]:
+    """Each attribute's accepted values as a tuple: one value, or a list of them."""
+    if not isinstance(value, Mapping):
+        return cast(Mapping[str, tuple[AttributeValue, ...]], value)
+    choices: dict[str, Any] = {}
+    for name, wanted in value.items():
+        choices[name] = tuple(wanted) if isinstance(wanted, list | tuple) else (wanted,)
+    return MappingProxyType(choices)
+
+
+def _attribute_value(value: object) -> bool:
+    return isinstance(value, str | int | float | bool)
+
+
+def _shown(value: object) -> str:
+    return repr(value) if isinstance(value, str) else json.dumps(value)
+
+
 @attrs.frozen
 class RoutingRule:
-    """Customers whose attribute ``attribute`` equals ``equals`` belong to ``pool``."""
+    """Where new customers belong (a geo-fenced region belongs to one team's pool).
 
-    attribute: str
-    equals: str | int | float | bool
-    pool: str
+    A rule matches when every condition it names holds: ``attribute`` equals ``equals``
+    (the one-condition form), each attribute in ``attributes`` has one of the values
+    listed for it (``{"region": ["north", "northeast"], "industry": "finance"}``), and the
+    customer carries every tag in ``tags``. Rules are tried in order; the first that
+    matches sends the customer to ``pool``. ``name`` labels the rule in explanations.
+    """
+
+    attribute: str | None = None
+    equals: AttributeValue | None = None
+    pool: str = ""
+    name: str = ""
+    attributes: Mapping[str, tuple[AttributeValue, ...]] = attrs.field(
+        factory=dict, converter=_attribute_choices, hash=False
+    )
+    tags: frozenset[str] = attrs.field(default=frozenset(), converter=_names)
 
     def __attrs_post_init__(self) -> None:
         problems: Problems = []
-        _text(problems, "attribute", self.attribute)
-        if not isinstance(self.equals, str | int | float | bool):
-            problems.append(("equals", f"must be a string, number or boolean, got {self.equals!r}"))
+        if self.attribute is not None or self.equals is not None:
+            _text(problems, "attribute", self.attribute)
+            if not _attribute_value(self.equals):
+                problems.append(
+                    ("equals", f"must be a string, number or boolean, got {self.equals!r}")
+                )
         _text(problems, "pool", self.pool)
+        if not isinstance(self.name, str):
+            problems.append(("name", f"must be a string, got {self.name!r}"))
+        if not isinstance(self.attributes, Mapping):
+            problems.append(
+                ("attributes", f"must be a table of attributes, got {self.attributes!r}")
+            )
+        else:
+            for key, wanted in self.attributes.items():
+                _text(problems, "attributes", key)
+                if not wanted or not all(_attribute_value(item) for item in wanted):
+                    problems.append(
+                        (
+                            f"attributes.{key}",
+                            f"must be a value or a non-empty list of values, got {list(wanted)!r}",
+                        )
+                    )
+        _texts(problems, "tags", self.tags)
+        if not problems and self.attribute is None and not self.attributes and not self.tags:
+            problems.append(
+                (
+                    "pool",
+                    "a rule needs a condition (attribute, attributes or tags); "
+                    "routing_default names the pool for everyone else",
+                )
+            )
         _refuse(problems)
+
+    @property
+    def conditions(self) -> tuple[str, ...]:
+        """The rule's conditions, each in words: ``region is 'north'``."""
+        found: list[str] = []
+        if self.attribute is not None:
+            found.append(f"{self.attribute} is {_shown(self.equals)}")
+        for key, wanted in sorted(self.attributes.items()):
+            if len(wanted) == 1:
+                found.append(f"{key} is {_shown(wanted[0])}")
+            else:
+                found.append(f"{key} is one of {', '.join(_shown(item) for item in wanted)}")
+        found.extend(f"tagged {tag!r}" for tag in sorted(self.tags))
+        return tuple(found)
+
+    def unmet(
+        self, attributes: Mapping[str, AttributeValue], tags: frozenset[str]
+    ) -> tuple[str, ...]:
+        """The conditions a customer with these attributes and tags does not meet, each
+        saying what it has instead (empty: the rule matches)."""
+        missing: list[str] = []
+        wants: list[tuple[str, tuple[AttributeValue | None, ...]]] = []
+        if self.attribute is not None:
+            wants.append((self.attribute, (self.equals,)))
+        wants += sorted(self.attributes.items())
+        for key, wanted in wants:
+            has = attributes.get(key)
+            if has is None or not any(_same(has, item) for item in wanted):
+                what = f"no {key}" if has is None else f"{key} is {_shown(has)}"
+                accepted = " or ".join(_shown(item) for item in wanted)
+                missing.append(f"{what}, not {accepted}")
+        missing.extend(f"not tagged {tag!r}" for tag in sorted(self.tags - tags))
+        return tuple(missing)
+
+
+def _same(has: AttributeValue, wanted: AttributeValue | None) -> bool:
+    """Equal values of the same kind: ``True`` is not the number 1 (nor 1 a string)."""
+    if isinstance(has, bool) or isinstance(wanted, bool):
+        return has is wanted
+    return has == wanted
+
+
+class Strategy(enum.Enum):
+    """How a pool hands out customers automatically."""
+
+    ROUND_ROBIN = "round_robin"  # each eligible member in turn
+    WEIGHTED = "weighted"  # in turn, each as often as their weight says
+    LEAST_LOADED = "least_loaded"  # the eligible member holding the fewest customers
+
+
+class Inflow(enum.Enum):
+    """How a customer comes into a pool, for automatic assignment."""
+
+    CREATED = "created"  # entered or routed into the pool as a new customer
+    DROPPED = "dropped"  # dropped back by a drop rule (the sweep)
+    DEPARTED = "departed"  # its owner left: spread over the pool instead of dropping
+
+
+def _strategy(value: Strategy | str) -> Strategy:
+    return _enum(Strategy, value)
+
+
+def _inflows(value: Iterable[Inflow | str]) -> frozenset[Inflow]:
+    if isinstance(value, list | tuple | set | frozenset):
+        try:
+            return frozenset(_enum(Inflow, item) for item in value)
+        except TypeError:  # an unhashable item: refused by the check
+            pass
+    return cast(frozenset[Inflow], value)
+
+
+_DEFAULT_INFLOWS = frozenset({Inflow.CREATED, Inflow.DROPPED})
+
+
+@attrs.frozen
+class AssignmentRule:
+    """Automatic assignment (自动分配) for one pool: customers coming in ``on`` these
+    inflows go straight to an eligible member of ``pool``, chosen by ``strategy``.
+
+    ``weights`` (for ``weighted`` only) give members their share: a member weighted 2
+    gets twice the customers of one weighted 1; a member not listed weighs 1.
+    """
+
+    pool: str
+    strategy: Strategy = attrs.field(converter=_strategy)
+    on: frozenset[Inflow] = attrs.field(default=_DEFAULT_INFLOWS, converter=_inflows)
+    weights: Mapping[str, int] = attrs.field(factory=dict, converter=_read_only, hash=False)
+
+    def __attrs_post_init__(self) -> None:
+        problems: Problems = []
+        _text(problems, "pool", self.pool)
+        _member(problems, "strategy", self.strategy, Strategy)
+        choices = ", ".join(inflow.value for inflow in Inflow)
+        if not isinstance(self.on, frozenset) or not self.on:
+            problems.append(("on", f"must be a non-empty list of inflows ({choices})"))
+        else:
+            for item in sorted(self.on, key=repr):
+                if not isinstance(item, Inflow):
+                    problems.append(("on", f"must hold inflows ({choices}), got {item!r}"))
+        if not isinstance(self.weights, Mapping):
+            problems.append(
+                ("weights", f"must be a table of rep ids to weights, got {self.weights!r}")
+            )
+        else:
+            for rep_id, weight in self.weights.items():
+                _whole(problems, f"weights.{rep_id}", weight, 1)
+            if self.weights and self.strategy is not Strategy.WEIGHTED:
+                problems.append(("weights", "only the weighted strategy uses weights"))
+        _refuse(problems)
+
+    def weight_of(self, rep_id: str) -> int:
+        return self.weights.get(rep_id, 1)
 
 
 DEFAULT_COLLISION_KEYS = frozenset({"phone", "uscc", "org_code", "email"})
@@ -363,6 +539,8 @@ class Policy:
     phone_region: str = "CN"
     similarity: SimilarityPolicy = SimilarityPolicy()
     visibility: VisibilityPolicy = VisibilityPolicy()
+    routing_default: str | None = None
+    assignment: tuple[AssignmentRule, ...] = attrs.field(default=(), converter=_tuple_of)
     zone: ZoneInfo = attrs.field(init=False, eq=False, hash=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
@@ -390,6 +568,9 @@ class Policy:
             for index, rule in enumerate(self.routing):
                 if not isinstance(rule, RoutingRule):
                     problems.append((f"routing[{index}]", f"must be a RoutingRule, got {rule!r}"))
+        problems += _assignment_problems(self.assignment)
+        if self.routing_default is not None:
+            _text(problems, "routing_default", self.routing_default)
         region = self.phone_region
         if not (
             isinstance(region, str)
@@ -465,9 +646,14 @@ class Policy:
             },
             "cooldown": {"days": self.cooldown_days},
             "collision": {"keys": sorted(self.collision_keys)},
-            "routing": [
-                {"attribute": r.attribute, "equals": r.equals, "pool": r.pool} for r in self.routing
-            ],
+            "routing": [_routing_dict(rule) for rule in self.routing],
+            # Written only when set, so that older policies keep their fingerprint.
+            **({"routing_default": self.routing_default} if self.routing_default else {}),
+            **(
+                {"assignment": [_assignment_dict(rule) for rule in self.assignment]}
+                if self.assignment
+                else {}
+            ),
             "phone_region": self.phone_region,
             "similarity": {
                 "enabled": self.similarity.enabled,
@@ -479,6 +665,13 @@ class Policy:
             # their fingerprint.
             **({"visibility": self.visibility.to_dict()} if self.visibility.to_dict() else {}),
         }
+
+    def assignment_for(self, pool_id: str, inflow: Inflow | None = None) -> AssignmentRule | None:
+        """The pool's automatic assignment, if it has one (for ``inflow``, if given)."""
+        for rule in self.assignment:
+            if rule.pool == pool_id and (inflow is None or inflow in rule.on):
+                return rule
+        return None
 
     def fingerprint(self) -> str:
         """A digest of the rules: stores compare it to know when deadlines need recomputing."""
@@ -503,6 +696,50 @@ class Policy:
         if rep_id in self.claim_limit.per_rep:
             return self.claim_limit.per_rep[rep_id]
         return personal if personal is not None else self.claim_limit.max_claims
+
+
+def _routing_dict(rule: RoutingRule) -> dict[str, Any]:
+    # Only the keys a rule sets, so that a rule of the one-condition form keeps the
+    # fingerprint it had before the other conditions existed.
+    return {
+        **(
+            {"attribute": rule.attribute, "equals": rule.equals}
+            if rule.attribute is not None
+            else {}
+        ),
+        "pool": rule.pool,
+        **({"name": rule.name} if rule.name else {}),
+        **(
+            {"attributes": {key: list(values) for key, values in rule.attributes.items()}}
+            if rule.attributes
+            else {}
+        ),
+        **({"tags": sorted(rule.tags)} if rule.tags else {}),
+    }
+
+
+def _assignment_dict(rule: AssignmentRule) -> dict[str, Any]:
+    return {
+        "pool": rule.pool,
+        "strategy": rule.strategy.value,
+        "on": sorted(inflow.value for inflow in rule.on),
+        **({"weights": dict(rule.weights)} if rule.weights else {}),
+    }
+
+
+def _assignment_problems(rules: object) -> Problems:
+    if not isinstance(rules, tuple):
+        return [("assignment", f"must be a list of AssignmentRule, got {rules!r}")]
+    problems: Problems = []
+    seen: set[str] = set()
+    for index, rule in enumerate(rules):
+        if not isinstance(rule, AssignmentRule):
+            problems.append((f"assignment[{index}]", f"must be an AssignmentRule, got {rule!r}"))
+            continue
+        if rule.pool in seen:
+            problems.append((f"assignment[{index}].pool", f"pool {rule.pool!r} named twice"))
+        seen.add(rule.pool)
+    return problems
 
 
 def _drop_rule_problems(rules: object) -> Problems:
@@ -546,7 +783,16 @@ def _read_policy(data: Mapping[str, Any]) -> Policy:
     claim_limit = _read_part(
         doc, "claim_limit", ClaimLimitPolicy, "max_claims", "window_days", "per_rep"
     )
-    routing = [rule for _, rule in _read_list(doc, "routing", RoutingRule, _ROUTING_KEYS)]
+    routing = [
+        rule
+        for _, rule in _read_list(doc, "routing", RoutingRule, _ROUTING_KEYS, _ROUTING_REQUIRED)
+    ]
+    assignment = [
+        rule
+        for _, rule in _read_list(
+            doc, "assignment", AssignmentRule, _ASSIGNMENT_KEYS, _ASSIGNMENT_REQUIRED
+        )
+    ]
     similarity = _read_part(
         doc,
         "similarity",
@@ -572,6 +818,7 @@ def _read_policy(data: Mapping[str, Any]) -> Policy:
             **values,
             "drop_rules": tuple(good_rules),
             "routing": tuple(rule for rule in routing if rule is not None),
+            "assignment": tuple(rule for rule in assignment if rule is not None),
             # A part refused above is reported already; its default stands in for it so
             # the rest of the policy is still checked.
             "caps": caps or CapPolicy(),
@@ -616,7 +863,7 @@ def _read_settings(doc: Reader) -> dict[str, Any]:
     """The policy's own keys, and those of its one-key tables under prefixed names; the
     last look at the document, so that what is left over is reported as unknown."""
     cooldown = doc.table("cooldown")
-    values = doc.values("timezone", "drop_time", "phone_region")
+    values = doc.values("timezone", "drop_time", "phone_region", "routing_default")
     values |= {f"cooldown_{key}": value for key, value in cooldown.values("days").items()}
     cooldown.done()
     collision = doc.table("collision")
@@ -637,4 +884,7 @@ _RULE_KEYS = (
     "follow_up_kinds",
 )
 _RULE_REQUIRED = frozenset({"name", "kind", "days"})
-_ROUTING_KEYS = ("attribute", "equals", "pool")
+_ROUTING_KEYS = ("attribute", "equals", "pool", "name", "attributes", "tags")
+_ROUTING_REQUIRED = frozenset({"pool"})
+_ASSIGNMENT_KEYS = ("pool", "strategy", "on", "weights")
+_ASSIGNMENT_REQUIRED = frozenset({"pool", "strategy"})

@@ -14,10 +14,11 @@ from datetime import UTC, datetime, tzinfo
 import attrs
 
 from poolkit.clock import require_aware, utc
-from poolkit.errors import ConfigError, InvalidValueError
+from poolkit.errors import InvalidValueError
 from poolkit.model.customer import AttributeValue, Customer, IdentityKey
 from poolkit.model.rep import Rep
 from poolkit.model.schedule import Schedule
+from poolkit.policy import routing
 from poolkit.policy.calendar import add_days, format_instant, start_of_day
 from poolkit.policy.config import DropKind, DropRule, DropTime, Policy
 
@@ -445,21 +446,19 @@ def identifying_keys(keys: Iterable[IdentityKey], policy: Policy) -> frozenset[I
     return frozenset(key for key in keys if key.kind in policy.collision_keys)
 
 
-def route(attributes: Mapping[str, AttributeValue] | None, policy: Policy) -> str | None:
-    """The pool the routing rules send a customer with these attributes to, if any."""
-    for rule in policy.routing:
-        if attributes and attributes.get(rule.attribute) == rule.equals:
-            return rule.pool
-    return None
+def route(
+    attributes: Mapping[str, AttributeValue] | None, policy: Policy, tags: Iterable[str] = ()
+) -> str | None:
+    """The pool the routing rules send a customer with these attributes (and tags) to, if
+    any: see :mod:`poolkit.policy.routing`."""
+    return routing.route(attributes, policy, tags)
 
 
 def check_routing(policy: Policy, pool_ids: Iterable[str]) -> None:
-    """Refuse routing rules that send customers to a pool the team does not have.
+    """Refuse a policy that sends customers to a pool the team does not have (routing
+    rules, ``routing_default``, automatic assignment).
 
     Checked whenever the team or the policy changes, so a bad rule is found by the admin
     who wrote it, not by the first rep whose create it routes.
     """
-    known = set(pool_ids)
-    for index, rule in enumerate(policy.routing):
-        if rule.pool not in known:
-            raise ConfigError(f"routing[{index}].pool", f"unknown pool {rule.pool!r}")
+    routing.check_pools(policy, pool_ids)

@@ -6,7 +6,8 @@
 - the policy: :mod:`~poolkit.service.policy`;
 - customers in: :mod:`~poolkit.service.intake`;
 - look-alikes and merges: :mod:`~poolkit.service.lookalikes`;
-- moves: :mod:`~poolkit.service.moves`;
+- moves: :mod:`~poolkit.service.moves`, many at once: :mod:`~poolkit.service.bulk`;
+- automatic assignment and routing: :mod:`~poolkit.service.assigning`;
 - the sweep and the forecast: :mod:`~poolkit.service.sweep`;
 - queries: :mod:`~poolkit.service.queries`;
 - the manager's report: :mod:`~poolkit.service.report`;
@@ -24,6 +25,7 @@ import inspect
 
 from poolkit.service._arguments import checked
 from poolkit.service._reviews import review_id
+from poolkit.service.assigning import Assignment, AssignmentJobs
 from poolkit.service.bulk import BulkItem, BulkJobs, BulkMode, BulkResult
 from poolkit.service.feed import FeedJobs
 from poolkit.service.intake import CreateResult, IntakeJobs
@@ -45,6 +47,7 @@ from poolkit.service.what_if import (
 )
 
 __all__ = [
+    "Assignment",
     "BulkItem",
     "BulkMode",
     "BulkResult",
@@ -78,6 +81,7 @@ class PoolService(
     WhatIfJobs,
     FeedJobs,
     PageJobs,
+    AssignmentJobs,
 ):
     """The operations of the pool mechanism over any :class:`~poolkit.ports.Store`.
 

@@ -179,6 +179,9 @@ class BookKeeping:
         self._inner.lock_rep(rep_id)
         self._locked.add(rep_id)
 
+    def lock_pool(self, pool_id: str) -> None:
+        self._inner.lock_pool(pool_id)
+
     def commit(self) -> None:
         self._inner.commit()
         self._forget()

@@ -22,9 +22,11 @@ from poolkit.model.history import apply
 from poolkit.model.rep import Rep
 from poolkit.model.review import SimilarMatch
 from poolkit.policy import rules
+from poolkit.policy.config import Inflow
 from poolkit.service import _reviews, rights
 from poolkit.service._core import ServiceCore, Work
 from poolkit.service._retry import retried, run_retried
+from poolkit.service.assigning import Assignment, assign_automatically
 
 __all__ = ["CreateResult", "IntakeJobs"]
 
@@ -37,6 +39,8 @@ class CreateResult:
 
     customer: Customer
     similar: tuple[SimilarMatch, ...] = ()
+    # The pool's automatic assignment of the new customer, when its pool has one.
+    assignment: Assignment | None = None
 
 
 @attrs.frozen
@@ -106,13 +110,16 @@ class IntakeJobs(ServiceCore):
         with self._work() as work:
             actor = work.team.actor(actor_id)
             result = self._create_in(work, actor, self._created_event(work, actor, new))
+            customer, assigned = assign_automatically(self, work, result.customer, Inflow.CREATED)
+            if assigned is not None:
+                result = attrs.evolve(result, customer=customer, assignment=assigned)
             work.uow.commit()
             return result
 
     def _created_event(self, work: Work, actor: Rep, new: _NewCustomer) -> Created:
         """The creation event, with keys normalised and the home pool routed; checks nothing
         that needs the store."""
-        home = new.pool_id or rules.route(new.attributes, work.policy)
+        home = new.pool_id or rules.route(new.attributes, work.policy, new.tags)
         pool = work.team.pool(home) if home else work.team.default_pool()
         verdict = rights.may_create_into(actor, pool, new.public)
         if not verdict.allowed:

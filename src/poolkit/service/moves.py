@@ -36,6 +36,7 @@ from poolkit.model.events import (
 )
 from poolkit.model.rep import Rep
 from poolkit.policy import rules
+from poolkit.policy.config import Inflow
 from poolkit.ports import CustomerQuery
 from poolkit.service import rights
 from poolkit.service._core import (
@@ -47,6 +48,7 @@ from poolkit.service._core import (
     require_state,
 )
 from poolkit.service._retry import retried
+from poolkit.service.assigning import Assignment, assign_automatically
 
 __all__ = ["DepartureReport", "MoveJobs", "return_reason"]
 
@@ -62,10 +64,13 @@ def return_reason(reason: object) -> str:
 
 @attrs.frozen
 class DepartureReport:
-    """The rep who left and the customers that dropped with their departure."""
+    """The rep who left and the customers that dropped to their public pool with the
+    departure; ``assigned``, for the pools whose automatic assignment takes departures,
+    who got which of the others (and, for any left in the pool, why nobody could)."""
 
     rep_id: str
     dropped: tuple[str, ...]
+    assigned: tuple[Assignment, ...] = ()
 
 
 class MoveJobs(ServiceCore):
@@ -328,6 +333,11 @@ class MoveJobs(ServiceCore):
         """A rep leaves (离职): they become inactive and all their customers drop at once."""
         with self._work() as work:
             actor = work.team.actor(actor_id)
+            # Pools before reps, as every automatic assignment takes them: the pools that
+            # may receive the leaver's customers, then the leaver.
+            for rule in sorted(work.policy.assignment, key=lambda rule: rule.pool):
+                if Inflow.DEPARTED in rule.on:
+                    work.uow.lock_pool(rule.pool)
             # Nobody gives the leaver a customer while their book is emptied.
             work.uow.lock_rep(rep_id)
             leaver = work.team.rep(rep_id)
@@ -340,13 +350,18 @@ class MoveJobs(ServiceCore):
                 raise InvalidValueError("rep_id", verdict.reason)
             if not leaver.active:
                 raise InvalidValueError("rep_id", f"rep {rep_id!r} has already departed")
-            dropped = self._drop_all_of(work, actor, leaver)
+            dropped, assigned = self._drop_all_of(work, actor, leaver)
             work.uow.reps.put(attrs.evolve(leaver, active=False))
             work.uow.commit()
-            return DepartureReport(leaver.id, dropped)
+            return DepartureReport(leaver.id, dropped, assigned)
 
-    def _drop_all_of(self, work: Work, actor: Rep, leaver: Rep) -> tuple[str, ...]:
-        dropped = []
+    def _drop_all_of(
+        self, work: Work, actor: Rep, leaver: Rep
+    ) -> tuple[tuple[str, ...], tuple[Assignment, ...]]:
+        """Drop every customer of the leaver; where the pool's automatic assignment takes
+        departures, hand each on to a colleague at once (the history shows the drop, then
+        the assignment with its reason). The customers left in a pool, and the decisions."""
+        dropped, assigned = [], []
         for customer in work.uow.customers.find(CustomerQuery(owner_ids=frozenset({leaver.id}))):
             event = next_event(
                 Dropped,
@@ -357,6 +372,12 @@ class MoveJobs(ServiceCore):
                 code=rules.Reason.DROP_DEPARTED.value,
                 reason=f"owner {leaver.id} departed",
             )
-            self._write(work, customer, event)
-            dropped.append(customer.id)
-        return tuple(dropped)
+            changed = self._write(work, customer, event)
+            _, decision = assign_automatically(
+                self, work, changed, Inflow.DEPARTED, excluded=frozenset({leaver.id})
+            )
+            if decision is not None:
+                assigned.append(decision)
+            if decision is None or not decision.assigned:
+                dropped.append(customer.id)
+        return tuple(dropped), tuple(assigned)

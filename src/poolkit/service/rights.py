@@ -46,6 +46,7 @@ __all__ = [
     "may_review",
     "may_see",
     "may_see_keys",
+    "may_set_availability",
     "may_transfer",
     "oversees",
 ]
@@ -236,6 +237,14 @@ def may_depart(actor: Rep, leaver: Rep) -> Verdict:
     return _verdict(leaver.id != actor.id, "an admin cannot register their own departure")
 
 
+def may_set_availability(team: TeamView, actor: Rep, rep: Rep) -> Verdict:
+    """A rep marks themselves away; a superior or an admin marks anyone below them."""
+    return _verdict(
+        actor.is_admin or actor.id == rep.id or team.is_above(actor.id, rep.id),
+        f"only {rep.id}, a superior or an admin do",
+    )
+
+
 def may_review(actor: Rep) -> Verdict:
     return _verdict(actor.is_admin, "only admins review")
 
@@ -285,5 +294,7 @@ RIGHTS: Mapping[str, Right] = _rights(
     ("depart", may_depart, "admins, for someone else"),
     ("mark_not_same", may_review, "admins"),
     ("merge", may_merge, "admins"),
+    ("distribute", may_assign, "managers, admins"),
+    ("set_availability", may_set_availability, "the rep, superiors, admins"),
 )
 """Each operation of the rights table in ``docs/operations.md``, with its predicate."""

@@ -18,10 +18,11 @@ from poolkit.model.customer import Customer
 from poolkit.model.events import Dropped, Warned
 from poolkit.model.history import apply
 from poolkit.policy import rules
-from poolkit.policy.config import Policy
+from poolkit.policy.config import Inflow, Policy
 from poolkit.policy.rules import ActionKind, Drop, Reschedule, Warn
 from poolkit.service._core import ServiceCore, Work, next_event
 from poolkit.service._retry import run_retried
+from poolkit.service.assigning import Assignment, assign_automatically
 
 __all__ = ["ForecastItem", "SweepItem", "SweepJobs", "SweepReport"]
 
@@ -41,12 +42,15 @@ class SweepItem:
 
 @attrs.frozen
 class SweepReport:
-    """What one sweep did: the drops, the warnings, and how many schedules it corrected."""
+    """What one sweep did: the drops, the warnings, and how many schedules it corrected;
+    ``assigned``, what the automatic assignment of the pools dropped into decided (each
+    dropped customer it handed on, or why nobody could take it)."""
 
     at: datetime
     dropped: tuple[SweepItem, ...]
     warned: tuple[SweepItem, ...]
     rescheduled: int
+    assigned: tuple[Assignment, ...] = ()
 
     @property
     def changed(self) -> bool:
@@ -75,21 +79,25 @@ class _Tally:
     dropped: list[SweepItem] = attrs.Factory(list)
     warned: list[SweepItem] = attrs.Factory(list)
     rescheduled: int = 0
+    assigned: list[Assignment] = attrs.Factory(list)
     seen: set[str] = attrs.Factory(set)
     # Customer ids still to read when the schedules cannot be trusted (a policy change
     # under way): then every customer is visited, not only the due ones.
     scan: list[str] | None = None
 
     def report(self) -> SweepReport:
-        return SweepReport(self.at, tuple(self.dropped), tuple(self.warned), self.rescheduled)
+        return SweepReport(
+            self.at, tuple(self.dropped), tuple(self.warned), self.rescheduled, tuple(self.assigned)
+        )
 
     def undo_batch(self) -> Callable[[], None]:
         """What puts the tally back as it is now, should the next batch roll back."""
         dropped, warned, rescheduled = len(self.dropped), len(self.warned), self.rescheduled
+        assigned = len(self.assigned)
         seen, scan = set(self.seen), None if self.scan is None else list(self.scan)
 
         def undo() -> None:
-            del self.dropped[dropped:], self.warned[warned:]
+            del self.dropped[dropped:], self.warned[warned:], self.assigned[assigned:]
             self.rescheduled, self.seen = rescheduled, set(seen)
             self.scan = None if scan is None else list(scan)
 
@@ -245,7 +253,9 @@ class SweepJobs(ServiceCore):
             )
         else:
             event = _warned(customer, action, tally.at)
-        self._write(work, customer, event)
+        changed = self._write(work, customer, event)
+        if isinstance(event, Dropped):
+            self._assign_dropped(work, changed, action.owner_id, tally)
         item = SweepItem(
             customer.id,
             action.owner_id,
@@ -256,6 +266,15 @@ class SweepJobs(ServiceCore):
             action.kind,
         )
         (tally.dropped if action.kind is ActionKind.DROP else tally.warned).append(item)
+
+    def _assign_dropped(self, work: Work, customer: Customer, owner_id: str, tally: _Tally) -> None:
+        """The pool dropped into hands the customer on at once, if its policy says so for
+        drops; never back to the rep it dropped from."""
+        _, decision = assign_automatically(
+            self, work, customer, Inflow.DROPPED, excluded=frozenset({owner_id})
+        )
+        if decision is not None:
+            tally.assigned.append(decision)
 
     def _refuse_backdating(self, work: Work, customer: Customer, at: datetime) -> None:
         """A sweep for a past time must not date an event before one already recorded."""

@@ -201,6 +201,10 @@ class MemoryUnitOfWork:
         """Nothing to hold: the store's lock already lets one unit of work in at a time."""
         self._check_open()
 
+    def lock_pool(self, pool_id: str) -> None:
+        """Nothing to hold, as for :meth:`lock_rep`."""
+        self._check_open()
+
     def commit(self) -> None:
         self._check_open()
         self._undo = []

@@ -245,6 +245,7 @@ class PostgresUnitOfWork:
         self._store = store
         self._conn: Connection | None = None
         self._locked_reps: set[str] = set()
+        self._locked_pools: set[str] = set()
         self.customers = Customers(self)
         self.reps = TeamDocuments(self, "reps", Rep)
         self.pools = TeamDocuments(self, "pools", Pool)
@@ -304,9 +305,19 @@ class PostgresUnitOfWork:
         self._execute("SELECT 1 FROM reps WHERE id = %s FOR NO KEY UPDATE", (rep_id,))
         self._locked_reps.add(rep_id)
 
+    def lock_pool(self, pool_id: str) -> None:
+        """Serialise automatic assignment from ``pool_id`` until this unit of work ends,
+        like :meth:`lock_rep` for a rep: the pool's turn is read and written under it.
+        ``FOR NO KEY UPDATE`` does not hold back customers that merely point at the pool."""
+        if pool_id in self._locked_pools:  # held until the transaction ends
+            return
+        self._execute("SELECT 1 FROM pools WHERE id = %s FOR NO KEY UPDATE", (pool_id,))
+        self._locked_pools.add(pool_id)
+
     def _ended(self) -> None:
         """The transaction ended: its locks are gone, and what it read vouches for nothing."""
         self._locked_reps.clear()
+        self._locked_pools.clear()
         self.customers.forget()
         self.events.forget()
 

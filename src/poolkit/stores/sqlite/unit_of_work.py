@@ -85,6 +85,9 @@ class SqliteUnitOfWork:
     def lock_rep(self, rep_id: str) -> None:
         """Nothing to hold: ``BEGIN IMMEDIATE`` lets one writer in at a time."""
 
+    def lock_pool(self, pool_id: str) -> None:
+        """Nothing to hold, as for :meth:`lock_rep`."""
+
     def commit(self) -> None:
         conn = self._open_connection()
         self._known.clear()

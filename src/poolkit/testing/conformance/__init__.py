@@ -31,6 +31,7 @@ A store still being written runs only the contracts of what it already implement
 :class:`FeedConformance`        the change feed: order, pages, rollbacks, reopening
 :class:`ReviewConformance`      the review list of look-alikes
 :class:`TeamConformance`        reps, pools and settings
+:class:`PoolLockConformance`    ``lock_pool``: a pool's turn read and written under it
 :class:`ServiceConformance`     pool scenarios through :class:`~poolkit.service.PoolService`
                                 on the store, each customer equal to its history's replay
 :class:`WhatIfConformance`      a policy's what-if on the store: paged, read-only, and what
@@ -60,6 +61,7 @@ from poolkit.testing.conformance.events import EventLogConformance
 from poolkit.testing.conformance.feed import FeedConformance
 from poolkit.testing.conformance.figures import FiguresConformance
 from poolkit.testing.conformance.pages import PageConformance
+from poolkit.testing.conformance.pool_lock import PoolLockConformance
 from poolkit.testing.conformance.reviews import ReviewConformance
 from poolkit.testing.conformance.service import ServiceConformance
 from poolkit.testing.conformance.team import TeamConformance
@@ -78,6 +80,7 @@ class StoreConformance(
     ServiceConformance,
     FiguresConformance,
     WhatIfConformance,
+    PoolLockConformance,
 ):
     """The whole store contract of :mod:`poolkit.ports` and the service on top of it.
     Subclass with a ``store`` fixture."""
@@ -90,6 +93,7 @@ __all__ = [
     "FeedConformance",
     "FiguresConformance",
     "PageConformance",
+    "PoolLockConformance",
     "ReviewConformance",
     "ServiceConformance",
     "StoreConformance",

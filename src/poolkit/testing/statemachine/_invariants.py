@@ -103,6 +103,7 @@ class Invariants(MachineState):
             assert same_instant(plan.warn_at, warn_at), (where, "warn at", plan.warn_at, warn_at)
         for rep_id, rep in reps.items():
             assert rep.active == self.reps[rep_id].active, rep_id
+            assert rep.available == self.reps[rep_id].available, rep_id
             if not rep.active:
                 owned = [c.id for c in customers.values() if c.owner_id == rep_id]
                 assert not owned, f"departed {rep_id} still owns {owned}"

@@ -500,3 +500,23 @@ class Operations(MachineState):
             self.model[customer_id].release(self.now, PUBLIC)
         self.reps[leaver] = attrs.evolve(self.reps[leaver], active=False)
         self.departed.add(leaver)
+
+    @rule(data=st.data(), available=st.booleans())
+    def set_availability(self, data: st.DataObject, available: bool) -> None:
+        """A rep marks themselves away or back (or a superior or an admin does). Only
+        automatic assignment reads it, and the machine's policies assign nothing
+        automatically, so no customer may change: the invariants check that."""
+        rep_id = self._pick(data, self._rep_ids, "rep")
+        actor = self._pick(data, [rep_id, *self._superiors(rep_id), *self._admins()], "actor")
+        expect = self._basic_refusals(actor)
+        if not (self._admin(actor) or actor == rep_id or self._above(actor, rep_id)):
+            expect.add(PermissionDenied)
+        changed = self._attempt(
+            expect,
+            f"set the availability of {rep_id} by {actor}",
+            lambda: self.service.set_availability(actor, rep_id, available),
+        )
+        if changed is None:
+            return
+        assert changed.available is available, changed
+        self.reps[rep_id] = attrs.evolve(self.reps[rep_id], available=available)

@@ -29,16 +29,25 @@ from poolkit.testing.strategies._instants import (
 from poolkit.testing.strategies._keys import KEY_KINDS, identity_keys
 from poolkit.testing.strategies._people import ids, pools, reps, teams
 from poolkit.testing.strategies._policies import (
+    ROUTING_ATTRIBUTES,
+    ROUTING_TAGS,
+    assignment_rules,
+    attribute_maps,
     cap_policies,
     claim_limit_policies,
     drop_rules,
     policies,
+    routing_rules,
 )
 
 __all__ = [
     "GRADES",
     "KEY_KINDS",
+    "ROUTING_ATTRIBUTES",
+    "ROUTING_TAGS",
     "ZONE_NAMES",
+    "assignment_rules",
+    "attribute_maps",
     "aware_datetimes",
     "cap_policies",
     "claim_limit_policies",
@@ -54,6 +63,7 @@ __all__ = [
     "policies",
     "pools",
     "reps",
+    "routing_rules",
     "teams",
     "zone_names",
     "zones",

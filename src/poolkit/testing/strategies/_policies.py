@@ -10,13 +10,16 @@ from poolkit.model.events import FollowUpKind
 from poolkit.model.team import Team
 from poolkit.policy.config import (
     DEFAULT_COLLISION_KEYS,
+    AssignmentRule,
     CapPolicy,
     ClaimLimitPolicy,
     DropKind,
     DropRule,
     DropTime,
+    Inflow,
     Policy,
     RoutingRule,
+    Strategy,
 )
 from poolkit.testing.strategies._customers import GRADES
 from poolkit.testing.strategies._instants import zone_names
@@ -136,4 +139,73 @@ def policies(
         cooldown_days=draw(st.integers(0, 14)),
         collision_keys=collision_keys,
         routing=routing,
+    )
+
+
+# The attributes routing rules test, and a few values each, so that drawn customers often
+# meet drawn rules (and often miss them by one value).
+ROUTING_ATTRIBUTES = {
+    "region": ("north", "south", "east"),
+    "industry": ("finance", "textiles"),
+    "source": ("trade fair", "web"),
+    "tier": ("vip", 1, True),
+}
+ROUTING_TAGS = ("fair-2026", "key-account", "export")
+
+
+def attribute_maps() -> st.SearchStrategy[dict[str, str | int | float | bool]]:
+    """Customer attributes over :data:`ROUTING_ATTRIBUTES` (some missing)."""
+    return st.fixed_dictionaries(
+        {},
+        optional={name: st.sampled_from(values) for name, values in ROUTING_ATTRIBUTES.items()},
+    )
+
+
+@st.composite
+def routing_rules(draw: st.DrawFn, pool_ids: Sequence[str] = ("north", "vip")) -> RoutingRule:
+    """A valid :class:`~poolkit.policy.config.RoutingRule` to one of ``pool_ids``: the
+    one-condition form, attribute conditions with one or several values, tags, or a mix,
+    sometimes named."""
+    names = sorted(ROUTING_ATTRIBUTES)
+    single = draw(st.none() | st.sampled_from(names))
+    chosen = draw(st.lists(st.sampled_from(names), max_size=2, unique=True))
+    attributes = {
+        name: draw(
+            st.lists(st.sampled_from(ROUTING_ATTRIBUTES[name]), min_size=1, max_size=2, unique=True)
+        )
+        for name in chosen
+    }
+    tags = draw(st.frozensets(st.sampled_from(ROUTING_TAGS), max_size=2))
+    if single is None and not attributes and not tags:
+        tags = frozenset({ROUTING_TAGS[0]})
+    return RoutingRule(
+        attribute=single,
+        equals=draw(st.sampled_from(ROUTING_ATTRIBUTES[single])) if single else None,
+        pool=draw(st.sampled_from(pool_ids)),
+        name=draw(st.sampled_from(("", "north region", "fair leads"))),
+        attributes=attributes,
+        tags=tags,
+    )
+
+
+@st.composite
+def assignment_rules(
+    draw: st.DrawFn,
+    pool_ids: Sequence[str] = ("north", "vip"),
+    rep_ids: Sequence[str] = ("li", "wang", "zhou"),
+) -> AssignmentRule:
+    """A valid :class:`~poolkit.policy.config.AssignmentRule` for one of ``pool_ids``: any
+    strategy, a non-empty set of inflows, and for ``weighted`` sometimes weights 1-9 for
+    some of ``rep_ids``."""
+    strategy = draw(st.sampled_from(Strategy))
+    weights = (
+        draw(st.dictionaries(st.sampled_from(rep_ids), st.integers(1, 9), max_size=len(rep_ids)))
+        if strategy is Strategy.WEIGHTED and rep_ids
+        else {}
+    )
+    return AssignmentRule(
+        draw(st.sampled_from(pool_ids)),
+        strategy,
+        on=draw(st.frozensets(st.sampled_from(Inflow), min_size=1)),
+        weights=weights,
     )
