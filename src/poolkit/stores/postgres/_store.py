@@ -365,10 +365,11 @@ class PostgresUnitOfWork:
 
     def lock_rep(self, rep_id: str) -> None:
         """Serialise the decisions about ``rep_id`` until this unit of work ends: a second
-        unit of work locking the same rep waits here until this one commits or rolls back,
-        and then reads what it committed. The service calls it before it counts a rep's
-        customers or claims (cap, claim limit), so two of them cannot both see room for one
-        more. Locking a rep that does not exist locks nothing."""
+        unit of work locking the same rep waits, at its next statement (the lock is sent
+        with it), until this one commits or rolls back, and then reads what it committed.
+        The service calls it before it counts a rep's customers or claims (cap, claim
+        limit), so two of them cannot both see room for one more. Locking a rep that does
+        not exist locks nothing."""
         if rep_id in self._locked_reps:  # held until the transaction ends
             return
         # Sent with the next statement (the count it guards) or the commit, before it in
