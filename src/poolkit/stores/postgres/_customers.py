@@ -16,12 +16,12 @@ from typing import TYPE_CHECKING, Any, LiteralString, NamedTuple
 from psycopg import sql
 
 from poolkit.errors import DuplicateIdError, StaleVersionError
-from poolkit.identity.similarity import name_blocks
 from poolkit.model.customer import Customer, IdentityKey
 from poolkit.model.schedule import Schedule
 from poolkit.ports import CustomerQuery
 from poolkit.stores import _documents as documents
 from poolkit.stores._codec import decode, encode
+from poolkit.stores.sql import rows
 from poolkit.stores.sql.customer_query import where_clause
 from poolkit.stores.sql.dialect import POSTGRES
 
@@ -30,36 +30,34 @@ if TYPE_CHECKING:
 
 
 class _Side(NamedTuple):
-    """A side table: its columns besides ``customer_id``, the field of the customer it
-    follows, and the rows (one array per column) that field makes."""
+    """A side table (:data:`poolkit.stores.sql.rows.ALL_SIDES`, shared with every SQL
+    store): its columns besides ``customer_id``, the field of the customer it follows, and
+    the rows that field makes, here sent as one array per column."""
 
     table: LiteralString
     columns: tuple[LiteralString, ...]
     field: Callable[[Customer], Any]
-    rows: Callable[[Customer], tuple[list[str], ...]]
+    shared: rows.Side
+
+    def rows(self, customer: Customer) -> tuple[list[str], ...]:
+        found = sorted(self.shared.rows_of(customer))
+        if not found:
+            return tuple([] for _ in self.columns)
+        return tuple(list(column) for column in zip(*found, strict=True))
 
 
-def _key_rows(customer: Customer) -> tuple[list[str], ...]:
-    keys = sorted(customer.keys)
-    return [key.kind for key in keys], [key.value for key in keys]
-
-
-SIDES: tuple[_Side, ...] = (
-    _Side("customer_keys", ("kind", "value"), lambda c: c.keys, _key_rows),
-    _Side("customer_tags", ("tag",), lambda c: c.tags, lambda c: (sorted(c.tags),)),
-    _Side(
-        "customer_related",
-        ("rep_id",),
-        lambda c: frozenset(c.related_reps),
-        lambda c: (sorted(c.related_reps),),
-    ),
-    # Name blocks are recomputed from the name, so they follow the name.
-    _Side(
-        "customer_name_blocks",
-        ("block",),
-        lambda c: c.name,
-        lambda c: (sorted(name_blocks(c.name)),),
-    ),
+# The table and column names are the shared ones, checked against this module's fixed
+# list so that the statements built from them stay literal SQL.
+_NAMES: dict[str, tuple[LiteralString, tuple[LiteralString, ...]]] = {
+    "customer_keys": ("customer_keys", ("kind", "value")),
+    "customer_tags": ("customer_tags", ("tag",)),
+    "customer_related": ("customer_related", ("rep_id",)),
+    "customer_name_blocks": ("customer_name_blocks", ("block",)),
+}
+if any(_NAMES[t][1] != side.columns for t, side in rows.ALL_SIDES.items()):
+    raise ImportError("poolkit.stores.sql.rows.ALL_SIDES and the PostgreSQL store disagree")
+SIDES: tuple[_Side, ...] = tuple(
+    _Side(*_NAMES[table], side.field, side) for table, side in rows.ALL_SIDES.items()
 )
 
 
