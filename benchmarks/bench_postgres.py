@@ -298,8 +298,9 @@ def raw_sweeper(dsn: str, go: Any, done: Any) -> None:
 
 
 def raw_row_sweeper(dsn: str, go: Any, done: Any) -> None:
-    """The same writes as raw_sweeper, one statement and one round trip at a time, as
-    poolkit sends them (the event, then the customer with its related rep)."""
+    """The same writes as raw_sweeper, one statement and one round trip at a time (the
+    event, then the customer with its related rep), as poolkit sent them before it
+    pipelined the writes of the rows it holds locked."""
     stamp = SWEEP_AT.isoformat()
     dropped = 0
     with psycopg.connect(dsn) as conn:

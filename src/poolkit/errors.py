@@ -20,7 +20,6 @@ __all__ = [
     "CustomerNotFound",
     "DamagedRecordError",
     "DatabaseDamaged",
-    "DatabaseUnavailable",
     "DuplicateIdError",
     "InvalidCursorError",
     "InvalidKeyError",
@@ -393,16 +392,6 @@ class DatabaseDamaged(StoreError):
         )
 
 
-class DatabaseUnavailable(StoreError):
-    """The database could not be read or written: permissions, a full disk, an I/O
-    error."""
-
-    def __init__(self, path: str, reason: str) -> None:
-        self.path = path
-        self.reason = reason
-        super().__init__(f"database {path} could not be used: {reason}")
-
-
 class DamagedRecordError(StoreError):
     """One stored record (a customer, an event, a rep, a pool, a review item) cannot be
     read back; the others stay readable."""
@@ -433,13 +422,18 @@ class StoreConflictError(StoreError):
 
 
 class StoreUnavailableError(StoreError):
-    """The store could not be reached, or the connection was lost mid-way; ``where`` names
-    the database without its password.
+    """The database cannot be used: a server that cannot be reached or a connection lost
+    mid-way (PostgreSQL), a file without permission, a full disk or an I/O error (SQLite).
+    ``where`` names the database (a server without its password, or a file's path; also
+    readable as ``path``).
 
     A unit of work whose connection broke before its commit wrote nothing. One whose
     connection broke during the commit may have been committed, which nobody can tell any
     more: hence not retryable (a blind retry could run the operation twice). Reload and
     look before doing it again.
+
+    ``DatabaseUnavailable``, the name SQLite's failures had before, is a deprecated alias
+    of this class.
     """
 
     retryable = False
@@ -448,6 +442,11 @@ class StoreUnavailableError(StoreError):
         self.where = where
         self.reason = reason
         super().__init__(f"database {where} is unavailable ({reason}); nothing was written")
+
+    @property
+    def path(self) -> str:
+        """``where``, under the name SQLite's failures gave it."""
+        return self.where
 
 
 class LockCapExceeded(PoolkitError):
@@ -479,3 +478,21 @@ class BulkAborted(PoolkitError):
             f"customer {customer_id!r} not done: the all-or-nothing bulk {operation} was "
             f"rolled back because customer {refused_id!r} was refused ({cause})"
         )
+# Names kept for code written against earlier releases: each is a class above, and using
+# it warns.
+_DEPRECATED = {"DatabaseUnavailable": ("StoreUnavailableError", StoreUnavailableError)}
+
+
+def __getattr__(name: str) -> type[PoolkitError]:
+    if name in _DEPRECATED:
+        import warnings
+
+        new_name, kind = _DEPRECATED[name]
+        warnings.warn(
+            f"poolkit.errors.{name} is deprecated: catch poolkit.errors.{new_name}, "
+            "which every store raises when its database cannot be used",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return kind
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -21,10 +21,10 @@ from poolkit.cli import main
 from poolkit.errors import (
     DamagedRecordError,
     DatabaseDamaged,
-    DatabaseUnavailable,
     NotAPoolkitDatabase,
     StoreBusyError,
     StoreError,
+    StoreUnavailableError,
 )
 from poolkit.identity.similarity import blocking_keys
 from poolkit.model.customer import IdentityKey
@@ -173,7 +173,7 @@ def test_a_file_that_cannot_be_read_is_unavailable(path: Path) -> None:
     try:
         if os.access(path, os.R_OK):
             pytest.skip("running as a user whom file permissions do not stop (root)")
-        with pytest.raises(DatabaseUnavailable):
+        with pytest.raises(StoreUnavailableError):
             SqliteStore(path)
     finally:
         path.chmod(0o600)
@@ -234,9 +234,20 @@ def test_a_table_dropped_while_the_store_is_open_is_damage_in_the_unit_of_work(
 
 
 def test_every_store_failure_is_a_store_error() -> None:
-    for kind in (NotAPoolkitDatabase, DatabaseDamaged, DatabaseUnavailable, DamagedRecordError):
+    for kind in (NotAPoolkitDatabase, DatabaseDamaged, StoreUnavailableError, DamagedRecordError):
         assert issubclass(kind, StoreError)
         assert not kind.retryable
+
+
+def test_database_unavailable_is_a_deprecated_name_of_store_unavailable() -> None:
+    """Code written against the former name still catches what the stores raise."""
+    import poolkit.errors
+
+    with pytest.warns(DeprecationWarning, match="StoreUnavailableError"):
+        old = poolkit.errors.DatabaseUnavailable
+    assert old is StoreUnavailableError
+    with pytest.raises(AttributeError):
+        poolkit.errors.NoSuchError  # noqa: B018
 
 
 # ---------------------------------------------------------------------------- damaged records
@@ -423,9 +434,9 @@ def failure(kind: type[sqlite3.Error], code: int, message: str) -> sqlite3.Error
         (failure(Operational, 517, "busy snapshot"), StoreBusyError),
         (failure(sqlite3.DatabaseError, 11, "malformed"), DatabaseDamaged),
         (failure(sqlite3.DatabaseError, 26, "not a db"), NotAPoolkitDatabase),
-        (failure(Operational, 13, "disk full"), DatabaseUnavailable),
-        (failure(Operational, 266, "disk I/O error"), DatabaseUnavailable),
-        (failure(Operational, 8, "ro"), DatabaseUnavailable),
+        (failure(Operational, 13, "disk full"), StoreUnavailableError),
+        (failure(Operational, 266, "disk I/O error"), StoreUnavailableError),
+        (failure(Operational, 8, "ro"), StoreUnavailableError),
         (failure(Operational, 1, "no such table: reviews"), DatabaseDamaged),
         (failure(Operational, 1, "malformed JSON"), DatabaseDamaged),
         # The caller's business, or a mistake in poolkit's own SQL: left as they are.

@@ -26,7 +26,7 @@ from poolkit.model.rep import Rep
 from poolkit.stores import open_store
 from poolkit.stores.postgres import SCHEMA_VERSION, PostgresStore
 from poolkit.stores.sqlite import SqliteStore
-from poolkit.testing.builders import NO_SCHEDULE, private
+from poolkit.testing.builders import NO_SCHEDULE, T0, private
 
 StoreFactory = Callable[..., Any]
 
@@ -97,9 +97,12 @@ def test_a_lock_held_past_the_busy_timeout_is_store_busy(make_store: StoreFactor
         uow.reps.put(Rep("li"))
         uow.commit()
     with store.unit_of_work() as holder:
+        # The lock travels with the unit of work's next statement (or its commit).
         holder.lock_rep("li")
+        holder.reps.get("li")
         with pytest.raises(StoreBusyError) as refused, store.unit_of_work() as waiter:
             waiter.lock_rep("li")
+            waiter.events.claims_by("li", T0)
         assert refused.value.retryable and refused.value.timeout_s == 0.1
 
 
@@ -123,6 +126,7 @@ def test_a_deadlock_is_a_retryable_conflict(make_store: StoreFactory) -> None:
         try:
             with store.unit_of_work() as uow:
                 uow.lock_rep(first)
+                uow.reps.get(first)  # the lock is sent with this statement
                 both_hold_one.wait(10)
                 uow.lock_rep(second)
                 uow.commit()

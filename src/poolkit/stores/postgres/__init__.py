@@ -26,6 +26,11 @@ How it keeps the contract of :mod:`poolkit.ports` without a lock over the whole 
   row (``feed_head``) held from just before the COMMIT to its end: positions become
   visible in order, so a reader never passes one that fills in later, and the units of
   work still run side by side (docs/concurrency.md).
+- Writes of a row the transaction holds locked (the sweep's batch; a customer whose event
+  it just appended, which locks the customer's row) cannot be refused by anyone else: the
+  unit of work checks them against the version and history it holds (a mismatch is the
+  same :class:`~poolkit.errors.StaleVersionError`, at once) and sends them pipelined with
+  the next statement or the commit, one round trip for a whole batch.
 - The database's own failures become poolkit errors in one place
   (:mod:`poolkit.stores.postgres._errors`): a lock wait past ``busy_timeout_s``
   is :class:`~poolkit.errors.StoreBusyError`, a serialisation failure or deadlock

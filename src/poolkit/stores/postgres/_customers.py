@@ -16,14 +16,13 @@ from typing import TYPE_CHECKING, Any, LiteralString, NamedTuple
 from psycopg import sql
 
 from poolkit.errors import DuplicateIdError, StaleVersionError
-from poolkit.identity.similarity import name_blocks
 from poolkit.model.customer import Customer, CustomerStatus, IdentityKey
 from poolkit.model.schedule import Schedule
 from poolkit.ports import CustomerOrder, CustomerQuery, CustomerTally, Position, entered_at
 from poolkit.stores import _documents as documents
 from poolkit.stores._codec import decode, encode
 from poolkit.stores.postgres._schema import PAGE_SORT_COLUMNS
-from poolkit.stores.sql import customer_page
+from poolkit.stores.sql import customer_page, rows
 from poolkit.stores.sql.customer_query import where_clause
 from poolkit.stores.sql.dialect import POSTGRES
 
@@ -49,36 +48,34 @@ SORTS = customer_page.PageSorts(
 
 
 class _Side(NamedTuple):
-    """A side table: its columns besides ``customer_id``, the field of the customer it
-    follows, and the rows (one array per column) that field makes."""
+    """A side table (:data:`poolkit.stores.sql.rows.ALL_SIDES`, shared with every SQL
+    store): its columns besides ``customer_id``, the field of the customer it follows, and
+    the rows that field makes, here sent as one array per column."""
 
     table: LiteralString
     columns: tuple[LiteralString, ...]
     field: Callable[[Customer], Any]
-    rows: Callable[[Customer], tuple[list[str], ...]]
+    shared: rows.Side
+
+    def rows(self, customer: Customer) -> tuple[list[str], ...]:
+        found = sorted(self.shared.rows_of(customer))
+        if not found:
+            return tuple([] for _ in self.columns)
+        return tuple(list(column) for column in zip(*found, strict=True))
 
 
-def _key_rows(customer: Customer) -> tuple[list[str], ...]:
-    keys = sorted(customer.keys)
-    return [key.kind for key in keys], [key.value for key in keys]
-
-
-SIDES: tuple[_Side, ...] = (
-    _Side("customer_keys", ("kind", "value"), lambda c: c.keys, _key_rows),
-    _Side("customer_tags", ("tag",), lambda c: c.tags, lambda c: (sorted(c.tags),)),
-    _Side(
-        "customer_related",
-        ("rep_id",),
-        lambda c: frozenset(c.related_reps),
-        lambda c: (sorted(c.related_reps),),
-    ),
-    # Name blocks are recomputed from the name, so they follow the name.
-    _Side(
-        "customer_name_blocks",
-        ("block",),
-        lambda c: c.name,
-        lambda c: (sorted(name_blocks(c.name)),),
-    ),
+# The table and column names are the shared ones, checked against this module's fixed
+# list so that the statements built from them stay literal SQL.
+_NAMES: dict[str, tuple[LiteralString, tuple[LiteralString, ...]]] = {
+    "customer_keys": ("customer_keys", ("kind", "value")),
+    "customer_tags": ("customer_tags", ("tag",)),
+    "customer_related": ("customer_related", ("rep_id",)),
+    "customer_name_blocks": ("customer_name_blocks", ("block",)),
+}
+if any(_NAMES[t][1] != side.columns for t, side in rows.ALL_SIDES.items()):
+    raise ImportError("poolkit.stores.sql.rows.ALL_SIDES and the PostgreSQL store disagree")
+SIDES: tuple[_Side, ...] = tuple(
+    _Side(*_NAMES[table], side.field, side) for table, side in rows.ALL_SIDES.items()
 )
 
 
@@ -140,13 +137,20 @@ _VALUES = (
 )
 
 
-def _with(parts: list[tuple[str, sql.Composable]], result: str) -> bytes:
+# What a checked write (one sent later, see PostgresUnitOfWork) selects instead of its
+# row count: 1, or a division by zero that aborts the transaction when the write did not
+# change exactly one row. A refusal by row count would go unnoticed in a pipeline.
+CHECKED: LiteralString = "SELECT 1 / (count(*) = 1)::int FROM "
+
+
+def _with(parts: list[tuple[str, sql.Composable]], result: str, checked: bool = False) -> bytes:
     """The statement as bytes, rendered once: composing it again for every write cost a
     quarter of a millisecond, as much as the database spends running it."""
     ctes = sql.SQL(", ").join(
         sql.SQL("{} AS ({})").format(sql.Identifier(name), part) for name, part in parts
     )
-    statement = sql.SQL("WITH {} SELECT count(*) FROM {}").format(ctes, sql.Identifier(result))
+    select = CHECKED if checked else "SELECT count(*) FROM "
+    statement = sql.SQL("WITH {} " + select + "{}").format(ctes, sql.Identifier(result))
     return statement.as_bytes(None)
 
 
@@ -167,9 +171,10 @@ ADD_SQL = _with(
 count says which, and a refusal does not abort the transaction)."""
 
 
-def _update_sql(sides: tuple[_Side, ...]) -> bytes:
+def _update_sql(sides: tuple[_Side, ...], checked: bool) -> bytes:
     """Update a customer whose stored version is ``%(expected)s``, and bring the side tables
-    of ``sides`` to its new rows: delete the rows that went, insert the ones that came."""
+    of ``sides`` to its new rows: delete the rows that went, insert the ones that came.
+    ``checked``: the statement fails instead of changing nothing."""
     parts: list[tuple[str, sql.Composable]] = [
         (
             "updated",
@@ -182,12 +187,13 @@ def _update_sql(sides: tuple[_Side, ...]) -> bytes:
     for side in sides:
         parts.append((f"drop_{side.table}", _delete_side(side, "updated", keep=True)))
         parts.append((f"add_{side.table}", _insert_side(side, "updated", conflict=True)))
-    return _with(parts, "updated")
+    return _with(parts, "updated", checked)
 
 
-# One statement per set of side tables that changed: a follow-up changes none, a drop the
-# related reps, an edit the keys or the name. Built on first use, at most 16 of them.
-_UPDATE_SQL: dict[tuple[str, ...], bytes] = {}
+# One statement per set of side tables that changed (a follow-up changes none, a drop the
+# related reps, an edit the keys or the name) and per kind (checked or not). Built on first
+# use, at most 32 of them.
+_UPDATE_SQL: dict[tuple[tuple[str, ...], bool], bytes] = {}
 
 REMOVE_SQL = _with(
     [
@@ -274,12 +280,23 @@ class Customers:
             sides = tuple(side for side in SIDES if side.field(known) != side.field(customer))
         else:
             sides = SIDES
-        names = tuple(side.table for side in sides)
-        statement = _UPDATE_SQL.get(names)
+        held = self._uow._held.get(customer.id)
+        checked = held is not None
+        if held is not None and held[0] != expected_version:
+            raise StaleVersionError(customer.id, expected_version, held[0])
+        kind = (tuple(side.table for side in sides), checked)
+        statement = _UPDATE_SQL.get(kind)
         if statement is None:
-            statement = _UPDATE_SQL.setdefault(names, _update_sql(sides))
+            statement = _UPDATE_SQL.setdefault(kind, _update_sql(sides, checked))
         params = _params(customer, schedule, sides)
         params["expected"] = expected_version
+        if held is not None:
+            # The row is locked by this transaction at the version just checked: the write
+            # cannot be refused, so it waits to travel with the next statement or the commit.
+            self._uow._defer(statement, params)
+            held[0] = customer.version
+            self._known[customer.id] = customer
+            return
         updated = self._uow._execute(statement, params).fetchone()
         if updated is None or updated[0] != 1:
             raise StaleVersionError(customer.id, expected_version, self._version(customer.id))
@@ -287,6 +304,7 @@ class Customers:
 
     def remove(self, customer_id: str, expected_version: int) -> None:
         self._known.pop(customer_id, None)
+        self._uow._held.pop(customer_id, None)
         removed = self._uow._execute(
             REMOVE_SQL, {"id": customer_id, "expected": expected_version}
         ).fetchone()
@@ -358,7 +376,12 @@ class Customers:
         this unit of work ends; those another unit of work holds are skipped."""
         if limit <= 0:
             return []
-        return [self._loaded(body) for (body,) in self._uow._execute(DUE_SQL, (at, limit))]
+        batch = [self._loaded(body) for (body,) in self._uow._execute(DUE_SQL, (at, limit))]
+        for customer in batch:
+            # Locked, and read at its newest version: a customer's version is the seq of
+            # the last event of its history.
+            self._uow._held[customer.id] = [customer.version, customer.version]
+        return batch
 
     def upcoming(self, at: datetime, limit: int) -> list[Customer]:
         """The same customers as :meth:`due`, for reading only (the forecast, reports):

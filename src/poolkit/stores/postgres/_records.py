@@ -58,9 +58,12 @@ class TeamDocuments(Generic[_Member]):
 # The customer's row is locked first (``guard``; no row yet for a Created event): every
 # writer of a customer then takes its locks in one order, row before event. Without it, a
 # follow-up that had appended its event and waited for the row held by a sweeper, while the
-# sweeper waited to append an event with the same ``seq``, was a deadlock.
+# sweeper waited to append an event with the same ``seq``, was a deadlock. The statement
+# returns how many events it wrote and the version of the row it locked: the unit of work
+# then holds that row (PostgresUnitOfWork._held), and the customer's write that follows is
+# checked there and sent with the commit.
 _GUARD: LiteralString = """guard AS (
-    SELECT 1 FROM customers WHERE id = %(customer_id)s FOR NO KEY UPDATE
+    SELECT version FROM customers WHERE id = %(customer_id)s FOR NO KEY UPDATE
 )"""
 _APPEND: LiteralString = """INSERT INTO events (customer_id, seq, kind, at, body)
 SELECT %(customer_id)s, %(seq)s, %(kind)s, %(at)s, %(body)s
@@ -68,16 +71,27 @@ WHERE %(seq)s = 1 + coalesce(
         (SELECT max(seq) FROM events WHERE customer_id = %(customer_id)s), 0)
   AND (SELECT count(*) FROM guard) >= 0
 ON CONFLICT DO NOTHING"""
-APPEND_EVENT_SQL: LiteralString = f"WITH {_GUARD} {_APPEND}"
-
-# A claim writes its event and its row of the claims index in one statement.
-APPEND_CLAIM_SQL: LiteralString = f"""WITH {_GUARD}, appended AS (
-    {_APPEND} RETURNING customer_id, seq, at
-), indexed AS (
+# A claim also writes its row of the claims index, in the same statement.
+_INDEX: LiteralString = """, indexed AS (
     INSERT INTO claims (rep_id, at, customer_id, seq)
     SELECT %(rep_id)s, at, customer_id, seq FROM appended
+)"""
+_RESULT: LiteralString = "SELECT (SELECT count(*) FROM appended), (SELECT version FROM guard)"
+# For a customer whose row this transaction holds: fail, rather than write nothing.
+_CHECKED: LiteralString = "SELECT 1 / (count(*) = 1)::int FROM appended"
+
+APPEND_EVENT_SQL: LiteralString = (
+    f"WITH {_GUARD}, appended AS ({_APPEND} RETURNING customer_id, seq, at) {_RESULT}"
 )
-SELECT count(*) FROM appended"""
+APPEND_CLAIM_SQL: LiteralString = (
+    f"WITH {_GUARD}, appended AS ({_APPEND} RETURNING customer_id, seq, at){_INDEX} {_RESULT}"
+)
+CHECKED_EVENT_SQL: LiteralString = (
+    f"WITH {_GUARD}, appended AS ({_APPEND} RETURNING customer_id, seq, at) {_CHECKED}"
+)
+CHECKED_CLAIM_SQL: LiteralString = (
+    f"WITH {_GUARD}, appended AS ({_APPEND} RETURNING customer_id, seq, at){_INDEX} {_CHECKED}"
+)
 
 # The change feed: a narrow table of (position, customer_id, seq), written just before a
 # transaction commits for the events it appended (the events themselves are written as
@@ -149,12 +163,24 @@ class Events:
             "at": event.at,
             "body": documents.dumps(encode(event)),
         }
+        claim = isinstance(event, Claimed)
         if isinstance(event, Claimed):
             params["rep_id"] = event.rep_id
-            found = self._uow._execute(APPEND_CLAIM_SQL, params).fetchone()
-            written = 0 if found is None else int(found[0])
-        else:
-            written = self._uow._execute(APPEND_EVENT_SQL, params).rowcount
+        held = self._uow._held.get(event.customer_id)
+        if held is not None:
+            # The row is locked by this transaction, and with it the history: the check is
+            # exact here, and the write waits to travel with the next statement or commit.
+            if event.seq != held[1] + 1:
+                raise StaleVersionError(event.customer_id, event.seq - 1, held[1])
+            self._uow._defer(CHECKED_CLAIM_SQL if claim else CHECKED_EVENT_SQL, params)
+            held[1] = event.seq
+            return
+        found = self._uow._execute(APPEND_CLAIM_SQL if claim else APPEND_EVENT_SQL, params)
+        row = found.fetchone()
+        written = 0 if row is None else int(row[0])
+        if written == 1 and row is not None and row[1] is not None:
+            # The customer's row is now locked by this transaction, at this version.
+            self._uow._held[event.customer_id] = [int(row[1]), event.seq]
         if written != 1:
             last = self._uow._execute(
                 "SELECT coalesce(max(seq), 0) FROM events WHERE customer_id = %s",
@@ -263,13 +289,41 @@ def _review_columns(item: ReviewItem) -> tuple[Any, ...]:
     )
 
 
+# The most keys a settings read fetches along with the one asked for, and the longest
+# value worth fetching unasked (the policy document itself is read only when it changed).
+_COMPANIONS = 8
+_SMALL = 256
+
+
 class Settings:
+    """The settings, read together: each read also fetches the small keys this process read
+    before, and a read of one of them that follows at once (no statement in between, as the
+    policy's version and the schedules' version are read at the start of every unit of work)
+    is served from that same read, a round trip saved. Served at once, such a value is what
+    a read of its own would have given at that instant."""
+
     def __init__(self, uow: PostgresUnitOfWork) -> None:
         self._uow = uow
+        self._fetched: dict[str, str | None] = {}
+        self._fetched_at = -1
 
     def get(self, key: str) -> str | None:
-        found = self._uow._execute("SELECT value FROM settings WHERE key = %s", (key,)).fetchone()
-        return None if found is None else str(found[0])
+        if key in self._fetched and self._fetched_at == self._uow.statements:
+            return self._fetched.pop(key)
+        companions = self._uow._store._setting_companions
+        # tuple(): copied in one step, while other threads of this process may add to it.
+        wanted = [key, *(other for other in tuple(companions) if other != key)]
+        rows = self._uow._execute(
+            "SELECT key, value FROM settings WHERE key = ANY(%s)", (wanted,)
+        ).fetchall()
+        self._fetched = dict.fromkeys(wanted)
+        self._fetched.update((str(name), str(value)) for name, value in rows)
+        self._fetched_at = self._uow.statements
+        value = self._fetched.pop(key)
+        small = value is not None and len(value) <= _SMALL
+        if small and key not in companions and len(companions) < _COMPANIONS:
+            companions.add(key)
+        return value
 
     def set(self, key: str, value: str) -> None:
         self._uow._execute(

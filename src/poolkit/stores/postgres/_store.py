@@ -20,6 +20,7 @@ from poolkit.errors import (
     InvalidValueError,
     PoolkitError,
     SchemaVersionError,
+    StoreConflictError,
     StoreUnavailableError,
 )
 from poolkit.model.pool import Pool
@@ -91,6 +92,8 @@ class PostgresStore:
         # The pools inherited through fork, kept unclosed for the life of the process:
         # closing (or collecting) one would end the parent's sessions, whose sockets it shares.
         self._inherited: list[psycopg_pool.ConnectionPool[Connection]] = []
+        # The small settings keys read in this process, fetched together (Settings).
+        self._setting_companions: set[str] = set()
         # Migrate on a connection of its own, before the pool sets search_path to a schema
         # that may not exist yet.
         with (
@@ -239,6 +242,16 @@ class PostgresUnitOfWork:
 
     ``commit()`` and ``rollback()`` end the current transaction; using the repositories
     afterwards (in the same ``with`` block) starts the next one.
+
+    Writes of a customer whose row this transaction holds locked are not sent one by one.
+    The sweep's read locks its batch (``FOR UPDATE``), and appending an event locks its
+    customer's row; from then on nobody else can change that row's version or history
+    until this transaction ends, so this unit of work knows them exactly (:attr:`_held`)
+    and checks a write against them itself, refusing a mismatch at once with the same
+    :class:`~poolkit.errors.StaleVersionError` the database would give. The checked writes
+    wait in :attr:`_pending` and go to the server together, pipelined, before the next
+    statement or with the commit: a sweep's batch is one round trip instead of two per
+    customer, and an operation's last write travels with its commit.
     """
 
     def __init__(self, store: PostgresStore) -> None:
@@ -246,6 +259,18 @@ class PostgresUnitOfWork:
         self._conn: Connection | None = None
         self._locked_reps: set[str] = set()
         self._locked_pools: set[str] = set()
+        # Customer id -> [version of its row, last seq of its history] for the rows this
+        # transaction holds locked, as its own writes leave them.
+        self._held: dict[str, list[int]] = {}
+        # Checked writes not sent yet: statements that fail (rather than change nothing) if
+        # the database disagrees, so a disagreement aborts the transaction.
+        self._pending: list[tuple[bytes | LiteralString, dict[str, Any]]] = []
+        # Set when a pending write was refused after all: the transaction was rolled back,
+        # and this unit of work refuses everything until it ends.
+        self._refused: PoolkitError | None = None
+        # How many statements this unit of work has run: a value read along with an
+        # earlier one is served only if no statement ran in between (see Settings).
+        self.statements = 0
         self.customers = Customers(self)
         self.reps = TeamDocuments(self, "reps", Rep)
         self.pools = TeamDocuments(self, "pools", Pool)
@@ -267,6 +292,7 @@ class PostgresUnitOfWork:
     ) -> None:
         conn, self._conn = self._conn, None
         self._ended()
+        self._refused = None
         if conn is None:
             return
         try:
@@ -281,9 +307,12 @@ class PostgresUnitOfWork:
 
     def commit(self) -> None:
         conn = self._open_connection()
-        # The change feed's positions, under its tail lock: taken here, last, and held
-        # through the COMMIT only.
+        # The change feed's positions, under its tail lock: taken here, last (the writes
+        # still pending go first, in the same round trip), and held through the COMMIT only.
         self.events.number_appended()
+        if self._pending:
+            self._flush(commit=True)
+            return
         self._ended()
         with self._store._translated():
             conn.commit()
@@ -294,15 +323,62 @@ class PostgresUnitOfWork:
         with self._store._translated():
             conn.rollback()
 
+    def _defer(self, statement: bytes | LiteralString, params: dict[str, Any]) -> None:
+        """Send ``statement`` later, with the next statement or the commit. It must raise
+        in the database when it finds other than what the caller checked (its result is
+        never read)."""
+        self._open_connection()
+        self._pending.append((statement, params))
+
+    def _flush(
+        self,
+        commit: bool = False,
+        then: tuple[LiteralString | bytes | sql.SQL | sql.Composed, Any] | None = None,
+    ) -> psycopg.Cursor[tuple[Any, ...]] | None:
+        """Send the pending statements, then ``then`` (a statement and its parameters) or
+        the commit, in one pipeline: one round trip. Returns the cursor of ``then``."""
+        conn = self._open_connection()
+        pending, self._pending = self._pending, []
+        cursor = None
+        try:
+            with self._store._translated(), conn.pipeline():
+                for statement, params in pending:
+                    conn.execute(statement, params)
+                if then is not None:
+                    cursor = conn.execute(then[0], then[1])
+                if commit:
+                    conn.commit()
+        except psycopg.errors.DivisionByZero:
+            # A checked write found its row or history other than this transaction held
+            # them: only a database whose history and rows disagree does that. Nothing of
+            # the transaction stays; the operation may run again from the start.
+            self._ended()
+            with self._store._translated():
+                conn.rollback()
+            self._refused = StoreConflictError(
+                "a customer's row or history was not as this transaction had locked it; "
+                "the transaction was rolled back"
+            )
+            raise self._refused from None
+        except BaseException:
+            self._ended()
+            raise
+        if commit:
+            self._ended()
+        return cursor
+
     def lock_rep(self, rep_id: str) -> None:
         """Serialise the decisions about ``rep_id`` until this unit of work ends: a second
-        unit of work locking the same rep waits here until this one commits or rolls back,
-        and then reads what it committed. The service calls it before it counts a rep's
-        customers or claims (cap, claim limit), so two of them cannot both see room for one
-        more. Locking a rep that does not exist locks nothing."""
+        unit of work locking the same rep waits, at its next statement (the lock is sent
+        with it), until this one commits or rolls back, and then reads what it committed.
+        The service calls it before it counts a rep's customers or claims (cap, claim
+        limit), so two of them cannot both see room for one more. Locking a rep that does
+        not exist locks nothing."""
         if rep_id in self._locked_reps:  # held until the transaction ends
             return
-        self._execute("SELECT 1 FROM reps WHERE id = %s FOR NO KEY UPDATE", (rep_id,))
+        # Sent with the next statement (the count it guards) or the commit, before it in
+        # the same pipeline: the count's snapshot is still taken after the lock is granted.
+        self._defer("SELECT 1 FROM reps WHERE id = %(id)s FOR NO KEY UPDATE", {"id": rep_id})
         self._locked_reps.add(rep_id)
 
     def lock_pool(self, pool_id: str) -> None:
@@ -316,14 +392,19 @@ class PostgresUnitOfWork:
 
     def _ended(self) -> None:
         """The transaction ended: its locks are gone, and what it read vouches for nothing."""
+        self.statements += 1  # what was read along vouches for nothing now
         self._locked_reps.clear()
         self._locked_pools.clear()
+        self._held.clear()
+        self._pending.clear()
         self.customers.forget()
         self.events.forget()
 
     def _open_connection(self) -> Connection:
         if self._conn is None:
             raise PoolkitError("use the unit of work inside a `with` block")
+        if self._refused is not None:
+            raise self._refused
         return self._conn
 
     def _execute(
@@ -333,6 +414,12 @@ class PostgresUnitOfWork:
     ) -> psycopg.Cursor[tuple[Any, ...]]:
         """Run one statement in this unit of work's transaction (starting the next one after
         a commit or rollback: psycopg begins one before the first statement)."""
+        self.statements += 1
+        if self._pending:
+            # The pending statements and this one in one round trip.
+            cursor = self._flush(then=(query, params))
+            assert cursor is not None
+            return cursor
         conn = self._open_connection()
         fresh = conn.info.transaction_status == TransactionStatus.IDLE
         try:

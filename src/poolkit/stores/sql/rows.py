@@ -107,6 +107,14 @@ SIDES: dict[str, Side] = {
 }
 SIDE_TABLES = tuple(SIDES)
 NAME_BLOCKS = "customer_name_blocks"
+# The name blocks as a side like the others, for a store that keeps all four alike (the
+# PostgreSQL store writes each side in the customer's own statement).
+NAME_BLOCK_SIDE = Side(
+    ("block",),
+    lambda customer: customer.name,
+    lambda name: {(block,) for block in name_blocks(name)},
+)
+ALL_SIDES: dict[str, Side] = {**SIDES, NAME_BLOCKS: NAME_BLOCK_SIDE}
 
 
 def document_rows(side: Any) -> set[tuple[str, ...]]:
@@ -216,8 +224,10 @@ class SideTables:
 
 
 __all__ = [
+    "ALL_SIDES",
     "CUSTOMER_COLUMNS",
     "NAME_BLOCKS",
+    "NAME_BLOCK_SIDE",
     "SIDES",
     "SIDE_TABLES",
     "Run",

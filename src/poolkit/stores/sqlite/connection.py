@@ -20,11 +20,11 @@ from pathlib import Path
 
 from poolkit.errors import (
     DatabaseDamaged,
-    DatabaseUnavailable,
     NotAPoolkitDatabase,
     SchemaVersionError,
     StoreBusyError,
     StoreError,
+    StoreUnavailableError,
 )
 from poolkit.stores.sqlite.migrations import (
     APPLICATION_ID,
@@ -51,7 +51,7 @@ def recognise(path: Path, known: int, busy_timeout_s: float) -> None:
     """Refuse ``path`` unless it is missing or empty (a new database), or a poolkit
     database of a schema version up to ``known`` with every table of that version.
     Reads only; raises :class:`NotAPoolkitDatabase`, :class:`DatabaseDamaged`,
-    :class:`SchemaVersionError` or :class:`DatabaseUnavailable`."""
+    :class:`SchemaVersionError` or :class:`StoreUnavailableError`."""
     where = str(path)
     if path.is_dir():
         raise NotAPoolkitDatabase(where, "it is a directory")
@@ -94,7 +94,7 @@ def _read_header(path: Path, where: str) -> tuple[bytes, int]:
             header = file.read(_HEADER_SIZE)
             size = os.fstat(file.fileno()).st_size
     except OSError as error:
-        raise DatabaseUnavailable(where, error.strerror or str(error)) from error
+        raise StoreUnavailableError(where, error.strerror or str(error)) from error
     return header, size
 
 
@@ -175,7 +175,7 @@ def store_error(error: sqlite3.Error, path: str, busy_timeout_s: float) -> Store
     if code == sqlite3.SQLITE_NOTADB:
         return NotAPoolkitDatabase(path, f"it is not a SQLite database ({error})")
     if code in _UNAVAILABLE:
-        return DatabaseUnavailable(path, str(error))
+        return StoreUnavailableError(path, str(error))
     if isinstance(error, sqlite3.OperationalError):
         message = str(error).lower()
         if any(text.lower() in message for text in _DAMAGE_MESSAGES):

@@ -1,0 +1,181 @@
+"""Writes of rows a PostgreSQL unit of work holds locked: checked at the call, sent later.
+
+The conformance suite proves the contract (a stale write is refused, nothing half-written);
+these tests prove what the store does to keep it while sending such writes pipelined: the
+refusal is still immediate, the writes are seen by the next read of the same unit of work,
+and a database that disagrees with what was held rolls the whole transaction back.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+import psycopg
+import pytest
+from psycopg import sql
+
+from poolkit.errors import StaleVersionError, StoreConflictError
+from poolkit.testing.builders import DAY, T0, claimed, drop_at, followed_up, private
+
+StoreFactory = Any
+
+
+def _with_due(store: Any, count: int) -> None:
+    with store.unit_of_work() as uow:
+        for n in range(count):
+            customer_id = f"c{n}"
+            uow.events.append(followed_up(customer_id, 1))
+            uow.customers.add(private(customer_id), drop_at(T0 + DAY))
+        uow.commit()
+
+
+def _statements(uow: Any) -> list[str]:
+    """Every statement the unit of work sends from now on, as psycopg is asked for it."""
+    sent: list[str] = []
+    conn = uow._conn
+    execute = conn.execute
+
+    def spy(query: Any, params: Any = None, **options: Any) -> Any:
+        sent.append(query.decode() if isinstance(query, bytes) else str(query))
+        return execute(query, params, **options)
+
+    conn.execute = spy
+    return sent
+
+
+def test_a_batch_of_held_rows_is_written_with_the_commit(make_store: StoreFactory) -> None:
+    store = make_store()
+    _with_due(store, 3)
+    with store.unit_of_work() as uow:
+        batch = uow.customers.due(T0 + 2 * DAY, 10)
+        assert [customer.id for customer in batch] == ["c0", "c1", "c2"]
+        sent = _statements(uow)
+        for customer in batch:
+            uow.events.append(followed_up(customer.id, 2, T0 + DAY))
+            uow.customers.update(attrs.evolve(customer, version=2), drop_at(None), 1)
+        assert sent == []  # nothing sent yet: all of it travels with the commit
+        uow.commit()
+    assert len(sent) == 6
+    with store.unit_of_work() as uow:
+        for n in range(3):
+            found = uow.customers.get(f"c{n}")
+            assert found is not None and found.version == 2
+            assert [event.seq for event in uow.events.history(f"c{n}")] == [1, 2]
+        assert uow.customers.due(T0 + 2 * DAY, 10) == []
+
+
+def test_a_stale_write_of_a_held_row_is_refused_at_the_call(make_store: StoreFactory) -> None:
+    store = make_store()
+    _with_due(store, 1)
+    with store.unit_of_work() as uow:
+        (customer,) = uow.customers.due(T0 + 2 * DAY, 10)
+        with pytest.raises(StaleVersionError) as stale:
+            uow.customers.update(attrs.evolve(customer, version=3), drop_at(None), 2)
+        assert (stale.value.customer_id, stale.value.expected, stale.value.actual) == ("c0", 2, 1)
+        with pytest.raises(StaleVersionError) as gap:
+            uow.events.append(followed_up("c0", 3, T0 + DAY))
+        assert (gap.value.expected, gap.value.actual) == (2, 1)
+        # The unit of work goes on after a refusal, as with any store.
+        uow.events.append(followed_up("c0", 2, T0 + DAY))
+        uow.customers.update(attrs.evolve(customer, version=2), drop_at(None), 1)
+        with pytest.raises(StaleVersionError):
+            uow.customers.update(attrs.evolve(customer, version=2), drop_at(None), 1)
+        uow.commit()
+    with store.unit_of_work() as uow:
+        assert [event.seq for event in uow.events.history("c0")] == [1, 2]
+
+
+def test_pending_writes_are_seen_by_the_next_read(make_store: StoreFactory) -> None:
+    store = make_store()
+    _with_due(store, 1)
+    with store.unit_of_work() as uow:
+        (customer,) = uow.customers.due(T0 + 2 * DAY, 10)
+        uow.events.append(followed_up("c0", 2, T0 + DAY))
+        uow.customers.update(attrs.evolve(customer, version=2, grade="A"), drop_at(None), 1)
+        found = uow.customers.get("c0")
+        assert found is not None and found.grade == "A"
+        assert len(uow.events.history("c0")) == 2
+        uow.rollback()
+    with store.unit_of_work() as uow:
+        found = uow.customers.get("c0")
+        assert found is not None and found.version == 1
+
+
+def test_an_appended_event_holds_its_customer_and_the_update_goes_with_the_commit(
+    make_store: StoreFactory,
+) -> None:
+    store = make_store()
+    with store.unit_of_work() as uow:
+        uow.events.append(followed_up("c0", 1))
+        uow.customers.add(private("c0"), drop_at(None))
+        uow.commit()
+    with store.unit_of_work() as uow:
+        customer = uow.customers.get("c0")
+        assert customer is not None
+        uow.events.append(claimed("c0", 2, T0 + DAY, rep_id="bob"))
+        sent = _statements(uow)
+        uow.customers.update(attrs.evolve(customer, version=2, owner_id="bob"), drop_at(None), 1)
+        assert sent == []
+        uow.commit()
+    with store.unit_of_work() as uow:
+        found = uow.customers.get("c0")
+        assert found is not None and found.owner_id == "bob"
+        assert uow.events.claims_by("bob", T0) == [T0 + DAY]
+
+
+def test_a_history_that_disagrees_with_its_row_rolls_everything_back(
+    make_store: StoreFactory,
+) -> None:
+    store = make_store()
+    _with_due(store, 2)
+    # An event written behind poolkit's back: c1's history now ends past its row's version.
+    with psycopg.connect(store._conninfo, autocommit=True) as conn:
+        conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(store.schema)))
+        conn.execute(
+            "INSERT INTO events (customer_id, seq, kind, at, body) "
+            "SELECT customer_id, 2, kind, at, body FROM events WHERE customer_id = 'c1'"
+        )
+    with store.unit_of_work() as uow:
+        uow.settings.set("written", "before")
+        batch = uow.customers.due(T0 + 2 * DAY, 10)
+        for customer in batch:
+            uow.events.append(followed_up(customer.id, 2, T0 + DAY))
+            uow.customers.update(attrs.evolve(customer, version=2), drop_at(None), 1)
+        with pytest.raises(StoreConflictError) as conflict:
+            uow.commit()
+        assert conflict.value.retryable
+        # The transaction is gone; the unit of work says so rather than start another.
+        with pytest.raises(StoreConflictError):
+            uow.settings.get("written")
+    with store.unit_of_work() as uow:
+        assert uow.settings.get("written") is None
+        assert [customer.version for customer in uow.customers.due(T0 + 2 * DAY, 10)] == [1, 1]
+
+
+def test_settings_read_together_are_fresh_for_each_unit_of_work(
+    make_store: StoreFactory,
+) -> None:
+    store = make_store()
+    with store.unit_of_work() as uow:
+        uow.settings.set("a", "1")
+        uow.settings.set("b", "1")
+        uow.commit()
+    with store.unit_of_work() as uow:
+        assert (uow.settings.get("a"), uow.settings.get("b")) == ("1", "1")
+    with store.unit_of_work() as uow:
+        sent = _statements(uow)
+        assert uow.settings.get("a") == "1"
+        # Written by another process between the two reads: a read that follows another
+        # at once may still answer as of the first, but one after any other statement not.
+        with store.unit_of_work() as other:
+            other.settings.set("b", "2")
+            other.commit()
+        assert uow.settings.get("b") == "1"
+        assert len(sent) == 1
+        assert uow.settings.get("a") == "1"
+        assert uow.settings.get("b") == "2"
+    with store.unit_of_work() as uow:
+        assert uow.settings.get("a") == "1"
+        uow.settings.set("b", "3")
+        assert uow.settings.get("b") == "3"
