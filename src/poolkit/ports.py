@@ -39,6 +39,7 @@ import attrs
 from poolkit.model.customer import AttributeValue, Customer, CustomerStatus, IdentityKey
 from poolkit.model.events import Event
 from poolkit.model.feed import FeedEntry
+from poolkit.model.holdings import Holdings
 from poolkit.model.pool import Pool
 from poolkit.model.rep import Rep
 from poolkit.model.review import ReviewItem, ReviewStatus
@@ -151,6 +152,12 @@ class CustomerRepository(Protocol):
         group that has any, ordered by those four (None first). A count the store makes
         (a ``GROUP BY``), without loading the customers."""
 
+    def holdings(self, rep_id: str) -> Holdings:
+        """How many customers ``rep_id`` owns, with a deal, locked, and both: what the cap
+        and the lock cap count, as in this unit of work (its own writes included). A count
+        the store keeps or makes from an index by owner, without loading the customers:
+        a claim near a cap of thousands costs a count, not a read of the book."""
+
 
 class RepRepository(Protocol):
     def get(self, rep_id: str) -> Rep | None: ...
@@ -191,6 +198,7 @@ class EventLog(Protocol):
         """How many events of each kind happened at or after ``since`` and before
         ``until`` (kinds without any are absent). Read off an index on the events' time:
         its cost follows the events in that span, not the whole log."""
+
     def since(self, position: int, limit: int) -> list[FeedEntry]:
         """The change feed: up to ``limit`` events with a position above ``position``, in
         position order, each with its position (0 reads from the start). A store gives an
@@ -279,6 +287,7 @@ __all__ = [
     "CustomerRepository",
     "CustomerTally",
     "EventLog",
+    "Holdings",
     "PoolRepository",
     "RepRepository",
     "ReviewRepository",

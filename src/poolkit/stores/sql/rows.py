@@ -10,7 +10,8 @@ the same tables, the same rows and the same upkeep, with its own dialect.
 The tables (their DDL is each store's own, see :mod:`.migrations` for SQLite):
 
 - ``customers``: the columns queries filter on, the schedule (``drop_at``, ``warn_at``,
-  ``next_at``), ``version``, and the document (``body``);
+  ``next_at``), what the caps count (``dealt``: has a deal, ``locked``), ``version``,
+  and the document (``body``);
 - ``customer_keys (kind, value, customer_id)``, ``customer_tags (tag, customer_id)``,
   ``customer_related (rep_id, customer_id)``, ``customer_name_blocks (block,
   customer_id)``: one row per key, tag, related rep and blocking key of the name;
@@ -43,6 +44,8 @@ CUSTOMER_COLUMNS = (
     "drop_at",
     "warn_at",
     "next_at",
+    "dealt",
+    "locked",
     "body",
     "id",
 )
@@ -61,6 +64,8 @@ def customer_row(customer: Customer, schedule: Schedule, dialect: Dialect) -> tu
         None if schedule.drop_at is None else instant(schedule.drop_at),
         None if schedule.warn_at is None else instant(schedule.warn_at),
         None if schedule.next_at is None else instant(schedule.next_at),
+        int(customer.last_deal_at is not None),
+        int(customer.locked),
         json_text(customer),
         customer.id,
     )

@@ -14,6 +14,7 @@ from poolkit.errors import DamagedRecordError, DuplicateIdError, ReviewNotFound,
 from poolkit.model.customer import Customer, CustomerStatus, IdentityKey
 from poolkit.model.events import Claimed, Event
 from poolkit.model.feed import FeedEntry
+from poolkit.model.holdings import Holdings
 from poolkit.model.pool import Pool
 from poolkit.model.rep import Rep
 from poolkit.model.review import ReviewItem, ReviewStatus
@@ -42,6 +43,7 @@ from poolkit.stores.sqlite.queries import (
     APPEND_EVENT_SQL,
     DUE_SQL,
     FEED_SQL,
+    HOLDINGS_SQL,
     REVIEWS_OF_CUSTOMER_SQL,
     SIMILAR_NAMES_SQL,
     STORED_SIDES_SQL,
@@ -194,6 +196,11 @@ class Customers:
         total: int = self._uow._one("SELECT COUNT(*) FROM customers")[0]
         return total
 
+    def holdings(self, rep_id: str) -> Holdings:
+        found = self._uow._one(HOLDINGS_SQL, (rep_id,))
+        assert found is not None  # an aggregate without GROUP BY always has its row
+        return Holdings(*found)
+
     def tally(self) -> list[CustomerTally]:
         rows = self._uow._rows(
             "SELECT status, pool_id, owner_id, grade, COUNT(*) FROM customers "
@@ -272,6 +279,7 @@ class Events:
             (micros(since), micros(until)),
         )
         return {kind: count for kind, count in rows}
+
     def since(self, position: int, limit: int) -> list[FeedEntry]:
         # One writer at a time (BEGIN IMMEDIATE), so positions are taken in commit order:
         # the next free integer key, under the write lock.
