@@ -102,15 +102,15 @@ class HoldingsConformance:
                 keep = data.draw(st.booleans(), label="commit")
                 after = dict(stored)
                 with store.unit_of_work() as uow:
-                    for customer_id, shape in changes:
+                    for customer_id, change in changes:
                         current = after.get(customer_id)
                         if current is None:
                             continue
-                        if shape is None:
+                        if change is None:
                             uow.customers.remove(customer_id, current.version)
                             del after[customer_id]
                         else:
-                            changed = _customer(customer_id, reps, shape, current.version + 1)
+                            changed = _customer(customer_id, reps, change, current.version + 1)
                             uow.customers.update(changed, NO_SCHEDULE, current.version)
                             after[customer_id] = changed
                         _check(uow, reps)
