@@ -4,8 +4,8 @@ Run:  python benchmarks/bench_bulk.py                      (300 claims among 20,
       python benchmarks/bench_bulk.py --claims 100 --stored 2000   (quicker)
 
 It builds a database of ``--stored`` public customers and a rep with a cap of ``--cap``
-(so every claim counts the rep's book, as in a team with caps), then times, on identical
-copies of that file, ``--claims`` customers claimed by the rep:
+(so every claim counts the rep's holdings, as in a team with caps), then times, on
+identical copies of that file, ``--claims`` customers claimed by the rep:
 
 - single: ``PoolService.claim`` once per customer, each its own unit of work (what a CRM
   does today without a bulk move);

@@ -41,6 +41,7 @@ from poolkit.clock import utc
 from poolkit.model.customer import AttributeValue, Customer, CustomerStatus, IdentityKey
 from poolkit.model.events import Event
 from poolkit.model.feed import FeedEntry
+from poolkit.model.holdings import Holdings
 from poolkit.model.pool import Pool
 from poolkit.model.rep import Rep
 from poolkit.model.review import ReviewItem, ReviewStatus
@@ -225,6 +226,12 @@ class CustomerRepository(Protocol):
     def count_matching(self, queries: Sequence[CustomerQuery]) -> int:
         """How many customers match any of ``queries``."""
 
+    def holdings(self, rep_id: str) -> Holdings:
+        """How many customers ``rep_id`` owns, with a deal, locked, and both: what the cap
+        and the lock cap count, as in this unit of work (its own writes included). A count
+        the store keeps or makes from an index by owner, without loading the customers:
+        a claim near a cap of thousands costs a count, not a read of the book."""
+
 
 class RepRepository(Protocol):
     def get(self, rep_id: str) -> Rep | None: ...
@@ -362,6 +369,7 @@ __all__ = [
     "CustomerRepository",
     "CustomerTally",
     "EventLog",
+    "Holdings",
     "PoolRepository",
     "Position",
     "RepRepository",

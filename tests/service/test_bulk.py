@@ -19,7 +19,6 @@ from _bulk import (
     ALL,
     EACH,
     MODES,
-    START,
     cap_in_a_later_chunk,
     cap_minus_two,
     claim_limit_part_way,
@@ -50,12 +49,9 @@ from poolkit.events import (
     Recycled,
     Returned,
     Transferred,
-    apply,
 )
-from poolkit.model.customer import CustomerStatus
-from poolkit.ports import CustomerQuery, Store
+from poolkit.ports import Store
 from poolkit.service import bulk
-from poolkit.service._books import BookKeeping
 from poolkit.stores.sqlite import SqliteStore
 
 
@@ -464,33 +460,3 @@ def test_a_bulk_transfer_of_locked_customers_stops_at_the_receivers_lock_cap(
     else:
         assert result.done_count == 0
         assert isinstance(result.items[2].refusal, LockCapExceeded)
-
-
-def test_the_books_are_kept_only_for_locked_reps_and_follow_the_writes() -> None:
-    service = service_on(MemoryStore())
-    ids = public(service, 2)
-    with service.store.unit_of_work() as uow:
-        books = BookKeeping(uow)
-        wang = CustomerQuery(owner_ids=frozenset({"wang"}))
-        assert books.customers.find(wang) == []
-        books.lock_rep("wang")
-        assert books.customers.find(wang) == []
-        first = books.customers.get(ids[0])
-        assert first is not None
-        claimed = Claimed(
-            customer_id=first.id, seq=2, at=START, actor_id="wang", rep_id="wang", pool_id="main"
-        )
-        taken = apply(first, claimed)
-        assert taken is not None
-        schedule = books.customers.schedule_of(ids[0])
-        assert schedule is not None
-        books.customers.update(taken, schedule, 1)
-        # the book follows the write, without reading the store again
-        assert books.customers.find(wang) == [taken]
-        assert uow.customers.find(wang) == [taken]
-        # any other query is the store's own
-        assert books.customers.find(CustomerQuery(status=CustomerStatus.PUBLIC)) == [
-            uow.customers.get(ids[1])
-        ]
-        books.rollback()
-        assert books.customers.find(wang) == []

@@ -588,14 +588,15 @@ OPERATIONS: dict[str, tuple[Callable[[PoolService], str], Callable[[PoolService,
 def test_a_cap_or_claim_limit_decision_and_its_write_share_one_unit_of_work(
     operation: str,
 ) -> None:
-    """Why the process races above cannot exceed a cap: the rep's book (and claims) are
-    read, checked and written over in one unit of work, which the store serialises.
+    """Why the process races above cannot exceed a cap: the rep's holdings (and claims)
+    are counted, checked and written over in one unit of work, which the store serialises.
 
     Checked directly, not only by racing: a service that read the count in one
     transaction and wrote in the next would mostly pass a race, because SQLite hands its
     write lock back to the process that just released it before a waiting process polls
-    again. So: the operation opens exactly one unit of work, and in it reads li's book
-    (and, for a claim, li's claims) before writing, and commits last."""
+    again. So: the operation opens exactly one unit of work, and in it locks li, then
+    counts li's holdings (and, for a claim, reads li's claims) before writing, and commits
+    last."""
     policy = policy_doc(caps={"default": 5}, claim_limit={"max_claims": 5, "window_days": 1})
     service, _, store = recorded_service(policy)
     prepare, act = OPERATIONS[operation]
@@ -605,14 +606,20 @@ def test_a_cap_or_claim_limit_decision_and_its_write_share_one_unit_of_work(
     act(service, customer_id)
     assert store.opened == opened + 1
     calls = [call for _, call, _ in store.log]
-    book_reads = [
+    counts = [
         index
         for index, (_, call, (args, _)) in enumerate(store.log)
-        if call == "customers.find" and args[0].owner_ids == frozenset({"li"})
+        if call == "customers.holdings" and args == ("li",)
+    ]
+    locks = [
+        index
+        for index, (_, call, (args, _)) in enumerate(store.log)
+        if call == "lock_rep" and args == ("li",)
     ]
     writes = [i for i, call in enumerate(calls) if call in ("customers.update", "customers.add")]
-    assert book_reads and writes
-    assert book_reads[0] < writes[0] and calls[-1] == "commit" and calls.count("commit") == 1
+    assert counts and locks and writes
+    assert locks[0] < counts[0] < writes[0]
+    assert calls[-1] == "commit" and calls.count("commit") == 1
     if operation == "claim":
         assert calls.index("events.claims_by") < writes[0]
 

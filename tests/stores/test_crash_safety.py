@@ -180,7 +180,7 @@ def check_book(path: Path, policy: Policy) -> Book:
             integrity = raw.execute("PRAGMA integrity_check").fetchall()
             rows = raw.execute(
                 "SELECT id, status, owner_id, pool_id, grade, public_since, version, "
-                "drop_at, warn_at, next_at FROM customers ORDER BY id"
+                "drop_at, warn_at, next_at, dealt, locked FROM customers ORDER BY id"
             ).fetchall()
             keys = _grouped(raw, "SELECT customer_id, kind, value FROM customer_keys")
             tags = _grouped(raw, "SELECT customer_id, tag FROM customer_tags")
@@ -214,6 +214,8 @@ def check_book(path: Path, policy: Policy) -> Book:
                     micros(schedule.drop_at),
                     micros(schedule.warn_at),
                     micros(schedule.next_at),
+                    int(customer.last_deal_at is not None),
+                    int(customer.locked),
                 )
                 if tuple(row) != columns:
                     problems.append(f"{customer_id}: columns {row} but document {columns}")

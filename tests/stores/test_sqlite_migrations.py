@@ -20,7 +20,7 @@ from poolkit.errors import SchemaVersionError
 from poolkit.identity.similarity import blocking_keys
 from poolkit.model.customer import IdentityKey
 from poolkit.model.review import ReviewStatus
-from poolkit.ports import CustomerOrder, CustomerQuery
+from poolkit.ports import CustomerOrder, CustomerQuery, Holdings
 from poolkit.stores._codec import encode
 from poolkit.stores.sqlite import (
     APPLICATION_ID,
@@ -28,9 +28,10 @@ from poolkit.stores.sqlite import (
     SCHEMA_VERSION,
     SqliteStore,
     migrate,
+    migrations,
     schema_version,
 )
-from poolkit.stores.sqlite.queries import REVIEWS_OF_CUSTOMER_SQL, SIMILAR_NAMES_SQL
+from poolkit.stores.sqlite.queries import HOLDINGS_SQL, REVIEWS_OF_CUSTOMER_SQL, SIMILAR_NAMES_SQL
 from poolkit.testing.builders import (
     DAY,
     NO_SCHEDULE,
@@ -455,3 +456,49 @@ def test_the_name_index_is_rebuilt_when_names_are_normalised_differently(
         found = uow.customers.similar_names(blocking_keys("Golden Dragon Trading Co."), 50)
         assert [name for _, name in found] == ["Golden Dragon Trading"]
         assert uow.settings.get(NAME_BLOCKS_SCHEME_KEY) in ("t2s", "plain")
+
+
+def test_a_file_before_the_holdings_columns_gets_them_filled_from_its_documents(
+    path: Path, conn: sqlite3.Connection
+) -> None:
+    migrate(conn, MIGRATIONS[: MIGRATIONS.index(migrations._customers_holdings)])
+    book = [
+        private("a1"),
+        private("a2", last_deal_at=T0),
+        private("a3", locked=True),
+        private("a4", locked=True, last_deal_at=T0),
+        private("b1", "bob", locked=True),
+        public("p1", last_deal_at=T0),
+    ]
+    for customer in book:
+        conn.execute(
+            "INSERT INTO customers (id, status, owner_id, pool_id, version, body) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                customer.id,
+                customer.status.value,
+                customer.owner_id,
+                customer.pool_id,
+                customer.version,
+                json.dumps(encode(customer)),
+            ),
+        )
+    conn.close()
+    with SqliteStore(path) as store, store.unit_of_work() as uow:
+        assert uow.customers.holdings("alice") == Holdings(4, 2, 2, 1)
+        assert uow.customers.holdings("bob") == Holdings(1, 0, 1, 0)
+        # and the columns follow the writes of the migrated file
+        uow.customers.update(private("a1", locked=True, version=2), NO_SCHEDULE, 1)
+        uow.customers.remove("a4", 1)
+        assert uow.customers.holdings("alice") == Holdings(3, 1, 2, 0)
+
+
+def test_holdings_read_the_covering_index_alone(path: Path) -> None:
+    with SqliteStore(path):
+        conn = sqlite3.connect(path)
+        try:
+            plan = conn.execute("EXPLAIN QUERY PLAN " + HOLDINGS_SQL, ("li",)).fetchall()
+        finally:
+            conn.close()
+    steps = " / ".join(step[-1] for step in plan)
+    assert "USING COVERING INDEX customers_holdings (owner_id=?)" in steps

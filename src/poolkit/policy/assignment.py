@@ -34,6 +34,7 @@ import attrs
 
 from poolkit.errors import InvalidValueError
 from poolkit.model.customer import Customer
+from poolkit.model.holdings import Holdings
 from poolkit.model.rep import Rep
 from poolkit.policy import rules
 from poolkit.policy.calendar import format_instant
@@ -117,20 +118,22 @@ def candidate(
     policy: Policy,
     at: datetime,
     *,
-    held: Sequence[Customer],
+    held: Holdings | Sequence[Customer],
     claims: Sequence[datetime] = (),
     weight: int = 1,
     excluded: frozenset[str] = frozenset(),
 ) -> Candidate:
-    """``rep`` as a candidate for ``customer`` at ``at``: their load from ``held`` (the
-    customers they own), and whether they may take one more. Passed over are reps who
+    """``rep`` as a candidate for ``customer`` at ``at``: their load from ``held`` (what
+    they own: their :class:`~poolkit.model.holdings.Holdings` as a store counts them, or
+    the customers themselves), and whether they may take one more. Passed over are reps who
     departed or are unavailable, the rep the customer just left (``excluded``), reps in
     the cooldown for this customer, at their cap, at their claim limit, or, for a locked
     customer, at their lock cap."""
-    cap_decision = rules.check_cap(rep, held, policy)
+    holdings = held if isinstance(held, Holdings) else Holdings.of(held)
+    cap_decision = rules.check_cap(rep, holdings, policy)
     cap = policy.cap_for(rep.id, rep.cap)
     load = cap_decision.count or 0
-    skip = _skip(rep, customer, policy, at, cap_decision, held, claims, excluded)
+    skip = _skip(rep, customer, policy, at, cap_decision, holdings, claims, excluded)
     return Candidate(rep.id, load, cap, weight, skip)
 
 
@@ -140,7 +143,7 @@ def _skip(
     policy: Policy,
     at: datetime,
     cap_decision: rules.Decision | rules.CapFull,
-    held: Sequence[Customer],
+    holdings: Holdings,
     claims: Sequence[datetime],
     excluded: frozenset[str],
 ) -> str | None:
@@ -159,11 +162,10 @@ def _skip(
     if isinstance(limit, rules.ClaimLimitReached):
         days = policy.claim_limit.window_days
         return f"at the claim limit, {limit.count} of {limit.limit} in {days} days"
-    lock_cap = policy.lock_cap_for(rep.id)
-    if customer.locked and lock_cap is not None:
-        locked = sum(1 for other in held if other.locked)
-        if locked >= lock_cap:
-            return f"at the lock cap, {locked} of {lock_cap}"
+    if customer.locked:
+        lock_cap = rules.check_lock_cap(rep.id, holdings, policy)
+        if isinstance(lock_cap, rules.CapFull):
+            return f"at the lock cap, {lock_cap.count} of {lock_cap.limit}"
     return None
 
 

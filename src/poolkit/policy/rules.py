@@ -16,6 +16,7 @@ import attrs
 from poolkit.clock import require_aware, utc
 from poolkit.errors import InvalidValueError
 from poolkit.model.customer import AttributeValue, Customer, IdentityKey
+from poolkit.model.holdings import Holdings
 from poolkit.model.rep import Rep
 from poolkit.model.schedule import Schedule
 from poolkit.policy import routing
@@ -37,6 +38,8 @@ class Reason(enum.Enum):
     WARN = "warn.drop_ahead"
     CAP_OK = "cap.ok"
     CAP_FULL = "cap.full"
+    LOCK_CAP_OK = "lock_cap.ok"
+    LOCK_CAP_FULL = "lock_cap.full"
     CLAIM_LIMIT_OK = "claim_limit.ok"
     CLAIM_LIMIT_REACHED = "claim_limit.reached"
     COOLDOWN_OK = "cooldown.ok"
@@ -103,7 +106,8 @@ class Decision:
 
 @attrs.frozen
 class CapFull:
-    """A refusal of :func:`check_cap`: the rep holds ``count`` of a cap of ``limit``."""
+    """A refusal of :func:`check_cap` (or :func:`check_lock_cap`): the rep holds ``count``
+    of a cap of ``limit``."""
 
     code: Reason
     message: str
@@ -355,10 +359,20 @@ def counts_toward_cap(customer: Customer, policy: Policy) -> bool:
     return policy.caps.count_locked or not customer.locked
 
 
-def check_cap(rep: Rep, held: Iterable[Customer], policy: Policy) -> Decision | CapFull:
-    """May ``rep`` take one more customer, holding ``held``?"""
+def cap_count(holdings: Holdings, policy: Policy) -> int:
+    """How many of a rep's ``holdings`` count toward the cap: each customer for which
+    :func:`counts_toward_cap` holds, decided from the counts alone."""
+    caps = policy.caps
+    return holdings.counted(count_dealt=caps.count_dealt, count_locked=caps.count_locked)
+
+
+def check_cap(rep: Rep, held: Holdings | Iterable[Customer], policy: Policy) -> Decision | CapFull:
+    """May ``rep`` take one more customer, holding ``held``: their :class:`Holdings`
+    (what a store counts, see :meth:`poolkit.ports.CustomerRepository.holdings`) or the
+    customers themselves?"""
+    holdings = held if isinstance(held, Holdings) else Holdings.of(held)
     cap = policy.cap_for(rep.id, rep.cap)
-    count = sum(1 for customer in held if counts_toward_cap(customer, policy))
+    count = cap_count(holdings, policy)
     if cap is None:
         return Decision(True, Reason.CAP_OK, f"{rep.id} has no cap", count=count)
     if count >= cap:
@@ -366,6 +380,19 @@ def check_cap(rep: Rep, held: Iterable[Customer], policy: Policy) -> Decision | 
     return Decision(
         True, Reason.CAP_OK, f"{rep.id} holds {count} of a cap of {cap}", limit=cap, count=count
     )
+
+
+def check_lock_cap(rep_id: str, holdings: Holdings, policy: Policy) -> Decision | CapFull:
+    """May ``rep_id`` hold one more locked customer, holding ``holdings``? Every locked
+    customer counts toward the lock cap (``caps.count_dealt`` is for the cap alone)."""
+    cap = policy.lock_cap_for(rep_id)
+    count = holdings.locked
+    if cap is None:
+        return Decision(True, Reason.LOCK_CAP_OK, f"{rep_id} has no lock cap", count=count)
+    message = f"{rep_id} holds {count} locked customers of a lock cap of {cap}"
+    if count >= cap:
+        return CapFull(Reason.LOCK_CAP_FULL, message, cap, count)
+    return Decision(True, Reason.LOCK_CAP_OK, message, limit=cap, count=count)
 
 
 _FIRST_INSTANT = datetime.min.replace(tzinfo=UTC)

@@ -36,7 +36,7 @@ from poolkit.model.rep import Rep
 from poolkit.model.review import ReviewStatus
 from poolkit.policy import rules
 from poolkit.policy.config import Policy
-from poolkit.ports import CustomerQuery, Store, UnitOfWork
+from poolkit.ports import Store, UnitOfWork
 from poolkit.service import _reviews
 from poolkit.service._arguments import check_instant
 from poolkit.service._shown import hides_keys
@@ -212,28 +212,25 @@ class ServiceCore:
         return changed
 
     def _check_cap(self, work: Work, rep: Rep) -> None:
-        # Without a cap there is nothing to count; reading the rep's whole book anyway
-        # would make a large private import quadratic.
+        # Without a cap there is nothing to count.
         policy = work.policy
         if policy.cap_for(rep.id, rep.cap) is None:
             return
         work.uow.lock_rep(rep.id)
-        held = work.uow.customers.find(CustomerQuery(owner_ids=frozenset({rep.id})))
-        decision = rules.check_cap(rep, held, policy)
+        decision = rules.check_cap(rep, work.uow.customers.holdings(rep.id), policy)
         if isinstance(decision, rules.CapFull):
             raise CapExceeded(rep.id, decision.limit, decision.count)
 
     def _check_lock_cap(self, work: Work, rep_id: str) -> None:
         """Refuse one more locked customer for ``rep_id`` at the lock cap. The rep is locked
         before the count, like for the cap, so two locks at once cannot both fit."""
-        cap = work.policy.lock_cap_for(rep_id)
-        if cap is None:
+        policy = work.policy
+        if policy.lock_cap_for(rep_id) is None:
             return
         work.uow.lock_rep(rep_id)
-        held = work.uow.customers.find(CustomerQuery(owner_ids=frozenset({rep_id})))
-        count = sum(1 for customer in held if customer.locked)
-        if count >= cap:
-            raise LockCapExceeded(rep_id, cap, count)
+        decision = rules.check_lock_cap(rep_id, work.uow.customers.holdings(rep_id), policy)
+        if isinstance(decision, rules.CapFull):
+            raise LockCapExceeded(rep_id, decision.limit, decision.count)
 
     def _receiver(self, work: Work, rep_id: str) -> Rep:
         """A rep about to receive a customer, locked before it is read, so that its

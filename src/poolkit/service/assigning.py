@@ -77,15 +77,10 @@ def _members(work: Work, pool: Pool) -> list[Rep]:
 def _candidate(
     work: Work, customer: Customer, rule: AssignmentRule, rep: Rep, excluded: frozenset[str]
 ) -> assignment.Candidate:
-    """``rep`` as a candidate for ``customer``: their book is read only when a cap, a lock
-    cap or the strategy needs the count, their claims only under a claim limit."""
+    """``rep`` as a candidate for ``customer``: their holdings counted (one indexed count,
+    not a read of their book), their claims read only under a claim limit."""
     uow, policy = work.uow, work.policy
-    counted = (
-        rule.strategy is Strategy.LEAST_LOADED
-        or policy.cap_for(rep.id, rep.cap) is not None
-        or (customer.locked and policy.lock_cap_for(rep.id) is not None)
-    )
-    held = uow.customers.find(CustomerQuery(owner_ids=frozenset({rep.id}))) if counted else []
+    held = uow.customers.holdings(rep.id)
     claims: list[datetime] = []
     if rep.active and policy.claim_limit_for(rep.id, rep.claim_limit) is not None:
         claims = uow.events.claims_by(rep.id, rules.claim_window_start(work.at, policy))

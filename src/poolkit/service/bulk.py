@@ -12,11 +12,11 @@ of work around the steps, chosen by :class:`BulkMode`:
   chunks of :data:`CHUNK`, one unit of work per chunk, so 300 customers cost 3 commits,
   not 300. A refused step writes nothing, so a refusal leaves the chunk's other moves in
   place. A rep's cap or claim limit reached part-way refuses the rest with its reason:
-  each step counts the rep's book inside the unit of work, after the moves before it.
+  each step counts the rep's holdings inside the unit of work, after the moves before it.
 
-Within one unit of work a locked rep's book is read once and followed through the unit of
-work's own writes (:mod:`poolkit.service._books`), so the cap checks of 300 claims for one
-rep do not read the rep's book 300 times.
+A cap check counts the rep's holdings with one indexed count
+(:meth:`~poolkit.ports.CustomerRepository.holdings`), not by reading the rep's book, so
+300 claims for one rep cost 300 counts, whatever the size of the book.
 
 A transient store failure (a race lost on PostgreSQL) runs the chunk again from its
 start, like a single move is run again; a chunk's moves are never half written.
@@ -27,8 +27,7 @@ from __future__ import annotations
 import enum
 import functools
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 
 import attrs
@@ -44,7 +43,6 @@ from poolkit.model._checks import require_text
 from poolkit.model.customer import Customer
 from poolkit.model.events import Event
 from poolkit.model.rep import Rep
-from poolkit.service._books import BookKeeping
 from poolkit.service._core import Operation, Work
 from poolkit.service._retry import run_retried
 from poolkit.service.moves import MoveJobs, return_reason
@@ -222,16 +220,10 @@ class BulkJobs(MoveJobs):
         op = Operation(work, actor, self._customer(work.uow, customer_id))
         return self._write(work, op.customer, step(op))
 
-    @contextmanager
-    def _bulk_work(self, at: datetime) -> Iterator[Work]:
-        """A unit of work that reads each locked rep's book once (:mod:`._books`)."""
-        with self._work(at) as work:
-            yield attrs.evolve(work, uow=BookKeeping(work.uow))
-
     def _per_customer(
         self, actor_id: str, ids: Sequence[str], step: Step, at: datetime, first: bool
     ) -> list[BulkItem]:
-        with self._bulk_work(at) as work:
+        with self._work(at) as work:
             try:
                 actor = work.team.actor(actor_id)
             except PoolkitError as error:
@@ -254,7 +246,7 @@ class BulkJobs(MoveJobs):
     def _all_or_nothing(
         self, operation: str, actor_id: str, ids: Sequence[str], step: Step, at: datetime
     ) -> list[BulkItem]:
-        with self._bulk_work(at) as work:
+        with self._work(at) as work:
             actor = work.team.actor(actor_id)
             items = []
             for customer_id in ids:

@@ -21,7 +21,6 @@ from poolkit.model.customer import CustomerStatus
 from poolkit.model.review import ReviewStatus
 from poolkit.policy import rules
 from poolkit.policy.calendar import local_date
-from poolkit.ports import CustomerQuery
 from poolkit.report.figures import (
     MAX_REPORT_DAYS,
     DayFlow,
@@ -132,8 +131,7 @@ class ReportJobs(SweepJobs):
             cap = policy.cap_for(rep.id, rep.cap)
             counted = owned.get(rep.id, 0)
             if cap is not None and not every_one_counts:
-                held = uow.customers.find(CustomerQuery(owner_ids=frozenset({rep.id})))
-                counted = sum(1 for c in held if rules.counts_toward_cap(c, policy))
+                counted = rules.cap_count(uow.customers.holdings(rep.id), policy)
             claims = rules.claims_in_window(
                 uow.events.claims_by(rep.id, rules.claim_window_start(at, policy)), at, policy
             )

@@ -29,6 +29,7 @@ from poolkit.identity.similarity import name_blocks
 from poolkit.model.customer import Customer, IdentityKey
 from poolkit.model.events import Claimed, Event
 from poolkit.model.feed import FeedEntry
+from poolkit.model.holdings import Holdings
 from poolkit.model.pool import Pool
 from poolkit.model.rep import Rep
 from poolkit.model.review import ReviewItem, ReviewStatus
@@ -62,6 +63,9 @@ class _Data:
         self.customers: dict[str, Customer] = {}
         self.schedules: dict[str, Schedule] = {}
         self.by_owner: defaultdict[str, set[str]] = defaultdict(set)
+        # Each owner's customers counted by (has a deal, locked): the caps' counts, kept
+        # as customers come and go (a rollback undoes through put_customer too).
+        self.holdings: defaultdict[str, Counter[tuple[bool, bool]]] = defaultdict(Counter)
         self.by_key: defaultdict[IdentityKey, set[str]] = defaultdict(set)
         # Each name block's customer ids, sorted: similar_names takes the first few by id,
         # as the SQLite store does.
@@ -104,6 +108,7 @@ class _Data:
         if old is not None:
             if old.owner_id is not None:
                 self.by_owner[old.owner_id].discard(customer_id)
+                self._hold(old.owner_id, old, -1)
             for key in old.keys:
                 self.by_key[key].discard(customer_id)
             old_next = self.schedules[customer_id].next_at
@@ -120,11 +125,18 @@ class _Data:
         self.schedules[customer_id] = schedule
         if customer.owner_id is not None:
             self.by_owner[customer.owner_id].add(customer_id)
+            self._hold(customer.owner_id, customer, 1)
         for key in customer.keys:
             self.by_key[key].add(customer_id)
         next_at = schedule.next_at
         if next_at is not None:
             bisect.insort(self.due, (utc(next_at), customer_id))
+
+    def _hold(self, owner_id: str, customer: Customer, step: int) -> None:
+        counts = self.holdings[owner_id]
+        counts[customer.last_deal_at is not None, customer.locked] += step
+        if not +counts:  # the owner holds nothing now: forget them
+            del self.holdings[owner_id]
 
     def _index_name(self, customer_id: str, name: str | None) -> None:
         """Index the blocks of ``name`` for the customer, or un-index its blocks (None)."""
@@ -360,6 +372,15 @@ class _Customers:
             customer = data.customers[customer_id]
             if any(query.matches(customer) for query in queries):
                 yield customer
+
+    def holdings(self, rep_id: str) -> Holdings:
+        counts = self._uow.data.holdings.get(rep_id)
+        if counts is None:
+            return Holdings()
+        dealt, locked, both = counts[True, False], counts[False, True], counts[True, True]
+        return Holdings(
+            owned=counts.total(), dealt=dealt + both, locked=locked + both, dealt_and_locked=both
+        )
 
     def tally(self) -> list[CustomerTally]:
         groups = Counter(

@@ -4,6 +4,7 @@ a connection lost while idle or mid-transaction, and ``open_store``."""
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -23,10 +24,13 @@ from poolkit.errors import (
     StoreUnavailableError,
 )
 from poolkit.model.rep import Rep
+from poolkit.ports import Holdings
 from poolkit.stores import open_store
-from poolkit.stores.postgres import SCHEMA_VERSION, PostgresStore
+from poolkit.stores._codec import encode
+from poolkit.stores.postgres import SCHEMA_VERSION, PostgresStore, _schema
+from poolkit.stores.postgres._schema import MIGRATIONS
 from poolkit.stores.sqlite import SqliteStore
-from poolkit.testing.builders import NO_SCHEDULE, T0, private
+from poolkit.testing.builders import NO_SCHEDULE, T0, private, public
 
 StoreFactory = Callable[..., Any]
 
@@ -333,3 +337,40 @@ def test_claims_by_different_reps_do_not_wait_for_each_other(make_store: StoreFa
         assert service.claim("wang", "b").owner_id == "wang"  # ran beside it
         with pytest.raises(StoreBusyError):
             service.claim("li", "c")  # li's decisions are serialised: it waited, then gave up
+
+
+def test_a_schema_before_the_holdings_columns_gets_them_filled_from_its_documents(
+    pg_dsn: str,
+) -> None:
+    before = MIGRATIONS[: MIGRATIONS.index(_schema._customers_holdings)]
+    book = [
+        private("a1"),
+        private("a2", last_deal_at=T0),
+        private("a3", locked=True),
+        private("a4", locked=True, last_deal_at=T0),
+        private("b1", "bob", locked=True),
+        public("p1", last_deal_at=T0),
+    ]
+    with psycopg.connect(pg_dsn, autocommit=True) as conn:
+        _schema.migrate(conn, "holdings_old", before)
+        for customer in book:
+            conn.execute(
+                "INSERT INTO holdings_old.customers (id, status, owner_id, pool_id, version, "
+                "name, body) VALUES (%s, %s, %s, %s, %s, %s, %s)",
+                (
+                    customer.id,
+                    customer.status.value,
+                    customer.owner_id,
+                    customer.pool_id,
+                    customer.version,
+                    customer.name,
+                    json.dumps(encode(customer)),
+                ),
+            )
+    with PostgresStore(pg_dsn, schema="holdings_old") as store, store.unit_of_work() as uow:
+        assert uow.customers.holdings("alice") == Holdings(4, 2, 2, 1)
+        assert uow.customers.holdings("bob") == Holdings(1, 0, 1, 0)
+        # and the columns follow the writes of the migrated schema
+        uow.customers.update(private("a1", locked=True, version=2), NO_SCHEDULE, 1)
+        uow.customers.remove("a4", 1)
+        assert uow.customers.holdings("alice") == Holdings(3, 1, 2, 0)

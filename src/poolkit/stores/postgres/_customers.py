@@ -17,6 +17,7 @@ from psycopg import sql
 
 from poolkit.errors import DuplicateIdError, StaleVersionError
 from poolkit.model.customer import Customer, CustomerStatus, IdentityKey
+from poolkit.model.holdings import Holdings
 from poolkit.model.schedule import Schedule
 from poolkit.ports import CustomerOrder, CustomerQuery, CustomerTally, Position, entered_at
 from poolkit.stores import _documents as documents
@@ -127,13 +128,13 @@ def _delete_side(side: _Side, source: str, keep: bool) -> sql.Composed:
 
 
 _COLUMNS = (
-    "status, owner_id, pool_id, grade, public_since, version, drop_at, warn_at, next_at, name, body"
-    ", entered_at"
+    "status, owner_id, pool_id, grade, public_since, version, drop_at, warn_at, next_at, name, "
+    "dealt, locked, body, entered_at"
 )
 _VALUES = (
     "%(status)s, %(owner_id)s, %(pool_id)s, %(grade)s, %(public_since)s, %(version)s, "
-    "%(drop_at)s, %(warn_at)s, %(next_at)s, %(name)s, %(body)s"
-    ", %(entered_at)s"
+    "%(drop_at)s, %(warn_at)s, %(next_at)s, %(name)s, %(dealt)s, %(locked)s, %(body)s, "
+    "%(entered_at)s"
 )
 
 
@@ -234,6 +235,11 @@ SIMILAR_NAMES_SQL: LiteralString = """SELECT id, name FROM customers WHERE id IN
         WHERE block = wanted.block ORDER BY customer_id LIMIT %s
     ) AS b
 ) ORDER BY id"""
+# A rep's holdings, from the customers_holdings index (owner, dealt, locked) alone.
+HOLDINGS_SQL: LiteralString = (
+    "SELECT count(*), count(*) FILTER (WHERE dealt), count(*) FILTER (WHERE locked), "
+    "count(*) FILTER (WHERE dealt AND locked) FROM customers WHERE owner_id = %s"
+)
 # Transaction-level advisory locks on identity keys, taken in a fixed order.
 LOCK_KEYS_SQL: LiteralString = "SELECT pg_advisory_xact_lock(k) FROM unnest(%s::bigint[]) AS k"
 
@@ -404,6 +410,11 @@ class Customers:
         found = self._uow._execute("SELECT count(*) FROM customers").fetchone()
         return 0 if found is None else int(found[0])
 
+    def holdings(self, rep_id: str) -> Holdings:
+        found = self._uow._execute(HOLDINGS_SQL, (rep_id,)).fetchone()
+        assert found is not None  # an aggregate without GROUP BY always has its row
+        return Holdings(*(int(count) for count in found))
+
     def tally(self) -> list[CustomerTally]:
         rows = self._uow._execute(
             "SELECT status, pool_id, owner_id, grade, count(*) FROM customers "
@@ -461,6 +472,8 @@ def _params(customer: Customer, schedule: Schedule, sides: tuple[_Side, ...]) ->
         "warn_at": schedule.warn_at,
         "next_at": schedule.next_at,
         "name": customer.name,
+        "dealt": customer.last_deal_at is not None,
+        "locked": customer.locked,
         "body": documents.dumps(encode(customer)),
         "entered_at": entered_at(customer),
     }

@@ -187,12 +187,29 @@ def _customer_page_sorts(conn: psycopg.Connection[tuple[object, ...]]) -> None:
             )
 
 
+def _customers_holdings(conn: psycopg.Connection[tuple[object, ...]]) -> None:
+    """What the caps count, as columns: ``dealt`` (the customer has a deal) and ``locked``,
+    filled from the documents, with an index of the owned customers that covers them, so
+    a rep's holdings are counted from the index alone."""
+    for statement in (
+        "ALTER TABLE customers ADD COLUMN dealt boolean NOT NULL DEFAULT false, "
+        "ADD COLUMN locked boolean NOT NULL DEFAULT false",
+        """UPDATE customers SET
+            dealt = body ->> 'last_deal_at' IS NOT NULL,
+            locked = coalesce((body ->> 'locked')::boolean, false)""",
+        "CREATE INDEX customers_holdings ON customers (owner_id, dealt, locked) "
+        "WHERE owner_id IS NOT NULL",
+    ):
+        conn.execute(statement)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     _v1_initial,
     _events_by_time,
     _customers_by_status,
     _feed_positions,
     _customer_page_sorts,
+    _customers_holdings,
 )
 """Schema steps in order; step ``n`` (1-based) brings a schema from version ``n - 1`` to
 ``n``. Append a function to change the schema; never edit a step that has shipped."""

@@ -12,6 +12,8 @@ The tables (their DDL is each store's own, see :mod:`.migrations` for SQLite):
 - ``customers``: the columns queries filter on, the schedule (``drop_at``, ``warn_at``,
   ``next_at``), the sort columns of pages (``name``, ``entered_at``), ``version``, and the
   document (``body``);
+  ``next_at``), what the caps count (``dealt``: has a deal, ``locked``), ``version``,
+  and the document (``body``);
 - ``customer_keys (kind, value, customer_id)``, ``customer_tags (tag, customer_id)``,
   ``customer_related (rep_id, customer_id)``, ``customer_name_blocks (block,
   customer_id)``: one row per key, tag, related rep and blocking key of the name;
@@ -47,6 +49,8 @@ CUSTOMER_COLUMNS = (
     "next_at",
     "name",
     "entered_at",
+    "dealt",
+    "locked",
     "body",
     "id",
 )
@@ -67,6 +71,8 @@ def customer_row(customer: Customer, schedule: Schedule, dialect: Dialect) -> tu
         None if schedule.next_at is None else instant(schedule.next_at),
         customer.name,
         instant(entered_at(customer)),
+        int(customer.last_deal_at is not None),
+        int(customer.locked),
         json_text(customer),
         customer.id,
     )

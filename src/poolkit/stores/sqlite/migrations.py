@@ -307,6 +307,23 @@ PAGE_SORT_COLUMNS = {
 it (a query must spell it the same to use them)."""
 
 
+def _customers_holdings(conn: sqlite3.Connection) -> None:
+    """What the caps count, as columns: ``dealt`` (the customer has a deal) and ``locked``,
+    filled from the documents, with an index by owner that covers them, so a rep's
+    holdings are counted from the index alone. A document that is not JSON counts as
+    neither (reading it is refused anyway)."""
+    for statement in (
+        "ALTER TABLE customers ADD COLUMN dealt INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE customers ADD COLUMN locked INTEGER NOT NULL DEFAULT 0",
+        """UPDATE customers SET
+            dealt = json_extract(body, '$.last_deal_at') IS NOT NULL,
+            locked = coalesce(json_extract(body, '$.locked'), 0) != 0
+        WHERE json_valid(body)""",
+        "CREATE INDEX customers_holdings ON customers (owner_id, dealt, locked)",
+    ):
+        conn.execute(statement)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     _v1_initial,
     _v2_tags_and_related_reps,
@@ -316,6 +333,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     _customers_by_status,
     _feed_positions,
     _customer_page_sorts,
+    _customers_holdings,
 )
 """Schema steps in order; step ``n`` (1-based) brings a database from version ``n - 1`` to
 ``n``. Append a function to change the schema; never edit a step that has shipped."""

@@ -70,10 +70,16 @@ WHERE (customer_id = ?1 OR similar_id = ?1) AND (?2 IS NULL OR +status = ?2)
 ORDER BY created_at, id"""
 
 
+# A rep's holdings, read from the customers_holdings index alone (owner, dealt, locked).
+HOLDINGS_SQL = """SELECT count(*), coalesce(sum(dealt), 0), coalesce(sum(locked), 0),
+    coalesce(sum(dealt AND locked), 0)
+FROM customers WHERE owner_id = ?"""
+
 __all__ = [
     "APPEND_EVENT_SQL",
     "DUE_SQL",
     "FEED_SQL",
+    "HOLDINGS_SQL",
     "REVIEWS_OF_CUSTOMER_SQL",
     "SIMILAR_NAMES_SQL",
     "STORED_SIDES_SQL",

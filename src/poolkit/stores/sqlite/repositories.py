@@ -14,6 +14,7 @@ from poolkit.errors import DamagedRecordError, DuplicateIdError, ReviewNotFound,
 from poolkit.model.customer import Customer, CustomerStatus, IdentityKey
 from poolkit.model.events import Claimed, Event
 from poolkit.model.feed import FeedEntry
+from poolkit.model.holdings import Holdings
 from poolkit.model.pool import Pool
 from poolkit.model.rep import Rep
 from poolkit.model.review import ReviewItem, ReviewStatus
@@ -44,6 +45,7 @@ from poolkit.stores.sqlite.queries import (
     APPEND_EVENT_SQL,
     DUE_SQL,
     FEED_SQL,
+    HOLDINGS_SQL,
     REVIEWS_OF_CUSTOMER_SQL,
     SIMILAR_NAMES_SQL,
     STORED_SIDES_SQL,
@@ -207,6 +209,11 @@ class Customers:
     def count(self) -> int:
         total: int = self._uow._one("SELECT COUNT(*) FROM customers")[0]
         return total
+
+    def holdings(self, rep_id: str) -> Holdings:
+        found = self._uow._one(HOLDINGS_SQL, (rep_id,))
+        assert found is not None  # an aggregate without GROUP BY always has its row
+        return Holdings(*found)
 
     def tally(self) -> list[CustomerTally]:
         rows = self._uow._rows(

@@ -36,6 +36,8 @@ A store still being written runs only the contracts of what it already implement
                                 on the store, each customer equal to its history's replay
 :class:`WhatIfConformance`      a policy's what-if on the store: paged, read-only, and what
                                 the sweeps do once the candidate is applied
+:class:`HoldingsConformance`    a rep's counts for the caps: equal to counting what ``find``
+                                finds, after updates, removals and rollbacks
 =============================  ==========================================================
 
 A store whose units of work run side by side (a server database) puts
@@ -60,6 +62,7 @@ from poolkit.testing.conformance.customers import CustomerConformance
 from poolkit.testing.conformance.events import EventLogConformance
 from poolkit.testing.conformance.feed import FeedConformance
 from poolkit.testing.conformance.figures import FiguresConformance
+from poolkit.testing.conformance.holdings import HoldingsConformance
 from poolkit.testing.conformance.pages import PageConformance
 from poolkit.testing.conformance.pool_lock import PoolLockConformance
 from poolkit.testing.conformance.reviews import ReviewConformance
@@ -81,6 +84,7 @@ class StoreConformance(
     FiguresConformance,
     WhatIfConformance,
     PoolLockConformance,
+    HoldingsConformance,
 ):
     """The whole store contract of :mod:`poolkit.ports` and the service on top of it.
     Subclass with a ``store`` fixture."""
@@ -92,6 +96,7 @@ __all__ = [
     "EventLogConformance",
     "FeedConformance",
     "FiguresConformance",
+    "HoldingsConformance",
     "PageConformance",
     "PoolLockConformance",
     "ReviewConformance",
