@@ -66,11 +66,25 @@ WHERE (customer_id = ?1 OR similar_id = ?1) AND (?2 IS NULL OR +status = ?2)
 ORDER BY created_at, id"""
 
 
+# Imported customers' external ids (customer_external_ids, indexed both ways).
+EXTERNAL_ID_SQL = "SELECT customer_id FROM customer_external_ids WHERE external_id = ?"
+INSERT_EXTERNAL_ID_SQL = (
+    "INSERT INTO customer_external_ids (external_id, customer_id) VALUES (?, ?)"
+)
+DELETE_EXTERNAL_ID_SQL = "DELETE FROM customer_external_ids WHERE customer_id = ?"
+WITH_EXTERNAL_IDS_SQL = """SELECT e.external_id, e.customer_id
+FROM json_each(?) AS wanted
+JOIN customer_external_ids AS e ON e.external_id = wanted.value"""
+
 __all__ = [
     "APPEND_EVENT_SQL",
+    "DELETE_EXTERNAL_ID_SQL",
     "DUE_SQL",
+    "EXTERNAL_ID_SQL",
+    "INSERT_EXTERNAL_ID_SQL",
     "REVIEWS_OF_CUSTOMER_SQL",
     "SIMILAR_NAMES_SQL",
     "STORED_SIDES_SQL",
+    "WITH_EXTERNAL_IDS_SQL",
     "WITH_KEYS_SQL",
 ]

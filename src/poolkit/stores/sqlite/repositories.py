@@ -39,10 +39,14 @@ from poolkit.stores.sql.rows import (
 )
 from poolkit.stores.sqlite.queries import (
     APPEND_EVENT_SQL,
+    DELETE_EXTERNAL_ID_SQL,
     DUE_SQL,
+    EXTERNAL_ID_SQL,
+    INSERT_EXTERNAL_ID_SQL,
     REVIEWS_OF_CUSTOMER_SQL,
     SIMILAR_NAMES_SQL,
     STORED_SIDES_SQL,
+    WITH_EXTERNAL_IDS_SQL,
     WITH_KEYS_SQL,
 )
 
@@ -75,10 +79,17 @@ class Customers:
         return Schedule(optional_instant(drop_at), optional_instant(warn_at))
 
     def add(self, customer: Customer, schedule: Schedule) -> None:
+        external_id = customer.external_id
+        # Checked before anything is written, so that a refusal leaves nothing behind; one
+        # writer at a time holds the file, so the answer still holds at the insert.
+        if external_id is not None and self._uow._one(EXTERNAL_ID_SQL, (external_id,)):
+            raise DuplicateIdError("external", external_id)
         try:
             self._uow._run(SQL.insert_customer, customer_row(customer, schedule, SQLITE))
         except sqlite3.IntegrityError as error:
             raise DuplicateIdError("customer", customer.id) from error
+        if external_id is not None:
+            self._uow._run(INSERT_EXTERNAL_ID_SQL, (external_id, customer.id))
         self._sides.add(customer)
         self._uow._known[customer.id] = customer
 
@@ -133,6 +144,7 @@ class Customers:
         if changed == 0:
             raise StaleVersionError(customer_id, expected_version, self._version(customer_id))
         self._sides.remove(customer_id)
+        self._uow._run(DELETE_EXTERNAL_ID_SQL, (customer_id,))
 
     def _version(self, customer_id: str) -> int | None:
         found = self._uow._one(SQL.version_of, (customer_id,))
@@ -189,6 +201,12 @@ class Customers:
     def count(self) -> int:
         total: int = self._uow._one("SELECT COUNT(*) FROM customers")[0]
         return total
+
+    def with_external_ids(self, external_ids: frozenset[str]) -> dict[str, str]:
+        if not external_ids:
+            return {}
+        rows = self._uow._rows(WITH_EXTERNAL_IDS_SQL, (json_list(external_ids),))
+        return {str(external_id): str(customer_id) for external_id, customer_id in rows}
 
 
 _Member = TypeVar("_Member", Rep, Pool)

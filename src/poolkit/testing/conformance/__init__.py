@@ -25,6 +25,7 @@ A store still being written runs only the contracts of what it already implement
 :class:`CustomerConformance`    the customer repository: versions, indexes, find, keys,
                                 similar names, the due index
 :class:`EventLogConformance`    the event log
+:class:`ExternalIdConformance`  imported customers by their external ids
 :class:`ReviewConformance`      the review list of look-alikes
 :class:`TeamConformance`        reps, pools and settings
 :class:`ServiceConformance`     pool scenarios through :class:`~poolkit.service.PoolService`
@@ -50,6 +51,7 @@ from __future__ import annotations
 from poolkit.testing.conformance.concurrent import ConcurrentUnitsOfWork
 from poolkit.testing.conformance.customers import CustomerConformance
 from poolkit.testing.conformance.events import EventLogConformance
+from poolkit.testing.conformance.external_ids import ExternalIdConformance
 from poolkit.testing.conformance.reviews import ReviewConformance
 from poolkit.testing.conformance.service import ServiceConformance
 from poolkit.testing.conformance.team import TeamConformance
@@ -63,6 +65,7 @@ class StoreConformance(
     ReviewConformance,
     TeamConformance,
     ServiceConformance,
+    ExternalIdConformance,
 ):
     """The whole store contract of :mod:`poolkit.ports` and the service on top of it.
     Subclass with a ``store`` fixture."""
@@ -72,6 +75,7 @@ __all__ = [
     "ConcurrentUnitsOfWork",
     "CustomerConformance",
     "EventLogConformance",
+    "ExternalIdConformance",
     "ReviewConformance",
     "ServiceConformance",
     "StoreConformance",
