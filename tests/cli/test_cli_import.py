@@ -104,8 +104,10 @@ def test_utf16_and_xlsx_files(db: Path, tmp_path: Path) -> None:
     )
     code, out, _ = poolkit(db, "import", book, "--as", "admin", "--sheet", "Export")
     assert code == 0
-    assert out.splitlines() == ["row 3: invalid: name: must be a non-empty trimmed string, got ''",
-                                "2 rows: 1 created, 0 collision, 0 duplicate, 1 invalid"]  # fmt: skip
+    assert out.splitlines() == [
+        "row 3: invalid: name: must be a non-empty trimmed string, got ''",
+        "2 rows: 1 created, 0 collision, 0 duplicate, 1 invalid",
+    ]
     assert sorted(c["name"] for c in stored(db)) == ["Acme Tools", "Beta Works"]
     assert external_ids(db) == ["x-1"]
 
@@ -143,12 +145,12 @@ def test_a_second_run_skips_the_rows_already_imported(db: Path, tmp_path: Path) 
     book.write_text("external_id,name\nz1,Zeta One\nz2,Zeta Two\n", encoding="utf-8")
     assert poolkit(db, "import", book, "--as", "admin")[0] == 0
     first = {c["name"]: c["id"] for c in stored(db)}
-    code, out, _ = poolkit(db, "--json", "import", book, "--as", "admin")
+    out = poolkit(db, "--json", "import", book, "--as", "admin")[1]
     report = json.loads(out)
     assert [row["outcome"] for row in report["rows"]] == ["already imported"] * 2
     assert report["rows"][0]["customer_id"] == first["Zeta One"]
     assert report["counts"]["already_imported"] == 2 and report["counts"]["created"] == 0
-    code, out, _ = poolkit(db, "import", book, "--as", "admin", "--verbose")
+    out = poolkit(db, "import", book, "--as", "admin", "--verbose")[1]
     assert out.splitlines() == [
         f"row 2: already imported as {first['Zeta One']}",
         f"row 3: already imported as {first['Zeta Two']}",
@@ -162,12 +164,12 @@ def test_the_summary_counts_the_lookalikes_filed(db: Path, tmp_path: Path) -> No
     book.write_text(
         "name\n深圳市腾讯计算机系统有限公司\n深圳市腾迅计算机系统有限公司\n", encoding="utf-8"
     )
-    code, out, _ = poolkit(db, "import", book, "--as", "admin")
+    out = poolkit(db, "import", book, "--as", "admin")[1]
     assert out.splitlines()[-1] == (
         "2 rows: 2 created, 0 collision, 0 duplicate, 0 invalid, 1 look-alike filed for review"
     )
     assert poolkit(db, "reviews")[1].splitlines()[-1] == "(1 review item)"
-    code, out, _ = poolkit(db, "--json", "import", book, "--as", "admin")
+    out = poolkit(db, "--json", "import", book, "--as", "admin")[1]
     counts = json.loads(out)["counts"]
     # The first copy looks like the two stored; the second like those and the first copy.
     assert (counts["created"], counts["lookalikes_filed"]) == (2, 2 + 3)
