@@ -251,18 +251,18 @@ class IntakeJobs(ServiceCore):
     ) -> RowResult:
         external_id = row.external_id
         if external_id is not None:
-            if external_id in stored:
-                return _already_imported(row, stored[external_id])
+            # A repeat within the import first: its first row may be stored by now.
             earlier_row = state.seen_external.setdefault(external_id, row.row)
-            if earlier_row == row.row:
-                state.added_external.append(external_id)
-            else:
+            if earlier_row != row.row:
                 return RowResult(
                     row.row,
                     Outcome.DUPLICATE,
                     message=f"external id {external_id!r} duplicates row {earlier_row}",
                     duplicate_of_row=earlier_row,
                 )
+            state.added_external.append(external_id)
+            if external_id in stored:
+                return _already_imported(row, stored[external_id])
         new = _NewCustomer(
             row.customer_id,
             row.name,
