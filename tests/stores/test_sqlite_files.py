@@ -311,7 +311,8 @@ def test_an_unreadable_name_is_named_by_the_look_alike_lookup(path: Path, backen
     with SqliteStore(path) as store, store.unit_of_work() as uow:
         uow.customers.add(private("c1", name="Acme Trading"), NO_SCHEDULE)
         uow.commit()
-        uow._run("UPDATE customers SET body = '{\"name\": ' WHERE id = 'c1'")
+        # The lookup reads the name column (not the document): damaged, it is NULL.
+        uow._run("UPDATE customers SET name = NULL WHERE id = 'c1'")
         with pytest.raises(DamagedRecordError) as refused:
             uow.customers.similar_names(blocking_keys("Acme Trading"), 10)
         assert refused.value.record_id == "c1"

@@ -7,8 +7,7 @@ from datetime import datetime
 import attrs
 
 from poolkit.identity.lookalike import review_matches
-from poolkit.identity.normalise import normalise_name
-from poolkit.identity.similarity import name_blocks
+from poolkit.identity.similarity import name_blocks, normalised_name
 from poolkit.model.customer import Customer
 from poolkit.model.review import ReviewItem, ReviewStatus, SimilarMatch
 from poolkit.policy.config import Policy
@@ -42,7 +41,7 @@ def similar_in(
         if pair[0] != exclude
     )
     matches = review_matches(
-        normalise_name(name),
+        normalised_name(name),
         candidates,
         threshold=settings.threshold,
         limit=settings.max_per_customer,

@@ -216,12 +216,16 @@ def _v4_schedule_from_its_columns(conn: sqlite3.Connection) -> None:
         conn.execute(statement)
 
 
-def _external_ids(conn: sqlite3.Connection) -> None:
+def _external_ids_and_names(conn: sqlite3.Connection) -> None:
     """The index of imported customers' external ids (their ids in the system they came
-    from), which an import run again looks up to skip the rows already in. Filled from the
-    stored documents, which have no external id before this step, but a copy restored
-    from a newer file may."""
+    from), which an import run again looks up to skip the rows already in; and each
+    customer's name in a column of its own, which the look-alike lookup reads for every
+    candidate (parsing each candidate's document for it was most of an import's time).
+    Both filled from the stored documents."""
     for statement in (
+        "ALTER TABLE customers ADD COLUMN name TEXT",
+        """UPDATE customers
+        SET name = CASE WHEN json_valid(body) THEN json_extract(body, '$.name') END""",
         """CREATE TABLE customer_external_ids (
             external_id TEXT PRIMARY KEY,
             customer_id TEXT NOT NULL
@@ -239,7 +243,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     _v2_tags_and_related_reps,
     _v3_name_blocks_and_reviews,
     _v4_schedule_from_its_columns,
-    _external_ids,
+    _external_ids_and_names,
 )
 """Schema steps in order; step ``n`` (1-based) brings a database from version ``n - 1`` to
 ``n``. Append a function to change the schema; never edit a step that has shipped."""

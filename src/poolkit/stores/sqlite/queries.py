@@ -24,8 +24,7 @@ WITH_KEYS_SQL = """SELECT id, body FROM customers WHERE id IN (
 # many names share it. A block with fewer customers has no such id; the empty blob stands
 # in, as SQLite sorts every blob after every text. A document that is not JSON gives a NULL
 # name (json_extract would fail the whole statement without saying which customer).
-SIMILAR_NAMES_SQL = """SELECT c.id,
-    CASE WHEN json_valid(c.body) THEN json_extract(c.body, '$.name') END
+SIMILAR_NAMES_SQL = """SELECT c.id, c.name
 FROM customers AS c
 WHERE c.id IN (
     SELECT b.customer_id FROM json_each(?) AS wanted

@@ -63,7 +63,7 @@ def read_customer(customer_id: str, body: str) -> Customer:
 class Customers:
     def __init__(self, uow: SqliteUnitOfWork) -> None:
         self._uow = uow
-        self._sides = SideTables(uow._run, SQL)
+        self._sides = SideTables(uow._run, SQL, uow._run_many)
 
     def get(self, customer_id: str) -> Customer | None:
         found = self._uow._one("SELECT body FROM customers WHERE id = ?", (customer_id,))
@@ -177,7 +177,7 @@ class Customers:
         rows = self._uow._rows(SIMILAR_NAMES_SQL, (json_list(blocks), per_block - 1))
         out: list[tuple[str, str]] = []
         for customer_id, name in rows:
-            if not isinstance(name, str):  # NULL: the document is not JSON, or has no name
+            if not isinstance(name, str):  # NULL: not written by poolkit, or damaged
                 raise DamagedRecordError("customer", customer_id, "its stored name is unreadable")
             out.append((customer_id, name))
         return out
