@@ -245,8 +245,6 @@ def review_matches(
     return [ReviewMatch(customer_id, name, score) for score, customer_id, name in best]
 
 
-
-
 class LookalikeIndex:
     """Names by blocking key, in memory, read as the stores read theirs: at most
     ``per_block`` customers per key of the new name, the first ones added."""
