@@ -137,9 +137,12 @@ class IntakeJobs(ServiceCore):
         apply(None, event)
         return event
 
-    def _create_in(self, work: Work, actor: Rep, event: Created) -> CreateResult:
+    def _create_in(
+        self, work: Work, actor: Rep, event: Created, names: _reviews.NameBlocks | None = None
+    ) -> CreateResult:
         """Check the store (id, collision, cap), write the new customer and file review
-        items for look-alikes; nothing is written unless every check passes."""
+        items for look-alikes; nothing is written unless every check passes. ``names``:
+        an import batch's name-block lists, kept up to date here."""
         uow = work.uow
         if uow.customers.get(event.customer_id) is not None or uow.events.history(
             event.customer_id
@@ -152,7 +155,10 @@ class IntakeJobs(ServiceCore):
         assert customer is not None  # a Created event always makes a customer
         uow.events.append(event)
         uow.customers.add(customer, rules.schedule(customer, work.policy))
-        return CreateResult(customer, _reviews.file_reviews(uow, work.policy, customer, work.at))
+        if names is not None:
+            names.added(customer)
+        similar = _reviews.file_reviews(uow, work.policy, customer, work.at, names)
+        return CreateResult(customer, similar)
 
     def import_customers(
         self,
@@ -226,12 +232,13 @@ class IntakeJobs(ServiceCore):
             if isinstance(row, ImportRow) and row.external_id is not None
         )
         stored = work.uow.customers.with_external_ids(external_ids) if external_ids else {}
+        names = _reviews.NameBlocks(work.uow, work.policy.similarity.per_block)
         results = state.results
         for row in batch:
             if not isinstance(row, ImportRow):  # reported like any malformed row
                 results.append(_not_a_row(len(results) + 1, row))
                 continue
-            results.append(self._import_row(work, actor, row, state, stored))
+            results.append(self._import_row(work, actor, row, state, stored, names))
 
     def _importer(self, work: Work, actor_id: str) -> Rep:
         # Checked again for every batch: an admin demoted mid-import stops importing.
@@ -248,6 +255,7 @@ class IntakeJobs(ServiceCore):
         row: ImportRow,
         state: _ImportState,
         stored: Mapping[str, str],
+        names: _reviews.NameBlocks,
     ) -> RowResult:
         external_id = row.external_id
         if external_id is not None:
@@ -290,7 +298,7 @@ class IntakeJobs(ServiceCore):
                 duplicate_of_row=earlier[0],
             )
         try:
-            created = self._create_in(work, actor, event)
+            created = self._create_in(work, actor, event, names)
         except CollisionError as error:
             return RowResult(
                 row.row,
