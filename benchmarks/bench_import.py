@@ -2,6 +2,9 @@
 
 Run:  python benchmarks/bench_import.py                         (50,000 rows; empty, 1,000,000)
       python benchmarks/bench_import.py --rows 5000 --stored 20000   (quicker)
+      python benchmarks/bench_import.py --keep /var/tmp/poolkit-bench
+          (keeps the databases it builds there and reuses them: the 1,000,000-customer
+          one takes minutes to build)
 
 The book (``--rows``) is a realistic mix (``poolkit.testing.books.realistic_names``: Chinese
 and English names, branches, 2% near-duplicates of earlier rows) with a mobile phone each;
@@ -20,9 +23,11 @@ times:
    ``created`` events into the same tables, everything computed beforehand: what the
    writes alone cost in SQLite;
 
-and prints the figures, the import's ratio to the floor, and the top functions of a
-cProfile of the import (of ``--profile-rows`` rows, into a fresh copy): what is left to
-speed up. Wall times vary with the machine: compare the ratio.
+and prints the figures, the import's ratio to the floor, the peak memory of each import
+(resident set of the process that runs it, alone, and of one of a fifth of the rows: the
+file is streamed, so they differ by the report's small record per row only), and the top
+functions of a cProfile of the import (of ``--profile-rows`` rows, into a fresh copy):
+what is left to speed up. Wall times vary with the machine: compare the ratio.
 """
 
 from __future__ import annotations
@@ -32,8 +37,10 @@ import cProfile
 import csv
 import io
 import json
+import multiprocessing
 import pstats
 import random
+import resource
 import shutil
 import sqlite3
 import tempfile
@@ -53,13 +60,14 @@ from poolkit.policy import rules
 from poolkit.service.stored_policy import StoredPolicy, save
 from poolkit.stores import _codec as codec  # the floor writes rows as the store would
 from poolkit.stores.sqlite import SqliteStore
+from poolkit.stores.sqlite.migrations import SCHEMA_VERSION
 from poolkit.testing.books import realistic_names
 from poolkit.testing.files import write_xlsx
 
 START = datetime(2026, 1, 1, 9, 0, tzinfo=UTC)
 POLICY = Policy.from_dict({"timezone": "Asia/Shanghai"})
 SEED = 20260112
-HEADER = ["name", "phone", "grade", "region", "tags"]
+HEADER = ["external_id", "name", "phone", "grade", "region", "tags"]
 
 
 def stored_phone(number: int) -> str:
@@ -76,12 +84,13 @@ def book_rows(rows: int, stored: int) -> list[list[str]]:
             digits = stored_phone(rng.randrange(stored))[3:]
             phone = f"{digits[:3]} {digits[3:7]} {digits[7:]}"
         elif kind < 0.08 and line > 10:
-            phone = out[rng.randrange(line)][1]
+            phone = out[rng.randrange(line)][2]
         elif kind < 0.10:
             phone = f"555-{line:04d}"
         else:
             phone = f"+86 139-{line // 10_000:04d}-{line % 10_000:04d}"
-        out.append([name, phone, rng.choice("ABCDE"), rng.choice(("east", "north")), "expo"])
+        grade, region = rng.choice("ABCDE"), rng.choice(("east", "north"))
+        out.append([f"crm-{line:07d}", name, phone, grade, region, "expo"])
     return out
 
 
@@ -143,6 +152,20 @@ def copy(base: Path, path: Path) -> Path:
     return path
 
 
+def run_import_alone(
+    path: Path, csv_path: Path, limit: int | None = None
+) -> tuple[float, str, int]:
+    """:func:`run_import` in a process of its own, and its peak resident set in bytes."""
+    with multiprocessing.get_context("spawn").Pool(1) as pool:
+        result: tuple[float, str, int] = pool.apply(_import_measured, (path, csv_path, limit))
+    return result
+
+
+def _import_measured(path: Path, csv_path: Path, limit: int | None) -> tuple[float, str, int]:
+    elapsed, summary = run_import(path, csv_path, limit)
+    return elapsed, summary, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
 def run_import(path: Path, csv_path: Path, limit: int | None = None) -> tuple[float, str]:
     store = SqliteStore(path)
     service = PoolService(store, POLICY, ManualClock(START + timedelta(days=1)))
@@ -167,7 +190,7 @@ def micros(at: datetime | None) -> int | None:
 def floor(path: Path, csv_path: Path) -> tuple[float, int]:
     """Insert what a perfect import of the rows would write, all computed beforehand."""
     at = START + timedelta(days=1)
-    customers, keys, blocks, events = [], [], [], []
+    customers, keys, blocks, events, external = [], [], [], [], []
     # Rows whose key a stored customer holds are collisions: the import creates none.
     with sqlite3.connect(str(path)) as conn:
         seen = {value for (value,) in conn.execute("SELECT value FROM customer_keys")}
@@ -192,9 +215,11 @@ def floor(path: Path, csv_path: Path) -> tuple[float, int]:
                 customer.id, customer.status.value, customer.owner_id, customer.pool_id,
                 customer.grade, micros(customer.public_since), customer.version,
                 micros(schedule.drop_at), micros(schedule.warn_at), micros(schedule.next_at),
-                json.dumps(codec.encode(customer), ensure_ascii=False),
+                customer.name, json.dumps(codec.encode(customer), ensure_ascii=False),
             )
         )  # fmt: skip
+        if row.external_id is not None:
+            external.append((row.external_id, customer.id))
         keys += [(key.kind, key.value, customer.id) for key in normalised]
         blocks += [(block, customer.id) for block in name_blocks(customer.name)]
         events.append(
@@ -211,8 +236,11 @@ def floor(path: Path, csv_path: Path) -> tuple[float, int]:
     conn.execute("BEGIN IMMEDIATE")
     conn.executemany(
         "INSERT INTO customers (id, status, owner_id, pool_id, grade, public_since, version, "
-        "drop_at, warn_at, next_at, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "drop_at, warn_at, next_at, name, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         customers,
+    )
+    conn.executemany(
+        "INSERT INTO customer_external_ids (external_id, customer_id) VALUES (?, ?)", external
     )
     conn.executemany("INSERT INTO customer_keys (kind, value, customer_id) VALUES (?, ?, ?)", keys)
     conn.executemany("INSERT INTO customer_name_blocks (block, customer_id) VALUES (?, ?)", blocks)
@@ -245,9 +273,14 @@ def main() -> None:
     parser.add_argument("--stored", type=int, default=1_000_000)
     parser.add_argument("--profile-rows", type=int, default=2_000)
     parser.add_argument("--top", type=int, default=15)
+    parser.add_argument(
+        "--keep", type=Path, help="keep the stored books in this folder, and reuse them"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="poolkit-bench-") as tmp:
         workdir = Path(tmp)
+        books = args.keep if args.keep is not None else workdir
+        books.mkdir(parents=True, exist_ok=True)
         csv_path, xlsx_path = write_book(workdir, book_rows(args.rows, args.stored))
         print(f"Import of {args.rows:,} rows on SQLite (WAL)")
         for label, path in (("csv", csv_path), ("xlsx", xlsx_path)):
@@ -258,14 +291,24 @@ def main() -> None:
             )
         results = []
         for stored in sorted({0, args.stored}):
-            base = workdir / f"base-{stored}.db"
-            built = build(base, stored)
-            print(f"N = {stored:,} stored (built in {built:.1f} s)")
-            elapsed, summary = run_import(copy(base, workdir / "import.db"), csv_path)
+            base = books / f"stored-{stored}-v{SCHEMA_VERSION}.db"
+            if base.exists():
+                print(f"N = {stored:,} stored (reused {base})")
+            else:
+                for suffix in ("", "-wal", "-shm"):  # what an interrupted build left
+                    Path(f"{books / 'building.db'}{suffix}").unlink(missing_ok=True)
+                built = build(books / "building.db", stored)
+                (books / "building.db").rename(base)
+                print(f"N = {stored:,} stored (built in {built:.1f} s)")
+            elapsed, summary, peak = run_import_alone(copy(base, workdir / "import.db"), csv_path)
             print(
                 f"  import_customers {elapsed:8.2f} s  ({elapsed / args.rows * 1e3:.2f} ms a row)"
+                f"  peak memory {peak / 1e6:,.0f} MB"
             )
             print(f"    {summary}")
+            fifth = max(1, args.rows // 5)
+            _, _, small_peak = run_import_alone(copy(base, workdir / "import.db"), csv_path, fifth)
+            print(f"    peak memory importing {fifth:,} rows: {small_peak / 1e6:,.0f} MB")
             raw, written = floor(copy(base, workdir / "floor.db"), csv_path)
             print(f"  floor            {raw:8.2f} s  (executemany of {written:,} customers)")
             results.append((stored, elapsed, raw))
