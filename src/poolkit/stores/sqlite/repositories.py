@@ -223,7 +223,18 @@ class TeamDocuments(Generic[_Member]):
 
     def get(self, item_id: str) -> _Member | None:
         found = self._uow._one(f"SELECT body FROM {self._table} WHERE id = ?", (item_id,))
-        return None if found is None else read_document(self._kind, found[0], self._what, item_id)
+        if found is None:
+            return None
+        body = found[0]
+        decoded = self._uow._store.team_documents
+        key = (self._table, item_id)
+        known = decoded.get(key)
+        if known is not None and known[0] == body and isinstance(known[1], self._kind):
+            return known[1]
+        item = read_document(self._kind, body, self._what, item_id)
+        if isinstance(body, str):
+            decoded[key] = (body, item)
+        return item
 
     def put(self, item: _Member) -> None:
         self._uow._run(
