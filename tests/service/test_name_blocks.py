@@ -7,7 +7,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from poolkit.identity.similarity import name_blocks
@@ -45,6 +45,8 @@ def check(store: Store, stored: list[tuple[int, str]], script: list[tuple[bool, 
                 assert lists.candidates(blocks) == uow.customers.similar_names(blocks, per_block)
 
 
+# Each example writes a store (a file, for SQLite): its time is the disk's, not a bound.
+@settings(deadline=None)
 @given(
     stored=st.lists(st.tuples(st.integers(0, 999), names), unique_by=lambda p: p[0]), script=steps
 )
@@ -54,6 +56,7 @@ def test_the_lists_answer_as_the_memory_store_does(
     check(MemoryStore(), stored, script)
 
 
+@settings(deadline=None)
 @given(
     stored=st.lists(st.tuples(st.integers(0, 999), names), unique_by=lambda p: p[0]), script=steps
 )
