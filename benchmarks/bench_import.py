@@ -2,6 +2,9 @@
 
 Run:  python benchmarks/bench_import.py                         (50,000 rows; empty, 1,000,000)
       python benchmarks/bench_import.py --rows 5000 --stored 20000   (quicker)
+      python benchmarks/bench_import.py --keep /var/tmp/poolkit-bench
+          (keeps the databases it builds there and reuses them: the 1,000,000-customer
+          one takes minutes to build)
 
 The book (``--rows``) is a realistic mix (``poolkit.testing.books.realistic_names``: Chinese
 and English names, branches, 2% near-duplicates of earlier rows) with a mobile phone each;
@@ -12,17 +15,19 @@ times:
 
 1. reading: ``poolkit.importing.read_file`` over each file, every row parsed;
 2. the import: ``PoolService.import_customers`` of the CSV, read lazily, into a SQLite
-   store that is empty and into one holding ``--stored`` public customers (loaded through
-   the repositories, ``benchmarks/_books.py``), with the policy's defaults: collision
+   store that is empty and into one holding ``--stored`` public customers (written in bulk
+   as the store writes them, see ``build``), with the policy's defaults: collision
    check on every key, look-alike names filed for review;
 3. the floor, in the same run on a copy of the same database: one transaction of
    ``executemany`` inserting the rows the import created, their keys, name blocks and
    ``created`` events into the same tables, everything computed beforehand: what the
    writes alone cost in SQLite;
 
-and prints the figures, the import's ratio to the floor, and the top functions of a
-cProfile of the import (of ``--profile-rows`` rows, into a fresh copy): what is left to
-speed up. Wall times vary with the machine: compare the ratio.
+and prints the figures, the import's ratio to the floor, the peak memory of each import
+(resident set of the process that runs it, alone, and of one of a fifth of the rows: the
+file is streamed, so they differ by the report's small record per row only), and the top
+functions of a cProfile of the import (of ``--profile-rows`` rows, into a fresh copy):
+what is left to speed up. Wall times vary with the machine: compare the ratio.
 """
 
 from __future__ import annotations
@@ -32,16 +37,16 @@ import cProfile
 import csv
 import io
 import json
+import multiprocessing
 import pstats
 import random
+import resource
 import shutil
 import sqlite3
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-
-from _books import store_created
 
 from poolkit import ManualClock, Policy, PoolService, Team
 from poolkit.identity.keys import normalise_keys
@@ -52,14 +57,18 @@ from poolkit.model.history import apply
 from poolkit.policy import rules
 from poolkit.service.stored_policy import StoredPolicy, save
 from poolkit.stores import _codec as codec  # the floor writes rows as the store would
+from poolkit.stores.sql.converters import json_text
+from poolkit.stores.sql.dialect import SQLITE
+from poolkit.stores.sql.rows import NAME_BLOCKS, SIDES, customer_row, statements
 from poolkit.stores.sqlite import SqliteStore
+from poolkit.stores.sqlite.migrations import SCHEMA_VERSION
 from poolkit.testing.books import realistic_names
 from poolkit.testing.files import write_xlsx
 
 START = datetime(2026, 1, 1, 9, 0, tzinfo=UTC)
 POLICY = Policy.from_dict({"timezone": "Asia/Shanghai"})
 SEED = 20260112
-HEADER = ["name", "phone", "grade", "region", "tags"]
+HEADER = ["external_id", "name", "phone", "grade", "region", "tags"]
 
 
 def stored_phone(number: int) -> str:
@@ -76,12 +85,13 @@ def book_rows(rows: int, stored: int) -> list[list[str]]:
             digits = stored_phone(rng.randrange(stored))[3:]
             phone = f"{digits[:3]} {digits[3:7]} {digits[7:]}"
         elif kind < 0.08 and line > 10:
-            phone = out[rng.randrange(line)][1]
+            phone = out[rng.randrange(line)][2]
         elif kind < 0.10:
             phone = f"555-{line:04d}"
         else:
             phone = f"+86 139-{line // 10_000:04d}-{line % 10_000:04d}"
-        out.append([name, phone, rng.choice("ABCDE"), rng.choice(("east", "north")), "expo"])
+        grade, region = rng.choice("ABCDE"), rng.choice(("east", "north"))
+        out.append([f"crm-{line:07d}", name, phone, grade, region, "expo"])
     return out
 
 
@@ -114,25 +124,49 @@ def team() -> Team:
 
 
 def build(path: Path, stored: int) -> float:
+    """A database holding ``stored`` public customers, each with a phone and a created
+    event. Written in bulk (``executemany``, 20,000 customers a transaction) from the rows
+    the store itself makes of each customer (``customer_row``, the side tables' rows,
+    the codec): the same database the repositories would write, a million customers in
+    minutes rather than the better part of an hour."""
     store = SqliteStore(path)
     service = PoolService(store, POLICY, ManualClock(START))
     service.setup(team())
-    names = realistic_names(stored, seed=SEED + 1).names if stored else ()
-    started = time.perf_counter()
     with store.unit_of_work() as uow:
-        for number, name in enumerate(names):
-            store_created(
-                uow,
-                POLICY,
-                customer_id=f"s{number:07d}",
-                at=START,
-                name=name,
-                pool_id="main",
-                keys={"phone": stored_phone(number)},
-            )
         save(uow.settings, StoredPolicy(POLICY, 1, 1))
         uow.commit()
     store.close()
+    names = realistic_names(stored, seed=SEED + 1).names if stored else ()
+    sql = statements(SQLITE)
+    conn = sqlite3.connect(str(path), isolation_level=None)
+    started = time.perf_counter()
+    for first in range(0, stored, 20_000):
+        customers, events = [], []
+        sides: dict[str, list[tuple[str, ...]]] = {table: [] for table in SIDES}
+        blocks: list[tuple[str, str]] = []
+        for number in range(first, min(stored, first + 20_000)):
+            event = Created(
+                seq=1, actor_id="admin", customer_id=f"s{number:07d}", at=START,
+                name=names[number], pool_id="main", keys={"phone": stored_phone(number)},
+            )  # fmt: skip
+            customer = apply(None, event)
+            assert customer is not None
+            customers.append(customer_row(customer, rules.schedule(customer, POLICY), SQLITE))
+            for table, side in SIDES.items():
+                sides[table] += [(*row, customer.id) for row in side.rows_of(customer)]
+            blocks += [(block, customer.id) for block in name_blocks(customer.name)]
+            events.append((customer.id, 1, event.kind, micros(START), json_text(event)))
+        conn.execute("BEGIN IMMEDIATE")
+        conn.executemany(sql.insert_customer, customers)
+        for table, rows in sides.items():
+            conn.executemany(sql.insert_side_row[table], rows)
+        conn.executemany(sql.insert_side_row[NAME_BLOCKS], blocks)
+        conn.executemany(
+            "INSERT INTO events (customer_id, seq, kind, at, body) VALUES (?, ?, ?, ?, ?)", events
+        )
+        conn.execute("COMMIT")
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.close()
     return time.perf_counter() - started
 
 
@@ -141,6 +175,25 @@ def copy(base: Path, path: Path) -> Path:
         Path(f"{path}{suffix}").unlink(missing_ok=True)
     shutil.copy(base, path)
     return path
+
+
+def run_import_alone(
+    path: Path, csv_path: Path, limit: int | None = None
+) -> tuple[float, str, int]:
+    """:func:`run_import` in a process of its own, and its peak resident set in bytes."""
+    with multiprocessing.get_context("spawn").Pool(1) as pool:
+        result: tuple[float, str, int] = pool.apply(_import_measured, (path, csv_path, limit))
+    return result
+
+
+def _import_measured(path: Path, csv_path: Path, limit: int | None) -> tuple[float, str, int]:
+    cpu = time.process_time()
+    elapsed, summary = run_import(path, csv_path, limit)
+    used = time.process_time() - cpu
+    # The process's CPU time beside the wall time: on a machine other work keeps busy, the
+    # wall time is mostly waiting for a core.
+    summary += f"; {used:.1f} s of CPU"
+    return elapsed, summary, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
 def run_import(path: Path, csv_path: Path, limit: int | None = None) -> tuple[float, str]:
@@ -167,7 +220,7 @@ def micros(at: datetime | None) -> int | None:
 def floor(path: Path, csv_path: Path) -> tuple[float, int]:
     """Insert what a perfect import of the rows would write, all computed beforehand."""
     at = START + timedelta(days=1)
-    customers, keys, blocks, events = [], [], [], []
+    customers, keys, blocks, events, external = [], [], [], [], []
     # Rows whose key a stored customer holds are collisions: the import creates none.
     with sqlite3.connect(str(path)) as conn:
         seen = {value for (value,) in conn.execute("SELECT value FROM customer_keys")}
@@ -192,9 +245,11 @@ def floor(path: Path, csv_path: Path) -> tuple[float, int]:
                 customer.id, customer.status.value, customer.owner_id, customer.pool_id,
                 customer.grade, micros(customer.public_since), customer.version,
                 micros(schedule.drop_at), micros(schedule.warn_at), micros(schedule.next_at),
-                json.dumps(codec.encode(customer), ensure_ascii=False),
+                customer.name, json.dumps(codec.encode(customer), ensure_ascii=False),
             )
         )  # fmt: skip
+        if row.external_id is not None:
+            external.append((row.external_id, customer.id))
         keys += [(key.kind, key.value, customer.id) for key in normalised]
         blocks += [(block, customer.id) for block in name_blocks(customer.name)]
         events.append(
@@ -211,8 +266,11 @@ def floor(path: Path, csv_path: Path) -> tuple[float, int]:
     conn.execute("BEGIN IMMEDIATE")
     conn.executemany(
         "INSERT INTO customers (id, status, owner_id, pool_id, grade, public_since, version, "
-        "drop_at, warn_at, next_at, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "drop_at, warn_at, next_at, name, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         customers,
+    )
+    conn.executemany(
+        "INSERT INTO customer_external_ids (external_id, customer_id) VALUES (?, ?)", external
     )
     conn.executemany("INSERT INTO customer_keys (kind, value, customer_id) VALUES (?, ?, ?)", keys)
     conn.executemany("INSERT INTO customer_name_blocks (block, customer_id) VALUES (?, ?)", blocks)
@@ -245,9 +303,14 @@ def main() -> None:
     parser.add_argument("--stored", type=int, default=1_000_000)
     parser.add_argument("--profile-rows", type=int, default=2_000)
     parser.add_argument("--top", type=int, default=15)
+    parser.add_argument(
+        "--keep", type=Path, help="keep the stored books in this folder, and reuse them"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="poolkit-bench-") as tmp:
         workdir = Path(tmp)
+        books = args.keep if args.keep is not None else workdir
+        books.mkdir(parents=True, exist_ok=True)
         csv_path, xlsx_path = write_book(workdir, book_rows(args.rows, args.stored))
         print(f"Import of {args.rows:,} rows on SQLite (WAL)")
         for label, path in (("csv", csv_path), ("xlsx", xlsx_path)):
@@ -258,14 +321,24 @@ def main() -> None:
             )
         results = []
         for stored in sorted({0, args.stored}):
-            base = workdir / f"base-{stored}.db"
-            built = build(base, stored)
-            print(f"N = {stored:,} stored (built in {built:.1f} s)")
-            elapsed, summary = run_import(copy(base, workdir / "import.db"), csv_path)
+            base = books / f"stored-{stored}-v{SCHEMA_VERSION}.db"
+            if base.exists():
+                print(f"N = {stored:,} stored (reused {base})")
+            else:
+                for suffix in ("", "-wal", "-shm"):  # what an interrupted build left
+                    Path(f"{books / 'building.db'}{suffix}").unlink(missing_ok=True)
+                built = build(books / "building.db", stored)
+                (books / "building.db").rename(base)
+                print(f"N = {stored:,} stored (built in {built:.1f} s)")
+            elapsed, summary, peak = run_import_alone(copy(base, workdir / "import.db"), csv_path)
             print(
                 f"  import_customers {elapsed:8.2f} s  ({elapsed / args.rows * 1e3:.2f} ms a row)"
+                f"  peak memory {peak / 1e6:,.0f} MB"
             )
             print(f"    {summary}")
+            fifth = max(1, args.rows // 5)
+            _, _, small_peak = run_import_alone(copy(base, workdir / "import.db"), csv_path, fifth)
+            print(f"    peak memory importing {fifth:,} rows: {small_peak / 1e6:,.0f} MB")
             raw, written = floor(copy(base, workdir / "floor.db"), csv_path)
             print(f"  floor            {raw:8.2f} s  (executemany of {written:,} customers)")
             results.append((stored, elapsed, raw))

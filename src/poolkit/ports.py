@@ -232,6 +232,12 @@ class CustomerRepository(Protocol):
         the store keeps or makes from an index by owner, without loading the customers:
         a claim near a cap of thousands costs a count, not a read of the book."""
 
+    def with_external_ids(self, external_ids: frozenset[str]) -> dict[str, str]:
+        """``{external id: customer id}`` for the stored customers whose
+        :attr:`~poolkit.model.customer.Customer.external_id` is among ``external_ids`` (an
+        exact, indexed lookup: its cost follows the ids asked for, not the customers
+        stored). What an import run again skips."""
+
 
 class RepRepository(Protocol):
     def get(self, rep_id: str) -> Rep | None: ...

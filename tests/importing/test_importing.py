@@ -160,7 +160,7 @@ def test_a_long_quote_is_cut_at_max_record_lines(tmp_path: Path) -> None:
 
 
 def test_a_repeated_id_is_a_duplicate_of_its_first_row(tmp_path: Path) -> None:
-    data = "external_id,name\nx1,Acme\nx2,Beta\nx1,Acme again\n"
+    data = "id,name\nx1,Acme\nx2,Beta\nx1,Acme again\n"
     found = read_file(written(tmp_path, data.encode()))
     assert [(row.customer_id, row.row) for row in found] == [("x1", 2), ("x2", 3)]
     assert found.issues == [
@@ -168,9 +168,28 @@ def test_a_repeated_id_is_a_duplicate_of_its_first_row(tmp_path: Path) -> None:
     ]
 
 
-def test_id_wins_over_external_id_which_is_then_an_attribute(tmp_path: Path) -> None:
-    (row,) = read_file(written(tmp_path, b"ID,Name,external_id\nc1,Acme,crm-77\n"))
-    assert (row.customer_id, row.name, row.attributes) == ("c1", "Acme", {"external_id": "crm-77"})
+def test_a_repeated_external_id_is_a_duplicate_of_its_first_row(tmp_path: Path) -> None:
+    data = "external_id,name\nx1,Acme\nx2,Beta\nx1,Acme again\n"
+    found = read_file(written(tmp_path, data.encode()))
+    assert [(row.external_id, row.customer_id, row.row) for row in found] == [
+        ("x1", None, 2),
+        ("x2", None, 3),
+    ]
+    assert found.issues == [
+        RowResult(
+            4, Outcome.DUPLICATE, message="external id 'x1' duplicates row 2", duplicate_of_row=2
+        )
+    ]
+
+
+def test_id_and_external_id_are_two_columns(tmp_path: Path) -> None:
+    (row,) = read_file(written(tmp_path, b"ID,Name,External_ID,city\nc1,Acme,crm-77,Hefei\n"))
+    assert (row.customer_id, row.external_id, row.name, row.attributes) == (
+        "c1",
+        "crm-77",
+        "Acme",
+        {"city": "Hefei"},
+    )
 
 
 def test_files_that_are_no_customer_file_are_refused(tmp_path: Path) -> None:

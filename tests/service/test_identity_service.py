@@ -268,7 +268,9 @@ def test_the_import_report_says_what_became_of_every_row(service: PoolService) -
     assert outcomes[5].outcome is Outcome.INVALID and "12345" in outcomes[5].message
     assert outcomes[6].outcome is Outcome.INVALID
     assert outcomes[7].outcome is Outcome.CREATED and outcomes[7].similar_ids == (owned.id,)
-    assert report.summary() == "6 rows: 2 created, 1 collision, 1 duplicate, 2 invalid"
+    assert report.summary() == (
+        "6 rows: 2 created, 1 collision, 1 duplicate, 2 invalid, 1 look-alike filed for review"
+    )
     # Nothing half-imported: exactly the created rows exist, each with its creation event.
     with service.store.unit_of_work() as uow:
         assert uow.customers.count() == 3

@@ -171,3 +171,26 @@ def test_a_sweep_batch_run_again_reports_each_drop_once(
     assert len(report.dropped) == 3
     assert len({item.customer_id for item in report.dropped}) == 3
     assert service.private_pool("li") == []
+
+
+def test_an_import_batch_run_again_forgets_the_rows_it_had_seen(
+    flaky: tuple[FlakyStore, PoolService],
+) -> None:
+    """Run again, a batch must not find its own rows among the keys and external ids seen
+    (each would be a duplicate of itself)."""
+    store, service = flaky
+    rows = [
+        ImportRow(row=2, name="Alpha", external_id="x1", keys=(("phone", "13800138001"),)),
+        ImportRow(row=3, name="Beta", external_id="x2"),
+        ImportRow(row=4, name="Alpha again", external_id="x1"),
+        ImportRow(row=5, name="Gamma", keys=(("phone", "138 0013 8001"),)),
+    ]
+    store.failures = [busy]
+    report = service.import_customers("boss", rows, batch_size=4)
+    assert store.commits_refused == 1
+    assert [(r.row, r.outcome, r.duplicate_of_row) for r in report.rows] == [
+        (2, Outcome.CREATED, None),
+        (3, Outcome.CREATED, None),
+        (4, Outcome.DUPLICATE, 2),
+        (5, Outcome.DUPLICATE, 2),
+    ]

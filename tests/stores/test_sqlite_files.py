@@ -28,6 +28,7 @@ from poolkit.errors import (
 )
 from poolkit.identity.similarity import blocking_keys
 from poolkit.model.customer import IdentityKey
+from poolkit.model.rep import Rep
 from poolkit.ports import CustomerQuery
 from poolkit.stores import _documents as documents
 from poolkit.stores.sqlite import APPLICATION_ID, SCHEMA_VERSION, SqliteStore
@@ -322,7 +323,8 @@ def test_an_unreadable_name_is_named_by_the_look_alike_lookup(path: Path, backen
     with SqliteStore(path) as store, store.unit_of_work() as uow:
         uow.customers.add(private("c1", name="Acme Trading"), NO_SCHEDULE)
         uow.commit()
-        uow._run("UPDATE customers SET body = '{\"name\": ' WHERE id = 'c1'")
+        # The lookup reads the name column (not the document): damaged, it is NULL.
+        uow._run("UPDATE customers SET name = NULL WHERE id = 'c1'")
         with pytest.raises(DamagedRecordError) as refused:
             uow.customers.similar_names(blocking_keys("Acme Trading"), 10)
         assert refused.value.record_id == "c1"
@@ -455,3 +457,23 @@ def test_sqlite_errors_are_mapped_in_one_place(
     else:
         assert type(mapped) is expected
         assert mapped.path == "/data/pool.db"  # type: ignore[union-attr]
+
+
+def test_a_rep_changed_by_another_process_is_read_anew(path: Path) -> None:
+    """Reps and pools are decoded once per stored text; a change written through another
+    store on the file (another process) is seen at the next read, and a damaged one is
+    named, not served from memory."""
+    with SqliteStore(path) as first, SqliteStore(path) as second:
+        with first.unit_of_work() as uow:
+            uow.reps.put(Rep(id="li", name="Li"))
+            uow.commit()
+        with first.unit_of_work() as uow:
+            assert uow.reps.get("li") == Rep(id="li", name="Li")
+        with second.unit_of_work() as uow:
+            uow.reps.put(Rep(id="li", name="Li Wei", cap=7))
+            uow.commit()
+        with first.unit_of_work() as uow:
+            assert uow.reps.get("li") == Rep(id="li", name="Li Wei", cap=7)
+            uow._run("UPDATE reps SET body = 'garbage' WHERE id = 'li'")
+            with pytest.raises(DamagedRecordError):
+                uow.reps.get("li")

@@ -1,27 +1,29 @@
-"""``import``: many customers from a CSV file, with a report of every row not created."""
+"""``import``: many customers from a CSV or ``.xlsx`` file, with a report of every row not
+created, progress on stderr and a resumable run."""
 
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
-from pathlib import Path
-from typing import TextIO
+from collections.abc import Iterator
+from typing import Any
 
 from poolkit.cli._context import Context
 from poolkit.cli._output import count, plain
+from poolkit.cli._progress import Progress
 from poolkit.cli._registry import Interrupted, arg, command
-from poolkit.importer import Outcome, RowResult, read_csv
+from poolkit.importing import ImportFile, ImportReport, ImportRow, Outcome, RowResult, read_file
 
 __all__ = ["import_"]
 
 
 @command(
     "import",
-    "import customers from a CSV file, with a per-row report",
+    "import customers from a CSV or .xlsx file, with a per-row report",
     arg(
-        "csv",
-        help="CSV with a header: id,name,grade,tags,phone,email,uscc,org_code "
-        "(other columns become attributes)",
+        "file",
+        help="CSV (UTF-8, GBK/GB18030 or UTF-16, found out from the file) or .xlsx, with a "
+        "header: name, and any of id, external_id, grade, tags, phone, email, uscc, "
+        "org_code (other columns become attributes)",
     ),
     arg(
         "--private",
@@ -29,56 +31,98 @@ __all__ = ["import_"]
         help="into the importer's own private pool (cap permitting) instead of the public pools",
     ),
     arg("--pool", help="public pool for every row (else routing rules, else the default pool)"),
+    arg("--encoding", help="the CSV's encoding (e.g. gbk, utf-16), when not to be found out"),
+    arg("--sheet", help="the .xlsx sheet to read, by name or number from 0 (default: the first)"),
+    arg("--dry-run", action="store_true", help="report what would happen; store nothing"),
+    arg("--quiet", action="store_true", help="no progress on stderr"),
     arg("--verbose", action="store_true", help="list created rows too"),
 )
 def import_(ctx: Context, args: argparse.Namespace) -> None:
     service = ctx.service()
-    # Keys are normalised by the service: a malformed one makes its row invalid.
-    rows = read_csv(Path(args.csv))
-    # A progress line is for a person watching a terminal, not for a cron log or a pipe.
-    show = _progress(ctx.err, len(rows)) if rows and not ctx.json and ctx.err.isatty() else None
-    committed = [0]
+    sheet: str | int = 0
+    if args.sheet is not None:
+        sheet = int(args.sheet) if args.sheet.isdigit() else args.sheet
+    # Keys are normalised by the service: a malformed one makes its row invalid. The file
+    # is read as the import goes, so memory stays bounded whatever its size.
+    found = read_file(args.file, encoding=args.encoding, sheet=sheet)
+    show = None if args.quiet else Progress(ctx.err, fraction=lambda: found.fraction_read)
+    reading = _Reading(found)
+    committed = [0, 0]  # rows handled and committed, the line of the last of them
 
     def progress(done: int) -> None:
         # Called once a batch is committed: the rows up to ``done`` are in for good.
-        committed[0] = done
+        committed[:] = [done, reading.last_line]
         if show is not None:
-            show(done)
+            show.update(done)
 
     try:
-        report = service.import_customers(
-            args.actor, rows, public=not args.private, pool_id=args.pool, progress=progress
+        report = found.report(
+            service.import_customers(
+                args.actor,
+                reading,
+                public=not args.private,
+                pool_id=args.pool,
+                progress=progress,
+                dry_run=args.dry_run,
+            )
         )
     except KeyboardInterrupt:
-        done = committed[0]
-        if show is not None:
+        if show is not None and show.shown:
             ctx.err.write("\n")  # past the progress line
-        last = f", up to line {rows[done - 1].row} of the file" if done else ""
-        raise Interrupted(
-            f"interrupted: {done} of {count(len(rows), 'row')} handled and committed{last}; "
-            "the batch under way was rolled back. To resume, run the same command again: "
-            "the rows already in are reported as collisions"
-        ) from None
-    lines = [_row_line(r) for r in report.rows if r.outcome is not Outcome.CREATED or args.verbose]
+        raise Interrupted(_interrupted(args.dry_run, *committed)) from None
+    finally:
+        found.close()
+    if show is not None:
+        show.finish()
+    # Rows created, or created by an earlier run, are listed with --verbose only: a resumed
+    # import of 50,000 rows would otherwise list every one already in.
+    quiet = (Outcome.CREATED, Outcome.ALREADY_IMPORTED)
+    lines = [_row_line(r) for r in report.rows if r.outcome not in quiet or args.verbose]
     lines.append(report.summary())
-    ctx.emit(plain(report), lines)
+    if args.dry_run:
+        lines.append("dry run: nothing was stored")
+    ctx.emit(_json(report, args.dry_run), lines)
+
+
+class _Reading:
+    """The rows of the file, remembering the line of the last one handed out: when a
+    batch is committed, that is the last line in for good."""
+
+    def __init__(self, found: ImportFile) -> None:
+        self._found = found
+        self.last_line = 0
+
+    def __iter__(self) -> Iterator[ImportRow]:
+        for row in self._found:
+            self.last_line = row.row
+            yield row
+
+
+def _interrupted(dry_run: bool, done: int, last_line: int) -> str:
+    if dry_run:
+        return "interrupted: a dry run, nothing was stored"
+    last = f", up to line {last_line} of the file" if done else ""
+    return (
+        f"interrupted: {count(done, 'row')} handled and committed{last}; the batch under way "
+        "was rolled back. To resume, run the same command again: rows with an external_id "
+        "already in are skipped (reported as already imported); rows without one come back "
+        "as collisions"
+    )
 
 
 def _row_line(result: RowResult) -> str:
     if result.outcome is Outcome.CREATED:
         looks_like = f" ({result.message})" if result.message else ""
         return f"row {result.row}: created {result.customer_id}{looks_like}"
+    if result.outcome is Outcome.ALREADY_IMPORTED:
+        return f"row {result.row}: {result.message}"
     return f"row {result.row}: {result.outcome.value}: {result.message}"
 
 
-def _progress(stream: TextIO, total: int) -> Callable[[int], None]:
-    step = max(1, total // 20)
-
-    def show(done: int) -> None:
-        if done == total or done % step == 0:
-            stream.write(f"\rimported {done}/{total} rows")
-            if done == total:
-                stream.write("\n")
-            stream.flush()
-
-    return show
+def _json(report: ImportReport, dry_run: bool) -> dict[str, Any]:
+    counts = {outcome.name.lower(): report.count(outcome) for outcome in Outcome}
+    return {
+        **plain(report),
+        "counts": {**counts, "lookalikes_filed": report.lookalikes()},
+        "dry_run": dry_run,
+    }

@@ -42,6 +42,7 @@ from functools import lru_cache
 from itertools import pairwise
 
 import attrs
+from rapidfuzz import fuzz, process
 from rapidfuzz.distance import Levenshtein
 
 from poolkit.identity.normalise import (
@@ -51,9 +52,8 @@ from poolkit.identity.normalise import (
     _PROVINCES,
     _SPECIAL_REGIONS,
     _is_cjk,
-    normalise_name,
 )
-from poolkit.identity.similarity import name_blocks, normalised_similarity
+from poolkit.identity.similarity import name_blocks, normalised_name, normalised_similarity
 
 __all__ = [
     "MAX_PER_CUSTOMER",
@@ -222,20 +222,27 @@ def review_matches(
     id), at most ``limit``: the ``candidates`` (``(customer_id, name)`` pairs, as a store's
     ``similar_names`` returns them) scoring ``threshold`` or more that :func:`may_be_same`
     accepts. ``normalise`` False: the candidates' names are normalised already."""
+    pairs = list(candidates)
+    others = [normalised_name(name) if normalise else name for _, name in pairs]
+    # The score is the larger of two scorers (normalised_similarity); each runs over every
+    # candidate in rapidfuzz's own loop, keeping only those at the threshold, and only the
+    # few kept are scored in Python, the same way, and judged by may_be_same.
+    over = {
+        at
+        for scorer in (fuzz.ratio, fuzz.token_sort_ratio)
+        for _, _, at in process.extract(
+            own, others, scorer=scorer, score_cutoff=threshold, limit=None
+        )
+    }
     kept: list[tuple[float, str, str]] = []
-    for customer_id, name in candidates:
-        other = _normalised(name) if normalise else name
+    for at in sorted(over):
+        other = others[at]
         score = normalised_similarity(own, other)
         if score >= threshold and may_be_same(own, other):
+            customer_id, name = pairs[at]
             kept.append((round(score, 1), customer_id, name))
     best = heapq.nsmallest(limit, kept, key=lambda match: (-match[0], match[1]))
     return [ReviewMatch(customer_id, name, score) for score, customer_id, name in best]
-
-
-# The same stored names come back as candidates for row after row of an import (a common
-# key's first ``per_block`` customers); normalising each once is most of the saving, as the
-# import benchmark's profile shows.
-_normalised = lru_cache(maxsize=1 << 17)(normalise_name)
 
 
 class LookalikeIndex:

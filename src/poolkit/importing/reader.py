@@ -97,6 +97,7 @@ class ImportFile:
 
     def _rows(self) -> Iterator[ImportRow]:
         seen_ids: dict[str, int] = {}
+        seen_external: dict[str, int] = {}
         columns = self._columns
         try:
             for record in self._found:
@@ -114,21 +115,31 @@ class ImportFile:
                     )
                     continue
                 row = columns.row(record.line, record.cells)
-                if row.customer_id is not None:
-                    earlier = seen_ids.setdefault(row.customer_id, row.row)
-                    if earlier != row.row:
-                        self.issues.append(
-                            RowResult(
-                                row.row,
-                                Outcome.DUPLICATE,
-                                message=f"id {row.customer_id!r} duplicates row {earlier}",
-                                duplicate_of_row=earlier,
-                            )
-                        )
-                        continue
+                if self._repeated(row.row, "id", row.customer_id, seen_ids):
+                    continue
+                if self._repeated(row.row, "external id", row.external_id, seen_external):
+                    continue
                 yield row
         finally:
             self.close()
+
+    def _repeated(self, line: int, what: str, value: str | None, seen: dict[str, int]) -> bool:
+        """Whether ``value`` (an id or an external id) was on an earlier row; if so, the row
+        is reported as a ``DUPLICATE`` of that row."""
+        if value is None:
+            return False
+        earlier = seen.setdefault(value, line)
+        if earlier == line:
+            return False
+        self.issues.append(
+            RowResult(
+                line,
+                Outcome.DUPLICATE,
+                message=f"{what} {value!r} duplicates row {earlier}",
+                duplicate_of_row=earlier,
+            )
+        )
+        return True
 
     def _refuse(self, line: int, message: str) -> None:
         self.issues.append(RowResult(line, Outcome.INVALID, message=message))
@@ -177,7 +188,8 @@ def read_file(
     tab-separated) or an ``.xlsx`` workbook (its ``sheet``, a name or an index from 0;
     needs the ``xlsx`` extra). Nothing is read until the result is iterated.
 
-    The first row is the header: ``name`` is required; ``id`` (or ``external_id``),
+    The first row is the header: ``name`` is required; ``id``, ``external_id`` (the
+    row's id in the system it comes from, stored so that an import run again skips it),
     ``grade``, ``tags`` (separated by ``;``), ``phone``/``email``/``uscc``/``org_code``
     (several values separated by ``;``) are optional; any other column becomes an
     attribute. Empty cells are ignored. A missing or empty file, an unknown encoding or a

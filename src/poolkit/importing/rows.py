@@ -18,6 +18,7 @@ from poolkit.errors import ConfigError
 from poolkit.model.customer import AttributeValue
 
 __all__ = [
+    "EXTERNAL_ID_COLUMN",
     "ID_COLUMNS",
     "KEY_COLUMNS",
     "RESERVED_COLUMNS",
@@ -30,10 +31,11 @@ __all__ = [
 
 # Columns with a meaning of their own; every other column becomes an attribute.
 KEY_COLUMNS = ("phone", "email", "uscc", "org_code")
-RESERVED_COLUMNS = ("id", "name", "grade", "tags", *KEY_COLUMNS)
-# The customer's id, under its own name or as other CRMs export it; ``external_id`` is the
-# id only when there is no ``id`` column (otherwise it is an attribute like any other).
-ID_COLUMNS = ("id", "external_id")
+RESERVED_COLUMNS = ("id", "external_id", "name", "grade", "tags", *KEY_COLUMNS)
+# A row's own id in the system it comes from: stored with the customer, so that an import
+# run again (after a crash, a Ctrl-C) skips the rows already in.
+EXTERNAL_ID_COLUMN = "external_id"
+ID_COLUMNS = ("id", EXTERNAL_ID_COLUMN)
 
 
 @attrs.frozen
@@ -47,6 +49,9 @@ class ImportRow:
     grade: str | None = None
     tags: frozenset[str] = frozenset()
     attributes: Mapping[str, AttributeValue] = attrs.field(factory=dict, hash=False)
+    # Its id in the system it comes from (the ``external_id`` column): a row whose external
+    # id is stored is reported as already imported and skipped.
+    external_id: str | None = None
 
 
 class Outcome(enum.Enum):
@@ -54,6 +59,8 @@ class Outcome(enum.Enum):
     COLLISION = "collision"  # matches a customer already stored
     DUPLICATE = "duplicate"  # matches an earlier row of the same import
     INVALID = "invalid"  # malformed: no name, a bad phone, a cap reached, undecodable...
+    # Its external id is stored: an earlier run of the same import created it.
+    ALREADY_IMPORTED = "already imported"
 
 
 @attrs.frozen
@@ -79,8 +86,19 @@ class ImportReport:
         return sum(1 for result in self.rows if result.outcome is outcome)
 
     def summary(self) -> str:
+        """``N rows: a created, b collision, c duplicate, d invalid``, then the rows already
+        imported and the look-alikes filed for review when there are any."""
         counts = Counter(result.outcome for result in self.rows)
-        parts = [f"{counts.get(outcome, 0)} {outcome.value}" for outcome in Outcome]
+        parts = [
+            f"{counts.get(outcome, 0)} {outcome.value}"
+            for outcome in Outcome
+            if outcome is not Outcome.ALREADY_IMPORTED
+        ]
+        if counts.get(Outcome.ALREADY_IMPORTED):
+            parts.append(f"{counts[Outcome.ALREADY_IMPORTED]} already imported")
+        filed = self.lookalikes()
+        if filed:
+            parts.append(f"{filed} look-alike{'' if filed == 1 else 's'} filed for review")
         return f"{len(self.rows)} rows: " + ", ".join(parts)
 
     def lookalikes(self) -> int:
@@ -101,6 +119,7 @@ class Columns:
     width: int
     name: int
     id: int | None
+    external_id: int | None
     grade: int | None
     tags: int | None
     keys: tuple[tuple[str, int], ...]
@@ -118,19 +137,17 @@ class Columns:
         def where(column: str) -> int | None:
             return folded.index(column) if column in folded else None
 
-        id_at = where("id")
-        if id_at is None:
-            id_at = where("external_id")
         # Every column named for a key is one: exports often carry two `phone` columns.
         keys = tuple((name, at) for at, name in enumerate(folded) if name in KEY_COLUMNS)
-        meaningful = {where(column) for column in RESERVED_COLUMNS} | {id_at}
+        meaningful = {where(column) for column in RESERVED_COLUMNS}
         meaningful |= {at for _, at in keys}
         # Up to the last named column: a spreadsheet pads every row to the widest one.
         width = max(at for at, name in enumerate(names) if name) + 1
         return cls(
             width=width,
             name=folded.index("name"),
-            id=id_at,
+            id=where("id"),
+            external_id=where(EXTERNAL_ID_COLUMN),
             grade=where("grade"),
             tags=where("tags"),
             keys=keys,
@@ -169,4 +186,5 @@ class Columns:
             if tags
             else frozenset(),
             attributes=attributes,
+            external_id=cell(self.external_id) or None,
         )

@@ -168,6 +168,9 @@ class Customer:
     locked: bool = attrs.field(default=False, validator=of_type(bool))
     warned_due_at: datetime | None = attrs.field(default=None, validator=optional_aware)
     version: int = attrs.field(default=0, validator=non_negative_int)
+    # The customer's id in the system it was imported from (another CRM, a spreadsheet):
+    # an import run again skips the rows whose external id is stored.
+    external_id: str | None = attrs.field(default=None, validator=optional_identifier)
 
     def __attrs_post_init__(self) -> None:
         private = self.status is CustomerStatus.PRIVATE

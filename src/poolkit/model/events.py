@@ -77,6 +77,7 @@ class Created(Event):
     attributes: Mapping[str, AttributeValue] = attrs.field(
         factory=dict, converter=frozen_map, validator=attribute_values, hash=False
     )
+    external_id: str | None = attrs.field(default=None, validator=optional_identifier)
 
     def describe(self) -> str:
         where = f"private pool of {self.owner_id}" if self.owner_id else f"pool {self.pool_id}"

@@ -92,6 +92,7 @@ def apply(customer: Customer | None, event: Event) -> Customer | None:
             attributes=event.attributes,
             creator_id=event.actor_id,
             version=1,
+            external_id=event.external_id,
         )
     if customer is None:
         raise InvalidValueError("event", f"customer {event.customer_id} does not exist")

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import bisect
 from datetime import datetime
 
 import attrs
 
 from poolkit.identity.lookalike import review_matches
-from poolkit.identity.normalise import normalise_name
-from poolkit.identity.similarity import name_blocks
+from poolkit.identity.similarity import name_blocks, normalised_name
 from poolkit.model.customer import Customer
 from poolkit.model.review import ReviewItem, ReviewStatus, SimilarMatch
 from poolkit.policy.config import Policy
@@ -24,8 +24,53 @@ def resolved(item: ReviewItem, status: ReviewStatus, by: str | None, at: datetim
     return attrs.evolve(item, status=status, resolved_by=by, resolved_at=at)
 
 
+class NameBlocks:
+    """The store's name-block lists (each block's first ``per_block`` customers by id, what
+    :meth:`~poolkit.ports.CustomerRepository.similar_names` reads), remembered for one unit
+    of work that writes nothing but the customers it tells of (:meth:`added`): an import's
+    batch. Common blocks (``b:科技``) come back row after row; read once a batch, the
+    look-alike lookup of an import costs what its rare blocks cost.
+
+    The lists are exactly what the store would answer at each point of the unit of work:
+    a list is cut from one ``similar_names`` answer (whose customers have the block when
+    its stored name has it: the index is built from :func:`name_blocks`), and each added
+    customer is put in its place in the lists of its blocks."""
+
+    def __init__(self, uow: UnitOfWork, per_block: int) -> None:
+        self._uow = uow
+        self._per_block = per_block
+        self._lists: dict[str, list[tuple[str, str]]] = {}
+
+    def candidates(self, blocks: frozenset[str]) -> list[tuple[str, str]]:
+        """What ``similar_names(blocks, per_block)`` answers now: ``(id, name)`` by id."""
+        lists = self._lists
+        missing = frozenset(block for block in blocks if block not in lists)
+        if missing:
+            for block in missing:
+                lists[block] = []
+            for pair in self._uow.customers.similar_names(missing, self._per_block):
+                for block in name_blocks(pair[1]) & missing:
+                    if len(lists[block]) < self._per_block:
+                        lists[block].append(pair)
+        found = {pair for block in blocks for pair in lists[block]}
+        return sorted(found)
+
+    def added(self, customer: Customer) -> None:
+        """``customer`` was just added in this unit of work."""
+        entry = (customer.id, customer.name)
+        for block in name_blocks(customer.name):
+            known = self._lists.get(block)
+            if known is not None:
+                bisect.insort(known, entry)
+                del known[self._per_block :]
+
+
 def similar_in(
-    uow: UnitOfWork, policy: Policy, name: str, exclude: str | None = None
+    uow: UnitOfWork,
+    policy: Policy,
+    name: str,
+    exclude: str | None = None,
+    names: NameBlocks | None = None,
 ) -> tuple[SimilarMatch, ...]:
     """Stored customers whose names may be the same company: scoring at or above the
     policy's threshold and accepted by :func:`~poolkit.identity.may_be_same` (same numbers,
@@ -36,13 +81,14 @@ def similar_in(
     blocks = name_blocks(name)
     if not blocks:
         return ()
-    candidates = (
-        pair
-        for pair in uow.customers.similar_names(blocks, settings.per_block)
-        if pair[0] != exclude
+    found = (
+        uow.customers.similar_names(blocks, settings.per_block)
+        if names is None
+        else names.candidates(blocks)
     )
+    candidates = (pair for pair in found if pair[0] != exclude)
     matches = review_matches(
-        normalise_name(name),
+        normalised_name(name),
         candidates,
         threshold=settings.threshold,
         limit=settings.max_per_customer,
@@ -52,10 +98,14 @@ def similar_in(
 
 
 def file_reviews(
-    uow: UnitOfWork, policy: Policy, customer: Customer, at: datetime
+    uow: UnitOfWork,
+    policy: Policy,
+    customer: Customer,
+    at: datetime,
+    names: NameBlocks | None = None,
 ) -> tuple[SimilarMatch, ...]:
     """Put each look-alike of ``customer`` on the review list, once per pair."""
-    matches = similar_in(uow, policy, customer.name, exclude=customer.id)
+    matches = similar_in(uow, policy, customer.name, exclude=customer.id, names=names)
     for match in matches:
         pair = (customer.id, match.customer_id)
         if any(uow.reviews.get(review_id(a, b)) for a, b in (pair, pair[::-1])):

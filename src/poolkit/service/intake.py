@@ -55,6 +55,7 @@ class _NewCustomer:
     attributes: Mapping[str, AttributeValue] | None
     pool_id: str | None
     public: bool
+    external_id: str | None = None
 
 
 class IntakeJobs(ServiceCore):
@@ -136,15 +137,19 @@ class IntakeJobs(ServiceCore):
             grade=new.grade,
             tags=new.tags,
             attributes=new.attributes or {},
+            external_id=new.external_id,
         )
         # Validate the customer it makes before any store check, so a malformed row is
         # reported as malformed rather than as a collision.
         apply(None, event)
         return event
 
-    def _create_in(self, work: Work, actor: Rep, event: Created) -> CreateResult:
+    def _create_in(
+        self, work: Work, actor: Rep, event: Created, names: _reviews.NameBlocks | None = None
+    ) -> CreateResult:
         """Check the store (id, collision, cap), write the new customer and file review
-        items for look-alikes; nothing is written unless every check passes."""
+        items for look-alikes; nothing is written unless every check passes. ``names``:
+        an import batch's name-block lists, kept up to date here."""
         uow = work.uow
         if uow.customers.get(event.customer_id) is not None or uow.events.history(
             event.customer_id
@@ -157,7 +162,10 @@ class IntakeJobs(ServiceCore):
         assert customer is not None  # a Created event always makes a customer
         uow.events.append(event)
         uow.customers.add(customer, rules.schedule(customer, work.policy))
-        return CreateResult(customer, _reviews.file_reviews(uow, work.policy, customer, work.at))
+        if names is not None:
+            names.added(customer)
+        similar = _reviews.file_reviews(uow, work.policy, customer, work.at, names)
+        return CreateResult(customer, similar)
 
     def import_customers(
         self,
@@ -168,60 +176,76 @@ class IntakeJobs(ServiceCore):
         pool_id: str | None = None,
         batch_size: int = 500,
         progress: Callable[[int], None] | None = None,
+        dry_run: bool = False,
     ) -> ImportReport:
         """Create many customers at once (批量导入; admins only), reporting every row.
 
         Each row is created whole or not at all: it is refused (and reported) when it is
         malformed, collides with a stored customer, or duplicates an earlier row of the
         same import. Rows are written in batches of ``batch_size``, one unit of work each,
-        so a crash mid-import leaves whole rows only; importing the same file again reports
-        the rows already in as collisions. ``progress`` is called with the number of rows
+        so a crash mid-import leaves whole rows only. A row with an ``external_id`` (its id
+        in the system it comes from) stores it with the customer: importing the same file
+        again reports those rows ``ALREADY_IMPORTED`` and creates the rest, which is how an
+        interrupted import is resumed. ``progress`` is called with the number of rows
         handled so far.
+
+        ``dry_run=True`` runs the same import in one unit of work that is rolled back: the
+        report says what would happen, and nothing is stored.
         """
         if batch_size < 1:
             raise InvalidValueError("batch_size", "must be > 0")
         with self._work() as work:
             self._importer(work, actor_id)
-        results: list[RowResult] = []
-        seen: dict[IdentityKey, int] = {}
+        state = _ImportState(public, pool_id)
         pending = iter(rows)
         done = 0
+        if dry_run:
+            with self._work() as work:
+                actor = self._importer(work, actor_id)
+                while batch := list(itertools.islice(pending, batch_size)):
+                    self._import_rows(work, actor, batch, state)
+                    done += len(batch)
+                    if progress is not None:
+                        progress(done)
+                work.uow.rollback()
+            return ImportReport(tuple(state.results))
         while batch := list(itertools.islice(pending, batch_size)):
-            self._import_batch(actor_id, batch, public, pool_id, seen, results)
+            self._import_batch(actor_id, batch, state)
             done += len(batch)
             if progress is not None:
                 progress(done)
-        return ImportReport(tuple(results))
+        return ImportReport(tuple(state.results))
 
-    def _import_batch(
-        self,
-        actor_id: str,
-        batch: list[ImportRow],
-        public: bool,
-        pool_id: str | None,
-        seen: dict[IdentityKey, int],
-        results: list[RowResult],
-    ) -> None:
+    def _import_batch(self, actor_id: str, batch: list[ImportRow], state: _ImportState) -> None:
         """Write one batch in one unit of work, run again after a transient failure with
-        the report and the keys seen put back as they were before it."""
-        mark, seen_before = len(results), dict(seen)
+        the report and the rows seen put back as they were before it."""
+        mark = state.mark()
 
         def write() -> None:
             with self._work() as work:
                 actor = self._importer(work, actor_id)
-                for row in batch:
-                    if not isinstance(row, ImportRow):  # reported like any malformed row
-                        results.append(_not_a_row(len(results) + 1, row))
-                        continue
-                    results.append(self._import_row(work, actor, row, public, pool_id, seen))
+                self._import_rows(work, actor, batch, state)
                 work.uow.commit()
 
-        def undo() -> None:
-            del results[mark:]
-            seen.clear()
-            seen.update(seen_before)
+        run_retried(write, lambda: state.undo(mark))
 
-        run_retried(write, undo)
+    def _import_rows(
+        self, work: Work, actor: Rep, batch: list[ImportRow], state: _ImportState
+    ) -> None:
+        # One look-up for the batch's external ids: the rows an earlier run created.
+        external_ids = frozenset(
+            row.external_id
+            for row in batch
+            if isinstance(row, ImportRow) and row.external_id is not None
+        )
+        stored = work.uow.customers.with_external_ids(external_ids) if external_ids else {}
+        names = _reviews.NameBlocks(work.uow, work.policy.similarity.per_block)
+        results = state.results
+        for row in batch:
+            if not isinstance(row, ImportRow):  # reported like any malformed row
+                results.append(_not_a_row(len(results) + 1, row))
+                continue
+            results.append(self._import_row(work, actor, row, state, stored, names))
 
     def _importer(self, work: Work, actor_id: str) -> Rep:
         # Checked again for every batch: an admin demoted mid-import stops importing.
@@ -236,10 +260,24 @@ class IntakeJobs(ServiceCore):
         work: Work,
         actor: Rep,
         row: ImportRow,
-        public: bool,
-        pool_id: str | None,
-        seen: dict[IdentityKey, int],
+        state: _ImportState,
+        stored: Mapping[str, str],
+        names: _reviews.NameBlocks,
     ) -> RowResult:
+        external_id = row.external_id
+        if external_id is not None:
+            # A repeat within the import first: its first row may be stored by now.
+            earlier_row = state.seen_external.setdefault(external_id, row.row)
+            if earlier_row != row.row:
+                return RowResult(
+                    row.row,
+                    Outcome.DUPLICATE,
+                    message=f"external id {external_id!r} duplicates row {earlier_row}",
+                    duplicate_of_row=earlier_row,
+                )
+            state.added_external.append(external_id)
+            if external_id in stored:
+                return _already_imported(row, stored[external_id])
         new = _NewCustomer(
             row.customer_id,
             row.name,
@@ -247,13 +285,15 @@ class IntakeJobs(ServiceCore):
             row.grade,
             row.tags,
             row.attributes,
-            pool_id,
-            public,
+            state.pool_id,
+            state.public,
+            external_id,
         )
         try:
             event = self._created_event(work, actor, new)
         except PoolkitError as error:
             return RowResult(row.row, Outcome.INVALID, row.customer_id, str(error))
+        seen = state.seen
         identifying = rules.identifying_keys(event.keys, work.policy)
         earlier = sorted(seen[key] for key in identifying if key in seen)
         if earlier:
@@ -265,7 +305,7 @@ class IntakeJobs(ServiceCore):
                 duplicate_of_row=earlier[0],
             )
         try:
-            created = self._create_in(work, actor, event)
+            created = self._create_in(work, actor, event, names)
         except CollisionError as error:
             return RowResult(
                 row.row,
@@ -276,8 +316,11 @@ class IntakeJobs(ServiceCore):
                 other_pool_id=error.pool_id,
             )
         except DuplicateIdError as error:
-            # Its id is taken: most often a row already imported by an earlier, interrupted
-            # run of the same file, so it is reported like a key collision.
+            if error.kind == "external" and external_id is not None:
+                # Stored since the batch's look-up: by an import running beside this one.
+                found = work.uow.customers.with_external_ids(frozenset({external_id}))
+                return _already_imported(row, found.get(external_id, "?"))
+            # Its id is taken by a customer without this external id.
             return RowResult(
                 row.row, Outcome.COLLISION, message=str(error), other_customer_id=error.id
             )
@@ -285,7 +328,46 @@ class IntakeJobs(ServiceCore):
             return RowResult(row.row, Outcome.INVALID, row.customer_id, str(error))
         for key in identifying:
             seen[key] = row.row
+        state.added_keys.extend(identifying)
         return _created_row(row, created)
+
+
+@attrs.define
+class _ImportState:
+    """What an import carries from row to row: the report so far and the rows seen (for
+    duplicates within the file). A batch that is run again puts it back with :meth:`undo`,
+    at a cost that follows the batch, not the rows imported before it."""
+
+    public: bool
+    pool_id: str | None
+    results: list[RowResult] = attrs.field(factory=list)
+    seen: dict[IdentityKey, int] = attrs.field(factory=dict)
+    seen_external: dict[str, int] = attrs.field(factory=dict)
+    # What the batch under way added to ``seen`` and ``seen_external``.
+    added_keys: list[IdentityKey] = attrs.field(factory=list)
+    added_external: list[str] = attrs.field(factory=list)
+
+    def mark(self) -> int:
+        self.added_keys.clear()
+        self.added_external.clear()
+        return len(self.results)
+
+    def undo(self, mark: int) -> None:
+        for key in self.added_keys:
+            del self.seen[key]
+        for external_id in self.added_external:
+            del self.seen_external[external_id]
+        self.mark()
+        del self.results[mark:]
+
+
+def _already_imported(row: ImportRow, customer_id: str) -> RowResult:
+    return RowResult(
+        row.row,
+        Outcome.ALREADY_IMPORTED,
+        customer_id,
+        message=f"already imported as {customer_id}",
+    )
 
 
 def _created_row(row: ImportRow, created: CreateResult) -> RowResult:

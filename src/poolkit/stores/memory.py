@@ -67,6 +67,7 @@ class _Data:
         # as customers come and go (a rollback undoes through put_customer too).
         self.holdings: defaultdict[str, Counter[tuple[bool, bool]]] = defaultdict(Counter)
         self.by_key: defaultdict[IdentityKey, set[str]] = defaultdict(set)
+        self.by_external_id: dict[str, str] = {}
         # Each name block's customer ids, sorted: similar_names takes the first few by id,
         # as the SQLite store does.
         self.by_block: defaultdict[str, list[str]] = defaultdict(list)
@@ -111,6 +112,8 @@ class _Data:
                 self._hold(old.owner_id, old, -1)
             for key in old.keys:
                 self.by_key[key].discard(customer_id)
+            if old.external_id is not None:
+                del self.by_external_id[old.external_id]
             old_next = self.schedules[customer_id].next_at
             if old_next is not None:
                 entry = (utc(old_next), customer_id)
@@ -128,6 +131,8 @@ class _Data:
             self._hold(customer.owner_id, customer, 1)
         for key in customer.keys:
             self.by_key[key].add(customer_id)
+        if customer.external_id is not None:
+            self.by_external_id[customer.external_id] = customer_id
         next_at = schedule.next_at
         if next_at is not None:
             bisect.insort(self.due, (utc(next_at), customer_id))
@@ -265,6 +270,8 @@ class _Customers:
     def add(self, customer: Customer, schedule: Schedule) -> None:
         if customer.id in self._uow.data.customers:
             raise DuplicateIdError("customer", customer.id)
+        if customer.external_id in self._uow.data.by_external_id:
+            raise DuplicateIdError("external", customer.external_id)
         self._replace(customer.id, customer, schedule)
 
     def update(self, customer: Customer, schedule: Schedule, expected_version: int) -> None:
@@ -326,6 +333,10 @@ class _Customers:
 
     def count(self) -> int:
         return len(self._uow.data.customers)
+
+    def with_external_ids(self, external_ids: frozenset[str]) -> dict[str, str]:
+        stored = self._uow.data.by_external_id
+        return {eid: stored[eid] for eid in external_ids if eid in stored}
 
     def page(
         self,

@@ -240,6 +240,16 @@ HOLDINGS_SQL: LiteralString = (
     "SELECT count(*), count(*) FILTER (WHERE dealt), count(*) FILTER (WHERE locked), "
     "count(*) FILTER (WHERE dealt AND locked) FROM customers WHERE owner_id = %s"
 )
+# Imported customers' external ids; a customer's row goes with it (ON DELETE CASCADE).
+EXTERNAL_ID_SQL: LiteralString = (
+    "SELECT customer_id FROM customer_external_ids WHERE external_id = %s"
+)
+INSERT_EXTERNAL_ID_SQL: LiteralString = (
+    "INSERT INTO customer_external_ids (external_id, customer_id) VALUES (%s, %s)"
+)
+WITH_EXTERNAL_IDS_SQL: LiteralString = (
+    "SELECT external_id, customer_id FROM customer_external_ids WHERE external_id = ANY(%s::text[])"
+)
 # Transaction-level advisory locks on identity keys, taken in a fixed order.
 LOCK_KEYS_SQL: LiteralString = "SELECT pg_advisory_xact_lock(k) FROM unnest(%s::bigint[]) AS k"
 
@@ -249,6 +259,16 @@ def key_lock(schema: str, key: IdentityKey) -> int:
     and value (a shared number costs a needless wait, never a wrong answer)."""
     digest = hashlib.blake2b(
         f"{schema}\x00{key.kind}\x00{key.value}".encode(), digest_size=8, person=b"poolkit-key"
+    ).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+def external_id_lock(schema: str, external_id: str) -> int:
+    """The advisory lock number of an external id (see :func:`key_lock`)."""
+    digest = hashlib.blake2b(
+        f"{schema}\x00external\x00{external_id}".encode(),
+        digest_size=8,
+        person=b"poolkit-key",
     ).digest()
     return int.from_bytes(digest, "big", signed=True)
 
@@ -274,10 +294,22 @@ class Customers:
         return None if found is None else Schedule(found[0], found[1])
 
     def add(self, customer: Customer, schedule: Schedule) -> None:
+        external_id = customer.external_id
+        if external_id is not None:
+            # Locked until this unit of work ends, like an identity key, so that two imports
+            # of one external id at once cannot both find it free.
+            self._uow._execute(
+                LOCK_KEYS_SQL, ([external_id_lock(self._uow._store.schema, external_id)],)
+            )
+            taken = self._uow._execute(EXTERNAL_ID_SQL, (external_id,)).fetchone()
+            if taken is not None:
+                raise DuplicateIdError("external", external_id)
         params = _params(customer, schedule, SIDES)
         added = self._uow._execute(ADD_SQL, params).fetchone()
         if added is None or added[0] != 1:
             raise DuplicateIdError("customer", customer.id)
+        if external_id is not None:
+            self._uow._execute(INSERT_EXTERNAL_ID_SQL, (external_id, customer.id))
         self._known[customer.id] = customer
 
     def update(self, customer: Customer, schedule: Schedule, expected_version: int) -> None:
@@ -453,6 +485,12 @@ class Customers:
 
     def _read(self, customer_id: str, body: Any) -> Customer:
         return self._loaded(body)
+
+    def with_external_ids(self, external_ids: frozenset[str]) -> dict[str, str]:
+        if not external_ids:
+            return {}
+        rows = self._uow._execute(WITH_EXTERNAL_IDS_SQL, (sorted(external_ids),))
+        return {str(external_id): str(customer_id) for external_id, customer_id in rows}
 
     def forget(self) -> None:
         """The transaction ended: what it read no longer vouches for anything."""

@@ -203,6 +203,22 @@ def _customers_holdings(conn: psycopg.Connection[tuple[object, ...]]) -> None:
         conn.execute(statement)
 
 
+def _external_ids(conn: psycopg.Connection[tuple[object, ...]]) -> None:
+    """The index of imported customers' external ids (their ids in the system they came
+    from), which an import run again looks up to skip the rows already in."""
+    for statement in (
+        """CREATE TABLE customer_external_ids (
+            external_id text COLLATE "C" PRIMARY KEY,
+            customer_id text COLLATE "C" NOT NULL REFERENCES customers (id) ON DELETE CASCADE
+        )""",
+        "CREATE INDEX customer_external_ids_customer ON customer_external_ids (customer_id)",
+        """INSERT INTO customer_external_ids (external_id, customer_id)
+        SELECT body->>'external_id', id FROM customers WHERE body->>'external_id' IS NOT NULL
+        ON CONFLICT DO NOTHING""",
+    ):
+        conn.execute(statement)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     _v1_initial,
     _events_by_time,
@@ -210,6 +226,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     _feed_positions,
     _customer_page_sorts,
     _customers_holdings,
+    _external_ids,
 )
 """Schema steps in order; step ``n`` (1-based) brings a schema from version ``n - 1`` to
 ``n``. Append a function to change the schema; never edit a step that has shipped."""

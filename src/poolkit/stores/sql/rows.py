@@ -180,18 +180,33 @@ Run = Callable[[str, Sequence[Any]], object]
 """Runs one statement with its parameters in the current transaction."""
 
 
-class SideTables:
-    """Keeps the side tables in step with the customers written through ``run``."""
+RunMany = Callable[[str, Sequence[Sequence[Any]]], object]
+"""Runs one statement once per row of parameters, in one call (``executemany``)."""
 
-    def __init__(self, run: Run, sql: Statements) -> None:
+
+class SideTables:
+    """Keeps the side tables in step with the customers written through ``run`` (and
+    ``run_many``, when given, for the several rows of a new customer at once)."""
+
+    def __init__(self, run: Run, sql: Statements, run_many: RunMany | None = None) -> None:
         self._run = run
         self._sql = sql
+        self._run_many = run_many
 
     def add(self, customer: Customer) -> None:
         for table, side in SIDES.items():
-            for row in sorted(side.rows_of(customer)):
-                self._run(self._sql.insert_side_row[table], (*row, customer.id))
+            rows = [(*row, customer.id) for row in sorted(side.rows_of(customer))]
+            self._insert(self._sql.insert_side_row[table], rows)
         self._insert_name_blocks(customer)
+
+    def _insert(self, statement: str, rows: Sequence[tuple[str, ...]]) -> None:
+        if self._run_many is not None and len(rows) > 1:
+            # A new name has a dozen blocks: one call instead of a dozen, which was a
+            # tenth of an import's time.
+            self._run_many(statement, rows)
+            return
+        for row in rows:
+            self._run(statement, row)
 
     def follow(self, before: Customer, after: Customer) -> None:
         """After an update from ``before`` to ``after``: only the rows that changed."""
@@ -225,8 +240,8 @@ class SideTables:
         self._insert_name_blocks(customer)
 
     def _insert_name_blocks(self, customer: Customer) -> None:
-        for block in sorted(name_blocks(customer.name)):
-            self._run(self._sql.insert_side_row[NAME_BLOCKS], (block, customer.id))
+        rows = [(block, customer.id) for block in sorted(name_blocks(customer.name))]
+        self._insert(self._sql.insert_side_row[NAME_BLOCKS], rows)
 
 
 __all__ = [
@@ -237,6 +252,7 @@ __all__ = [
     "SIDES",
     "SIDE_TABLES",
     "Run",
+    "RunMany",
     "Side",
     "SideTables",
     "Statements",

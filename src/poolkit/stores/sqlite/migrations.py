@@ -324,6 +324,24 @@ def _customers_holdings(conn: sqlite3.Connection) -> None:
         conn.execute(statement)
 
 
+def _external_ids(conn: sqlite3.Connection) -> None:
+    """The index of imported customers' external ids (their ids in the system they came
+    from), which an import run again looks up to skip the rows already in, filled from the
+    stored documents. (The customer's name, which the look-alike lookup reads for every
+    candidate, has had a column of its own since :func:`_customer_page_sorts`.)"""
+    for statement in (
+        """CREATE TABLE customer_external_ids (
+            external_id TEXT PRIMARY KEY,
+            customer_id TEXT NOT NULL
+        )""",
+        "CREATE INDEX customer_external_ids_customer ON customer_external_ids (customer_id)",
+        """INSERT OR IGNORE INTO customer_external_ids (external_id, customer_id)
+        SELECT json_extract(body, '$.external_id'), id FROM customers
+        WHERE json_valid(body) AND json_extract(body, '$.external_id') IS NOT NULL""",
+    ):
+        conn.execute(statement)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     _v1_initial,
     _v2_tags_and_related_reps,
@@ -334,6 +352,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     _feed_positions,
     _customer_page_sorts,
     _customers_holdings,
+    _external_ids,
 )
 """Schema steps in order; step ``n`` (1-based) brings a database from version ``n - 1`` to
 ``n``. Append a function to change the schema; never edit a step that has shipped."""

@@ -24,8 +24,7 @@ WITH_KEYS_SQL = """SELECT id, body FROM customers WHERE id IN (
 # many names share it. A block with fewer customers has no such id; the empty blob stands
 # in, as SQLite sorts every blob after every text. A document that is not JSON gives a NULL
 # name (json_extract would fail the whole statement without saying which customer).
-SIMILAR_NAMES_SQL = """SELECT c.id,
-    CASE WHEN json_valid(c.body) THEN json_extract(c.body, '$.name') END
+SIMILAR_NAMES_SQL = """SELECT c.id, c.name
 FROM customers AS c
 WHERE c.id IN (
     SELECT b.customer_id FROM json_each(?) AS wanted
@@ -74,14 +73,27 @@ ORDER BY created_at, id"""
 HOLDINGS_SQL = """SELECT count(*), coalesce(sum(dealt), 0), coalesce(sum(locked), 0),
     coalesce(sum(dealt AND locked), 0)
 FROM customers WHERE owner_id = ?"""
+# Imported customers' external ids (customer_external_ids, indexed both ways).
+EXTERNAL_ID_SQL = "SELECT customer_id FROM customer_external_ids WHERE external_id = ?"
+INSERT_EXTERNAL_ID_SQL = (
+    "INSERT INTO customer_external_ids (external_id, customer_id) VALUES (?, ?)"
+)
+DELETE_EXTERNAL_ID_SQL = "DELETE FROM customer_external_ids WHERE customer_id = ?"
+WITH_EXTERNAL_IDS_SQL = """SELECT e.external_id, e.customer_id
+FROM json_each(?) AS wanted
+JOIN customer_external_ids AS e ON e.external_id = wanted.value"""
 
 __all__ = [
     "APPEND_EVENT_SQL",
+    "DELETE_EXTERNAL_ID_SQL",
     "DUE_SQL",
+    "EXTERNAL_ID_SQL",
     "FEED_SQL",
     "HOLDINGS_SQL",
+    "INSERT_EXTERNAL_ID_SQL",
     "REVIEWS_OF_CUSTOMER_SQL",
     "SIMILAR_NAMES_SQL",
     "STORED_SIDES_SQL",
+    "WITH_EXTERNAL_IDS_SQL",
     "WITH_KEYS_SQL",
 ]

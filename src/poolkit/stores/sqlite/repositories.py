@@ -43,12 +43,16 @@ from poolkit.stores.sql.rows import (
 from poolkit.stores.sqlite.migrations import PAGE_SORT_COLUMNS
 from poolkit.stores.sqlite.queries import (
     APPEND_EVENT_SQL,
+    DELETE_EXTERNAL_ID_SQL,
     DUE_SQL,
+    EXTERNAL_ID_SQL,
     FEED_SQL,
     HOLDINGS_SQL,
+    INSERT_EXTERNAL_ID_SQL,
     REVIEWS_OF_CUSTOMER_SQL,
     SIMILAR_NAMES_SQL,
     STORED_SIDES_SQL,
+    WITH_EXTERNAL_IDS_SQL,
     WITH_KEYS_SQL,
 )
 
@@ -77,7 +81,7 @@ def read_customer(customer_id: str, body: str) -> Customer:
 class Customers:
     def __init__(self, uow: SqliteUnitOfWork) -> None:
         self._uow = uow
-        self._sides = SideTables(uow._run, SQL)
+        self._sides = SideTables(uow._run, SQL, uow._run_many)
 
     def get(self, customer_id: str) -> Customer | None:
         found = self._uow._one("SELECT body FROM customers WHERE id = ?", (customer_id,))
@@ -93,10 +97,17 @@ class Customers:
         return Schedule(optional_instant(drop_at), optional_instant(warn_at))
 
     def add(self, customer: Customer, schedule: Schedule) -> None:
+        external_id = customer.external_id
+        # Checked before anything is written, so that a refusal leaves nothing behind; one
+        # writer at a time holds the file, so the answer still holds at the insert.
+        if external_id is not None and self._uow._one(EXTERNAL_ID_SQL, (external_id,)):
+            raise DuplicateIdError("external", external_id)
         try:
             self._uow._run(SQL.insert_customer, customer_row(customer, schedule, SQLITE))
         except sqlite3.IntegrityError as error:
             raise DuplicateIdError("customer", customer.id) from error
+        if external_id is not None:
+            self._uow._run(INSERT_EXTERNAL_ID_SQL, (external_id, customer.id))
         self._sides.add(customer)
         self._uow._known[customer.id] = customer
 
@@ -151,6 +162,7 @@ class Customers:
         if changed == 0:
             raise StaleVersionError(customer_id, expected_version, self._version(customer_id))
         self._sides.remove(customer_id)
+        self._uow._run(DELETE_EXTERNAL_ID_SQL, (customer_id,))
 
     def _version(self, customer_id: str) -> int | None:
         found = self._uow._one(SQL.version_of, (customer_id,))
@@ -185,7 +197,7 @@ class Customers:
         rows = self._uow._rows(SIMILAR_NAMES_SQL, (json_list(blocks), per_block - 1))
         out: list[tuple[str, str]] = []
         for customer_id, name in rows:
-            if not isinstance(name, str):  # NULL: the document is not JSON, or has no name
+            if not isinstance(name, str):  # NULL: not written by poolkit, or damaged
                 raise DamagedRecordError("customer", customer_id, "its stored name is unreadable")
             out.append((customer_id, name))
         return out
@@ -249,6 +261,12 @@ class Customers:
             SORTS,
         )
 
+    def with_external_ids(self, external_ids: frozenset[str]) -> dict[str, str]:
+        if not external_ids:
+            return {}
+        rows = self._uow._rows(WITH_EXTERNAL_IDS_SQL, (json_list(external_ids),))
+        return {str(external_id): str(customer_id) for external_id, customer_id in rows}
+
 
 _Member = TypeVar("_Member", Rep, Pool)
 
@@ -264,7 +282,18 @@ class TeamDocuments(Generic[_Member]):
 
     def get(self, item_id: str) -> _Member | None:
         found = self._uow._one(f"SELECT body FROM {self._table} WHERE id = ?", (item_id,))
-        return None if found is None else read_document(self._kind, found[0], self._what, item_id)
+        if found is None:
+            return None
+        body = found[0]
+        decoded = self._uow._store.team_documents
+        key = (self._table, item_id)
+        known = decoded.get(key)
+        if known is not None and known[0] == body and isinstance(known[1], self._kind):
+            return known[1]
+        item = read_document(self._kind, body, self._what, item_id)
+        if isinstance(body, str):
+            decoded[key] = (body, item)
+        return item
 
     def put(self, item: _Member) -> None:
         self._uow._run(

@@ -136,6 +136,17 @@ class SqliteUnitOfWork:
         """Run a statement that returns no rows; the number of rows it changed."""
         return self._execute(sql, params).rowcount
 
+    def _run_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        """Run a statement that returns no rows once per row of ``rows``."""
+        conn = self._open_connection()
+        if not conn.in_transaction:
+            self._begin(conn)
+        try:
+            conn.executemany(sql, rows)
+        except sqlite3.Error as error:
+            self._raise_mapped(error)
+            raise
+
     def _one(self, sql: str, params: Sequence[Any] = ()) -> Any:
         """The first row of ``sql``, or None."""
         cursor = self._execute(sql, params)

@@ -29,6 +29,7 @@ A store still being written runs only the contracts of what it already implement
 :class:`FiguresConformance`     the report's counts: customers by status, pool, owner
                                 and grade; events by kind over a span of time
 :class:`FeedConformance`        the change feed: order, pages, rollbacks, reopening
+:class:`ExternalIdConformance`  imported customers by their external ids
 :class:`ReviewConformance`      the review list of look-alikes
 :class:`TeamConformance`        reps, pools and settings
 :class:`PoolLockConformance`    ``lock_pool``: a pool's turn read and written under it
@@ -60,6 +61,7 @@ from __future__ import annotations
 from poolkit.testing.conformance.concurrent import ConcurrentUnitsOfWork
 from poolkit.testing.conformance.customers import CustomerConformance
 from poolkit.testing.conformance.events import EventLogConformance
+from poolkit.testing.conformance.external_ids import ExternalIdConformance
 from poolkit.testing.conformance.feed import FeedConformance
 from poolkit.testing.conformance.figures import FiguresConformance
 from poolkit.testing.conformance.holdings import HoldingsConformance
@@ -85,6 +87,7 @@ class StoreConformance(
     WhatIfConformance,
     PoolLockConformance,
     HoldingsConformance,
+    ExternalIdConformance,
 ):
     """The whole store contract of :mod:`poolkit.ports` and the service on top of it.
     Subclass with a ``store`` fixture."""
@@ -94,6 +97,7 @@ __all__ = [
     "ConcurrentUnitsOfWork",
     "CustomerConformance",
     "EventLogConformance",
+    "ExternalIdConformance",
     "FeedConformance",
     "FiguresConformance",
     "HoldingsConformance",
