@@ -102,7 +102,8 @@ def policy(ctx: Context, args: argparse.Namespace) -> None:
 
 @command(
     "depart",
-    "register that a rep has left: all their customers drop to the public pool",
+    "register that a rep has left: their customers drop to the public pool, or go to "
+    "pool members where the policy spreads departures",
     arg("rep", help="the rep who leaves"),
 )
 def depart(ctx: Context, args: argparse.Namespace) -> None:
