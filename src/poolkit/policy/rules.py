@@ -279,14 +279,30 @@ def due_action(customer: Customer, policy: Policy, at: datetime) -> DueAction:
     that has already happened. A :class:`Reschedule`'s instants all lie after ``at``.
     """
     require_aware(at, "at")
-    deadline = next_drop(customer, policy)
-    owner_id = customer.owner_id
+    return decide_due(
+        next_drop(customer, policy), customer.owner_id, customer.warned_due_at, policy.zone, at
+    )
+
+
+def decide_due(
+    deadline: Deadline | None,
+    owner_id: str | None,
+    warned_due_at: datetime | None,
+    zone: tzinfo,
+    at: datetime,
+) -> DueAction:
+    """:func:`due_action`, from what it reads of the customer: its :func:`next_drop`, its
+    owner and the drop it was last warned of.
+
+    The forecast replays a customer's warnings through this alone: a warning changes only
+    ``warned_due_at``, which no deadline reads, so the deadline is computed once.
+    """
     if deadline is not None and owner_id is not None:
         if utc(deadline.due_at) <= utc(at):
             return Drop(owner_id, deadline)
-        if is_warning_due(deadline, customer, at):
-            return Warn(owner_id, deadline, policy.zone)
-    return Reschedule(schedule(customer, policy))
+        if _warning_due(deadline, warned_due_at, at):
+            return Warn(owner_id, deadline, zone)
+    return Reschedule(_schedule(deadline, warned_due_at))
 
 
 def evaluate_drop(customer: Customer, policy: Policy, at: datetime) -> Decision:
@@ -327,10 +343,14 @@ def warning_due(customer: Customer, policy: Policy, at: datetime) -> Deadline | 
 
 def is_warning_due(deadline: Deadline, customer: Customer, at: datetime) -> bool:
     """Whether the warning of ``deadline`` (the customer's next drop) is due at ``at``."""
+    return _warning_due(deadline, customer.warned_due_at, at)
+
+
+def _warning_due(deadline: Deadline, warned_due_at: datetime | None, at: datetime) -> bool:
     return (
         deadline.warn_at is not None
         and utc(deadline.warn_at) <= utc(at) < utc(deadline.due_at)
-        and not same_instant(customer.warned_due_at, deadline.due_at)
+        and not same_instant(warned_due_at, deadline.due_at)
     )
 
 
@@ -345,10 +365,14 @@ def schedule(customer: Customer, policy: Policy) -> Schedule:
 
 def schedule_for(customer: Customer, deadline: Deadline | None) -> Schedule:
     """:func:`schedule`, for a caller that has the customer's :func:`next_drop` already."""
+    return _schedule(deadline, customer.warned_due_at)
+
+
+def _schedule(deadline: Deadline | None, warned_due_at: datetime | None) -> Schedule:
     if deadline is None:
         return Schedule()
     warn_at = deadline.warn_at
-    if warn_at is not None and same_instant(customer.warned_due_at, deadline.due_at):
+    if warn_at is not None and same_instant(warned_due_at, deadline.due_at):
         warn_at = None
     return Schedule(drop_at=deadline.due_at, warn_at=warn_at)
 
