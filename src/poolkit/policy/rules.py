@@ -160,14 +160,14 @@ def _anchor(rule: DropRule, customer: Customer) -> datetime | None:
     """The instant the rule counts from, or None when the rule does not watch this customer."""
     owned_since = customer.owned_since
     assert owned_since is not None
+    if rule.kind is DropKind.NO_FOLLOW_UP:
+        follow_up = follow_up_anchor(rule, customer)
+        # A follow-up made before the current owner took the customer does not count:
+        # each owner gets the full period from the moment they took it.
+        return max(owned_since, follow_up, key=utc) if follow_up is not None else owned_since
     deal = customer.last_deal_at
     dealt_while_owned = deal is not None and utc(deal) >= utc(owned_since)
     match rule.kind:
-        case DropKind.NO_FOLLOW_UP:
-            follow_up = follow_up_anchor(rule, customer)
-            # A follow-up made before the current owner took the customer does not count:
-            # each owner gets the full period from the moment they took it.
-            return max(owned_since, follow_up, key=utc) if follow_up is not None else owned_since
         case DropKind.NO_FIRST_DEAL:
             return None if dealt_while_owned else owned_since
         case DropKind.NO_REPEAT_DEAL:
@@ -297,12 +297,19 @@ def decide_due(
     The forecast replays a customer's warnings through this alone: a warning changes only
     ``warned_due_at``, which no deadline reads, so the deadline is computed once.
     """
-    if deadline is not None and owner_id is not None:
-        if utc(deadline.due_at) <= utc(at):
+    if deadline is None:
+        return Reschedule(Schedule())
+    # Each instant is converted once: the forecast asks this several times per customer.
+    due_at = utc(deadline.due_at)
+    warned = warned_due_at is not None and utc(warned_due_at) == due_at
+    warn_at = None if warned else deadline.warn_at
+    if owner_id is not None:
+        now = utc(at)
+        if due_at <= now:
             return Drop(owner_id, deadline)
-        if _warning_due(deadline, warned_due_at, at):
+        if warn_at is not None and utc(warn_at) <= now:  # and now < due_at, just checked
             return Warn(owner_id, deadline, zone)
-    return Reschedule(_schedule(deadline, warned_due_at))
+    return Reschedule(Schedule(drop_at=deadline.due_at, warn_at=warn_at))
 
 
 def evaluate_drop(customer: Customer, policy: Policy, at: datetime) -> Decision:

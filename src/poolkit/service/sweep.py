@@ -130,14 +130,16 @@ def _replay(
     """
     items: list[ForecastItem] = []
     owner_id, warned_due_at = customer.owner_id, customer.warned_due_at
-    t, end = start, utc(until)
-    while utc(t) <= end:
+    t, now, end = start, utc(start), utc(until)
+    while now <= end:
         action = rules.decide_due(deadline, owner_id, warned_due_at, zone, t)
         if isinstance(action, Reschedule):
             next_at = action.schedule.next_at
             if next_at is None:
                 break
-            t = max(next_at, t, key=utc)
+            later = utc(next_at)
+            if later >= now:  # the later of the two, the next instant on a tie
+                t, now = next_at, later
             continue
         fired = action.deadline
         message = fired.message if isinstance(action, Drop) else action.message
