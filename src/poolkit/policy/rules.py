@@ -164,7 +164,9 @@ def _anchor(rule: DropRule, customer: Customer) -> datetime | None:
         follow_up = follow_up_anchor(rule, customer)
         # A follow-up made before the current owner took the customer does not count:
         # each owner gets the full period from the moment they took it.
-        return max(owned_since, follow_up, key=utc) if follow_up is not None else owned_since
+        if follow_up is None or utc(follow_up) <= utc(owned_since):
+            return owned_since
+        return follow_up
     deal = customer.last_deal_at
     dealt_while_owned = deal is not None and utc(deal) >= utc(owned_since)
     match rule.kind:
@@ -213,7 +215,8 @@ def deadlines(customer: Customer, policy: Policy) -> list[Deadline]:
             deadline_after(anchor, rule.days - rule.warn_days, policy) if rule.warn_days else None
         )
         out.append(Deadline(rule, anchor, due_at, warn_at, _DROP_REASONS[rule.kind], policy.zone))
-    out.sort(key=lambda d: utc(d.due_at))
+    if len(out) > 1:
+        out.sort(key=lambda d: utc(d.due_at))
     return out
 
 
