@@ -353,14 +353,10 @@ def warning_due(customer: Customer, policy: Policy, at: datetime) -> Deadline | 
 
 def is_warning_due(deadline: Deadline, customer: Customer, at: datetime) -> bool:
     """Whether the warning of ``deadline`` (the customer's next drop) is due at ``at``."""
-    return _warning_due(deadline, customer.warned_due_at, at)
-
-
-def _warning_due(deadline: Deadline, warned_due_at: datetime | None, at: datetime) -> bool:
     return (
         deadline.warn_at is not None
         and utc(deadline.warn_at) <= utc(at) < utc(deadline.due_at)
-        and not same_instant(warned_due_at, deadline.due_at)
+        and not same_instant(customer.warned_due_at, deadline.due_at)
     )
 
 
@@ -375,14 +371,10 @@ def schedule(customer: Customer, policy: Policy) -> Schedule:
 
 def schedule_for(customer: Customer, deadline: Deadline | None) -> Schedule:
     """:func:`schedule`, for a caller that has the customer's :func:`next_drop` already."""
-    return _schedule(deadline, customer.warned_due_at)
-
-
-def _schedule(deadline: Deadline | None, warned_due_at: datetime | None) -> Schedule:
     if deadline is None:
         return Schedule()
     warn_at = deadline.warn_at
-    if warn_at is not None and same_instant(warned_due_at, deadline.due_at):
+    if warn_at is not None and same_instant(customer.warned_due_at, deadline.due_at):
         warn_at = None
     return Schedule(drop_at=deadline.due_at, warn_at=warn_at)
 
