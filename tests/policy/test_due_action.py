@@ -12,12 +12,22 @@ from zoneinfo import ZoneInfo
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from poolkit import Customer, ManualClock, MemoryStore, Policy, PoolService, Rep, Team
+from poolkit import (
+    Customer,
+    CustomerStatus,
+    ManualClock,
+    MemoryStore,
+    Policy,
+    PoolService,
+    Rep,
+    Team,
+)
 from poolkit.clock import utc
-from poolkit.model.history import replay
+from poolkit.model.history import apply, replay
 from poolkit.policy import rules
 from poolkit.policy.rules import ActionKind, Drop, Reschedule, Warn
 from poolkit.service.stored_policy import StoredPolicy, save
+from poolkit.service.sweep import _forecast_one, _warned
 from poolkit.stores.sqlite import SqliteStore
 from poolkit.testing import strategies
 
@@ -140,6 +150,53 @@ def test_the_decision_agrees_with_the_deadline_and_the_schedule(
             for t in (action.schedule.drop_at, action.schedule.warn_at)
             if t is not None
         )
+
+
+def replayed_through_apply(
+    customer: Customer, policy: Policy, start: datetime, until: datetime
+) -> list[tuple[ActionKind, datetime, str, str, str]]:
+    """The forecast as the sweep does it, step by step: :func:`rules.due_action` asked at
+    each instant it names, each warning written as the sweep's ``Warned`` event and applied
+    to the customer through the full :func:`apply`."""
+    out = []
+    t = start
+    while utc(t) <= utc(until):
+        action = rules.due_action(customer, policy, t)
+        if isinstance(action, Reschedule):
+            if action.schedule.next_at is None:
+                break
+            t = max(action.schedule.next_at, t, key=utc)
+            continue
+        message = action.deadline.message if isinstance(action, Drop) else action.message
+        out.append((action.kind, t, action.deadline.rule.name, action.code.value, message))
+        if isinstance(action, Drop):
+            break
+        warned = apply(customer, _warned(customer, action, t))
+        assert warned is not None
+        customer = warned
+    return out
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    # Private customers, from a little before their owner took them: the ones that drop.
+    strategies.customers(statuses=(CustomerStatus.PRIVATE,), rep_ids=REPS, pool_ids=POOLS),
+    strategies.policies(rep_ids=REPS, pool_ids=POOLS, max_rules=3, max_days=20),
+    st.timedeltas(timedelta(days=-5), timedelta(days=25)),
+    st.timedeltas(timedelta(0), timedelta(days=40)),
+)
+def test_the_replay_is_the_decision_with_each_warning_applied(
+    customer: Customer, policy: Policy, offset: timedelta, ahead: timedelta
+) -> None:
+    # The forecast computes a customer's deadline once and moves only the drop it was
+    # warned of: a warning changes nothing a deadline reads.
+    assert customer.owned_since is not None
+    start = customer.owned_since + offset
+    items = _forecast_one(customer, policy, start, start + ahead)
+    got = [(item.action, item.at, item.rule, item.code, item.message) for item in items]
+    assert got == replayed_through_apply(customer, policy, start, start + ahead)
+    assert all(item.customer_id == customer.id for item in items)
+    assert all(item.owner_id == customer.owner_id for item in items)
 
 
 def test_forecast_and_sweep_items_say_drop_or_warning_with_an_enum() -> None:

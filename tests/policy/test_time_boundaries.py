@@ -9,16 +9,18 @@ never computed with poolkit's own calendar functions.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import attrs
 import pytest
+from dateutil import tz as dateutil_tz
 
 from poolkit import Customer, CustomerStatus, ManualClock, PoolService
 from poolkit.errors import ClaimLimitExceeded, CooldownActive, InvalidValueError, NaiveDatetimeError
 from poolkit.model.events import Dropped, Warned
+from poolkit.policy.calendar import local_instant, start_of_day
 
 Factory = Callable[..., PoolService]
 
@@ -382,3 +384,22 @@ def test_customer_refuses_naive_datetimes(fields: dict[str, Any]) -> None:
     values.update(fields)
     with pytest.raises(NaiveDatetimeError):
         Customer(**values)
+
+
+def test_start_of_day_is_the_same_kept_or_computed_and_carries_the_zone_asked_for() -> None:
+    # Kept per zone and day: the kept instant must be the computed one, and a zone equal
+    # to a kept one (a fixed offset under another name) must get its own tzinfo back.
+    havana = ZoneInfo("America/Havana")
+    day = date(2026, 3, 8)
+    assert start_of_day(day, havana) == local_instant(day, time(0, 0), havana)
+    assert start_of_day(day, havana) == datetime(2026, 3, 8, 5, 0, tzinfo=UTC)
+    east, renamed = timezone(timedelta(hours=8), "CST"), timezone(timedelta(hours=8), "BJT")
+    assert east == renamed
+    assert start_of_day(day, east).tzinfo is east
+    assert start_of_day(day, renamed).tzinfo is renamed
+    assert start_of_day(day, renamed).tzname() == "BJT"
+    # A zone that cannot be kept (dateutil's zones are unhashable) is computed each time.
+    york = dateutil_tz.gettz("America/New_York")
+    assert york is not None
+    assert start_of_day(day, york) == datetime(2026, 3, 8, 5, 0, tzinfo=UTC)
+    assert start_of_day(day, york).tzinfo is york

@@ -16,6 +16,7 @@ read deadlines off their own calendar. Two local times need a rule:
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 from dateutil import tz as dateutil_tz
@@ -93,6 +94,19 @@ def counting_wall_time(at: datetime, zone: tzinfo) -> datetime:
 
 def start_of_day(day: date, zone: tzinfo) -> datetime:
     """Local midnight of ``day`` (or the first instant of the day where midnight is skipped)."""
+    # Kept per zone and day: every deadline of a "start_of_day" policy and every day of a
+    # report asks it, for a few hundred distinct days.
+    try:
+        found = _start_of_day(day, zone)
+    except TypeError:  # an unhashable tzinfo: nothing to keep it by
+        return local_instant(day, time(0, 0), zone)
+    # A zone equal to a cached one but another object (a renamed fixed offset) gets its
+    # own instant, so the result carries the very tzinfo asked for.
+    return found if found.tzinfo is zone else local_instant(day, time(0, 0), zone)
+
+
+@functools.lru_cache(maxsize=8192)
+def _start_of_day(day: date, zone: tzinfo) -> datetime:
     return local_instant(day, time(0, 0), zone)
 
 

@@ -160,14 +160,16 @@ def _anchor(rule: DropRule, customer: Customer) -> datetime | None:
     """The instant the rule counts from, or None when the rule does not watch this customer."""
     owned_since = customer.owned_since
     assert owned_since is not None
+    if rule.kind is DropKind.NO_FOLLOW_UP:
+        follow_up = follow_up_anchor(rule, customer)
+        # A follow-up made before the current owner took the customer does not count:
+        # each owner gets the full period from the moment they took it.
+        if follow_up is None or utc(follow_up) <= utc(owned_since):
+            return owned_since
+        return follow_up
     deal = customer.last_deal_at
     dealt_while_owned = deal is not None and utc(deal) >= utc(owned_since)
     match rule.kind:
-        case DropKind.NO_FOLLOW_UP:
-            follow_up = follow_up_anchor(rule, customer)
-            # A follow-up made before the current owner took the customer does not count:
-            # each owner gets the full period from the moment they took it.
-            return max(owned_since, follow_up, key=utc) if follow_up is not None else owned_since
         case DropKind.NO_FIRST_DEAL:
             return None if dealt_while_owned else owned_since
         case DropKind.NO_REPEAT_DEAL:
@@ -213,7 +215,8 @@ def deadlines(customer: Customer, policy: Policy) -> list[Deadline]:
             deadline_after(anchor, rule.days - rule.warn_days, policy) if rule.warn_days else None
         )
         out.append(Deadline(rule, anchor, due_at, warn_at, _DROP_REASONS[rule.kind], policy.zone))
-    out.sort(key=lambda d: utc(d.due_at))
+    if len(out) > 1:
+        out.sort(key=lambda d: utc(d.due_at))
     return out
 
 
@@ -279,14 +282,37 @@ def due_action(customer: Customer, policy: Policy, at: datetime) -> DueAction:
     that has already happened. A :class:`Reschedule`'s instants all lie after ``at``.
     """
     require_aware(at, "at")
-    deadline = next_drop(customer, policy)
-    owner_id = customer.owner_id
-    if deadline is not None and owner_id is not None:
-        if utc(deadline.due_at) <= utc(at):
+    return decide_due(
+        next_drop(customer, policy), customer.owner_id, customer.warned_due_at, policy.zone, at
+    )
+
+
+def decide_due(
+    deadline: Deadline | None,
+    owner_id: str | None,
+    warned_due_at: datetime | None,
+    zone: tzinfo,
+    at: datetime,
+) -> DueAction:
+    """:func:`due_action`, from what it reads of the customer: its :func:`next_drop`, its
+    owner and the drop it was last warned of.
+
+    The forecast replays a customer's warnings through this alone: a warning changes only
+    ``warned_due_at``, which no deadline reads, so the deadline is computed once.
+    """
+    if deadline is None:
+        return Reschedule(Schedule())
+    # Each instant is converted once: the forecast asks this several times per customer.
+    due_at = utc(deadline.due_at)
+    warned = warned_due_at is not None and utc(warned_due_at) == due_at
+    warn_at = None if warned else deadline.warn_at
+    if owner_id is not None:
+        now = utc(at)
+        if due_at <= now:
             return Drop(owner_id, deadline)
-        if is_warning_due(deadline, customer, at):
-            return Warn(owner_id, deadline, policy.zone)
-    return Reschedule(schedule(customer, policy))
+        if warn_at is not None and utc(warn_at) <= now:  # and now < due_at, just checked
+            return Warn(owner_id, deadline, zone)
+    return Reschedule(Schedule(drop_at=deadline.due_at, warn_at=warn_at))
 
 
 def evaluate_drop(customer: Customer, policy: Policy, at: datetime) -> Decision:

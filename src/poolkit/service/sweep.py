@@ -8,7 +8,7 @@ sweep would act; the dry run is the sweep itself in a unit of work that is rolle
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, tzinfo
 
 import attrs
 
@@ -16,10 +16,9 @@ from poolkit.clock import require_aware, utc
 from poolkit.errors import InvalidValueError, PoolkitError
 from poolkit.model.customer import Customer
 from poolkit.model.events import Dropped, Warned
-from poolkit.model.history import apply
 from poolkit.policy import rules
 from poolkit.policy.config import Inflow, Policy
-from poolkit.policy.rules import ActionKind, Drop, Reschedule, Warn
+from poolkit.policy.rules import ActionKind, Deadline, Drop, Reschedule, Warn
 from poolkit.service._core import ServiceCore, Work, next_event
 from poolkit.service._retry import run_retried
 from poolkit.service.assigning import Assignment, assign_automatically
@@ -110,34 +109,54 @@ def _forecast_one(
     """The actions sweeps at every instant from ``start`` to ``until`` would take on
     ``customer``: the one decision, asked at each instant it names, with each warning
     applied as the sweep applies it."""
+    return _replay(customer, rules.next_drop(customer, policy), policy.zone, start, until)
+
+
+def _replay(
+    customer: Customer,
+    deadline: Deadline | None,
+    zone: tzinfo,
+    start: datetime,
+    until: datetime,
+) -> list[ForecastItem]:
+    """:func:`_forecast_one`, for a caller that has the customer's
+    :func:`~poolkit.policy.rules.next_drop` under the policy (in ``zone``) already.
+
+    Each step asks :func:`~poolkit.policy.rules.decide_due`, the core of
+    :func:`~poolkit.policy.rules.due_action`, with what the customer would be by then. A
+    sweep's warning (its :class:`Warned` event, applied) changes the customer's
+    ``warned_due_at`` and version and nothing else: no deadline reads either, so the
+    deadline holds for the whole replay and only ``warned_due_at`` moves.
+    """
     items: list[ForecastItem] = []
-    t = start
-    while utc(t) <= utc(until):
-        action = rules.due_action(customer, policy, t)
+    owner_id, warned_due_at = customer.owner_id, customer.warned_due_at
+    t, now, end = start, utc(start), utc(until)
+    while now <= end:
+        action = rules.decide_due(deadline, owner_id, warned_due_at, zone, t)
         if isinstance(action, Reschedule):
             next_at = action.schedule.next_at
             if next_at is None:
                 break
-            t = max(next_at, t, key=utc)
+            later = utc(next_at)
+            if later >= now:  # the later of the two, the next instant on a tie
+                t, now = next_at, later
             continue
-        deadline = action.deadline
-        message = deadline.message if isinstance(action, Drop) else action.message
+        fired = action.deadline
+        message = fired.message if isinstance(action, Drop) else action.message
         items.append(
             ForecastItem(
                 customer.id,
                 action.owner_id,
                 action.kind,
                 t,
-                deadline.rule.name,
+                fired.rule.name,
                 action.code.value,
                 message,
             )
         )
         if isinstance(action, Drop):
             break
-        warned = apply(customer, _warned(customer, action, t))
-        assert warned is not None  # a warning never removes a customer
-        customer = warned
+        warned_due_at = fired.due_at  # what applying the sweep's Warned event sets
     return items
 
 

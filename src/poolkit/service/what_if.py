@@ -4,7 +4,7 @@ A sales director about to shorten the drop period or cut the caps asks first: wh
 drop next week, whose drop moves and by how much, which reps would be over the new cap or
 claim limit. The answer replays, customer by customer, the very decision a sweep takes
 after ``change_policy(candidate)`` (:func:`poolkit.policy.rules.due_action`, through the
-forecast's :func:`~poolkit.service.sweep._forecast_one`), beside the same replay under the
+forecast's replay, :func:`~poolkit.service.sweep._replay`), beside the same replay under the
 policy in force. Nothing is written: not a schedule, not the stored policy.
 
 The private customers are read in pages of ``sweep_batch``, by id, each page in its own
@@ -33,7 +33,7 @@ from poolkit.policy.config import Policy
 from poolkit.policy.rules import ActionKind, Deadline
 from poolkit.ports import CustomerQuery
 from poolkit.service._core import ServiceCore
-from poolkit.service.sweep import ForecastItem, _forecast_one
+from poolkit.service.sweep import ForecastItem, _replay
 
 __all__ = ["DropShift", "PoolOutlook", "RepOutlook", "WhatIf", "WhatIfCustomer", "WhatIfJobs"]
 
@@ -262,7 +262,7 @@ def _actions(
     next_at = rules.schedule_for(customer, deadline).next_at
     if next_at is None or utc(next_at) > utc(plan.until):
         return ()
-    return tuple(_forecast_one(customer, policy, plan.at, plan.until))
+    return tuple(_replay(customer, deadline, policy.zone, plan.at, plan.until))
 
 
 def _drop_key(deadline: Deadline | None) -> tuple[datetime, str] | None:
