@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import functools
 import math
 from collections.abc import Mapping
 from datetime import datetime
@@ -105,10 +106,16 @@ def _related(_: Any, attribute: Any, value: Mapping[str, datetime]) -> None:
         require_aware(since, f"related_reps.{rep_id}")
 
 
-def _follow_ups(_: Any, attribute: Any, value: Mapping[str, datetime]) -> None:
+@functools.cache
+def _follow_up_kinds() -> frozenset[str]:
+    """Worked out once: every customer made or decoded checks its follow-up kinds."""
     from poolkit.model.events import FollowUpKind  # events builds on this module
 
-    kinds = {kind.value for kind in FollowUpKind}
+    return frozenset(kind.value for kind in FollowUpKind)
+
+
+def _follow_ups(_: Any, attribute: Any, value: Mapping[str, datetime]) -> None:
+    kinds = _follow_up_kinds()
     for kind, at in value.items():
         if kind not in kinds:
             raise InvalidValueError("last_follow_up_by_kind", f"not a follow-up kind: {kind!r}")
