@@ -7,6 +7,7 @@ from datetime import datetime, timezone
 from enum import Enum
 from types import MappingProxyType
 from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
 
 from poolkit.clock import require_aware
 from poolkit.errors import InvalidValueError
@@ -60,10 +61,13 @@ def optional_identifier(instance: Any, attribute: Any, value: Any) -> None:
         identifier(instance, attribute, value)
 
 
+_ALWAYS_AWARE = (timezone, ZoneInfo)
+
+
 def aware(_: Any, attribute: Any, value: Any) -> None:
-    # A datetime with a fixed offset (every one a document holds but ZoneInfo ones) has
-    # one whatever the wall time: the check costs no utcoffset call then.
-    if type(value) is datetime and type(value.tzinfo) is timezone:
+    # A fixed offset or a ZoneInfo zone (what every decoded datetime has) gives every wall
+    # time an offset: the check costs no utcoffset call then.
+    if type(value) is datetime and type(value.tzinfo) in _ALWAYS_AWARE:
         return
     if not isinstance(value, datetime):
         raise InvalidValueError(attribute.name, f"expected a datetime, got {value!r}")
@@ -98,6 +102,8 @@ def at_least_one(_: Any, attribute: Any, value: Any) -> None:
 def enum_member(kind: type[E], field: str, value: Any) -> E:
     """The member of ``kind`` for ``value``; an unknown value raises poolkit's typed error,
     so catching PoolkitError catches it (the enum's own ValueError would escape)."""
+    if type(value) is kind:  # already a member, as every decoded or evolved value holds
+        return value
     try:
         return kind(value)
     except ValueError:

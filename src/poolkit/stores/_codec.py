@@ -93,14 +93,17 @@ def decode_datetime(text: str, field: str = "datetime") -> datetime:
     if key is None:
         return parsed
     zone = _zone(key, text, field)
-    # Keep the wall time and pick the fold whose offset was written: this restores the
-    # original exactly, even in a DST fold or gap.
-    local = parsed.replace(tzinfo=zone)
+    # The instant in the zone: when the zone gives it the offset written, it has the wall
+    # time written too, and the fold of that offset (the common case, one call).
+    local = parsed.astimezone(zone)
     if local.utcoffset() == offset:
         return local
-    local = parsed.replace(tzinfo=zone, fold=1)
-    if local.utcoffset() == offset:
-        return local
+    # Else keep the wall time and pick the fold whose offset was written: a wall time in a
+    # DST gap, which no instant has in the zone, comes back as it was.
+    for fold in (0, 1):
+        local = parsed.replace(tzinfo=zone, fold=fold)
+        if local.utcoffset() == offset:
+            return local
     # The zone's rules changed since this was written (a tzdata update): the instant
     # written is what was meant, so keep it.
     return parsed.astimezone(zone)
@@ -242,7 +245,7 @@ def _frozenset_reader(item: Read) -> Read:
     def items(raw: Any, field: str) -> Any:
         if not isinstance(raw, list):
             raise InvalidValueError(field, f"expected a list, got {raw!r}")
-        return frozenset(item(each, field) for each in raw)
+        return frozenset([item(each, field) for each in raw])
 
     return items
 
@@ -251,6 +254,12 @@ def _mapping_reader(value: Read) -> Read:
     def mapping(raw: Any, field: str) -> Any:
         if not isinstance(raw, dict):
             raise InvalidValueError(field, f"expected an object, got {raw!r}")
+        try:
+            return {key: value(each, field) for key, each in raw.items()}
+        except InvalidValueError:
+            pass
+        # Read again, naming each entry, to say which one is wrong: naming them all on the
+        # way cost a string per entry of every document.
         return {key: value(each, f"{field}.{key}") for key, each in raw.items()}
 
     return mapping
@@ -263,7 +272,13 @@ def _identity_key(raw: Any, field: str) -> Any:
 
 
 def _enum_reader(members: type[enum.Enum]) -> Read:
+    by_value = members._value2member_map_
+
     def member(raw: Any, field: str) -> Any:
+        if type(raw) is str:  # a member's value, found without the enum's own call
+            found = by_value.get(raw)
+            if found is not None:
+                return found
         try:
             return members(raw)
         except ValueError as error:
@@ -329,9 +344,11 @@ def decode(kind: type[T], data: Mapping[str, Any]) -> T:
     Every check a value gets when made runs here too (the class's own validators, through
     its ``__init__``): a document is data from outside, however it was written.
     """
-    if not isinstance(data, Mapping):
+    if type(data) is not dict and not isinstance(data, Mapping):
         raise InvalidValueError(kind.__name__, f"expected an object, got {data!r}")
-    cls: type[Any] = _event_class(kind, data) if issubclass(kind, Event) else kind
+    cls: type[Any] = kind
+    if kind is not Customer and issubclass(kind, Event):
+        cls = _event_class(kind, data)
     fields = _FIELDS.get(cls) or _fields(cls)
     kwargs: dict[str, Any] = {}
     for name, raw in data.items():
