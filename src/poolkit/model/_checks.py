@@ -149,7 +149,7 @@ def of_type(kind: type) -> Any:
     """Like attrs' instance_of, but raising poolkit's typed error."""
 
     def check(_: Any, attribute: Any, value: Any) -> None:
-        if type(value) is kind and (kind is not str or value.isascii()):
+        if type(value) is kind and (not isinstance(value, str) or value.isascii()):
             return
         if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
             raise InvalidValueError(

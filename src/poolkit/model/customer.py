@@ -85,11 +85,16 @@ def attribute_values(_: Any, attribute: Any, value: Mapping[str, Any]) -> None:
     for key, item in value.items():
         # The common cases first, by exact type: every decoded customer passes here.
         kind = type(item)
-        if type(key) is str and key and key.isascii() and (
-            (kind is str and item.isascii())
-            or kind is bool
-            or (kind is int and MIN_INT <= item <= MAX_INT)
-            or (kind is float and math.isfinite(item))
+        if (
+            type(key) is str
+            and key
+            and key.isascii()
+            and (
+                (kind is str and item.isascii())
+                or kind is bool
+                or (kind is int and MIN_INT <= item <= MAX_INT)
+                or (kind is float and math.isfinite(item))
+            )
         ):
             continue
         if not isinstance(key, str) or not key or not is_text(key):
