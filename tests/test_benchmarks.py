@@ -100,6 +100,17 @@ def run(script: str, *args: str) -> str:
             ["held   plain ms", "ratio: assignment cost"],
         ),
         (
+            "bench_codec.py",
+            ("--values", "40", "--repeat", "1", "--profile", "3"),
+            [
+                "customers, json            read",
+                "customers, json            write",
+                "events, json               read",
+                "events, json               write",
+                "profile of reading and writing",
+            ],
+        ),
+        (
             "bench_review.py",
             ("--numbered", "200", "--random", "400", "--examples", "2"),
             ["numbered   before", "numbered   after", "random     before", "random     after"],

@@ -31,6 +31,7 @@ import attrs
 
 from poolkit.clock import require_aware
 from poolkit.errors import InvalidValueError
+from poolkit.model._checks import identifier, optional_identifier
 from poolkit.model.customer import Customer, IdentityKey
 from poolkit.model.events import EVENT_TYPES, Event
 from poolkit.model.pool import Pool
@@ -58,6 +59,22 @@ def _encode_aware(value: datetime) -> str:
     return text
 
 
+_ZONES: dict[str, ZoneInfo] = {}
+"""The zones named in documents, by key: a document names a handful of zones thousands of
+times, and ``ZoneInfo(key)`` costs more than a dict lookup even when it hits its cache."""
+
+
+def _zone(key: str, text: str, field: str) -> ZoneInfo:
+    zone = _ZONES.get(key)
+    if zone is None:
+        try:
+            zone = ZoneInfo(key)
+        except (ZoneInfoNotFoundError, ValueError) as error:
+            raise InvalidValueError(field, f"unknown time zone {key!r} in {text!r}") from error
+        _ZONES[key] = zone
+    return zone
+
+
 def decode_datetime(text: str, field: str = "datetime") -> datetime:
     """The inverse of :func:`encode_datetime`."""
     if not isinstance(text, str):
@@ -70,18 +87,22 @@ def decode_datetime(text: str, field: str = "datetime") -> datetime:
         parsed = datetime.fromisoformat(iso)
     except ValueError as error:
         raise InvalidValueError(field, f"not an ISO 8601 datetime: {text!r}") from error
-    require_aware(parsed, field)
+    offset = parsed.utcoffset()
+    if offset is None:
+        require_aware(parsed, field)  # raises: naive
     if key is None:
         return parsed
-    try:
-        zone = ZoneInfo(key)
-    except (ZoneInfoNotFoundError, ValueError) as error:
-        raise InvalidValueError(field, f"unknown time zone {key!r} in {text!r}") from error
-    # Keep the wall time and pick the fold whose offset was written: this restores the
-    # original exactly, even in a DST fold or gap.
+    zone = _zone(key, text, field)
+    # The instant in the zone: when the zone gives it the offset written, it has the wall
+    # time written too, and the fold of that offset (the common case, one call).
+    local = parsed.astimezone(zone)
+    if local.utcoffset() == offset:
+        return local
+    # Else keep the wall time and pick the fold whose offset was written: a wall time in a
+    # DST gap, which no instant has in the zone, comes back as it was.
     for fold in (0, 1):
         local = parsed.replace(tzinfo=zone, fold=fold)
-        if local.utcoffset() == parsed.utcoffset():
+        if local.utcoffset() == offset:
             return local
     # The zone's rules changed since this was written (a tzdata update): the instant
     # written is what was meant, so keep it.
@@ -127,6 +148,10 @@ def _writer(kind: Any) -> Write | None:
             return lambda value: None if value is None else arm(value)
         return _encode_value
     if origin is frozenset:
+        if args[0] is IdentityKey:
+            # Sorted as pairs of strings: IdentityKey's own ordering (attrs' order=True)
+            # builds two tuples per comparison, which was most of a customer's encoding.
+            return lambda keys: [list(pair) for pair in sorted([(k.kind, k.value) for k in keys])]
         item = _writer(args[0])
         if item is None:
             return sorted
@@ -220,7 +245,7 @@ def _frozenset_reader(item: Read) -> Read:
     def items(raw: Any, field: str) -> Any:
         if not isinstance(raw, list):
             raise InvalidValueError(field, f"expected a list, got {raw!r}")
-        return frozenset(item(each, field) for each in raw)
+        return frozenset([item(each, field) for each in raw])
 
     return items
 
@@ -229,6 +254,12 @@ def _mapping_reader(value: Read) -> Read:
     def mapping(raw: Any, field: str) -> Any:
         if not isinstance(raw, dict):
             raise InvalidValueError(field, f"expected an object, got {raw!r}")
+        try:
+            return {key: value(each, field) for key, each in raw.items()}
+        except InvalidValueError:
+            pass
+        # Read again, naming each entry, to say which one is wrong: naming them all on the
+        # way cost a string per entry of every document.
         return {key: value(each, f"{field}.{key}") for key, each in raw.items()}
 
     return mapping
@@ -241,7 +272,13 @@ def _identity_key(raw: Any, field: str) -> Any:
 
 
 def _enum_reader(members: type[enum.Enum]) -> Read:
+    by_value = members._value2member_map_
+
     def member(raw: Any, field: str) -> Any:
+        if type(raw) is str:  # a member's value, found without the enum's own call
+            found = by_value.get(raw)
+            if found is not None:
+                return found
         try:
             return members(raw)
         except ValueError as error:
@@ -261,18 +298,30 @@ def _scalar_reader(expected: type) -> Read:
     return scalar
 
 
-_FIELDS: dict[type, tuple[tuple[str, str, Read], ...]] = {}
+Fields = dict[str, tuple[str, Read | None]]
+"""A class's fields by the name documents use: its init argument and its reader (None for
+a field that its class's own validator checks whole, or for an event's ``kind``)."""
+
+# Validators that check a string field whole, type included: the reader need not check it
+# first (the validator refuses a wrong type with the same typed error, naming the field).
+_STRING_CHECKS = (identifier, optional_identifier)
+
+_FIELDS: dict[type, Fields] = {}
 
 
-def _fields(cls: type) -> tuple[tuple[str, str, Read], ...]:
-    """(name, init argument, reader) of each field of ``cls``, cached per class."""
+def _fields(cls: type) -> Fields:
+    """The fields of ``cls`` (see :data:`Fields`), worked out once per class."""
     found = _FIELDS.get(cls)
     if found is None:
         # Annotations are strings under PEP 563: resolve them once.
         hints = typing.get_type_hints(cls)
-        found = tuple(
-            (field.name, field.alias, _reader(hints[field.name])) for field in attrs.fields(cls)
-        )
+        found = {}
+        for field in attrs.fields(cls):
+            kind = hints[field.name]
+            checked = field.validator in _STRING_CHECKS and kind in (str, str | None)
+            found[field.name] = (field.alias, None if checked else _reader(kind))
+        if issubclass(cls, Event):
+            found["kind"] = ("", None)  # which class: read by _event_class
         _FIELDS[cls] = found
     return found
 
@@ -291,22 +340,25 @@ def decode(kind: type[T], data: Mapping[str, Any]) -> T:
     """Rebuild a value of type ``kind`` from :func:`encode`'s output.
 
     ``decode(Event, data)`` returns the event class named by ``data["kind"]``.
+
+    Every check a value gets when made runs here too (the class's own validators, through
+    its ``__init__``): a document is data from outside, however it was written.
     """
-    if not isinstance(data, Mapping):
+    if type(data) is not dict and not isinstance(data, Mapping):
         raise InvalidValueError(kind.__name__, f"expected an object, got {data!r}")
     cls: type[Any] = kind
-    kwargs: dict[str, Any] = {}
-    taken = 0
-    if issubclass(kind, Event):
+    if kind is not Customer and issubclass(kind, Event):
         cls = _event_class(kind, data)
-        taken = 1
-    for name, alias, read in _fields(cls):
-        if name in data:
-            kwargs[alias] = read(data[name], name)
-    if len(kwargs) + taken != len(data):
-        known = {name for name, _, _ in _fields(cls)} | ({"kind"} if taken else set())
-        unknown = sorted(set(data) - known)
-        raise InvalidValueError(unknown[0], f"unknown field of {cls.__name__}")
+    fields = _FIELDS.get(cls) or _fields(cls)
+    kwargs: dict[str, Any] = {}
+    for name, raw in data.items():
+        found = fields.get(name)
+        if found is None:
+            unknown = sorted(str(each) for each in data if each not in fields)
+            raise InvalidValueError(unknown[0], f"unknown field of {cls.__name__}")
+        alias, read = found
+        if alias:
+            kwargs[alias] = raw if read is None else read(raw, name)
     try:
         value: T = cls(**kwargs)
     except TypeError as error:
