@@ -32,9 +32,9 @@ class NameBlocks:
     look-alike lookup of an import costs what its rare blocks cost.
 
     The lists are exactly what the store would answer at each point of the unit of work:
-    a list is cut from one ``similar_names`` answer (whose customers have the block when
-    its stored name has it: the index is built from :func:`name_blocks`), and each added
-    customer is put in its place in the lists of its blocks."""
+    each is read once (:meth:`~poolkit.ports.CustomerRepository.names_by_block`, the store's
+    own lists, so no stored name is cut into blocks again here), and each added customer is
+    put in its place in the lists of its blocks."""
 
     def __init__(self, uow: UnitOfWork, per_block: int) -> None:
         self._uow = uow
@@ -46,12 +46,7 @@ class NameBlocks:
         lists = self._lists
         missing = frozenset(block for block in blocks if block not in lists)
         if missing:
-            for block in missing:
-                lists[block] = []
-            for pair in self._uow.customers.similar_names(missing, self._per_block):
-                for block in name_blocks(pair[1]) & missing:
-                    if len(lists[block]) < self._per_block:
-                        lists[block].append(pair)
+            lists.update(self._uow.customers.names_by_block(missing, self._per_block))
         found = {pair for block in blocks for pair in lists[block]}
         return sorted(found)
 
