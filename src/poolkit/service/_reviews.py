@@ -41,14 +41,21 @@ class NameBlocks:
         self._per_block = per_block
         self._lists: dict[str, list[tuple[str, str]]] = {}
 
-    def candidates(self, blocks: frozenset[str]) -> list[tuple[str, str]]:
-        """What ``similar_names(blocks, per_block)`` answers now: ``(id, name)`` by id."""
+    def read(self, blocks: frozenset[str]) -> None:
+        """Read the lists of those of ``blocks`` not read yet, in one lookup: an import
+        batch asks for all its rows' blocks at once."""
         lists = self._lists
         missing = frozenset(block for block in blocks if block not in lists)
         if missing:
             lists.update(self._uow.customers.names_by_block(missing, self._per_block))
-        found = {pair for block in blocks for pair in lists[block]}
-        return sorted(found)
+
+    def candidates(self, blocks: frozenset[str]) -> list[tuple[str, str]]:
+        """What ``similar_names(blocks, per_block)`` answers now: ``(id, name)`` by id."""
+        self.read(blocks)
+        lists = self._lists
+        # By id (a string, its hash kept), not by pair: a tuple's hash is worked out anew.
+        found = {cid: name for block in blocks for cid, name in lists[block]}
+        return sorted(found.items())
 
     def added(self, customer: Customer) -> None:
         """``customer`` was just added in this unit of work."""

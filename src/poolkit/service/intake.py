@@ -15,6 +15,7 @@ from poolkit.errors import (
     PoolkitError,
 )
 from poolkit.identity.keys import normalise_keys
+from poolkit.identity.similarity import name_blocks
 from poolkit.importer import ImportReport, ImportRow, Outcome, RowResult
 from poolkit.model.customer import AttributeValue, Customer, IdentityKey
 from poolkit.model.events import Created
@@ -267,6 +268,8 @@ class IntakeJobs(ServiceCore):
         for other in work.uow.customers.with_keys(wanted) if wanted else ():
             for key in other.keys & wanted:
                 holders.setdefault(key, []).append(other)
+        if work.policy.similarity.enabled:
+            names.read(frozenset().union(*(name_blocks(row.name) for row in batch if _named(row))))
         results = state.results
         for row, normalised in zip(batch, keys, strict=True):
             if not isinstance(row, ImportRow):  # reported like any malformed row
@@ -391,6 +394,10 @@ class _ImportState:
             del self.seen_external[external_id]
         self.mark()
         del self.results[mark:]
+
+
+def _named(row: object) -> bool:
+    return isinstance(row, ImportRow) and isinstance(row.name, str)
 
 
 def _already_imported(row: ImportRow, customer_id: str) -> RowResult:
