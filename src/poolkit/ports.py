@@ -189,6 +189,14 @@ class CustomerRepository(Protocol):
         keeps few. An indexed lookup: its cost follows the blocks asked for, not the
         customers stored."""
 
+    def names_by_block(
+        self, blocks: frozenset[str], per_block: int
+    ) -> dict[str, list[tuple[str, str]]]:
+        """The lists behind :meth:`similar_names`, block by block: for each of ``blocks``,
+        the ``(customer id, name)`` of its first ``per_block`` customers by id (an empty
+        list for a block no name has). What a caller that remembers the lists (an import
+        batch) needs, without working out again which block each name came from."""
+
     def due(self, at: datetime, limit: int) -> list[Customer]:
         """Up to ``limit`` customers whose schedule has a drop or warning at or before ``at``,
         earliest first. Reads only what is due, not every customer stored."""

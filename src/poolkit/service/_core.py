@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, TypeVar
@@ -244,14 +244,25 @@ class ServiceCore:
         keys: Iterable[IdentityKey],
         exclude: str | None = None,
         actor: Rep | None = None,
+        holders: Mapping[IdentityKey, list[Customer]] | None = None,
     ) -> None:
         """Refuse keys another customer holds. The error names that customer and where it
         is; its key is masked for an ``actor`` who may not see its keys (the policy's
-        ``visibility.mask_keys``), so a failed create cannot be used to read a number."""
+        ``visibility.mask_keys``), so a failed create cannot be used to read a number.
+        ``holders``: the stored customers holding each of the keys, when the caller read
+        them already (an import batch reads all its rows' keys in one lookup)."""
         identifying = rules.identifying_keys(keys, work.policy)
         if not identifying:
             return
-        for other in work.uow.customers.with_keys(identifying):
+        others = (
+            work.uow.customers.with_keys(identifying)
+            if holders is None
+            else sorted(
+                {c.id: c for key in identifying for c in holders.get(key, ())}.values(),
+                key=lambda c: c.id,
+            )
+        )
+        for other in others:
             if other.id == exclude:
                 continue
             key = sorted(identifying & other.keys)[0]

@@ -32,36 +32,54 @@ class NameBlocks:
     look-alike lookup of an import costs what its rare blocks cost.
 
     The lists are exactly what the store would answer at each point of the unit of work:
-    a list is cut from one ``similar_names`` answer (whose customers have the block when
-    its stored name has it: the index is built from :func:`name_blocks`), and each added
-    customer is put in its place in the lists of its blocks."""
+    each is read once (:meth:`~poolkit.ports.CustomerRepository.names_by_block`, the store's
+    own lists, so no stored name is cut into blocks again here), and each added customer is
+    put in its place in the lists of its blocks."""
 
     def __init__(self, uow: UnitOfWork, per_block: int) -> None:
         self._uow = uow
         self._per_block = per_block
-        self._lists: dict[str, list[tuple[str, str]]] = {}
+        # Each block's customer ids, by id; each listed customer's name and normal form
+        # (worked out once a batch, not once for every row it is a candidate of).
+        self._lists: dict[str, list[str]] = {}
+        self._names: dict[str, tuple[str, str]] = {}
+
+    def read(self, blocks: frozenset[str]) -> None:
+        """Read the lists of those of ``blocks`` not read yet, in one lookup: an import
+        batch asks for all its rows' blocks at once."""
+        lists = self._lists
+        missing = frozenset(block for block in blocks if block not in lists)
+        if not missing:
+            return
+        names = self._names
+        for block, pairs in self._uow.customers.names_by_block(missing, self._per_block).items():
+            lists[block] = [customer_id for customer_id, _ in pairs]
+            for customer_id, name in pairs:
+                if customer_id not in names:
+                    names[customer_id] = (name, normalised_name(name))
+
+    def candidate_ids(self, blocks: frozenset[str]) -> set[str]:
+        """The ids of what ``similar_names(blocks, per_block)`` answers now."""
+        self.read(blocks)
+        lists = self._lists
+        return set().union(*(lists[block] for block in blocks))
 
     def candidates(self, blocks: frozenset[str]) -> list[tuple[str, str]]:
         """What ``similar_names(blocks, per_block)`` answers now: ``(id, name)`` by id."""
-        lists = self._lists
-        missing = frozenset(block for block in blocks if block not in lists)
-        if missing:
-            for block in missing:
-                lists[block] = []
-            for pair in self._uow.customers.similar_names(missing, self._per_block):
-                for block in name_blocks(pair[1]) & missing:
-                    if len(lists[block]) < self._per_block:
-                        lists[block].append(pair)
-        found = {pair for block in blocks for pair in lists[block]}
-        return sorted(found)
+        names = self._names
+        return [(cid, names[cid][0]) for cid in sorted(self.candidate_ids(blocks))]
+
+    def name_of(self, customer_id: str) -> tuple[str, str]:
+        """A listed customer's name and its normal form."""
+        return self._names[customer_id]
 
     def added(self, customer: Customer) -> None:
         """``customer`` was just added in this unit of work."""
-        entry = (customer.id, customer.name)
+        self._names[customer.id] = (customer.name, normalised_name(customer.name))
         for block in name_blocks(customer.name):
             known = self._lists.get(block)
             if known is not None:
-                bisect.insort(known, entry)
+                bisect.insort(known, customer.id)
                 del known[self._per_block :]
 
 
@@ -81,20 +99,29 @@ def similar_in(
     blocks = name_blocks(name)
     if not blocks:
         return ()
-    found = (
-        uow.customers.similar_names(blocks, settings.per_block)
-        if names is None
-        else names.candidates(blocks)
-    )
-    candidates = (pair for pair in found if pair[0] != exclude)
+    if names is None:
+        found = uow.customers.similar_names(blocks, settings.per_block)
+        matches = review_matches(
+            normalised_name(name),
+            (pair for pair in found if pair[0] != exclude),
+            threshold=settings.threshold,
+            limit=settings.max_per_customer,
+        )
+        return tuple(SimilarMatch(m.customer_id, m.name, m.score) for m in matches)
+    # An import batch's lists: the candidates' normal forms are known, and their order
+    # does not matter (the matches are ranked by score, then id).
+    ids = names.candidate_ids(blocks)
+    ids.discard(exclude or "")
     matches = review_matches(
         normalised_name(name),
-        candidates,
+        [(cid, names.name_of(cid)[1]) for cid in ids],
         threshold=settings.threshold,
         limit=settings.max_per_customer,
+        normalise=False,
     )
-    matches_out = [SimilarMatch(m.customer_id, m.name, m.score) for m in matches]
-    return tuple(matches_out)
+    return tuple(
+        SimilarMatch(m.customer_id, names.name_of(m.customer_id)[0], m.score) for m in matches
+    )
 
 
 def file_reviews(

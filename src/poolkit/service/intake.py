@@ -15,6 +15,7 @@ from poolkit.errors import (
     PoolkitError,
 )
 from poolkit.identity.keys import normalise_keys
+from poolkit.identity.similarity import name_blocks
 from poolkit.importer import ImportReport, ImportRow, Outcome, RowResult
 from poolkit.model.customer import AttributeValue, Customer, IdentityKey
 from poolkit.model.events import Created
@@ -56,6 +57,8 @@ class _NewCustomer:
     pool_id: str | None
     public: bool
     external_id: str | None = None
+    # The keys are normalised already (an import batch normalises its rows' keys first).
+    normalised: bool = False
 
 
 class IntakeJobs(ServiceCore):
@@ -110,16 +113,16 @@ class IntakeJobs(ServiceCore):
         new = _NewCustomer(customer_id, name, keys, grade, tags, attributes, pool_id, public)
         with self._work() as work:
             actor = work.team.actor(actor_id)
-            result = self._create_in(work, actor, self._created_event(work, actor, new))
+            result = self._create_in(work, actor, *self._created_event(work, actor, new))
             customer, assigned = assign_automatically(self, work, result.customer, Inflow.CREATED)
             if assigned is not None:
                 result = attrs.evolve(result, customer=customer, assignment=assigned)
             work.uow.commit()
             return result
 
-    def _created_event(self, work: Work, actor: Rep, new: _NewCustomer) -> Created:
-        """The creation event, with keys normalised and the home pool routed; checks nothing
-        that needs the store."""
+    def _created_event(self, work: Work, actor: Rep, new: _NewCustomer) -> tuple[Created, Customer]:
+        """The creation event, with keys normalised and the home pool routed, and the
+        customer it makes; checks nothing that needs the store."""
         home = new.pool_id or rules.route(new.attributes, work.policy, new.tags)
         pool = work.team.pool(home) if home else work.team.default_pool()
         verdict = rights.may_create_into(actor, pool, new.public)
@@ -133,7 +136,7 @@ class IntakeJobs(ServiceCore):
             name=new.name,
             pool_id=pool.id,
             owner_id=None if new.public else actor.id,
-            keys=normalise_keys(new.keys, work.policy.phone_region),
+            keys=new.keys if new.normalised else normalise_keys(new.keys, work.policy.phone_region),
             grade=new.grade,
             tags=new.tags,
             attributes=new.attributes or {},
@@ -141,25 +144,31 @@ class IntakeJobs(ServiceCore):
         )
         # Validate the customer it makes before any store check, so a malformed row is
         # reported as malformed rather than as a collision.
-        apply(None, event)
-        return event
+        customer = apply(None, event)
+        assert customer is not None  # a Created event always makes a customer
+        return event, customer
 
     def _create_in(
-        self, work: Work, actor: Rep, event: Created, names: _reviews.NameBlocks | None = None
+        self,
+        work: Work,
+        actor: Rep,
+        event: Created,
+        customer: Customer,
+        names: _reviews.NameBlocks | None = None,
+        holders: Mapping[IdentityKey, list[Customer]] | None = None,
     ) -> CreateResult:
-        """Check the store (id, collision, cap), write the new customer and file review
-        items for look-alikes; nothing is written unless every check passes. ``names``:
-        an import batch's name-block lists, kept up to date here."""
+        """Check the store (id, collision, cap), write the new ``customer`` (what ``event``
+        makes) and file review items for look-alikes; nothing is written unless every check
+        passes. ``names``: an import batch's name-block lists, kept up to date here;
+        ``holders``: the stored customers holding the batch's keys."""
         uow = work.uow
         if uow.customers.get(event.customer_id) is not None or uow.events.history(
             event.customer_id
         ):
             raise DuplicateIdError("customer", event.customer_id)
-        self._check_collision(work, event.keys, actor=actor)
+        self._check_collision(work, event.keys, actor=actor, holders=holders)
         if event.owner_id is not None:
             self._check_cap(work, actor)
-        customer = apply(None, event)
-        assert customer is not None  # a Created event always makes a customer
         uow.events.append(event)
         uow.customers.add(customer, rules.schedule(customer, work.policy))
         if names is not None:
@@ -240,12 +249,35 @@ class IntakeJobs(ServiceCore):
         )
         stored = work.uow.customers.with_external_ids(external_ids) if external_ids else {}
         names = _reviews.NameBlocks(work.uow, work.policy.similarity.per_block)
-        results = state.results
+        # The rows' keys normalised (None: malformed, reported when the row comes), and
+        # one lookup of the stored customers holding any of them: the collision check of
+        # each row then needs no statement of its own.
+        region = work.policy.phone_region
+        keys: list[frozenset[IdentityKey] | None] = []
         for row in batch:
+            try:
+                keys.append(
+                    normalise_keys(row.keys, region) if isinstance(row, ImportRow) else None
+                )
+            except PoolkitError:
+                keys.append(None)
+        wanted = frozenset().union(
+            *(rules.identifying_keys(found, work.policy) for found in keys if found is not None)
+        )
+        holders: dict[IdentityKey, list[Customer]] = {}
+        for other in work.uow.customers.with_keys(wanted) if wanted else ():
+            for key in other.keys & wanted:
+                holders.setdefault(key, []).append(other)
+        if work.policy.similarity.enabled:
+            names.read(frozenset().union(*(name_blocks(row.name) for row in batch if _named(row))))
+        results = state.results
+        for row, normalised in zip(batch, keys, strict=True):
             if not isinstance(row, ImportRow):  # reported like any malformed row
                 results.append(_not_a_row(len(results) + 1, row))
                 continue
-            results.append(self._import_row(work, actor, row, state, stored, names))
+            results.append(
+                self._import_row(work, actor, row, state, stored, names, normalised, holders)
+            )
 
     def _importer(self, work: Work, actor_id: str) -> Rep:
         # Checked again for every batch: an admin demoted mid-import stops importing.
@@ -263,6 +295,8 @@ class IntakeJobs(ServiceCore):
         state: _ImportState,
         stored: Mapping[str, str],
         names: _reviews.NameBlocks,
+        normalised: frozenset[IdentityKey] | None,
+        holders: Mapping[IdentityKey, list[Customer]],
     ) -> RowResult:
         external_id = row.external_id
         if external_id is not None:
@@ -281,16 +315,17 @@ class IntakeJobs(ServiceCore):
         new = _NewCustomer(
             row.customer_id,
             row.name,
-            row.keys,
+            row.keys if normalised is None else normalised,
             row.grade,
             row.tags,
             row.attributes,
             state.pool_id,
             state.public,
             external_id,
+            normalised is not None,
         )
         try:
-            event = self._created_event(work, actor, new)
+            event, customer = self._created_event(work, actor, new)
         except PoolkitError as error:
             return RowResult(row.row, Outcome.INVALID, row.customer_id, str(error))
         seen = state.seen
@@ -305,7 +340,7 @@ class IntakeJobs(ServiceCore):
                 duplicate_of_row=earlier[0],
             )
         try:
-            created = self._create_in(work, actor, event, names)
+            created = self._create_in(work, actor, event, customer, names, holders)
         except CollisionError as error:
             return RowResult(
                 row.row,
@@ -359,6 +394,10 @@ class _ImportState:
             del self.seen_external[external_id]
         self.mark()
         del self.results[mark:]
+
+
+def _named(row: object) -> bool:
+    return isinstance(row, ImportRow) and isinstance(row.name, str)
 
 
 def _already_imported(row: ImportRow, customer_id: str) -> RowResult:

@@ -320,6 +320,16 @@ class _Customers:
         found = {cid for block in blocks for cid in data.by_block.get(block, ())[:per_block]}
         return [(cid, data.customers[cid].name) for cid in sorted(found)]
 
+    def names_by_block(
+        self, blocks: frozenset[str], per_block: int
+    ) -> dict[str, list[tuple[str, str]]]:
+        data = self._uow.data
+        cut = max(per_block, 0)
+        return {
+            block: [(cid, data.customers[cid].name) for cid in data.by_block.get(block, ())[:cut]]
+            for block in blocks
+        }
+
     def due(self, at: datetime, limit: int) -> list[Customer]:
         data = self._uow.data
         end = bisect.bisect_right(data.due, (utc(at), "\U0010ffff"))

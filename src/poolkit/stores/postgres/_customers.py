@@ -235,6 +235,15 @@ SIMILAR_NAMES_SQL: LiteralString = """SELECT id, name FROM customers WHERE id IN
         WHERE block = wanted.block ORDER BY customer_id LIMIT %s
     ) AS b
 ) ORDER BY id"""
+# The same ranges, each row with the block it was found by (names_by_block).
+NAMES_BY_BLOCK_SQL: LiteralString = """SELECT wanted.block, c.id, c.name
+FROM unnest(%s::text[]) AS wanted(block)
+CROSS JOIN LATERAL (
+    SELECT customer_id FROM customer_name_blocks
+    WHERE block = wanted.block ORDER BY customer_id LIMIT %s
+) AS b
+JOIN customers AS c ON c.id = b.customer_id
+ORDER BY wanted.block, c.id"""
 # A rep's holdings, from the customers_holdings index (owner, dealt, locked) alone.
 HOLDINGS_SQL: LiteralString = (
     "SELECT count(*), count(*) FILTER (WHERE dealt), count(*) FILTER (WHERE locked), "
@@ -408,6 +417,17 @@ class Customers:
             return []
         rows = self._uow._execute(SIMILAR_NAMES_SQL, (sorted(blocks), per_block))
         return [(str(customer_id), str(name)) for customer_id, name in rows]
+
+    def names_by_block(
+        self, blocks: frozenset[str], per_block: int
+    ) -> dict[str, list[tuple[str, str]]]:
+        out: dict[str, list[tuple[str, str]]] = {block: [] for block in blocks}
+        if not blocks or per_block <= 0:
+            return out
+        rows = self._uow._execute(NAMES_BY_BLOCK_SQL, (sorted(blocks), per_block))
+        for block, customer_id, name in rows:
+            out[str(block)].append((str(customer_id), str(name)))
+        return out
 
     def due(self, at: datetime, limit: int) -> list[Customer]:
         """The sweep's read: up to ``limit`` due customers, earliest first, each locked until

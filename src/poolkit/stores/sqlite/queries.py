@@ -36,6 +36,18 @@ WHERE c.id IN (
             ORDER BY last.customer_id LIMIT 1 OFFSET ?
          ), x'')
 ) ORDER BY c.id"""
+# The same index ranges, each row with the block it was found by (names_by_block).
+NAMES_BY_BLOCK_SQL = """SELECT b.block, c.id, c.name
+FROM json_each(?) AS wanted
+JOIN customer_name_blocks AS b
+  ON b.block = wanted.value
+ AND b.customer_id <= coalesce((
+        SELECT last.customer_id FROM customer_name_blocks AS last
+        WHERE last.block = wanted.value
+        ORDER BY last.customer_id LIMIT 1 OFFSET ?
+     ), x'')
+JOIN customers AS c ON c.id = b.customer_id
+ORDER BY b.block, c.id"""
 # An update reads, in one primary-key lookup, the stored version and, for each field behind
 # a side table, whether the stored document (body) and the one about to be written (?1)
 # differ: the stored value when they do, else NULL (the codec writes every field, so none

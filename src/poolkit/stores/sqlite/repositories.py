@@ -49,6 +49,7 @@ from poolkit.stores.sqlite.queries import (
     FEED_SQL,
     HOLDINGS_SQL,
     INSERT_EXTERNAL_ID_SQL,
+    NAMES_BY_BLOCK_SQL,
     REVIEWS_OF_CUSTOMER_SQL,
     SIMILAR_NAMES_SQL,
     STORED_SIDES_SQL,
@@ -200,6 +201,19 @@ class Customers:
             if not isinstance(name, str):  # NULL: not written by poolkit, or damaged
                 raise DamagedRecordError("customer", customer_id, "its stored name is unreadable")
             out.append((customer_id, name))
+        return out
+
+    def names_by_block(
+        self, blocks: frozenset[str], per_block: int
+    ) -> dict[str, list[tuple[str, str]]]:
+        out: dict[str, list[tuple[str, str]]] = {block: [] for block in blocks}
+        if not blocks or per_block <= 0:
+            return out
+        rows = self._uow._rows(NAMES_BY_BLOCK_SQL, (json_list(blocks), per_block - 1))
+        for block, customer_id, name in rows:
+            if not isinstance(name, str):  # NULL: not written by poolkit, or damaged
+                raise DamagedRecordError("customer", customer_id, "its stored name is unreadable")
+            out[block].append((customer_id, name))
         return out
 
     def due(self, at: datetime, limit: int) -> list[Customer]:

@@ -543,6 +543,31 @@ class CustomerConformance:
             assert len(similar(frozenset({"w:moumou"}), 5)) == 5
             assert len(similar(frozenset({"w:moumou"}), 50)) == 5
 
+    def test_names_by_block_gives_each_blocks_first_names_by_id(self, store: Store) -> None:
+        with store.unit_of_work() as uow:
+            for n in (5, 3, 1, 4, 2):
+                uow.customers.add(named(f"c{n}", f"Moumou n{n}"), NO_SCHEDULE)
+            uow.customers.add(named("c6", "Other Things"), NO_SCHEDULE)
+            # A unit of work finds its own writes.
+            assert uow.customers.names_by_block(frozenset({"w:things"}), 10) == {
+                "w:things": [("c6", "Other Things")]
+            }
+            uow.commit()
+        with store.unit_of_work() as uow:
+            by_block = uow.customers.names_by_block
+            assert by_block(frozenset({"w:moumou", "w:n3", "w:nobody"}), 2) == {
+                "w:moumou": [("c1", "Moumou n1"), ("c2", "Moumou n2")],
+                "w:n3": [("c3", "Moumou n3")],
+                "w:nobody": [],
+            }
+            assert len(by_block(frozenset({"w:moumou"}), 50)["w:moumou"]) == 5
+            assert by_block(frozenset(), 10) == {}
+            # The union of the lists is what similar_names answers.
+            for blocks in (frozenset({"w:moumou", "w:things"}), blocking_keys("Moumou n4")):
+                lists = by_block(blocks, 3)
+                union = sorted({pair for found in lists.values() for pair in found})
+                assert union == uow.customers.similar_names(blocks, 3)
+
     def test_similar_names_follows_renames_and_removal(self, store: Store) -> None:
         with store.unit_of_work() as uow:
             uow.customers.add(named("c1", "Moumou Technology"), NO_SCHEDULE)
