@@ -478,6 +478,8 @@ class BulkAborted(PoolkitError):
             f"customer {customer_id!r} not done: the all-or-nothing bulk {operation} was "
             f"rolled back because customer {refused_id!r} was refused ({cause})"
         )
+
+
 # Names kept for code written against earlier releases: each is a class above, and using
 # it warns.
 _DEPRECATED = {"DatabaseUnavailable": ("StoreUnavailableError", StoreUnavailableError)}

@@ -29,6 +29,7 @@ def _shown(location: str) -> str:
     host = parts.netloc.rsplit("@", 1)[1]
     return urlunsplit(parts._replace(netloc=f"{parts.username}:***@{host}"))
 
+
 __all__ = ["Context"]
 
 

@@ -21,7 +21,6 @@ def url_of(dsn: str, **params: str) -> str:
     return "postgresql://?" + urlencode(merged, quote_via=quote)
 
 
-
 def empty_schema(dsn: str, schema: str) -> None:
     """Delete every row of a poolkit schema but its version: a store opened on it next is
     fresh, without the cost of creating the tables again (a migration takes ~0.4 s)."""
