@@ -106,3 +106,28 @@ def make_store(pg_dsn: str) -> Iterator[StoreFactory]:
     yield make
     for store in opened:
         store.close()
+
+
+@pytest.fixture
+def location(pg_dsn: str, request: pytest.FixtureRequest) -> str:
+    """The URL of a fresh schema for the test, for tests whose worker processes each open
+    their own store on it (the races)."""
+    import hashlib
+
+    # A hash of the whole name: two tests whose names share their first characters must
+    # not share a schema (each stores its own policy there).
+    name = request.node.name.lower()
+    digest = hashlib.sha1(name.encode()).hexdigest()[:8]
+    return url_of(pg_dsn, schema=f"{name[:40]}_{digest}")
+
+
+@pytest.fixture
+def store(location: str) -> Iterator[Any]:
+    """The test's own store, opened on :func:`location` as the worker processes open it."""
+    from poolkit.stores import open_store
+    from poolkit.stores.postgres import PostgresStore
+
+    opened = open_store(location)
+    assert isinstance(opened, PostgresStore)
+    yield opened
+    opened.close()

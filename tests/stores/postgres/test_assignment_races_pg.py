@@ -6,12 +6,9 @@ out twice."""
 
 from __future__ import annotations
 
-import hashlib
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
-import pytest
-from _pg import url_of
 from test_assignment_races import (
     CAPS,
     assignment_policy,
@@ -23,28 +20,12 @@ from test_assignment_races import (
 from test_concurrency import START
 
 from _workers import Crew
-from poolkit.stores import open_store
 from poolkit.stores.postgres import PostgresStore
 
 PROCESSES = 8
 ROUNDS = 4  # 32 creates for 18 places
 
 Say = Callable[[str], None]
-
-
-@pytest.fixture
-def location(pg_dsn: str, request: pytest.FixtureRequest) -> str:
-    name = request.node.name.lower()
-    digest = hashlib.sha1(name.encode()).hexdigest()[:8]
-    return url_of(pg_dsn, schema=f"{name[:40]}_{digest}")
-
-
-@pytest.fixture
-def store(location: str) -> Iterator[PostgresStore]:
-    opened = open_store(location)
-    assert isinstance(opened, PostgresStore)
-    yield opened
-    opened.close()
 
 
 def test_eight_processes_creating_into_an_auto_assigned_pool_stay_fair_and_within_caps(

@@ -4,13 +4,11 @@ of work run side by side, never passing the cap."""
 
 from __future__ import annotations
 
-import hashlib
 import random
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
-from _pg import url_of
 
 from _bulk import (
     MODES,
@@ -27,7 +25,6 @@ from _bulk import (
 )
 from _workers import Crew
 from poolkit import BulkMode, ManualClock
-from poolkit.stores import open_store
 from poolkit.stores.postgres import PostgresStore
 
 PROCESSES = 8
@@ -35,22 +32,6 @@ PER_WORKER = 3
 ROUNDS = 20
 
 Say = Callable[[str], None]
-
-
-@pytest.fixture
-def location(pg_dsn: str, request: pytest.FixtureRequest) -> str:
-    """The URL of a fresh schema for the test: every process opens its store on it."""
-    name = request.node.name.lower()
-    digest = hashlib.sha1(name.encode()).hexdigest()[:8]
-    return url_of(pg_dsn, schema=f"bulk_{digest}")
-
-
-@pytest.fixture
-def store(location: str) -> Iterator[PostgresStore]:
-    opened = open_store(location)
-    assert isinstance(opened, PostgresStore)
-    yield opened
-    opened.close()
 
 
 @pytest.mark.parametrize("mode", MODES)

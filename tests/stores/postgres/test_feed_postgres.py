@@ -5,16 +5,12 @@ with transactions held open; the migration that numbers existing events."""
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import timedelta
 
 import psycopg
-import pytest
-from _pg import url_of
 from test_feed_concurrency import follow_while_writing
 
-from poolkit.stores import open_store
 from poolkit.stores.postgres import PostgresStore
 from poolkit.stores.postgres._schema import MIGRATIONS, migrate
 from poolkit.testing.builders import T0, followed_up
@@ -22,21 +18,6 @@ from poolkit.testing.conformance.feed import commit_events, read_all
 
 Say = Callable[[str], None]
 StoreFactory = Callable[..., PostgresStore]
-
-
-@pytest.fixture
-def location(pg_dsn: str, request: pytest.FixtureRequest) -> str:
-    name = request.node.name.lower()
-    digest = hashlib.sha1(name.encode()).hexdigest()[:8]
-    return url_of(pg_dsn, schema=f"{name[:40]}_{digest}")
-
-
-@pytest.fixture
-def store(location: str) -> Iterator[PostgresStore]:
-    opened = open_store(location)
-    assert isinstance(opened, PostgresStore)
-    yield opened
-    opened.close()
 
 
 def test_the_trap_is_real_on_a_plain_sequence(pg_dsn: str) -> None:

@@ -8,14 +8,11 @@ race prints its counts.
 
 from __future__ import annotations
 
-import hashlib
 import random
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import timedelta
 
-import pytest
-from _pg import url_of
 from test_concurrency import (
     CLAIMER,
     FOLLOWED_PER_OWNER,
@@ -49,24 +46,6 @@ SWEEP_ROUNDS = 20
 SWEEPERS = 4
 
 Say = Callable[[str], None]
-
-
-@pytest.fixture
-def location(pg_dsn: str, request: pytest.FixtureRequest) -> str:
-    """The URL of a fresh schema for the test: every process opens its store on it."""
-    # A hash of the whole name: two tests whose names share their first characters must
-    # not share a schema (each stores its own policy there).
-    name = request.node.name.lower()
-    digest = hashlib.sha1(name.encode()).hexdigest()[:8]
-    return url_of(pg_dsn, schema=f"{name[:40]}_{digest}")
-
-
-@pytest.fixture
-def store(location: str) -> Iterator[PostgresStore]:
-    opened = open_store(location)
-    assert isinstance(opened, PostgresStore)
-    yield opened
-    opened.close()
 
 
 def other_errors(outcomes: list[Outcome], expected: str) -> list[str]:
