@@ -209,7 +209,9 @@ def checked(method: F) -> F:
             if not kwargs or kwargs.keys().isdisjoint(named):
                 start = 1 if self_first and args else 0
                 checked_args = [*args[:start]]
-                checked_args += [check(n, v) for n, v in zip(named[start:], args[start:])]
+                checked_args += [
+                    check(n, v) for n, v in zip(named[start:], args[start:], strict=True)
+                ]
                 return method(*checked_args, **{n: check(n, v) for n, v in kwargs.items()})
         try:
             bound = signature.bind(*args, **kwargs)
