@@ -108,19 +108,27 @@ CHECKED_CLAIM_SQL: LiteralString = (
 # held for as long as the server takes to run them, never across a trip to the client. The
 # units of work themselves run side by side.
 #
-# Should the head row be missing (the tables emptied by hand), the statement puts it back
-# above any position left, so it never fails and needs no answer before the COMMIT.
+# The head row is updated (a HOT update of one row). Should it be missing (the tables
+# emptied by hand), the statement puts it back above any position left; two transactions
+# doing so at once cannot both succeed (the primary key), and the statement fails unless
+# it numbered every event, so the loser's unit of work is rolled back and run again.
 ASSIGN_POSITIONS_SQL: LiteralString = """WITH head AS (
-    INSERT INTO feed_head AS h (id, last)
-    SELECT 1, coalesce((SELECT max(position) FROM feed), 0) + %(count)s
-    ON CONFLICT (id) DO UPDATE SET last = h.last + %(count)s
+    UPDATE feed_head SET last = last + %(count)s WHERE id = 1 RETURNING last
+), restored AS (
+    INSERT INTO feed_head (id, last)
+    SELECT 1, (SELECT coalesce(max(position), 0) FROM feed) + %(count)s
+    WHERE NOT EXISTS (SELECT FROM head)
+    ON CONFLICT (id) DO NOTHING
     RETURNING last
+), numbered AS (
+    INSERT INTO feed (position, customer_id, seq)
+    SELECT given.last - %(count)s + mine.n, mine.customer_id, mine.seq
+    FROM (SELECT last FROM head UNION ALL SELECT last FROM restored) AS given,
+        unnest(%(customer_ids)s::text[], %(seqs)s::bigint[]) WITH ORDINALITY
+            AS mine (customer_id, seq, n)
+    RETURNING 1
 )
-INSERT INTO feed (position, customer_id, seq)
-SELECT head.last - %(count)s + mine.n, mine.customer_id, mine.seq
-FROM head,
-    unnest(%(customer_ids)s::text[], %(seqs)s::bigint[]) WITH ORDINALITY
-        AS mine (customer_id, seq, n)"""
+SELECT 1 / ((SELECT count(*) FROM numbered) = %(count)s)::int"""
 
 # The feed's range of positions, each joined to its event by the primary key.
 FEED_SQL: LiteralString = """SELECT f.position, e.body

@@ -376,14 +376,16 @@ class PostgresUnitOfWork:
                     conn.commit()
         except psycopg.errors.DivisionByZero:
             # A checked write found its row or history other than this transaction held
-            # them: only a database whose history and rows disagree does that. Nothing of
-            # the transaction stays; the operation may run again from the start.
+            # them (only a database whose history and rows disagree does that), or the
+            # change feed's head row was put back by another transaction at the same
+            # moment. Nothing of the transaction stays; the operation may run again.
             self._ended()
             with self._store._translated():
                 conn.rollback()
             self._refused = StoreConflictError(
-                "a customer's row or history was not as this transaction had locked it; "
-                "the transaction was rolled back"
+                "a write this transaction had checked was refused by the database (a "
+                "customer's row or history not as it was locked, or the change feed's head "
+                "row just put back); the transaction was rolled back"
             )
             raise self._refused from None
         except BaseException:
