@@ -174,6 +174,7 @@ class Events:
                 raise StaleVersionError(event.customer_id, event.seq - 1, held[1])
             self._uow._defer(CHECKED_CLAIM_SQL if claim else CHECKED_EVENT_SQL, params)
             held[1] = event.seq
+            self._appended.append((event.customer_id, event.seq))
             return
         found = self._uow._execute(APPEND_CLAIM_SQL if claim else APPEND_EVENT_SQL, params)
         row = found.fetchone()
