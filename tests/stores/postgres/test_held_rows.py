@@ -57,9 +57,9 @@ def test_a_batch_of_held_rows_is_written_with_the_commit(make_store: StoreFactor
             uow.customers.update(attrs.evolve(customer, version=2), drop_at(None), 1)
         assert sent == []  # nothing sent yet: all of it travels with the commit
         uow.commit()
-    # An event each, one statement for the three customers' rows, and the events' feed
-    # positions.
-    assert len(sent) == 5
+    # One statement for the three events, one for the three customers' rows, and the
+    # events' feed positions.
+    assert len(sent) == 3
     with store.unit_of_work() as uow:
         for n in range(3):
             found = uow.customers.get(f"c{n}")
@@ -103,6 +103,33 @@ def test_held_rows_changed_differently_or_twice_are_written_in_order(
         ]
         assert [c.id for c in uow.customers.find(CustomerQuery(tags=frozenset({"new"})))] == ["c0"]
         assert [c.id for c in uow.customers.due(T0 + 10 * DAY, 10)] == ["c0"]
+
+
+def test_events_of_held_rows_are_written_in_order_claims_indexed(
+    make_store: StoreFactory,
+) -> None:
+    store = make_store()
+    _with_due(store, 2)
+    with store.unit_of_work() as uow:
+        uow.customers.due(T0 + 2 * DAY, 10)
+        sent = _statements(uow)
+        uow.events.append(followed_up("c0", 2, T0 + DAY))
+        uow.events.append(followed_up("c1", 2, T0 + DAY))
+        uow.events.append(claimed("c0", 3, T0 + 2 * DAY, rep_id="bob"))
+        uow.events.append(followed_up("c0", 4, T0 + 3 * DAY))
+        uow.events.append(claimed("c1", 3, T0 + 3 * DAY, rep_id="bob"))
+        uow.commit()
+    # c0's second and third events each wait for the statement before them.
+    assert len([text for text in sent if "INSERT INTO events" in text]) == 3
+    with store.unit_of_work() as uow:
+        assert [(e.kind, e.seq) for e in uow.events.history("c0")] == [
+            ("followed_up", 1),
+            ("followed_up", 2),
+            ("claimed", 3),
+            ("followed_up", 4),
+        ]
+        assert [e.seq for e in uow.events.history("c1")] == [1, 2, 3]
+        assert uow.events.claims_by("bob", T0) == [T0 + 2 * DAY, T0 + 3 * DAY]
 
 
 def test_a_held_row_written_after_a_statement_ran_is_written_too(

@@ -23,6 +23,7 @@ from poolkit.model.schedule import Schedule
 from poolkit.ports import CustomerOrder, CustomerQuery, CustomerTally, Position, entered_at
 from poolkit.stores import _documents as documents
 from poolkit.stores._codec import decode, encode
+from poolkit.stores.postgres._held import HeldWrites
 from poolkit.stores.postgres._schema import PAGE_SORT_COLUMNS
 from poolkit.stores.sql import customer_page, rows
 from poolkit.stores.sql.customer_query import where_clause
@@ -297,29 +298,23 @@ def _held_update_sql(changes: tuple[tuple[_Side, bool, bool], ...]) -> bytes:
 _HELD_UPDATE_SQL: dict[tuple[tuple[str, bool, bool], ...], bytes] = {}
 
 
-class _HeldWrite:
-    """One deferred held write: its parameters (arrays that grow as customers join it),
-    where it waits in the unit of work's pending statements, and whom it holds."""
+def _held_update_sql_of(
+    kind: tuple[tuple[str, bool, bool], ...], changes: tuple[tuple[_Side, bool, bool], ...]
+) -> bytes:
+    statement = _HELD_UPDATE_SQL.get(kind)
+    if statement is None:
+        statement = _HELD_UPDATE_SQL.setdefault(kind, _held_update_sql(changes))
+    return statement
 
-    def __init__(self, statement: bytes, changes: tuple[tuple[_Side, bool, bool], ...]) -> None:
-        self.params: dict[str, Any] = {name: [] for name, _ in _HELD_COLUMNS}
-        for side, went, came in changes:
-            for change, present in (("went", went), ("came", came)):
-                if present:
-                    for column in ("customer_id", *side.columns):
-                        self.params[f"{side.table}.{change}.{column}"] = []
-        self.entry: tuple[bytes, dict[str, Any]] = (statement, self.params)
-        self.pending: list[Any] = []
-        self.index = -1
-        self.ids: set[str] = set()
 
-    def waiting(self, pending: list[Any]) -> bool:
-        """Whether it has not been sent yet: still where it was put among the pending."""
-        return (
-            pending is self.pending
-            and self.index < len(pending)
-            and pending[self.index][1] is self.params
-        )
+def _held_names(changes: tuple[tuple[_Side, bool, bool], ...]) -> list[str]:
+    """The array parameters of :func:`_held_update_sql`."""
+    names = [name for name, _ in _HELD_COLUMNS]
+    for side, went, came in changes:
+        for change, present in (("went", went), ("came", came)):
+            if present:
+                names.extend(f"{side.table}.{change}.{c}" for c in ("customer_id", *side.columns))
+    return names
 
 
 REMOVE_SQL = _with(
@@ -415,8 +410,8 @@ class Customers:
         # them rewrites only the side tables whose field changed. Trusted only together
         # with the version check of the update itself (a concurrent writer bumps it).
         self._known: dict[str, Customer] = {}
-        # The latest held write of each kind (see _update_held).
-        self._held_writes: dict[tuple[tuple[str, bool, bool], ...], _HeldWrite] = {}
+        # The writes of rows this transaction holds, waiting to be sent (_update_held).
+        self._held = HeldWrites(uow)
 
     def get(self, customer_id: str) -> Customer | None:
         found = self._uow._execute(
@@ -496,25 +491,14 @@ class Customers:
             went, came = sorted(old - new), sorted(new - old)
             if went or came:
                 diffs.append((side, went, came))
-        kind = tuple((side.table, bool(went), bool(came)) for side, went, came in diffs)
-        pending = self._uow._pending
-        write = self._held_writes.get(kind)
-        if (
-            write is None
-            or not write.waiting(pending)
-            # A customer written twice: the second write goes in a new statement, after.
-            or any(customer.id in w.ids and w.waiting(pending) for w in self._held_writes.values())
-        ):
-            statement = _HELD_UPDATE_SQL.get(kind)
-            changes = tuple((side, bool(went), bool(came)) for side, went, came in diffs)
-            if statement is None:
-                statement = _HELD_UPDATE_SQL.setdefault(kind, _held_update_sql(changes))
-            write = _HeldWrite(statement, changes)
-            self._uow._defer(*write.entry)
-            write.pending = self._uow._pending
-            write.index = len(write.pending) - 1
-            self._held_writes[kind] = write
-        params = write.params
+        changes = tuple((side, bool(went), bool(came)) for side, went, came in diffs)
+        kind = tuple((side.table, went, came) for side, went, came in changes)
+        params = self._held.params(
+            kind,
+            customer.id,
+            lambda: _held_update_sql_of(kind, changes),
+            lambda: _held_names(changes),
+        )
         for name, value in zip(_HELD_NAMES, _row(customer, schedule, known.version), strict=True):
             params[name].append(value)
         for side, went, came in diffs:
@@ -523,7 +507,6 @@ class Customers:
                     params[f"{side.table}.{change}.customer_id"].append(customer.id)
                     for column, value in zip(side.columns, row, strict=True):
                         params[f"{side.table}.{change}.{column}"].append(value)
-        write.ids.add(customer.id)
         self._known[customer.id] = customer
 
     def remove(self, customer_id: str, expected_version: int) -> None:
@@ -692,7 +675,7 @@ class Customers:
     def forget(self) -> None:
         """The transaction ended: what it read no longer vouches for anything."""
         self._known.clear()
-        self._held_writes.clear()
+        self._held.forget()
 
 
 def _params(customer: Customer, schedule: Schedule, sides: tuple[_Side, ...]) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from poolkit.model.rep import Rep
 from poolkit.model.review import ReviewItem, ReviewStatus
 from poolkit.stores import _documents as documents
 from poolkit.stores._codec import decode, encode
+from poolkit.stores.postgres._held import HeldWrites, append_event
 
 if TYPE_CHECKING:
     from poolkit.stores.postgres._store import PostgresUnitOfWork
@@ -77,20 +78,12 @@ _INDEX: LiteralString = """, indexed AS (
     SELECT %(rep_id)s, at, customer_id, seq FROM appended
 )"""
 _RESULT: LiteralString = "SELECT (SELECT count(*) FROM appended), (SELECT version FROM guard)"
-# For a customer whose row this transaction holds: fail, rather than write nothing.
-_CHECKED: LiteralString = "SELECT 1 / (count(*) = 1)::int FROM appended"
 
 APPEND_EVENT_SQL: LiteralString = (
     f"WITH {_GUARD}, appended AS ({_APPEND} RETURNING customer_id, seq, at) {_RESULT}"
 )
 APPEND_CLAIM_SQL: LiteralString = (
     f"WITH {_GUARD}, appended AS ({_APPEND} RETURNING customer_id, seq, at){_INDEX} {_RESULT}"
-)
-CHECKED_EVENT_SQL: LiteralString = (
-    f"WITH {_GUARD}, appended AS ({_APPEND} RETURNING customer_id, seq, at) {_CHECKED}"
-)
-CHECKED_CLAIM_SQL: LiteralString = (
-    f"WITH {_GUARD}, appended AS ({_APPEND} RETURNING customer_id, seq, at){_INDEX} {_CHECKED}"
 )
 
 # The change feed: a narrow table of (position, customer_id, seq), written just before a
@@ -128,10 +121,12 @@ class Events:
         self._uow = uow
         # The events appended in the current transaction, in order: numbered at commit.
         self._appended: list[tuple[str, int]] = []
+        self._held = HeldWrites(uow)
 
     def forget(self) -> None:
         """The transaction ended: nothing of it is left to number."""
         self._appended.clear()
+        self._held.forget()
 
     def number_appended(self) -> None:
         """Give the events this transaction appended their feed positions; the caller
@@ -172,7 +167,7 @@ class Events:
             # exact here, and the write waits to travel with the next statement or commit.
             if event.seq != held[1] + 1:
                 raise StaleVersionError(event.customer_id, event.seq - 1, held[1])
-            self._uow._defer(CHECKED_CLAIM_SQL if claim else CHECKED_EVENT_SQL, params)
+            append_event(self._held, params)  # with the other held events, one statement
             held[1] = event.seq
             self._appended.append((event.customer_id, event.seq))
             return
