@@ -7,7 +7,7 @@ reordered something, which is exactly what the replay check is there to catch.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
@@ -19,10 +19,16 @@ from poolkit.model.customer import Customer, CustomerStatus
 from poolkit.model.events import Event, FollowUpKind
 
 _FIELDS = {field.name: field for field in attrs.fields(Customer)}
-if any(not field.init or field.alias != field.name for field in _FIELDS.values()) or any(
-    isinstance(field.converter, attrs.Converter) for field in _FIELDS.values()
-):
-    raise ImportError("history._evolved does not know how to build this Customer")
+_CONVERTERS: dict[str, Callable[[Any], Any]] = {}
+for _field in _FIELDS.values():
+    if (
+        not _field.init
+        or _field.alias != _field.name
+        or isinstance(_field.converter, attrs.Converter)
+    ):
+        raise ImportError("history._evolved does not know how to build this Customer")
+    if _field.converter is not None:
+        _CONVERTERS[_field.name] = _field.converter
 
 
 def _evolved(customer: Customer, changes: dict[str, Any]) -> Customer:
@@ -38,7 +44,7 @@ def _evolved(customer: Customer, changes: dict[str, Any]) -> Customer:
     for name in _FIELDS:
         put(new, name, getattr(customer, name))
     for name, value in changes.items():
-        converter = _FIELDS[name].converter
+        converter = _CONVERTERS.get(name)
         put(new, name, value if converter is None else converter(value))
     for name in changes:
         field = _FIELDS[name]
