@@ -23,7 +23,7 @@ from poolkit.model.schedule import Schedule
 from poolkit.ports import CustomerOrder, CustomerQuery, CustomerTally, Position, entered_at
 from poolkit.stores import _documents as documents
 from poolkit.stores._codec import decode, encode
-from poolkit.stores.postgres._held import HeldWrites
+from poolkit.stores.postgres._held import HeldWrites, Write
 from poolkit.stores.postgres._schema import PAGE_SORT_COLUMNS
 from poolkit.stores.sql import customer_page, rows
 from poolkit.stores.sql.customer_query import where_clause
@@ -467,7 +467,7 @@ class Customers:
         if held is not None:
             # The row is locked by this transaction at the version just checked: the write
             # cannot be refused, so it waits to travel with the next statement or the commit.
-            self._uow._defer(statement, params)
+            self._held.alone(customer.id, statement, params)
             held[0] = customer.version
             self._known[customer.id] = customer
             return
@@ -493,20 +493,39 @@ class Customers:
                 diffs.append((side, went, came))
         changes = tuple((side, bool(went), bool(came)) for side, went, came in diffs)
         kind = tuple((side.table, went, came) for side, went, came in changes)
-        params = self._held.params(
+        row = _row(customer, schedule, known.version)
+        # Alone: the single-row statement, the changed sides rewritten whole.
+        sides = tuple(side for side, _, _ in diffs)
+        single = dict(zip(_HELD_NAMES, row, strict=True))
+        for side in sides:
+            for name, values in zip(_side_params(side), side.rows(customer), strict=True):
+                single[name] = values
+        statement = _UPDATE_SQL.get((tuple(side.table for side in sides), True))
+        if statement is None:
+            statement = _UPDATE_SQL.setdefault(
+                (tuple(side.table for side in sides), True), _update_sql(sides, True)
+            )
+
+        def append(arrays: dict[str, list[Any]]) -> None:
+            for name, value in zip(_HELD_NAMES, row, strict=True):
+                arrays[name].append(value)
+            for side, went, came in diffs:
+                for change, found in (("went", went), ("came", came)):
+                    for side_row in found:
+                        arrays[f"{side.table}.{change}.customer_id"].append(customer.id)
+                        for column, value in zip(side.columns, side_row, strict=True):
+                            arrays[f"{side.table}.{change}.{column}"].append(value)
+
+        self._held.add(
             kind,
             customer.id,
-            lambda: _held_update_sql_of(kind, changes),
-            lambda: _held_names(changes),
+            Write(
+                (statement, single),
+                lambda: _held_update_sql_of(kind, changes),
+                lambda: _held_names(changes),
+                append,
+            ),
         )
-        for name, value in zip(_HELD_NAMES, _row(customer, schedule, known.version), strict=True):
-            params[name].append(value)
-        for side, went, came in diffs:
-            for change, found in (("went", went), ("came", came)):
-                for row in found:
-                    params[f"{side.table}.{change}.customer_id"].append(customer.id)
-                    for column, value in zip(side.columns, row, strict=True):
-                        params[f"{side.table}.{change}.{column}"].append(value)
         self._known[customer.id] = customer
 
     def remove(self, customer_id: str, expected_version: int) -> None:

@@ -1,11 +1,14 @@
 """Writes of rows a PostgreSQL unit of work holds locked, gathered into few statements.
 
 A held row's write cannot be refused (see :class:`~._store.PostgresUnitOfWork`), so it
-waits among the unit of work's pending statements. Writes of the same kind need not wait
-one statement each: the first is deferred as a statement whose parameters are arrays (one
-per column, sent in binary), and the next ones of that kind join it, each an element of
-those arrays, for as long as it has not been sent. A sweep's batch of 500 drops is then a
-statement for the events and one for the customers, not a thousand.
+waits among the unit of work's pending statements. Writes of one kind need not wait one
+statement each: the first waits as its own single-row statement, and when a second of
+that kind comes while it still waits, a statement whose parameters are arrays (one per
+column, sent in binary) takes its place, holding both, each an element of the arrays;
+the next ones join it for as long as it has not been sent. A sweep's batch of 500 drops
+is then a statement for the events and one for the customers, not a thousand. A write
+alone (a claim's) keeps its single-row statement, which the server plans once, where it
+would plan the statement of arrays every time.
 
 The statement stays checked: it fails unless it wrote exactly one row per element. Two
 writes of one customer must run in the order they were made, so a write joins a waiting
@@ -16,20 +19,39 @@ new statement, after every other.
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, LiteralString
 
 if TYPE_CHECKING:
     from poolkit.stores.postgres._store import PostgresUnitOfWork
 
 
-class _Statement:
-    """One deferred statement of held writes: its array parameters, where it waits among
-    the unit of work's pending statements."""
+class Write:
+    """One held write, as the caller makes it: alone, ``single`` (its statement and
+    parameters); among others, ``bulk()`` (the statement of arrays ``names()``) with its
+    elements appended by ``append(arrays)``."""
 
-    def __init__(self, names: Iterable[str]) -> None:
-        self.params: dict[str, list[Any]] = {name: [] for name in names}
-        self.pending: list[Any] = []
-        self.index = -1
+    def __init__(
+        self,
+        single: tuple[bytes | LiteralString, dict[str, Any]],
+        bulk: Callable[[], bytes],
+        names: Callable[[], Iterable[str]],
+        append: Callable[[dict[str, list[Any]]], None],
+    ) -> None:
+        self.single = single
+        self.bulk = bulk
+        self.names = names
+        self.append = append
+
+
+class _Waiting:
+    """A deferred statement of held writes: where it waits among the unit of work's
+    pending statements, its parameters, and its first write while it is alone."""
+
+    def __init__(self, first: Write, pending: list[Any]) -> None:
+        self.first: Write | None = first
+        self.params: dict[str, Any] = first.single[1]
+        self.pending = pending
+        self.index = len(pending) - 1
 
     def waiting(self, pending: list[Any]) -> bool:
         """Whether it has not been sent: still where it was put among the pending."""
@@ -39,25 +61,32 @@ class _Statement:
             and pending[self.index][1] is self.params
         )
 
+    def join(self, write: Write) -> None:
+        """Add ``write``: the first one alone becomes the bulk statement, in its place."""
+        first, self.first = self.first, None
+        if first is not None:
+            arrays: dict[str, list[Any]] = {name: [] for name in first.names()}
+            first.append(arrays)
+            self.params = arrays
+            self.pending[self.index] = (first.bulk(), arrays)
+        write.append(self.params)
+
+
+def _never(*_: Any) -> Any:
+    raise AssertionError("a write deferred alone is never joined")
+
 
 class HeldWrites:
     """The held writes of one table (customers, or events) of a unit of work."""
 
     def __init__(self, uow: PostgresUnitOfWork) -> None:
         self._uow = uow
-        self._latest: dict[Hashable, _Statement] = {}
-        self._last_of: dict[str, _Statement] = {}
+        self._latest: dict[Hashable, _Waiting] = {}
+        self._last_of: dict[str, _Waiting] = {}
 
-    def params(
-        self,
-        kind: Hashable,
-        customer_id: str,
-        statement: Callable[[], bytes],
-        names: Callable[[], Iterable[str]],
-    ) -> dict[str, list[Any]]:
-        """The arrays to append ``customer_id``'s write of ``kind`` to: those of the
-        waiting statement of that kind, or of a new one (``statement()``, with arrays
-        ``names()``) deferred now."""
+    def add(self, kind: Hashable, customer_id: str, write: Write) -> None:
+        """Defer ``write`` of ``customer_id``: in the waiting statement of its ``kind``, or
+        alone (as ``write.single``) after every other pending statement."""
         pending = self._uow._pending
         found = self._latest.get(kind)
         last = self._last_of.get(customer_id)
@@ -66,13 +95,22 @@ class HeldWrites:
             or not found.waiting(pending)
             or (last is not None and last.waiting(pending) and last.index >= found.index)
         ):
-            found = _Statement(names())
-            self._uow._defer(statement(), found.params)
-            found.pending = self._uow._pending
-            found.index = len(found.pending) - 1
+            self._uow._defer(*write.single)
+            found = _Waiting(write, self._uow._pending)
             self._latest[kind] = found
+        else:
+            found.join(write)
         self._last_of[customer_id] = found
-        return found.params
+
+    def alone(
+        self, customer_id: str, statement: bytes | LiteralString, params: dict[str, Any]
+    ) -> None:
+        """Defer a write of ``customer_id`` that no other joins; a later write of the same
+        customer still goes after it."""
+        self._uow._defer(statement, params)
+        self._last_of[customer_id] = _Waiting(
+            Write((statement, params), _never, _never, _never), self._uow._pending
+        )
 
     def forget(self) -> None:
         """The transaction ended: nothing waits any more."""
@@ -114,16 +152,18 @@ HELD_CLAIMS_SQL = _APPEND_EVENTS.format(
 ).encode()
 
 
-def append_event(held: HeldWrites, params: dict[str, Any]) -> None:
-    """Defer the checked append of an event to a held row (``params`` as for
-    ``_records.CHECKED_EVENT_SQL``, with ``rep_id`` for a claim)."""
+def append_event(held: HeldWrites, params: dict[str, Any], single: bytes | LiteralString) -> None:
+    """Defer the checked append of an event to a held row: ``single`` with ``params``
+    alone (``_records.CHECKED_EVENT_SQL``, or ``CHECKED_CLAIM_SQL`` with ``rep_id``), or
+    as elements of the arrays of the other held events of its kind."""
     claim = "rep_id" in params
     names = (*_EVENT_COLUMNS, "rep_id") if claim else _EVENT_COLUMNS
-    arrays = held.params(
-        claim,
-        params["customer_id"],
-        lambda: HELD_CLAIMS_SQL if claim else HELD_EVENTS_SQL,
-        lambda: names,
+
+    def append(arrays: dict[str, list[Any]]) -> None:
+        for name in names:
+            arrays[name].append(params[name])
+
+    bulk = HELD_CLAIMS_SQL if claim else HELD_EVENTS_SQL
+    held.add(
+        claim, params["customer_id"], Write((single, params), lambda: bulk, lambda: names, append)
     )
-    for name in names:
-        arrays[name].append(params[name])

@@ -78,12 +78,20 @@ _INDEX: LiteralString = """, indexed AS (
     SELECT %(rep_id)s, at, customer_id, seq FROM appended
 )"""
 _RESULT: LiteralString = "SELECT (SELECT count(*) FROM appended), (SELECT version FROM guard)"
+# For a customer whose row this transaction holds: fail, rather than write nothing.
+_CHECKED: LiteralString = "SELECT 1 / (count(*) = 1)::int FROM appended"
 
 APPEND_EVENT_SQL: LiteralString = (
     f"WITH {_GUARD}, appended AS ({_APPEND} RETURNING customer_id, seq, at) {_RESULT}"
 )
 APPEND_CLAIM_SQL: LiteralString = (
     f"WITH {_GUARD}, appended AS ({_APPEND} RETURNING customer_id, seq, at){_INDEX} {_RESULT}"
+)
+CHECKED_EVENT_SQL: LiteralString = (
+    f"WITH {_GUARD}, appended AS ({_APPEND} RETURNING customer_id, seq, at) {_CHECKED}"
+)
+CHECKED_CLAIM_SQL: LiteralString = (
+    f"WITH {_GUARD}, appended AS ({_APPEND} RETURNING customer_id, seq, at){_INDEX} {_CHECKED}"
 )
 
 # The change feed: a narrow table of (position, customer_id, seq), written just before a
@@ -167,7 +175,8 @@ class Events:
             # exact here, and the write waits to travel with the next statement or commit.
             if event.seq != held[1] + 1:
                 raise StaleVersionError(event.customer_id, event.seq - 1, held[1])
-            append_event(self._held, params)  # with the other held events, one statement
+            # With the other held events waiting, in one statement (postgres._held).
+            append_event(self._held, params, CHECKED_CLAIM_SQL if claim else CHECKED_EVENT_SQL)
             held[1] = event.seq
             self._appended.append((event.customer_id, event.seq))
             return
