@@ -547,6 +547,9 @@ class RecordingUnitOfWork:
         self.record("lock_pool", ((pool_id,), None))
         self._inner.lock_pool(pool_id)
 
+    def read_ahead(self, **wanted: Any) -> None:
+        self._inner.read_ahead(**wanted)
+
     def commit(self) -> None:
         self.record("commit", ((), None))
         self._inner.commit()

@@ -8,13 +8,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import timedelta
 
-import attrs
 import psycopg
 from test_feed_concurrency import follow_while_writing
 
 from poolkit.stores.postgres import PostgresStore
 from poolkit.stores.postgres._schema import MIGRATIONS, migrate
-from poolkit.testing.builders import DAY, T0, drop_at, followed_up, private
+from poolkit.testing.builders import T0, followed_up
 from poolkit.testing.conformance.feed import commit_events, read_all
 
 Say = Callable[[str], None]
@@ -132,21 +131,3 @@ def _body(customer_id: str, seq: int, at: object) -> str:
 
     event = followed_up(customer_id, seq, at)  # type: ignore[arg-type]
     return documents.dumps(encode(event))
-
-
-def test_the_events_of_held_rows_are_in_the_feed(make_store: StoreFactory) -> None:
-    """A sweep's drops are appended to customers its batch holds locked (their writes go
-    with the commit): they get their positions like any other event."""
-    store = make_store()
-    with store.unit_of_work() as uow:
-        for n in range(2):
-            uow.events.append(followed_up(f"c{n}", 1))
-            uow.customers.add(private(f"c{n}"), drop_at(T0 + DAY))
-        uow.commit()
-    with store.unit_of_work() as uow:
-        for customer in uow.customers.due(T0 + 2 * DAY, 10):
-            uow.events.append(followed_up(customer.id, 2, T0 + DAY))
-            uow.customers.update(attrs.evolve(customer, version=2), drop_at(None), 1)
-        uow.commit()
-    entries = [(e.event.customer_id, e.event.seq) for e in read_all(store)]
-    assert entries == [("c0", 1), ("c1", 1), ("c0", 2), ("c1", 2)]

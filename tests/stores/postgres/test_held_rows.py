@@ -57,10 +57,12 @@ def test_a_batch_of_held_rows_is_written_with_the_commit(make_store: StoreFactor
             uow.customers.update(attrs.evolve(customer, version=2), drop_at(None), 1)
         assert sent == []  # nothing sent yet: all of it travels with the commit
         uow.commit()
-    # One statement for the three events, one for the three customers' rows, and the
-    # events' feed positions.
+    # One statement for the three events, one for the three customers' rows, then the
+    # feed's positions of the three events.
     assert len(sent) == 3
+    assert "INSERT INTO feed " in sent[-1]
     with store.unit_of_work() as uow:
+        assert [entry.event.seq for entry in uow.events.since(0, 10)] == [1, 1, 1, 2, 2, 2]
         for n in range(3):
             found = uow.customers.get(f"c{n}")
             assert found is not None and found.version == 2

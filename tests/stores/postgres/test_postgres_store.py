@@ -313,12 +313,14 @@ def test_open_store_keeps_the_other_parameters_of_the_url(pg_dsn: str) -> None:
 
 def test_claims_by_different_reps_do_not_wait_for_each_other(make_store: StoreFactory) -> None:
     """No global lock: while a claim by li is open (li locked, the customer's row written),
-    a claim by wang of another customer runs to its commit; one by li again must wait."""
+    a claim by wang of another customer runs to its commit; one by li again must wait (a
+    claim limit is counted, so li is locked before the count)."""
     from poolkit import ManualClock, Policy, PoolService, Team
     from poolkit.testing.builders import T0
 
     store = make_store(busy_timeout_s=0.2)
-    service = PoolService(store, Policy.from_dict({"timezone": "UTC"}), ManualClock(T0))
+    policy = Policy.from_dict({"timezone": "UTC", "claim_limit": {"max_claims": 10}})
+    service = PoolService(store, policy, ManualClock(T0))
     service.setup(
         Team.from_dict(
             {

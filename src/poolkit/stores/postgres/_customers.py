@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, LiteralString, NamedTuple
+from typing import TYPE_CHECKING, Any, LiteralString, NamedTuple, cast
 
 from psycopg import sql
 from psycopg.adapt import PyFormat
@@ -23,6 +23,7 @@ from poolkit.model.schedule import Schedule
 from poolkit.ports import CustomerOrder, CustomerQuery, CustomerTally, Position, entered_at
 from poolkit.stores import _documents as documents
 from poolkit.stores._codec import decode, encode
+from poolkit.stores.postgres._ahead import CUSTOMER
 from poolkit.stores.postgres._held import HeldWrites, Write
 from poolkit.stores.postgres._schema import PAGE_SORT_COLUMNS
 from poolkit.stores.sql import customer_page, rows
@@ -414,6 +415,9 @@ class Customers:
         self._held = HeldWrites(uow)
 
     def get(self, customer_id: str) -> Customer | None:
+        served, ahead = self._uow.ahead.served(self._uow, CUSTOMER, customer_id)
+        if served:
+            return cast("Customer | None", ahead)
         found = self._uow._execute(
             "SELECT body FROM customers WHERE id = %s", (customer_id,)
         ).fetchone()
@@ -627,6 +631,12 @@ class Customers:
         if limit <= 0:
             return []
         return [self._loaded(body) for (body,) in self._uow._execute(UPCOMING_SQL, (at, limit))]
+
+    def loaded_ahead(self, body: Any) -> Customer:
+        """Decode a customer read ahead, and keep it to be served (see :mod:`._ahead`)."""
+        customer = self._loaded(body)
+        self._uow.ahead.keep(CUSTOMER, customer.id, customer)
+        return customer
 
     def _loaded(self, body: Any) -> Customer:
         customer = decode(Customer, body)

@@ -342,6 +342,19 @@ def _external_ids(conn: sqlite3.Connection) -> None:
         conn.execute(statement)
 
 
+def _without_redundant_customer_indexes(conn: sqlite3.Connection) -> None:
+    """Drop the two customer indexes that later ones begin with: ``customers_owner
+    (owner_id)`` is the start of ``customers_holdings (owner_id, dealt, locked)``, and
+    ``customers_pool_status (pool_id, status)`` of the public pool's page sorts
+    ``(pool_id, status, ...)``. Their entries end with the rowid, not the id, so they gave
+    no order either; each was one more page to write when a customer changes hands."""
+    for statement in (
+        "DROP INDEX IF EXISTS customers_owner",
+        "DROP INDEX IF EXISTS customers_pool_status",
+    ):
+        conn.execute(statement)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     _v1_initial,
     _v2_tags_and_related_reps,
@@ -353,6 +366,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     _customer_page_sorts,
     _customers_holdings,
     _external_ids,
+    _without_redundant_customer_indexes,
 )
 """Schema steps in order; step ``n`` (1-based) brings a database from version ``n - 1`` to
 ``n``. Append a function to change the schema; never edit a step that has shipped."""
