@@ -134,6 +134,32 @@ def test_events_of_held_rows_are_written_in_order_claims_indexed(
         assert uow.events.claims_by("bob", T0) == [T0 + 2 * DAY, T0 + 3 * DAY]
 
 
+def test_a_row_held_but_not_read_is_written_whole_and_in_order(
+    make_store: StoreFactory,
+) -> None:
+    store = make_store()
+    _with_due(store, 2)
+    with store.unit_of_work() as uow:
+        (c1,) = [c for c in uow.customers.due(T0 + 2 * DAY, 10) if c.id == "c1"]
+        uow.rollback()
+    with store.unit_of_work() as uow:
+        # c0 read and held by the batch; c1 held by its event, never read here.
+        (c0,) = [c for c in uow.customers.due(T0 + 2 * DAY, 1)]
+        uow.events.append(followed_up("c1", 2, T0 + DAY))
+        uow.events.append(followed_up("c0", 2, T0 + DAY))
+        uow.customers.update(attrs.evolve(c0, version=2, grade="A"), drop_at(None), 1)
+        # c1's first update is written whole, after c0's; its second must follow it, not
+        # join c0's statement of the same kind before it.
+        first = attrs.evolve(c1, version=2, tags=frozenset({"vip"}))
+        uow.customers.update(first, drop_at(None), 1)
+        uow.events.append(followed_up("c1", 3, T0 + DAY))
+        uow.customers.update(attrs.evolve(first, version=3, grade="B"), drop_at(None), 2)
+        uow.commit()
+    with store.unit_of_work() as uow:
+        found = [(c.id, c.grade, c.version, c.tags) for c in uow.customers.find(CustomerQuery())]
+        assert found == [("c0", "A", 2, frozenset()), ("c1", "B", 3, frozenset({"vip"}))]
+
+
 def test_a_held_row_written_after_a_statement_ran_is_written_too(
     make_store: StoreFactory,
 ) -> None:

@@ -708,7 +708,23 @@ class Customers:
 
 
 def _params(customer: Customer, schedule: Schedule, sides: tuple[_Side, ...]) -> dict[str, Any]:
-    params = _columns(customer, schedule)
+    params: dict[str, Any] = {
+        "id": customer.id,
+        "status": customer.status.value,
+        "owner_id": customer.owner_id,
+        "pool_id": customer.pool_id,
+        "grade": customer.grade,
+        "public_since": customer.public_since,
+        "version": customer.version,
+        "drop_at": schedule.drop_at,
+        "warn_at": schedule.warn_at,
+        "next_at": schedule.next_at,
+        "name": customer.name,
+        "dealt": customer.last_deal_at is not None,
+        "locked": customer.locked,
+        "body": documents.dumps(encode(customer)),
+        "entered_at": entered_at(customer),
+    }
     for side in sides:
         for name, values in zip(_side_params(side), side.rows(customer), strict=True):
             params[name] = values
@@ -738,24 +754,3 @@ def _row(customer: Customer, schedule: Schedule, expected: int) -> tuple[Any, ..
         documents.dumps(encode(customer)),
         entered_at(customer),
     )
-
-
-def _columns(customer: Customer, schedule: Schedule) -> dict[str, Any]:
-    """The customers row's parameters (:data:`_VALUES`)."""
-    return {
-        "id": customer.id,
-        "status": customer.status.value,
-        "owner_id": customer.owner_id,
-        "pool_id": customer.pool_id,
-        "grade": customer.grade,
-        "public_since": customer.public_since,
-        "version": customer.version,
-        "drop_at": schedule.drop_at,
-        "warn_at": schedule.warn_at,
-        "next_at": schedule.next_at,
-        "name": customer.name,
-        "dealt": customer.last_deal_at is not None,
-        "locked": customer.locked,
-        "body": documents.dumps(encode(customer)),
-        "entered_at": entered_at(customer),
-    }
