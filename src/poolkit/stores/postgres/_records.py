@@ -15,6 +15,7 @@ from poolkit.model.review import ReviewItem, ReviewStatus
 from poolkit.stores import _documents as documents
 from poolkit.stores._codec import decode, encode
 from poolkit.stores.postgres._ahead import POOL, REP, SETTING
+from poolkit.stores.postgres._held import HeldWrites, append_event
 
 if TYPE_CHECKING:
     from poolkit.stores.postgres._store import PostgresUnitOfWork
@@ -143,10 +144,12 @@ class Events:
         self._uow = uow
         # The events appended in the current transaction, in order: numbered at commit.
         self._appended: list[tuple[str, int]] = []
+        self._held = HeldWrites(uow)
 
     def forget(self) -> None:
         """The transaction ended: nothing of it is left to number."""
         self._appended.clear()
+        self._held.forget()
 
     def number_appended(self) -> None:
         """Give the events this transaction appended their feed positions, with the commit
@@ -184,7 +187,8 @@ class Events:
             # exact here, and the write waits to travel with the next statement or commit.
             if event.seq != held[1] + 1:
                 raise StaleVersionError(event.customer_id, event.seq - 1, held[1])
-            self._uow._defer(CHECKED_CLAIM_SQL if claim else CHECKED_EVENT_SQL, params)
+            # With the other held events waiting, in one statement (postgres._held).
+            append_event(self._held, params, CHECKED_CLAIM_SQL if claim else CHECKED_EVENT_SQL)
             held[1] = event.seq
             self._appended.append((event.customer_id, event.seq))
             return
