@@ -372,6 +372,7 @@ class UnitOfWork(Protocol):
         customers: Collection[str] = (),
         reps: Collection[str] = (),
         to_change: bool = False,
+        lock_reps: Collection[str] = (),
     ) -> None:
         """A hint: this unit of work is about to read these customers, their pools, these
         reps and the settings, and, with ``to_change``, to write the customers. A store
@@ -379,7 +380,9 @@ class UnitOfWork(Protocol):
         the reads that follow from it, each once, as long as nothing else ran in between
         (so what it serves is what a read of its own would have given, a moment earlier);
         with ``to_change`` it may also lock the customers for this unit of work, as their
-        first write would. A store that reads locally needs nothing."""
+        first write would. ``lock_reps`` must be locked as :meth:`lock_rep` would (it is
+        read ahead too), at once or with the next statement. A store that reads locally
+        needs nothing but the locks."""
 
     def commit(self) -> None: ...
 

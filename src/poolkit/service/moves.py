@@ -102,7 +102,8 @@ class MoveJobs(ServiceCore):
         the winner. Refused at the cap, at the claim limit, during the cooldown, and in
         pools where only the manager assigns.
         """
-        with self._operation(actor_id, customer_id) as op:
+        # The claimer is locked as it is read: its cap and claim limit are counted next.
+        with self._operation(actor_id, customer_id, lock_actor=True) as op:
             return self._commit(op, self._claim_step(op))
 
     def _claim_step(self, op: Operation) -> Claimed:

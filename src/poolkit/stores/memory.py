@@ -228,8 +228,9 @@ class MemoryUnitOfWork:
         customers: Collection[str] = (),
         reps: Collection[str] = (),
         to_change: bool = False,
+        lock_reps: Collection[str] = (),
     ) -> None:
-        """Nothing to fetch: every read is local."""
+        """Nothing to fetch: every read is local; nothing to lock, as for :meth:`lock_rep`."""
         self._check_open()
 
     def commit(self) -> None:

@@ -331,15 +331,18 @@ class PostgresUnitOfWork:
         customers: Collection[str] = (),
         reps: Collection[str] = (),
         to_change: bool = False,
+        lock_reps: Collection[str] = (),
     ) -> None:
         """Read the customers, their pools, the reps and the settings this process reads
         at the start of a unit of work in one statement (see :mod:`._ahead`); with
         ``to_change``, lock the customers' rows too, so that their writes travel with the
-        commit."""
-        if not customers and not reps:
+        commit; lock the reps of ``lock_reps`` as :meth:`lock_rep` would."""
+        lock_reps = [rep for rep in lock_reps if rep not in self._locked_reps]
+        if not customers and not reps and not lock_reps:
             return
         settings = self.settings.companions()
-        rows = self.ahead.read(self, customers, reps, settings, to_change)
+        rows = self.ahead.read(self, customers, reps, settings, to_change, lock_reps)
+        self._locked_reps.update(lock_reps)  # held until the transaction ends
         self.settings.fetched(settings, rows)
         for what, customer_id, body, _ in rows:
             if what == CUSTOMER:

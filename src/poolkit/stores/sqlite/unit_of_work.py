@@ -94,9 +94,10 @@ class SqliteUnitOfWork:
         customers: Collection[str] = (),
         reps: Collection[str] = (),
         to_change: bool = False,
+        lock_reps: Collection[str] = (),
     ) -> None:
         """Nothing to fetch: every read is a local call, and ``BEGIN IMMEDIATE`` already
-        holds every customer."""
+        holds every customer and rep."""
 
     def commit(self) -> None:
         conn = self._open_connection()

@@ -136,6 +136,18 @@ class UnitOfWorkConformance:
                 assert uow.reps.get("li") == Rep("li", cap=3)
                 uow.read_ahead()  # nothing asked: nothing to do
                 uow.commit()
+        with store.unit_of_work() as uow:
+            # Reps locked as they are read ahead, like lock_rep: read as ever, and the
+            # unit of work goes on (locking one twice, or one not stored, is fine).
+            uow.read_ahead(reps=("li",), lock_reps=("li", "nobody"))
+            assert uow.reps.get("li") == Rep("li", cap=3)
+            uow.lock_rep("li")
+            uow.read_ahead(lock_reps=("li",))
+            assert uow.reps.get("nobody") is None
+            uow.customers.add(private("c2"), NO_SCHEDULE)
+            uow.commit()
+        with store.unit_of_work() as uow:
+            assert uow.customers.get("c2") == private("c2")
 
     def test_a_write_after_reading_ahead_is_what_the_next_read_gives(self, store: Store) -> None:
         with store.unit_of_work() as uow:
