@@ -433,6 +433,40 @@ def test_an_update_rewrites_only_the_side_rows_that_changed(path: Path) -> None:
         assert blocks == [(block,) for block in sorted(new_blocks)]
 
 
+def test_an_update_sets_only_the_columns_that_changed(path: Path) -> None:
+    """SQLite rewrites the entries of every index on a column an UPDATE sets, changed or
+    not: a follow-up (a new version, schedule and document) must leave the owner's, the
+    pool's and the status's columns out, and the indexes must still find the customer."""
+    sent: list[str] = []
+    with SqliteStore(path) as store, store.unit_of_work() as uow:
+        uow.customers.add(private("c1", name="Moumou Technology"), drop_at(T0))
+        uow.commit()
+        conn = uow._conn
+        assert conn is not None
+        assert uow.customers.get("c1") is not None  # as the service reads before it writes
+        conn.set_trace_callback(sent.append)
+        followed = private("c1", name="Moumou Technology", version=2)
+        uow.customers.update(followed, drop_at(T0 + DAY), 1)
+        moved = private("c1", "bob", name="Moumou Technology", version=3)
+        uow.customers.update(moved, drop_at(T0 + DAY), 2)
+        conn.set_trace_callback(None)
+        uow.commit()
+        updates = [" ".join(text.split()) for text in sent if text.startswith("UPDATE customers")]
+        assert len(updates) == 2
+        sets = [update.split(" SET ")[1].split(" WHERE ")[0] for update in updates]
+        columns = [{part.split(" = ")[0] for part in assigned.split(", ")} for assigned in sets]
+        assert columns[0] == {"version", "drop_at", "warn_at", "next_at", "body"}
+        assert columns[1] == {"owner_id", "version", "drop_at", "warn_at", "next_at", "body"}
+        assert uow.customers.find(CustomerQuery(owner_ids=frozenset({"bob"}))) == [moved]
+        assert uow.customers.find(CustomerQuery(owner_ids=frozenset({"alice"}))) == []
+        assert uow.customers.holdings("bob") == Holdings(1, 0, 0, 0)
+        page = uow.customers.page(
+            [CustomerQuery(owner_ids=frozenset({"bob"}))], CustomerOrder.NAME, limit=10
+        )
+        assert [customer.id for customer, _ in page] == ["c1"]
+        assert uow.customers.due(T0 + DAY, 10) == [moved]
+
+
 def test_the_name_index_is_rebuilt_when_names_are_normalised_differently(
     tmp_path: Path,
 ) -> None:

@@ -78,6 +78,42 @@ def customer_row(customer: Customer, schedule: Schedule, dialect: Dialect) -> tu
     )
 
 
+# The columns of a row that follow from the customer alone (not its schedule, not its
+# document), by their position in CUSTOMER_COLUMNS, and how each is read off a customer.
+_PLAIN: tuple[tuple[int, Callable[[Customer, Dialect], Any]], ...] = (
+    (0, lambda c, d: c.status.value),
+    (1, lambda c, d: c.owner_id),
+    (2, lambda c, d: c.pool_id),
+    (3, lambda c, d: c.grade),
+    (4, lambda c, d: None if c.public_since is None else d.instant(c.public_since)),
+    (5, lambda c, d: c.version),
+    (9, lambda c, d: c.name),
+    (10, lambda c, d: d.instant(entered_at(c))),
+    (11, lambda c, d: int(c.last_deal_at is not None)),
+    (12, lambda c, d: int(c.locked)),
+)
+_ALWAYS = (6, 7, 8, 13)  # drop_at, warn_at, next_at (the old schedule is not known), body
+_UPDATES: dict[tuple[int, ...], str] = {}
+
+
+def changed_update(
+    stored: Customer, customer: Customer, schedule: Schedule, dialect: Dialect
+) -> tuple[str, tuple[Any, ...]]:
+    """The versioned update of ``stored`` to ``customer`` that sets only the columns that
+    changed (and the schedule and document, always), with its parameters. SQLite rewrites
+    the entries of every index on a column an UPDATE sets, changed or not: a follow-up that
+    set every column rewrote each index of the owner, the pool and the status."""
+    row = customer_row(customer, schedule, dialect)
+    changed = [i for i, value in _PLAIN if value(stored, dialect) != row[i]]
+    columns = tuple(sorted((*changed, *_ALWAYS)))
+    statement = _UPDATES.get(columns)
+    if statement is None:
+        sets = ", ".join(f"{CUSTOMER_COLUMNS[i]} = ?" for i in columns)
+        statement = dialect.sql(f"UPDATE customers SET {sets} WHERE id = ? AND version = ?")
+        _UPDATES[columns] = statement
+    return statement, (*(row[i] for i in columns), customer.id, stored.version)
+
+
 # ---------------------------------------------------------------------------- side tables
 
 

@@ -355,6 +355,26 @@ def _without_redundant_customer_indexes(conn: sqlite3.Connection) -> None:
         conn.execute(statement)
 
 
+def _owner_indexes_of_owned_customers(conn: sqlite3.Connection) -> None:
+    """The indexes that start with the owner (a private pool's page sorts and the caps'
+    holdings) keep only owned customers: a public customer, with no owner, was an entry
+    under NULL in each of the four, read by no query (every one asks for an owner) and
+    moved in each whenever a customer was claimed or dropped. A query that names an owner
+    (``owner_id = ?`` or ``IN``) implies ``owner_id IS NOT NULL``, so SQLite still uses
+    them."""
+    for name, columns in (
+        ("customers_owner_by_name", "owner_id, name, id"),
+        ("customers_owner_by_entered", "owner_id, entered_at, id"),
+        (
+            "customers_owner_by_next_drop",
+            f"owner_id, {PAGE_SORT_COLUMNS['next_drop']}, id",
+        ),
+        ("customers_holdings", "owner_id, dealt, locked"),
+    ):
+        conn.execute(f"DROP INDEX IF EXISTS {name}")
+        conn.execute(f"CREATE INDEX {name} ON customers ({columns}) WHERE owner_id IS NOT NULL")
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     _v1_initial,
     _v2_tags_and_related_reps,
@@ -367,6 +387,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     _customers_holdings,
     _external_ids,
     _without_redundant_customer_indexes,
+    _owner_indexes_of_owned_customers,
 )
 """Schema steps in order; step ``n`` (1-based) brings a database from version ``n - 1`` to
 ``n``. Append a function to change the schema; never edit a step that has shipped."""

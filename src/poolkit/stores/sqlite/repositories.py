@@ -36,6 +36,7 @@ from poolkit.stores.sql.rows import (
     SIDE_TABLES,
     SIDES,
     SideTables,
+    changed_update,
     customer_row,
     document_rows,
     statements,
@@ -123,8 +124,8 @@ class Customers:
     def _update_known(self, stored: Customer, customer: Customer, schedule: Schedule) -> None:
         """Update a customer this transaction read or wrote: the side tables follow the
         difference between the two values, with no read of the stored document."""
-        row = customer_row(customer, schedule, SQLITE)
-        changed = self._uow._run(SQL.update_customer, (*row, stored.version))
+        statement, params = changed_update(stored, customer, schedule, SQLITE)
+        changed = self._uow._run(statement, params)
         if changed == 0:  # unreachable while the write lock is held; kept as a guard
             raise StaleVersionError(customer.id, stored.version, self._version(customer.id))
         self._sides.follow(stored, customer)
