@@ -191,11 +191,13 @@ class CustomerRepository(Protocol):
 
     def names_by_block(
         self, blocks: frozenset[str], per_block: int
-    ) -> dict[str, list[tuple[str, str]]]:
+    ) -> dict[str, list[tuple[str, str, str]]]:
         """The lists behind :meth:`similar_names`, block by block: for each of ``blocks``,
-        the ``(customer id, name)`` of its first ``per_block`` customers by id (an empty
-        list for a block no name has). What a caller that remembers the lists (an import
-        batch) needs, without working out again which block each name came from."""
+        the ``(customer id, name, normal form)`` of its first ``per_block`` customers by id
+        (an empty list for a block no name has); the normal form is
+        :func:`poolkit.identity.normalise_name` of the name, kept by the store beside its
+        blocks. What a caller that remembers the lists (an import batch) needs, without
+        working out again which block each name came from, nor normalising each name."""
 
     def due(self, at: datetime, limit: int) -> list[Customer]:
         """Up to ``limit`` customers whose schedule has a drop or warning at or before ``at``,

@@ -33,14 +33,15 @@ class NameBlocks:
 
     The lists are exactly what the store would answer at each point of the unit of work:
     each is read once (:meth:`~poolkit.ports.CustomerRepository.names_by_block`, the store's
-    own lists, so no stored name is cut into blocks again here), and each added customer is
-    put in its place in the lists of its blocks."""
+    own lists with the names' stored normal forms, so no stored name is cut into blocks or
+    normalised again here), and each added customer is put in its place in the lists of its
+    blocks."""
 
     def __init__(self, uow: UnitOfWork, per_block: int) -> None:
         self._uow = uow
         self._per_block = per_block
         # Each block's customer ids, by id; each listed customer's name and normal form
-        # (worked out once a batch, not once for every row it is a candidate of).
+        # (as stored, or worked out once for a customer added in this unit of work).
         self._lists: dict[str, list[str]] = {}
         self._names: dict[str, tuple[str, str]] = {}
 
@@ -52,11 +53,10 @@ class NameBlocks:
         if not missing:
             return
         names = self._names
-        for block, pairs in self._uow.customers.names_by_block(missing, self._per_block).items():
-            lists[block] = [customer_id for customer_id, _ in pairs]
-            for customer_id, name in pairs:
-                if customer_id not in names:
-                    names[customer_id] = (name, normalised_name(name))
+        for block, found in self._uow.customers.names_by_block(missing, self._per_block).items():
+            lists[block] = [customer_id for customer_id, _, _ in found]
+            for customer_id, name, normal in found:
+                names[customer_id] = (name, normal)
 
     def candidate_ids(self, blocks: frozenset[str]) -> set[str]:
         """The ids of what ``similar_names(blocks, per_block)`` answers now."""

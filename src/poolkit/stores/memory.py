@@ -25,7 +25,7 @@ from poolkit.errors import (
     ReviewNotFound,
     StaleVersionError,
 )
-from poolkit.identity.similarity import name_blocks
+from poolkit.identity.similarity import name_blocks, normal_form
 from poolkit.model.customer import Customer, IdentityKey
 from poolkit.model.events import Claimed, Event
 from poolkit.model.feed import FeedEntry
@@ -72,6 +72,8 @@ class _Data:
         # as the SQLite store does.
         self.by_block: defaultdict[str, list[str]] = defaultdict(list)
         self.blocks: dict[str, frozenset[str]] = {}
+        # The normal form of each indexed name (names_by_block answers it).
+        self.normal_names: dict[str, str] = {}
         # (next instant in UTC, customer id), sorted: the sweep's index.
         self.due: list[tuple[datetime, str]] = []
         self.reps: dict[str, Rep] = {}
@@ -146,6 +148,7 @@ class _Data:
     def _index_name(self, customer_id: str, name: str | None) -> None:
         """Index the blocks of ``name`` for the customer, or un-index its blocks (None)."""
         if name is None:
+            self.normal_names.pop(customer_id, None)
             for block in self.blocks.pop(customer_id, ()):
                 holders = self.by_block[block]
                 del holders[bisect.bisect_left(holders, customer_id)]
@@ -154,6 +157,9 @@ class _Data:
             return
         blocks = name_blocks(name)
         self.blocks[customer_id] = blocks
+        form = normal_form(name)
+        if form is not None:
+            self.normal_names[customer_id] = form
         for block in blocks:
             bisect.insort(self.by_block[block], customer_id)
 
@@ -322,11 +328,14 @@ class _Customers:
 
     def names_by_block(
         self, blocks: frozenset[str], per_block: int
-    ) -> dict[str, list[tuple[str, str]]]:
+    ) -> dict[str, list[tuple[str, str, str]]]:
         data = self._uow.data
         cut = max(per_block, 0)
         return {
-            block: [(cid, data.customers[cid].name) for cid in data.by_block.get(block, ())[:cut]]
+            block: [
+                (cid, data.customers[cid].name, data.normal_names[cid])
+                for cid in data.by_block.get(block, ())[:cut]
+            ]
             for block in blocks
         }
 

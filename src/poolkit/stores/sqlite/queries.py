@@ -36,8 +36,9 @@ WHERE c.id IN (
             ORDER BY last.customer_id LIMIT 1 OFFSET ?
          ), x'')
 ) ORDER BY c.id"""
-# The same index ranges, each row with the block it was found by (names_by_block).
-NAMES_BY_BLOCK_SQL = """SELECT b.block, c.id, c.name
+# The same index ranges, each row with the block it was found by and the name's stored
+# normal form (names_by_block).
+NAMES_BY_BLOCK_SQL = """SELECT b.block, c.id, c.name, n.normal
 FROM json_each(?) AS wanted
 JOIN customer_name_blocks AS b
   ON b.block = wanted.value
@@ -47,6 +48,7 @@ JOIN customer_name_blocks AS b
         ORDER BY last.customer_id LIMIT 1 OFFSET ?
      ), x'')
 JOIN customers AS c ON c.id = b.customer_id
+LEFT JOIN customer_normal_names AS n ON n.customer_id = b.customer_id
 ORDER BY b.block, c.id"""
 # An update reads, in one primary-key lookup, the stored version and, for each field behind
 # a side table, whether the stored document (body) and the one about to be written (?1)

@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from poolkit.errors import DamagedRecordError, DuplicateIdError, ReviewNotFound, StaleVersionError
+from poolkit.identity.similarity import normal_form
 from poolkit.model.customer import Customer, CustomerStatus, IdentityKey
 from poolkit.model.events import Claimed, Event
 from poolkit.model.feed import FeedEntry
@@ -73,6 +74,14 @@ SORTS = customer_page.PageSorts(
     read_drop=optional_instant,
     instant=micros,
 )
+
+
+def _normal_of(name: str, stored: object) -> str:
+    """A candidate's normal form: the stored one, else (a row written by other code than
+    poolkit's, with blocks but no normal form) worked out from its name."""
+    if isinstance(stored, str):
+        return stored
+    return normal_form(name) or ""
 
 
 def read_customer(customer_id: str, body: str) -> Customer:
@@ -205,15 +214,15 @@ class Customers:
 
     def names_by_block(
         self, blocks: frozenset[str], per_block: int
-    ) -> dict[str, list[tuple[str, str]]]:
-        out: dict[str, list[tuple[str, str]]] = {block: [] for block in blocks}
+    ) -> dict[str, list[tuple[str, str, str]]]:
+        out: dict[str, list[tuple[str, str, str]]] = {block: [] for block in blocks}
         if not blocks or per_block <= 0:
             return out
         rows = self._uow._rows(NAMES_BY_BLOCK_SQL, (json_list(blocks), per_block - 1))
-        for block, customer_id, name in rows:
+        for block, customer_id, name, normal in rows:
             if not isinstance(name, str):  # NULL: not written by poolkit, or damaged
                 raise DamagedRecordError("customer", customer_id, "its stored name is unreadable")
-            out[block].append((customer_id, name))
+            out[block].append((customer_id, name, _normal_of(name, normal)))
         return out
 
     def due(self, at: datetime, limit: int) -> list[Customer]:
