@@ -145,7 +145,7 @@ def build(path: Path, stored: int) -> float:
         customers, events = [], []
         sides: dict[str, list[tuple[str, ...]]] = {table: [] for table in SIDES}
         blocks: list[tuple[str, str]] = []
-        normals: list[tuple[str, str]] = []
+        normals: list[tuple[str, str, str]] = []
         for number in range(first, min(stored, first + 20_000)):
             event = Created(
                 seq=1, actor_id="admin", customer_id=f"s{number:07d}", at=START,
@@ -158,7 +158,7 @@ def build(path: Path, stored: int) -> float:
                 sides[table] += [(*row, customer.id) for row in side.rows_of(customer)]
             blocks += [(block, customer.id) for block in name_blocks(customer.name)]
             if (form := normal_form(customer.name)) is not None:
-                normals.append((form, customer.id))
+                normals.append((form, customer.name, customer.id))
             events.append((customer.id, 1, event.kind, micros(START), json_text(event)))
         conn.execute("BEGIN IMMEDIATE")
         conn.executemany(sql.insert_customer, customers)
@@ -278,7 +278,7 @@ def floor(path: Path, csv_path: Path) -> tuple[float, int]:
         keys += [(key.kind, key.value, customer.id) for key in normalised]
         blocks += [(block, customer.id) for block in name_blocks(customer.name)]
         if (form := normal_form(customer.name)) is not None:
-            normals.append((form, customer.id))
+            normals.append((form, customer.name, customer.id))
         events.append(
             (
                 customer.id,
@@ -302,7 +302,8 @@ def floor(path: Path, csv_path: Path) -> tuple[float, int]:
     conn.executemany("INSERT INTO customer_keys (kind, value, customer_id) VALUES (?, ?, ?)", keys)
     conn.executemany("INSERT INTO customer_name_blocks (block, customer_id) VALUES (?, ?)", blocks)
     conn.executemany(
-        "INSERT INTO customer_normal_names (normal, customer_id) VALUES (?, ?)", normals
+        "INSERT INTO customer_normal_names (normal, name, customer_id) VALUES (?, ?, ?)",
+        normals,
     )
     conn.executemany(
         "INSERT INTO events (customer_id, seq, kind, at, body) VALUES (?, ?, ?, ?, ?)", events

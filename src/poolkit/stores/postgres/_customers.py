@@ -15,8 +15,7 @@ from typing import TYPE_CHECKING, Any, LiteralString, NamedTuple
 
 from psycopg import sql
 
-from poolkit.errors import DuplicateIdError, StaleVersionError
-from poolkit.identity.similarity import normal_form
+from poolkit.errors import DamagedRecordError, DuplicateIdError, StaleVersionError
 from poolkit.model.customer import Customer, CustomerStatus, IdentityKey
 from poolkit.model.holdings import Holdings
 from poolkit.model.schedule import Schedule
@@ -73,7 +72,7 @@ _NAMES: dict[str, tuple[LiteralString, tuple[LiteralString, ...]]] = {
     "customer_tags": ("customer_tags", ("tag",)),
     "customer_related": ("customer_related", ("rep_id",)),
     "customer_name_blocks": ("customer_name_blocks", ("block",)),
-    "customer_normal_names": ("customer_normal_names", ("normal",)),
+    "customer_normal_names": ("customer_normal_names", ("normal", "name")),
 }
 if any(_NAMES[t][1] != side.columns for t, side in rows.ALL_SIDES.items()):
     raise ImportError("poolkit.stores.sql.rows.ALL_SIDES and the PostgreSQL store disagree")
@@ -237,17 +236,16 @@ SIMILAR_NAMES_SQL: LiteralString = """SELECT id, name FROM customers WHERE id IN
         WHERE block = wanted.block ORDER BY customer_id LIMIT %s
     ) AS b
 ) ORDER BY id"""
-# The same ranges, each row with the block it was found by and the name's stored normal
-# form (names_by_block).
-NAMES_BY_BLOCK_SQL: LiteralString = """SELECT wanted.block, c.id, c.name, n.normal
+# The same ranges, each row with the block it was found by, and the name and its normal
+# form from their narrow table, not from the wide customers rows (names_by_block).
+NAMES_BY_BLOCK_SQL: LiteralString = """SELECT wanted.block, b.customer_id, n.name, n.normal
 FROM unnest(%s::text[]) AS wanted(block)
 CROSS JOIN LATERAL (
     SELECT customer_id FROM customer_name_blocks
     WHERE block = wanted.block ORDER BY customer_id LIMIT %s
 ) AS b
-JOIN customers AS c ON c.id = b.customer_id
 LEFT JOIN customer_normal_names AS n ON n.customer_id = b.customer_id
-ORDER BY wanted.block, c.id"""
+ORDER BY wanted.block, b.customer_id"""
 # A rep's holdings, from the customers_holdings index (owner, dealt, locked) alone.
 HOLDINGS_SQL: LiteralString = (
     "SELECT count(*), count(*) FILTER (WHERE dealt), count(*) FILTER (WHERE locked), "
@@ -430,9 +428,11 @@ class Customers:
             return out
         rows = self._uow._execute(NAMES_BY_BLOCK_SQL, (sorted(blocks), per_block))
         for block, customer_id, name, normal in rows:
-            # A row written by other code than poolkit's may lack its normal form.
-            form = str(normal) if normal is not None else normal_form(str(name)) or ""
-            out[str(block)].append((str(customer_id), str(name), form))
+            if name is None:  # blocks without their name: written by other code, or damaged
+                raise DamagedRecordError(
+                    "customer", str(customer_id), "its name blocks have no stored name"
+                )
+            out[str(block)].append((str(customer_id), str(name), str(normal)))
         return out
 
     def due(self, at: datetime, limit: int) -> list[Customer]:

@@ -220,13 +220,15 @@ def _external_ids(conn: psycopg.Connection[tuple[object, ...]]) -> None:
 
 
 def _normal_names(conn: psycopg.Connection[tuple[object, ...]]) -> None:
-    """Each customer's name in its normal form, beside its name blocks (filled from the
-    stored names): the look-alike lookup of an import compares the candidates by it instead
+    """Each customer's name and its normal form, beside its name blocks (filled from the
+    stored names): the look-alike lookup of an import reads its candidates from this narrow
+    table rather than from the customers, and compares them by their normal forms instead
     of normalising every candidate's name again."""
     conn.execute(
         """CREATE TABLE customer_normal_names (
             customer_id text COLLATE "C" PRIMARY KEY,
-            normal text NOT NULL
+            normal text NOT NULL,
+            name text NOT NULL
         )"""
     )
     _fill_normal_names(conn)
@@ -237,9 +239,9 @@ def _fill_normal_names(conn: psycopg.Connection[tuple[object, ...]]) -> None:
     names = conn.execute("SELECT id, name FROM customers").fetchall()
     with conn.cursor() as cursor:
         cursor.executemany(
-            "INSERT INTO customer_normal_names (normal, customer_id) VALUES (%s, %s)",
+            "INSERT INTO customer_normal_names (normal, name, customer_id) VALUES (%s, %s, %s)",
             [
-                (form, cid)
+                (form, str(name), cid)
                 for cid, name in names
                 if name is not None and (form := normal_form(str(name))) is not None
             ],

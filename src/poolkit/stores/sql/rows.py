@@ -17,8 +17,10 @@ The tables (their DDL is each store's own, see :mod:`.migrations` for SQLite):
 - ``customer_keys (kind, value, customer_id)``, ``customer_tags (tag, customer_id)``,
   ``customer_related (rep_id, customer_id)``, ``customer_name_blocks (block,
   customer_id)``: one row per key, tag, related rep and blocking key of the name;
-- ``customer_normal_names (normal, customer_id)``: the normal form of the name, one row
-  per customer whose name has one (the look-alike lookup compares candidates by it);
+- ``customer_normal_names (normal, name, customer_id)``: the name and its normal form,
+  one row per customer whose name has one (the look-alike lookup reads candidates from it
+  beside the name blocks, without a read of the wide customers table, and compares them
+  by their normal forms);
 - ``claims (rep_id, at, customer_id, seq)``: one row per ``Claimed`` event.
 """
 
@@ -123,11 +125,11 @@ NAME_BLOCK_SIDE = Side(
     lambda name: {(block,) for block in name_blocks(name)},
 )
 NORMAL_NAMES = "customer_normal_names"
-# The name's normal form beside its blocks, written and replaced with them.
+# The name and its normal form beside its blocks, written and replaced with them.
 NORMAL_NAME_SIDE = Side(
-    ("normal",),
+    ("normal", "name"),
     lambda customer: customer.name,
-    lambda name: set() if (form := normal_form(name)) is None else {(form,)},
+    lambda name: set() if (form := normal_form(name)) is None else {(form, name)},
 )
 ALL_SIDES: dict[str, Side] = {
     **SIDES,
@@ -259,7 +261,7 @@ class SideTables:
         self._insert(self._sql.insert_side_row[NAME_BLOCKS], rows)
         form = normal_form(customer.name)
         if form is not None:
-            self._run(self._sql.insert_side_row[NORMAL_NAMES], (form, customer.id))
+            self._run(self._sql.insert_side_row[NORMAL_NAMES], (form, customer.name, customer.id))
 
 
 __all__ = [

@@ -350,13 +350,15 @@ def _external_ids(conn: sqlite3.Connection) -> None:
 
 
 def _normal_names(conn: sqlite3.Connection) -> None:
-    """Each customer's name in its normal form, beside its name blocks (filled from the
-    stored names): the look-alike lookup of an import compares the candidates by it instead
+    """Each customer's name and its normal form, beside its name blocks (filled from the
+    stored names): the look-alike lookup of an import reads its candidates from this narrow
+    table rather than from the customers, and compares them by their normal forms instead
     of normalising every candidate's name again."""
     conn.execute(
         """CREATE TABLE customer_normal_names (
             customer_id TEXT PRIMARY KEY,
-            normal TEXT NOT NULL
+            normal TEXT NOT NULL,
+            name TEXT NOT NULL
         ) WITHOUT ROWID"""
     )
     _fill_normal_names(conn)
@@ -368,9 +370,9 @@ def _fill_normal_names(conn: sqlite3.Connection) -> None:
     conn.execute("DELETE FROM customer_normal_names")
     rows = conn.execute("SELECT id, name FROM customers")
     conn.executemany(
-        "INSERT INTO customer_normal_names (normal, customer_id) VALUES (?, ?)",
+        "INSERT INTO customer_normal_names (normal, name, customer_id) VALUES (?, ?, ?)",
         (
-            (form, customer_id)
+            (form, name, customer_id)
             for customer_id, name in rows.fetchall()
             if isinstance(name, str) and (form := normal_form(name)) is not None
         ),

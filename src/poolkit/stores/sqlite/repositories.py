@@ -11,7 +11,6 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from poolkit.errors import DamagedRecordError, DuplicateIdError, ReviewNotFound, StaleVersionError
-from poolkit.identity.similarity import normal_form
 from poolkit.model.customer import Customer, CustomerStatus, IdentityKey
 from poolkit.model.events import Claimed, Event
 from poolkit.model.feed import FeedEntry
@@ -74,14 +73,6 @@ SORTS = customer_page.PageSorts(
     read_drop=optional_instant,
     instant=micros,
 )
-
-
-def _normal_of(name: str, stored: object) -> str:
-    """A candidate's normal form: the stored one, else (a row written by other code than
-    poolkit's, with blocks but no normal form) worked out from its name."""
-    if isinstance(stored, str):
-        return stored
-    return normal_form(name) or ""
 
 
 def read_customer(customer_id: str, body: str) -> Customer:
@@ -220,9 +211,12 @@ class Customers:
             return out
         rows = self._uow._rows(NAMES_BY_BLOCK_SQL, (json_list(blocks), per_block - 1))
         for block, customer_id, name, normal in rows:
-            if not isinstance(name, str):  # NULL: not written by poolkit, or damaged
-                raise DamagedRecordError("customer", customer_id, "its stored name is unreadable")
-            out[block].append((customer_id, name, _normal_of(name, normal)))
+            if not isinstance(name, str) or not isinstance(normal, str):
+                # Blocks without their name: not written by poolkit, or damaged.
+                raise DamagedRecordError(
+                    "customer", customer_id, "its name blocks have no stored name"
+                )
+            out[block].append((customer_id, name, normal))
         return out
 
     def due(self, at: datetime, limit: int) -> list[Customer]:
