@@ -27,7 +27,7 @@ from poolkit.errors import (
 )
 from poolkit.identity.similarity import name_blocks, normal_form
 from poolkit.model.customer import Customer, IdentityKey
-from poolkit.model.events import Claimed, Event
+from poolkit.model.events import Claimed, Created, Event
 from poolkit.model.feed import FeedEntry
 from poolkit.model.holdings import Holdings
 from poolkit.model.pool import Pool
@@ -42,6 +42,7 @@ from poolkit.ports import (
     position_of,
     sort_key,
 )
+from poolkit.stores._created import checked_ids
 
 __all__ = ["MemoryStore", "MemoryUnitOfWork"]
 
@@ -279,6 +280,20 @@ class _Customers:
         if customer.external_id in self._uow.data.by_external_id:
             raise DuplicateIdError("external", customer.external_id)
         self._replace(customer.id, customer, schedule)
+
+    def add_created(self, created: Sequence[tuple[Created, Customer, Schedule]]) -> None:
+        # Every check first, so that a refusal writes nothing.
+        ids, external = checked_ids(created)
+        data = self._uow.data
+        for customer_id in ids:
+            if customer_id in data.customers or data.events.get(customer_id):
+                raise DuplicateIdError("customer", customer_id)
+        for external_id in external:
+            if external_id in data.by_external_id:
+                raise DuplicateIdError("external", external_id)
+        for event, customer, schedule in created:
+            self._uow.events.append(event)
+            self.add(customer, schedule)
 
     def update(self, customer: Customer, schedule: Schedule, expected_version: int) -> None:
         self._check_version(customer.id, expected_version)

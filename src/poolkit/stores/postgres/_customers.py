@@ -17,11 +17,13 @@ from psycopg import sql
 
 from poolkit.errors import DamagedRecordError, DuplicateIdError, StaleVersionError
 from poolkit.model.customer import Customer, CustomerStatus, IdentityKey
+from poolkit.model.events import Created
 from poolkit.model.holdings import Holdings
 from poolkit.model.schedule import Schedule
 from poolkit.ports import CustomerOrder, CustomerQuery, CustomerTally, Position, entered_at
 from poolkit.stores import _documents as documents
 from poolkit.stores._codec import decode, encode
+from poolkit.stores._created import checked_ids
 from poolkit.stores.postgres._schema import PAGE_SORT_COLUMNS
 from poolkit.stores.sql import customer_page, rows
 from poolkit.stores.sql.customer_query import where_clause
@@ -261,6 +263,11 @@ INSERT_EXTERNAL_ID_SQL: LiteralString = (
 WITH_EXTERNAL_IDS_SQL: LiteralString = (
     "SELECT external_id, customer_id FROM customer_external_ids WHERE external_id = ANY(%s::text[])"
 )
+# Which of many new ids are taken, by a customer or by a history, the first by id.
+TAKEN_IDS_SQL: LiteralString = """SELECT wanted.id FROM unnest(%s::text[]) AS wanted(id)
+WHERE EXISTS (SELECT FROM customers WHERE customers.id = wanted.id)
+   OR EXISTS (SELECT FROM events WHERE events.customer_id = wanted.id)
+ORDER BY wanted.id LIMIT 1"""
 # Transaction-level advisory locks on identity keys, taken in a fixed order.
 LOCK_KEYS_SQL: LiteralString = "SELECT pg_advisory_xact_lock(k) FROM unnest(%s::bigint[]) AS k"
 
@@ -322,6 +329,26 @@ class Customers:
         if external_id is not None:
             self._uow._execute(INSERT_EXTERNAL_ID_SQL, (external_id, customer.id))
         self._known[customer.id] = customer
+
+    def add_created(self, created: Sequence[tuple[Created, Customer, Schedule]]) -> None:
+        """Checked at once (the external ids locked as :meth:`add` locks one), then written
+        one customer at a time: each write is one round trip already."""
+        ids, external = checked_ids(created)
+        if not ids:
+            return
+        if external:
+            schema = self._uow._store.schema
+            locks = sorted({external_id_lock(schema, external_id) for external_id in external})
+            self._uow._execute(LOCK_KEYS_SQL, (locks,))
+            stored = self._uow._execute(WITH_EXTERNAL_IDS_SQL, (sorted(external),)).fetchall()
+            if stored:
+                raise DuplicateIdError("external", min(str(row[0]) for row in stored))
+        taken = self._uow._execute(TAKEN_IDS_SQL, (ids,)).fetchone()
+        if taken is not None:
+            raise DuplicateIdError("customer", str(taken[0]))
+        for event, customer, schedule in created:
+            self._uow.events.append(event)
+            self.add(customer, schedule)
 
     def update(self, customer: Customer, schedule: Schedule, expected_version: int) -> None:
         known = self._known.pop(customer.id, None)

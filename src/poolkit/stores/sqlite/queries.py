@@ -93,6 +93,13 @@ INSERT_EXTERNAL_ID_SQL = (
     "INSERT INTO customer_external_ids (external_id, customer_id) VALUES (?, ?)"
 )
 DELETE_EXTERNAL_ID_SQL = "DELETE FROM customer_external_ids WHERE customer_id = ?"
+# Which of many new ids are taken, by a customer or by a history (of a customer removed
+# since, who may not come back under its id).
+TAKEN_IDS_SQL = """SELECT wanted.value FROM json_each(?) AS wanted
+WHERE wanted.value IN (SELECT id FROM customers)
+   OR wanted.value IN (SELECT customer_id FROM events)
+ORDER BY wanted.value"""
+INSERT_EVENT_SQL = "INSERT INTO events (customer_id, seq, kind, at, body) VALUES (?, ?, ?, ?, ?)"
 WITH_EXTERNAL_IDS_SQL = """SELECT e.external_id, e.customer_id
 FROM json_each(?) AS wanted
 JOIN customer_external_ids AS e ON e.external_id = wanted.value"""
@@ -104,10 +111,12 @@ __all__ = [
     "EXTERNAL_ID_SQL",
     "FEED_SQL",
     "HOLDINGS_SQL",
+    "INSERT_EVENT_SQL",
     "INSERT_EXTERNAL_ID_SQL",
     "REVIEWS_OF_CUSTOMER_SQL",
     "SIMILAR_NAMES_SQL",
     "STORED_SIDES_SQL",
+    "TAKEN_IDS_SQL",
     "WITH_EXTERNAL_IDS_SQL",
     "WITH_KEYS_SQL",
 ]
