@@ -22,8 +22,10 @@ from poolkit.model.events import Created
 from poolkit.model.history import apply
 from poolkit.model.rep import Rep
 from poolkit.model.review import SimilarMatch
+from poolkit.model.schedule import Schedule
 from poolkit.policy import rules
 from poolkit.policy.config import Inflow
+from poolkit.ports import UnitOfWork
 from poolkit.service import _reviews, rights
 from poolkit.service._core import ServiceCore, Work
 from poolkit.service._retry import retried, run_retried
@@ -156,25 +158,42 @@ class IntakeJobs(ServiceCore):
         customer: Customer,
         names: _reviews.NameBlocks | None = None,
         holders: Mapping[IdentityKey, list[Customer]] | None = None,
+        pending: _Pending | None = None,
+        given_id: bool = True,
     ) -> CreateResult:
         """Check the store (id, collision, cap), write the new ``customer`` (what ``event``
         makes) and file review items for look-alikes; nothing is written unless every check
         passes. ``names``: an import batch's name-block lists, kept up to date here;
-        ``holders``: the stored customers holding the batch's keys."""
+        ``holders``: the stored customers holding the batch's keys; ``pending``: the
+        public batch's customers to write together at its end, this one among them (its id
+        ``given_id`` by the row, else made here)."""
         uow = work.uow
-        if uow.customers.get(event.customer_id) is not None or uow.events.history(
-            event.customer_id
-        ):
-            raise DuplicateIdError("customer", event.customer_id)
-        self._check_collision(work, event.keys, actor=actor, holders=holders)
-        if event.owner_id is not None:
-            self._check_cap(work, actor)
-        uow.events.append(event)
-        uow.customers.add(customer, rules.schedule(customer, work.policy))
+        schedule = rules.schedule(customer, work.policy)
+        if pending is not None:
+            # The store checks the ids again when it writes the batch (a taken one, made
+            # here or stored since, refuses it; it is then written a row at a time).
+            if event.customer_id in pending.ids or (given_id and self._taken(uow, event)):
+                raise DuplicateIdError("customer", event.customer_id)
+            self._check_collision(work, event.keys, actor=actor, holders=holders)
+            pending.add(event, customer, schedule)
+        else:
+            if self._taken(uow, event):
+                raise DuplicateIdError("customer", event.customer_id)
+            self._check_collision(work, event.keys, actor=actor, holders=holders)
+            if event.owner_id is not None:
+                self._check_cap(work, actor)
+            uow.events.append(event)
+            uow.customers.add(customer, schedule)
         if names is not None:
             names.added(customer)
         similar = _reviews.file_reviews(uow, work.policy, customer, work.at, names)
         return CreateResult(customer, similar)
+
+    @staticmethod
+    def _taken(uow: UnitOfWork, event: Created) -> bool:
+        """Whether the new customer's id is a stored customer's or a history's."""
+        customer_id = event.customer_id
+        return uow.customers.get(customer_id) is not None or bool(uow.events.history(customer_id))
 
     def import_customers(
         self,
@@ -230,16 +249,30 @@ class IntakeJobs(ServiceCore):
         the report and the rows seen put back as they were before it."""
         mark = state.mark()
 
-        def write() -> None:
+        def write(together: bool) -> None:
             with self._work() as work:
                 actor = self._importer(work, actor_id)
-                self._import_rows(work, actor, batch, state)
+                # Private rows are written one by one: the cap counts what is stored.
+                together = together and state.public
+                self._import_rows(work, actor, batch, state, _Pending() if together else None)
                 work.uow.commit()
 
-        run_retried(write, lambda: state.undo(mark))
+        try:
+            run_retried(lambda: write(True), lambda: state.undo(mark))
+        except _BatchRefused:
+            # An id or external id of the batch was taken after all (stored since the
+            # batch's look-ups, or a generated id already used): the batch again, each row
+            # written on its own, so that each is reported as it is.
+            state.undo(mark)
+            run_retried(lambda: write(False), lambda: state.undo(mark))
 
     def _import_rows(
-        self, work: Work, actor: Rep, batch: list[ImportRow], state: _ImportState
+        self,
+        work: Work,
+        actor: Rep,
+        batch: list[ImportRow],
+        state: _ImportState,
+        pending: _Pending | None = None,
     ) -> None:
         # One look-up for the batch's external ids: the rows an earlier run created.
         external_ids = frozenset(
@@ -276,8 +309,15 @@ class IntakeJobs(ServiceCore):
                 results.append(_not_a_row(len(results) + 1, row))
                 continue
             results.append(
-                self._import_row(work, actor, row, state, stored, names, normalised, holders)
+                self._import_row(
+                    work, actor, row, state, stored, names, normalised, holders, pending
+                )
             )
+        if pending is not None:
+            try:
+                pending.write(work.uow)
+            except DuplicateIdError as error:
+                raise _BatchRefused from error
 
     def _importer(self, work: Work, actor_id: str) -> Rep:
         # Checked again for every batch: an admin demoted mid-import stops importing.
@@ -297,6 +337,7 @@ class IntakeJobs(ServiceCore):
         names: _reviews.NameBlocks,
         normalised: frozenset[IdentityKey] | None,
         holders: Mapping[IdentityKey, list[Customer]],
+        pending: _Pending | None = None,
     ) -> RowResult:
         external_id = row.external_id
         if external_id is not None:
@@ -340,7 +381,9 @@ class IntakeJobs(ServiceCore):
                 duplicate_of_row=earlier[0],
             )
         try:
-            created = self._create_in(work, actor, event, customer, names, holders)
+            created = self._create_in(
+                work, actor, event, customer, names, holders, pending, row.customer_id is not None
+            )
         except CollisionError as error:
             return RowResult(
                 row.row,
@@ -365,6 +408,31 @@ class IntakeJobs(ServiceCore):
             seen[key] = row.row
         state.added_keys.extend(identifying)
         return _created_row(row, created)
+
+
+class _Pending:
+    """The customers an import batch created, written together at its end
+    (:meth:`~poolkit.ports.CustomerRepository.add_created`: one statement per table rather
+    than several per customer), in the batch's unit of work, each with its created event."""
+
+    def __init__(self) -> None:
+        self.created: list[tuple[Created, Customer, Schedule]] = []
+        self.ids: set[str] = set()
+
+    def add(self, event: Created, customer: Customer, schedule: Schedule) -> None:
+        self.created.append((event, customer, schedule))
+        self.ids.add(customer.id)
+
+    def write(self, uow: UnitOfWork) -> None:
+        """Write what is pending (a refusal, DuplicateIdError, writes none of it)."""
+        if self.created:
+            uow.customers.add_created(self.created)
+            self.created.clear()
+
+
+class _BatchRefused(Exception):
+    """The batch's customers, written together, were refused (an id or external id taken):
+    it is written again a row at a time."""
 
 
 @attrs.define

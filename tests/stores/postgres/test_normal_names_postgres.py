@@ -36,7 +36,7 @@ def test_a_schema_before_the_normal_names_gets_them_from_its_names(pg_dsn: str) 
                     json.dumps(encode(customer)),
                 ),
             )
-            conn.executemany(
+            conn.cursor().executemany(
                 "INSERT INTO normal_old.customer_name_blocks (block, customer_id) VALUES (%s, %s)",
                 [(block, customer.id) for (block,) in NAME_BLOCK_SIDE.rows_of(customer)],
             )

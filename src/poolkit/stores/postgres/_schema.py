@@ -225,10 +225,15 @@ def _normal_names(conn: psycopg.Connection[tuple[object, ...]]) -> None:
     table rather than from the customers, and compares them by their normal forms instead
     of normalising every candidate's name again."""
     conn.execute(
+        # Keyed by the whole row like the other side tables (the name makes it unique):
+        # an update replaces a side's rows in one statement, deleting the old rows and
+        # inserting the new ones beside each other, which a key of the id alone would
+        # make conflict.
         """CREATE TABLE customer_normal_names (
-            customer_id text COLLATE "C" PRIMARY KEY,
+            customer_id text COLLATE "C" NOT NULL,
             normal text NOT NULL,
-            name text NOT NULL
+            name text NOT NULL,
+            PRIMARY KEY (customer_id, name)
         )"""
     )
     _fill_normal_names(conn)

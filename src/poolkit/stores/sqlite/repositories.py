@@ -127,9 +127,10 @@ class Customers:
         taken = self._uow._rows(TAKEN_IDS_SQL, (json.dumps(ids, ensure_ascii=False),))
         if taken:
             raise DuplicateIdError("customer", str(taken[0][0]))
-        stored = self.with_external_ids(frozenset(external))
-        if stored:
-            raise DuplicateIdError("external", min(stored))
+        if external:
+            stored = self._uow._rows(WITH_EXTERNAL_IDS_SQL, (json_list(frozenset(external)),))
+            if stored:
+                raise DuplicateIdError("external", min(str(row[0]) for row in stored))
         run_many = self._uow._run_many
         run_many(
             INSERT_EVENT_SQL,
