@@ -36,10 +36,11 @@ WHERE c.id IN (
             ORDER BY last.customer_id LIMIT 1 OFFSET ?
          ), x'')
 ) ORDER BY c.id"""
-# The same index ranges, each row with the block it was found by, and the name and its
-# normal form from their narrow table: a read of each candidate's wide customers row was
-# most of an import's lookup in a book of a million (names_by_block).
-NAMES_BY_BLOCK_SQL = """SELECT b.block, b.customer_id, n.name, n.normal
+# The same index ranges, each row with the block it was found by (names_by_block); the
+# names are read next, once per customer (NORMAL_NAMES_SQL), from their narrow table: a
+# read of each candidate's wide customers row, once per block it was found by, was most of
+# an import's lookup in a book of a million.
+NAMES_BY_BLOCK_SQL = """SELECT b.block, b.customer_id
 FROM json_each(?) AS wanted
 JOIN customer_name_blocks AS b
   ON b.block = wanted.value
@@ -47,9 +48,10 @@ JOIN customer_name_blocks AS b
         SELECT last.customer_id FROM customer_name_blocks AS last
         WHERE last.block = wanted.value
         ORDER BY last.customer_id LIMIT 1 OFFSET ?
-     ), x'')
-LEFT JOIN customer_normal_names AS n ON n.customer_id = b.customer_id
-ORDER BY b.block, b.customer_id"""
+     ), x'')"""
+NORMAL_NAMES_SQL = """SELECT n.customer_id, n.name, n.normal
+FROM json_each(?) AS wanted
+JOIN customer_normal_names AS n ON n.customer_id = wanted.value"""
 # An update reads, in one primary-key lookup, the stored version and, for each field behind
 # a side table, whether the stored document (body) and the one about to be written (?1)
 # differ: the stored value when they do, else NULL (the codec writes every field, so none
@@ -113,6 +115,7 @@ __all__ = [
     "HOLDINGS_SQL",
     "INSERT_EVENT_SQL",
     "INSERT_EXTERNAL_ID_SQL",
+    "NORMAL_NAMES_SQL",
     "REVIEWS_OF_CUSTOMER_SQL",
     "SIMILAR_NAMES_SQL",
     "STORED_SIDES_SQL",

@@ -53,6 +53,7 @@ from poolkit.stores.sqlite.queries import (
     INSERT_EVENT_SQL,
     INSERT_EXTERNAL_ID_SQL,
     NAMES_BY_BLOCK_SQL,
+    NORMAL_NAMES_SQL,
     REVIEWS_OF_CUSTOMER_SQL,
     SIMILAR_NAMES_SQL,
     STORED_SIDES_SQL,
@@ -253,13 +254,20 @@ class Customers:
         if not blocks or per_block <= 0:
             return out
         rows = self._uow._rows(NAMES_BY_BLOCK_SQL, (json_list(blocks), per_block - 1))
-        for block, customer_id, name, normal in rows:
-            if not isinstance(name, str) or not isinstance(normal, str):
-                # Blocks without their name: not written by poolkit, or damaged.
+        ids = {customer_id for _, customer_id in rows}
+        names = {
+            customer_id: (customer_id, name, normal)
+            for customer_id, name, normal in self._uow._rows(NORMAL_NAMES_SQL, (json_list(ids),))
+        }
+        for block, customer_id in rows:
+            found = names.get(customer_id)
+            if found is None:  # blocks without their name: not written by poolkit, or damaged
                 raise DamagedRecordError(
                     "customer", customer_id, "its name blocks have no stored name"
                 )
-            out[block].append((customer_id, name, normal))
+            out[block].append(found)
+        for found in out.values():
+            found.sort()  # by id: each block's range was read in id order, kept so
         return out
 
     def due(self, at: datetime, limit: int) -> list[Customer]:
