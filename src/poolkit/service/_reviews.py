@@ -118,9 +118,9 @@ def similar_in(
         return tuple(SimilarMatch(m.customer_id, m.name, m.score) for m in matches)
     # An import batch's lists: the candidates' normal forms are known, and their order
     # does not matter (the matches are ranked by score, then id).
-    found = names.candidate_ids(blocks)
-    found.discard(exclude or "")
-    ids = list(found)
+    candidates = names.candidate_ids(blocks)
+    candidates.discard(exclude or "")
+    ids = list(candidates)
     matches = normalised_matches(
         normalised_name(name),
         ids,

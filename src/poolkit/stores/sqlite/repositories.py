@@ -260,14 +260,14 @@ class Customers:
             for customer_id, name, normal in self._uow._rows(NORMAL_NAMES_SQL, (json_list(ids),))
         }
         for block, customer_id in rows:
-            found = names.get(customer_id)
-            if found is None:  # blocks without their name: not written by poolkit, or damaged
+            named = names.get(customer_id)
+            if named is None:  # blocks without their name: not written by poolkit, or damaged
                 raise DamagedRecordError(
                     "customer", customer_id, "its name blocks have no stored name"
                 )
-            out[block].append(found)
-        for found in out.values():
-            found.sort()  # by id: each block's range was read in id order, kept so
+            out[block].append(named)
+        for listed in out.values():
+            listed.sort()  # by id: each block's range was read in id order, kept so
         return out
 
     def due(self, at: datetime, limit: int) -> list[Customer]:
