@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from poolkit import ManualClock, MemoryStore, Policy, PoolService, Team
 from poolkit.events import replay
-from poolkit.importing import ImportReport, ImportRow, Outcome
+from poolkit.importing import ImportReport, ImportRow, Outcome, RowResult
 from poolkit.ports import Store
 from poolkit.stores.sqlite import SqliteStore
 
@@ -179,3 +179,49 @@ def test_an_external_id_stored_after_the_look_up_is_already_imported(tmp_path: P
             (3, Outcome.ALREADY_IMPORTED, "b0002"),
         ]
         check_stored(store, report, 2)
+
+
+@pytest.mark.parametrize("dry_run", [False, True])
+def test_rows_handed_on_leave_the_report_the_rows_that_need_attention(dry_run: bool) -> None:
+    store = MemoryStore()
+    clock = ManualClock(START)
+    stored_book(store, clock)  # x-2 stored; the phone +8613900000001 taken
+    service = service_on(store, clock, counter("n"))
+    rows = import_rows(
+        [
+            ("Firm One Works", "+8613900000002", "x-1", None),  # created
+            ("Firm Two Works", "+8613900000001", None, None),  # collision
+            ("Acme Beta", None, "x-2", None),  # already imported
+            ("Firm Four", "+8613900000002", None, None),  # duplicate of row 2
+            ("深圳华强科技", None, None, None),  # created, looks like the stored one
+            ("Firm Six", "bad", None, None),  # invalid
+            ("Firm Seven Works", None, None, None),  # created
+        ]
+    )
+    whole = service_on(MemoryStore(), clock, counter("n"))  # the same import, every row kept
+    stored_book(whole.store, clock)
+    expected = service_on(whole.store, clock, counter("n")).import_customers(
+        "admin", rows, batch_size=3, dry_run=dry_run
+    )
+    handed: list[RowResult] = []
+    report = service.import_customers(
+        "admin", rows, batch_size=3, dry_run=dry_run, on_row=handed.append
+    )
+    assert handed == list(expected.rows)  # every row, in order
+    assert report.rows == tuple(r for r in expected.rows if ImportReport.needs_attention(r))
+    assert [r.row for r in report.rows] == [3, 5, 6, 7]
+    assert report.summary() == expected.summary()
+    assert report.handed_on == {Outcome.CREATED: 2, Outcome.ALREADY_IMPORTED: 1}
+    for outcome in Outcome:
+        assert report.count(outcome) == expected.count(outcome)
+    assert report.lookalikes() == expected.lookalikes() > 0
+
+
+def test_an_item_that_is_no_row_is_named_by_its_position_among_handed_on_rows() -> None:
+    store = MemoryStore()
+    service = service_on(store, ManualClock(START), counter("n"))
+    items: list[object] = [ImportRow(row=n + 2, name=f"Firm {n}") for n in range(4)]
+    items.insert(3, "not a row")
+    report = service.import_customers("admin", items, batch_size=2, on_row=lambda r: None)  # type: ignore[arg-type]
+    assert [(r.row, r.outcome) for r in report.rows] == [(4, Outcome.INVALID)]
+    assert report.rows[0].message.startswith("rows: item 4 is not an ImportRow")

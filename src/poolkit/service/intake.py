@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 
 import attrs
@@ -205,6 +206,7 @@ class IntakeJobs(ServiceCore):
         batch_size: int = 500,
         progress: Callable[[int], None] | None = None,
         dry_run: bool = False,
+        on_row: Callable[[RowResult], None] | None = None,
     ) -> ImportReport:
         """Create many customers at once (批量导入; admins only), reporting every row.
 
@@ -216,6 +218,12 @@ class IntakeJobs(ServiceCore):
         again reports those rows ``ALREADY_IMPORTED`` and creates the rest, which is how an
         interrupted import is resumed. ``progress`` is called with the number of rows
         handled so far.
+
+        ``on_row``, when given, is handed each row's result once its batch is committed, in
+        the order of the rows; the report then keeps only the rows that need attention
+        (:meth:`ImportReport.needs_attention`: refused rows and look-alikes filed) and
+        counts the others, so that its memory does not grow with the rows created: what a
+        caller importing a file of any size passes.
 
         ``dry_run=True`` runs the same import in one unit of work that is rolled back: the
         report says what would happen, and nothing is stored.
@@ -232,17 +240,19 @@ class IntakeJobs(ServiceCore):
                 actor = self._importer(work, actor_id)
                 while batch := list(itertools.islice(pending, batch_size)):
                     self._import_rows(work, actor, batch, state)
+                    state.hand_on(on_row)
                     done += len(batch)
                     if progress is not None:
                         progress(done)
                 work.uow.rollback()
-            return ImportReport(tuple(state.results))
+            return state.report()
         while batch := list(itertools.islice(pending, batch_size)):
             self._import_batch(actor_id, batch, state)
+            state.hand_on(on_row)
             done += len(batch)
             if progress is not None:
                 progress(done)
-        return ImportReport(tuple(state.results))
+        return state.report()
 
     def _import_batch(self, actor_id: str, batch: list[ImportRow], state: _ImportState) -> None:
         """Write one batch in one unit of work, run again after a transient failure with
@@ -306,7 +316,7 @@ class IntakeJobs(ServiceCore):
         results = state.results
         for row, normalised in zip(batch, keys, strict=True):
             if not isinstance(row, ImportRow):  # reported like any malformed row
-                results.append(_not_a_row(len(results) + 1, row))
+                results.append(_not_a_row(state.position(), row))
                 continue
             results.append(
                 self._import_row(
@@ -450,10 +460,39 @@ class _ImportState:
     added_keys: list[IdentityKey] = attrs.field(factory=list)
     added_external: list[str] = attrs.field(factory=list)
 
+    # The rows handed to ``on_row`` and not kept, by outcome; and the first result not
+    # handed on yet.
+    handed_on: Counter[Outcome] = attrs.field(factory=Counter)
+    handed: int = 0
+    rows_seen: int = 0
+
     def mark(self) -> int:
         self.added_keys.clear()
         self.added_external.clear()
         return len(self.results)
+
+    def position(self) -> int:
+        """The position among the rows of the next one (to name an item that is no row)."""
+        return self.rows_seen + len(self.results) - self.handed + 1
+
+    def hand_on(self, on_row: Callable[[RowResult], None] | None) -> None:
+        """After a batch: hand its results to ``on_row`` and keep only those that need
+        attention."""
+        if on_row is None:
+            return
+        batch = self.results[self.handed :]
+        del self.results[self.handed :]
+        for result in batch:
+            on_row(result)
+            if ImportReport.needs_attention(result):
+                self.results.append(result)
+            else:
+                self.handed_on[result.outcome] += 1
+        self.handed = len(self.results)
+        self.rows_seen += len(batch)
+
+    def report(self) -> ImportReport:
+        return ImportReport(tuple(self.results), dict(self.handed_on))
 
     def undo(self, mark: int) -> None:
         for key in self.added_keys:
