@@ -203,7 +203,7 @@ class IntakeJobs(ServiceCore):
         *,
         public: bool = True,
         pool_id: str | None = None,
-        batch_size: int = 500,
+        batch_size: int = 1000,
         progress: Callable[[int], None] | None = None,
         dry_run: bool = False,
         on_row: Callable[[RowResult], None] | None = None,
