@@ -130,7 +130,9 @@ def _row_line(result: RowResult) -> str:
 def _json(report: ImportReport, dry_run: bool) -> dict[str, Any]:
     counts = {outcome.name.lower(): report.count(outcome) for outcome in Outcome}
     listed = plain(report)
-    listed.pop("handed_on", None)  # in the counts (and empty: --json keeps every row)
+    # In the counts (and empty: --json keeps every row).
+    listed.pop("handed_on", None)
+    listed.pop("lookalikes_handed_on", None)
     return {
         **listed,
         "counts": {**counts, "lookalikes_filed": report.lookalikes()},

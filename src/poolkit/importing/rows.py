@@ -83,19 +83,19 @@ class ImportReport:
     """What became of the rows of an import: ``rows``, one result each, in the order of the
     file; or, for an import that handed each result to its caller as it went
     (``import_customers(on_row=...)``), only the rows that need a person's attention
-    (:meth:`needs_attention`), the others counted in ``handed_on`` by outcome."""
+    (:meth:`needs_attention`), the others counted in ``handed_on`` by outcome and the
+    look-alikes they filed in ``lookalikes_handed_on``."""
 
     rows: tuple[RowResult, ...]
     handed_on: Mapping[Outcome, int] = attrs.field(factory=dict)
+    lookalikes_handed_on: int = 0
 
     @staticmethod
     def needs_attention(result: RowResult) -> bool:
-        """Whether a row is kept in a report that hands the others on: every refused row
-        (collision, duplicate, invalid), and created rows that filed look-alikes; not the
-        rows created plainly or already imported (a resumed import of a big file has many)."""
-        if result.outcome is Outcome.CREATED:
-            return bool(result.similar_ids)
-        return result.outcome is not Outcome.ALREADY_IMPORTED
+        """Whether a row is kept in a report that hands the others on: the refused rows
+        (collision, duplicate, invalid); not the rows created (their look-alikes are on the
+        review list) or already imported (a resumed import of a big file has many)."""
+        return result.outcome not in (Outcome.CREATED, Outcome.ALREADY_IMPORTED)
 
     def count(self, outcome: Outcome) -> int:
         kept = sum(1 for result in self.rows if result.outcome is outcome)
@@ -125,12 +125,13 @@ class ImportReport:
     def lookalikes(self) -> int:
         """How many look-alikes the created rows filed for review, for the summary: an
         import that files thousands has imported a pattern, not duplicates."""
-        return sum(len(result.similar_ids) for result in self.rows)
+        kept = sum(len(result.similar_ids) for result in self.rows)
+        return kept + self.lookalikes_handed_on
 
     def with_results(self, more: Iterable[RowResult]) -> ImportReport:
         """This report and ``more`` (a reader's refused rows), in the order of the file."""
         rows = tuple(sorted((*self.rows, *more), key=lambda result: result.row))
-        return ImportReport(rows, self.handed_on)
+        return ImportReport(rows, self.handed_on, self.lookalikes_handed_on)
 
 
 @attrs.frozen

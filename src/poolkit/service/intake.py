@@ -221,9 +221,9 @@ class IntakeJobs(ServiceCore):
 
         ``on_row``, when given, is handed each row's result once its batch is committed, in
         the order of the rows; the report then keeps only the rows that need attention
-        (:meth:`ImportReport.needs_attention`: refused rows and look-alikes filed) and
-        counts the others, so that its memory does not grow with the rows created: what a
-        caller importing a file of any size passes.
+        (:meth:`ImportReport.needs_attention`: the refused rows) and counts the others and
+        the look-alikes they filed, so that its memory does not grow with the rows created:
+        what a caller importing a file of any size passes.
 
         ``dry_run=True`` runs the same import in one unit of work that is rolled back: the
         report says what would happen, and nothing is stored.
@@ -463,6 +463,7 @@ class _ImportState:
     # The rows handed to ``on_row`` and not kept, by outcome; and the first result not
     # handed on yet.
     handed_on: Counter[Outcome] = attrs.field(factory=Counter)
+    lookalikes_handed_on: int = 0
     handed: int = 0
     rows_seen: int = 0
 
@@ -488,11 +489,12 @@ class _ImportState:
                 self.results.append(result)
             else:
                 self.handed_on[result.outcome] += 1
+                self.lookalikes_handed_on += len(result.similar_ids)
         self.handed = len(self.results)
         self.rows_seen += len(batch)
 
     def report(self) -> ImportReport:
-        return ImportReport(tuple(self.results), dict(self.handed_on))
+        return ImportReport(tuple(self.results), dict(self.handed_on), self.lookalikes_handed_on)
 
     def undo(self, mark: int) -> None:
         for key in self.added_keys:
