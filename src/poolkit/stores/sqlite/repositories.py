@@ -255,17 +255,15 @@ class Customers:
             return out
         rows = self._uow._rows(NAMES_BY_BLOCK_SQL, (json_list(blocks), per_block - 1))
         ids = {customer_id for _, customer_id in rows}
-        names = {
-            customer_id: (customer_id, name, normal)
-            for customer_id, name, normal in self._uow._rows(NORMAL_NAMES_SQL, (json_list(ids),))
-        }
-        for block, customer_id in rows:
-            named = names.get(customer_id)
-            if named is None:  # blocks without their name: not written by poolkit, or damaged
-                raise DamagedRecordError(
-                    "customer", customer_id, "its name blocks have no stored name"
-                )
-            out[block].append(named)
+        # Each row is (id, name, normal form), as the lists give them.
+        names = {row[0]: row for row in self._uow._rows(NORMAL_NAMES_SQL, (json_list(ids),))}
+        try:
+            for block, customer_id in rows:
+                out[block].append(names[customer_id])
+        except KeyError as missing:  # blocks without their name: not poolkit's, or damaged
+            raise DamagedRecordError(
+                "customer", str(missing.args[0]), "its name blocks have no stored name"
+            ) from None
         for listed in out.values():
             listed.sort()  # by id: each block's range was read in id order, kept so
         return out
