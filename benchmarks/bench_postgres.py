@@ -21,11 +21,12 @@ starting state each time (the due customers are put back and the tables vacuumed
   ``executemany`` (pipelined): no rules, no domain values, no per-row round trip.
 
 Claims: ``--claimers`` 1, 4 and 8 processes, each a different rep claiming its own public
-customers with ``PoolService.claim`` (one unit of work each: the rep, customer and pool
-read, the rep locked, the rep's claims of the window read, the event and the customer
-written), a day apart on each rep's clock, against as many processes each running raw
-versioned single-row UPDATE transactions. A global lock would keep the claims per second flat as
-processes are added.
+customers with ``PoolService.claim`` (one unit of work each: the policy's version, the rep,
+the customer and its pool read ahead in one statement, the customer locked; the rep locked
+and its holdings counted; the rep's claims of the window read; the event, the customer and
+the feed's position written with the COMMIT), a day apart on each rep's clock, against as
+many processes each running raw versioned single-row UPDATE transactions. A global lock
+would keep the claims per second flat as processes are added.
 
 Figures go to stdout; nothing is asserted. Compare the ratios, measured in the same run.
 """
@@ -39,7 +40,7 @@ import sys
 import time
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 import psycopg
 from psycopg import sql
@@ -59,10 +60,12 @@ POLICY_DOC: dict[str, Any] = {
     "timezone": "Asia/Shanghai",
     "drop_rules": [{"name": "stale-15", "kind": "no_follow_up", "days": 15}],
     "similarity": {"enabled": False},
-    # No cap and no claim limit: the cap check counts the rep's whole book through find()
-    # and the claim limit reads every claim in its window, so with them the figures would
-    # follow how many each rep already holds and claimed (docs/stores.md). The rep is still
-    # locked, and the claims index still read, on every claim.
+    # A cap and a claim limit, as a CRM sets them, that the benchmark never reaches: every
+    # claim locks its rep, counts the rep's holdings (one index read) and reads the rep's
+    # claims of the window (a day apart: at most 7). Without them a claim counts nothing
+    # and locks nothing but its customer.
+    "caps": {"default": 100_000},
+    "claim_limit": {"max_claims": 1_000, "window_days": 7},
 }
 POLICY = Policy.from_dict(POLICY_DOC)
 REPS = 200
@@ -428,27 +431,34 @@ def mine(index: int, processes: int, claims: int) -> list[str]:
     return [f"c{n:07d}" for n in range(index, processes * claims, processes)]
 
 
-def poolkit_claimer(dsn: str, index: int, processes: int, claims: int, go: Any, done: Any) -> None:
+def poolkit_claimer(
+    dsn: str, index: int, processes: int, claims: int, go: Any, done: Any, release: Any
+) -> None:
     with PostgresStore(dsn, schema=CLAIM_SCHEMA) as store:
         clock = ManualClock(START + timedelta(hours=1))
         service = PoolService(store, POLICY, clock)
         targets = mine(index, processes, claims)
         go.wait()
+        cpu = time.process_time()
         for customer_id in targets:
             service.claim(f"claimer{index}", customer_id)
             # A day between a rep's claims, as in real use: every claim reads the rep's
             # claims of the last week, and 200 claims in one week would time that read.
             clock.advance(days=1)
-        done.put(len(targets))
+        done.put((len(targets), time.process_time() - cpu))
+        release.wait()  # connected until the server's CPU time is read
 
 
-def raw_claimer(dsn: str, index: int, processes: int, claims: int, go: Any, done: Any) -> None:
+def raw_claimer(
+    dsn: str, index: int, processes: int, claims: int, go: Any, done: Any, release: Any
+) -> None:
     rep = f"claimer{index}"
     with psycopg.connect(dsn) as conn:
         conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(CLAIM_SCHEMA)))
         conn.commit()
         targets = mine(index, processes, claims)
         go.wait()
+        cpu = time.process_time()
         for customer_id in targets:
             updated = conn.execute(
                 "UPDATE customers SET status = 'private', owner_id = %s, version = version + 1 "
@@ -457,39 +467,89 @@ def raw_claimer(dsn: str, index: int, processes: int, claims: int, go: Any, done
             ).rowcount
             assert updated == 1
             conn.commit()
-        done.put(len(targets))
+        done.put((len(targets), time.process_time() - cpu))
+        release.wait()  # connected until the server's CPU time is read
 
 
-def timed_claims(target: Callable[..., None], dsn: str, processes: int, claims: int) -> float:
+def server_cpu_s(dsn: str) -> float | None:
+    """The CPU time used so far by the server's processes (its backends and background
+    workers, as ``pg_stat_activity`` lists them), from /proc; None where it cannot be read
+    (no /proc, or a server on another machine)."""
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        pids = [int(pid) for (pid,) in conn.execute("SELECT pid FROM pg_stat_activity")]
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as stat:
+                text = stat.read()
+        except OSError:
+            return None
+        fields = text[text.rindex(")") + 2 :].split()
+        total += int(fields[11]) + int(fields[12])  # utime and stime (fields 14 and 15)
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+class ClaimRun(NamedTuple):
+    per_s: float
+    client_cpu_us: float
+    """CPU time of the claiming processes, per claim."""
+    server_cpu_us: float | None
+    """CPU time of the PostgreSQL server (every process of it), per claim."""
+
+
+def timed_claims(target: Callable[..., None], dsn: str, processes: int, claims: int) -> ClaimRun:
     context = multiprocessing.get_context("spawn")
-    go, done = context.Event(), context.Queue()
+    go, done, release = context.Event(), context.Queue(), context.Event()
     workers = [
-        context.Process(target=target, args=(dsn, index, processes, claims, go, done))
+        context.Process(target=target, args=(dsn, index, processes, claims, go, done, release))
         for index in range(processes)
     ]
     for worker in workers:
         worker.start()
     time.sleep(1.0 + 0.5 * processes)
+    server = server_cpu_s(dsn)
     started = time.perf_counter()
     go.set()
-    total = sum(done.get(timeout=3600) for _ in workers)
+    reports = [done.get(timeout=3600) for _ in workers]
     elapsed = time.perf_counter() - started
+    server_after = server_cpu_s(dsn)
+    release.set()
     for worker in workers:
         worker.join()
-    return total / elapsed
+    total = sum(count for count, _ in reports)
+    client = sum(cpu for _, cpu in reports)
+    server_us = (
+        None if server is None or server_after is None else (server_after - server) / total * 1e6
+    )
+    return ClaimRun(total / elapsed, client / total * 1e6, server_us)
 
 
 def bench_claims(dsn: str, counts: list[int], claims: int) -> None:
     most = max(counts)
     print(f"Claims: {claims} per process, each process a different rep (PostgreSQL)")
     build_claim_book(dsn, most, claims)
-    print("  processes   poolkit claims/s   raw updates/s   ratio")
+    print(
+        "  processes   poolkit claims/s   raw updates/s   ratio"
+        "   CPU us per claim: poolkit client+server   raw client+server"
+    )
     for processes in counts:
         reset_claim_book(dsn)
         ours = timed_claims(poolkit_claimer, dsn, processes, claims)
         reset_claim_book(dsn)
         raw = timed_claims(raw_claimer, dsn, processes, claims)
-        print(f"  {processes:9d}   {ours:16,.0f}   {raw:13,.0f}   {ours / raw:5.2f}")
+        print(
+            f"  {processes:9d}   {ours.per_s:16,.0f}   {raw.per_s:13,.0f}   "
+            f"{ours.per_s / raw.per_s:5.2f}   {_cpu(ours):>38}   {_cpu(raw):>17}"
+        )
+    print(
+        f"  (this machine has {os.cpu_count()} cores: once the processes outnumber them, the "
+        "rates are bounded by the CPU a claim costs, client and server together)"
+    )
+
+
+def _cpu(run: ClaimRun) -> str:
+    server = "?" if run.server_cpu_us is None else f"{run.server_cpu_us:,.0f}"
+    return f"{run.client_cpu_us:,.0f}+{server}"
 
 
 def main(argv: list[str] | None = None) -> None:

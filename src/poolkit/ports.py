@@ -30,7 +30,7 @@ The contract a store must keep:
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import Protocol, Self
@@ -376,6 +376,24 @@ class UnitOfWork(Protocol):
         assignments at once cannot both hand out the same turn. Called before the reps are
         locked, so locks are always taken pool first. Locking a pool that does not exist
         locks nothing; a store that runs one writer at a time needs nothing."""
+
+    def read_ahead(
+        self,
+        *,
+        customers: Collection[str] = (),
+        reps: Collection[str] = (),
+        to_change: bool = False,
+        lock_reps: Collection[str] = (),
+    ) -> None:
+        """A hint: this unit of work is about to read these customers, their pools, these
+        reps and the settings, and, with ``to_change``, to write the customers. A store
+        whose every read is a round trip to a server may fetch them all at once and serve
+        the reads that follow from it, each once, as long as nothing else ran in between
+        (so what it serves is what a read of its own would have given, a moment earlier);
+        with ``to_change`` it may also lock the customers for this unit of work, as their
+        first write would. ``lock_reps`` must be locked as :meth:`lock_rep` would (it is
+        read ahead too), at once or with the next statement. A store that reads locally
+        needs nothing but the locks."""
 
     def commit(self) -> None: ...
 

@@ -10,6 +10,7 @@ from typing import Any
 
 import attrs
 import pytest
+from hypothesis import given, settings
 
 from poolkit import (
     Customer,
@@ -25,6 +26,7 @@ from poolkit import (
 )
 from poolkit.errors import ConfigError, InvalidValueError, NaiveDatetimeError, RepNotFound
 from poolkit.events import apply, replay
+from poolkit.model import history
 from poolkit.model.events import (
     EVENT_TYPES,
     Claimed,
@@ -36,6 +38,7 @@ from poolkit.model.events import (
     Warned,
     event_payload,
 )
+from poolkit.testing.strategies import histories
 
 AT = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
 NAIVE = datetime(2026, 3, 2, 1, 0)
@@ -498,3 +501,45 @@ def test_the_collections_inside_a_customer_cannot_be_changed_either() -> None:
     source["size"] = 99
     assert copied.attributes == {"size": 1}
     assert attrs.evolve(made, name="Renamed").name == "Renamed" and made.name == "Acme"
+
+
+@given(histories())
+@settings(max_examples=200, deadline=None)
+def test_apply_builds_each_customer_as_evolving_it_whole_would(log: list[Any]) -> None:
+    """apply() checks only the fields an event changes (history._evolved): every state of
+    a history is what attrs.evolve, which checks every field again, would have made."""
+    by_evolve: Customer | None = None
+    original = history._evolved
+    for event in log:
+        fast = apply(by_evolve, event)
+        history._evolved = lambda customer, changes: attrs.evolve(customer, **changes)
+        try:
+            slow = apply(by_evolve, event)
+        finally:
+            history._evolved = original
+        assert fast == slow
+        if fast is not None:
+            assert type(fast.related_reps) is type(slow.related_reps)
+            assert all(
+                getattr(fast, f.name) == getattr(slow, f.name) for f in attrs.fields(Customer)
+            )
+        by_evolve = slow
+
+
+def test_evolving_checks_what_changes_and_across_fields() -> None:
+    customer = Customer(
+        id="c1", name="Acme", pool_id="east", created_at=datetime(2026, 1, 1, tzinfo=UTC)
+    )
+    with pytest.raises(InvalidValueError) as bad_owner:
+        history._evolved(
+            customer, {"status": "private", "owner_id": " li", "owned_since": customer.created_at}
+        )
+    assert bad_owner.value.field == "owner_id"
+    with pytest.raises(InvalidValueError) as no_owner:
+        history._evolved(customer, {"status": "private"})
+    assert no_owner.value.field == "owner_id"
+    with pytest.raises(InvalidValueError):
+        history._evolved(customer, {"related_reps": {"li": datetime(2026, 1, 1)}})
+    moved = history._evolved(customer, {"related_reps": {"li": customer.created_at}, "version": 2})
+    assert moved == attrs.evolve(customer, related_reps={"li": customer.created_at}, version=2)
+    assert customer.related_reps == {}

@@ -547,6 +547,11 @@ class RecordingUnitOfWork:
         self.record("lock_pool", ((pool_id,), None))
         self._inner.lock_pool(pool_id)
 
+    def read_ahead(self, **wanted: Any) -> None:
+        for rep_id in wanted.get("lock_reps", ()):
+            self.record("lock_rep", ((rep_id,), None))
+        self._inner.read_ahead(**wanted)
+
     def commit(self) -> None:
         self.record("commit", ((), None))
         self._inner.commit()

@@ -19,10 +19,12 @@ from poolkit import ManualClock, Policy, PoolService, Team
 from poolkit.errors import SchemaVersionError
 from poolkit.identity.normalise import normalise_name
 from poolkit.identity.similarity import blocking_keys
-from poolkit.model.customer import IdentityKey
+from poolkit.model.customer import CustomerStatus, IdentityKey
 from poolkit.model.review import ReviewStatus
 from poolkit.ports import CustomerOrder, CustomerQuery, Holdings
 from poolkit.stores._codec import encode
+from poolkit.stores.sql.customer_query import select_customers
+from poolkit.stores.sql.dialect import SQLITE
 from poolkit.stores.sqlite import (
     APPLICATION_ID,
     MIGRATIONS,
@@ -528,3 +530,28 @@ def test_holdings_read_the_covering_index_alone(path: Path) -> None:
             conn.close()
     steps = " / ".join(step[-1] for step in plan)
     assert "USING COVERING INDEX customers_holdings (owner_id=?)" in steps
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        CustomerQuery(owner_ids=frozenset({"li"})),
+        CustomerQuery(pool_ids=frozenset({"north"})),
+        CustomerQuery(pool_ids=frozenset({"north"}), status=CustomerStatus.PUBLIC),
+    ],
+)
+def test_a_book_by_owner_or_a_pool_is_read_through_an_index(
+    path: Path, query: CustomerQuery
+) -> None:
+    # customers_owner and customers_pool_status were dropped as the starts of others.
+    with SqliteStore(path):
+        conn = sqlite3.connect(path)
+        try:
+            names = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
+            select = select_customers(query, 10, SQLITE, None)
+            plan = conn.execute("EXPLAIN QUERY PLAN " + select.sql, select.params).fetchall()
+        finally:
+            conn.close()
+    assert not {"customers_owner", "customers_pool_status"} & names
+    steps = " / ".join(step[-1] for step in plan)
+    assert "SEARCH customers USING INDEX" in steps and "SCAN customers" not in steps, steps

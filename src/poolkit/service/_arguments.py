@@ -185,21 +185,46 @@ def checked(method: F) -> F:
         if name != "self" and name in hints
     }
 
+    def check(name: str, value: Any) -> Any:
+        found = checks.get(name)
+        if found is not None:
+            return found(name, value)
+        _nested_text(name, value)
+        return value
+
+    parameters = signature.parameters.values()
+    # The names positional arguments fill, in order, and those a keyword may name; a
+    # method that takes *args or **kwargs goes through Signature.bind every time.
+    positional = [p.name for p in parameters if p.kind in _POSITIONAL]
+    by_keyword = {p.name for p in parameters if p.kind in _BY_KEYWORD}
+    plain = all(p.kind in _POSITIONAL or p.kind in _BY_KEYWORD for p in parameters)
+    self_first = bool(positional) and positional[0] == "self"
+
     @functools.wraps(method)
     def run(*args: Any, **kwargs: Any) -> Any:
+        # The common call (arguments that fill known parameters, none twice) is checked
+        # without Signature.bind, which cost as much as a claim's rules.
+        if plain and len(args) <= len(positional) and kwargs.keys() <= by_keyword:
+            named = positional[: len(args)]
+            if not kwargs or kwargs.keys().isdisjoint(named):
+                start = 1 if self_first and args else 0
+                checked_args = [*args[:start]]
+                checked_args += [
+                    check(n, v) for n, v in zip(named[start:], args[start:], strict=True)
+                ]
+                return method(*checked_args, **{n: check(n, v) for n, v in kwargs.items()})
         try:
             bound = signature.bind(*args, **kwargs)
         except TypeError:  # a missing or unknown argument: Python says which
             return method(*args, **kwargs)
         arguments = bound.arguments
         for name, value in arguments.items():
-            if name == "self":
-                continue
-            check = checks.get(name)
-            if check is not None:
+            if name != "self":
                 arguments[name] = check(name, value)
-            else:
-                _nested_text(name, value)
         return method(*bound.args, **bound.kwargs)
 
     return typing.cast(F, run)
+
+
+_POSITIONAL = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+_BY_KEYWORD = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)

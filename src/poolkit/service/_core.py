@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, TypeVar
@@ -159,16 +159,39 @@ class ServiceCore:
         return check_instant("clock.now()", self.clock.now())
 
     @contextmanager
-    def _work(self, at: datetime | None = None) -> Iterator[Work]:
-        """A unit of work with the policy in force; the caller commits."""
+    def _work(
+        self,
+        at: datetime | None = None,
+        *,
+        customers: Collection[str] = (),
+        reps: Collection[str] = (),
+        to_change: bool = False,
+        lock_reps: Collection[str] = (),
+    ) -> Iterator[Work]:
+        """A unit of work with the policy in force; the caller commits. ``customers``,
+        ``reps``, ``to_change`` and ``lock_reps``: what the caller reads and locks first
+        (``UnitOfWork.read_ahead``), so that a store with a server fetches it together with
+        the policy's version."""
         at = self._now() if at is None else at
         with self.store.unit_of_work() as uow:
+            if customers or reps or lock_reps:
+                uow.read_ahead(
+                    customers=customers, reps=reps, to_change=to_change, lock_reps=lock_reps
+                )
             yield Work(uow, self._stored_in(uow), Access(uow.reps, uow.pools), at)
 
     @contextmanager
-    def _operation(self, actor_id: str, customer_id: str) -> Iterator[Operation]:
-        """Load the active actor and the customer in a new :class:`Work`."""
-        with self._work() as work:
+    def _operation(
+        self, actor_id: str, customer_id: str, *, lock_actor: bool = False
+    ) -> Iterator[Operation]:
+        """Load the active actor and the customer, to change it, in a new :class:`Work`;
+        ``lock_actor``: lock the actor's decisions too (``lock_rep``), from the start."""
+        with self._work(
+            customers=(customer_id,),
+            reps=(actor_id,),
+            to_change=True,
+            lock_reps=(actor_id,) if lock_actor else (),
+        ) as work:
             actor = work.team.actor(actor_id)
             yield Operation(work, actor, self._customer(work.uow, customer_id))
 

@@ -4,6 +4,7 @@ state and the actor's right (:mod:`poolkit.service.rights`), then writes one eve
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from datetime import datetime
 
 import attrs
 
@@ -101,7 +102,8 @@ class MoveJobs(ServiceCore):
         the winner. Refused at the cap, at the claim limit, during the cooldown, and in
         pools where only the manager assigns.
         """
-        with self._operation(actor_id, customer_id) as op:
+        # The claimer is locked as it is read: its cap and claim limit are counted next.
+        with self._operation(actor_id, customer_id, lock_actor=True) as op:
             return self._commit(op, self._claim_step(op))
 
     def _claim_step(self, op: Operation) -> Claimed:
@@ -110,9 +112,9 @@ class MoveJobs(ServiceCore):
         require_state(op.customer, "claim", _PUBLIC)
         pool = op.work.team.pool(op.customer.pool_id)
         op.allow(rights.may_claim(op.actor, pool), "claim")
-        # Before counting anything of the rep's (holdings, claims): the counts must
-        # not change between the count and the commit.
-        op.work.uow.lock_rep(op.actor.id)
+        # Each check locks the rep before it counts anything of the rep's (holdings,
+        # claims), so the count cannot change before the commit; a check without a limit
+        # counts nothing and locks nothing.
         self._check_cap(op.work, op.actor)
         self._check_lock_cap_of_receiver(op, op.actor.id)
         self._check_claim_limit(op)
@@ -126,10 +128,11 @@ class MoveJobs(ServiceCore):
 
     def _check_claim_limit(self, op: Operation) -> None:
         work, actor, policy = op.work, op.actor, op.work.policy
-        since = rules.claim_window_start(work.at, policy)
-        decision = rules.check_claim_limit(
-            actor, work.uow.events.claims_by(actor.id, since), policy, work.at
-        )
+        claims: list[datetime] = []
+        if policy.claim_limit_for(actor.id, actor.claim_limit) is not None:
+            work.uow.lock_rep(actor.id)
+            claims = work.uow.events.claims_by(actor.id, rules.claim_window_start(work.at, policy))
+        decision = rules.check_claim_limit(actor, claims, policy, work.at)
         if isinstance(decision, rules.ClaimLimitReached):
             raise ClaimLimitExceeded(
                 actor.id, decision.limit, policy.claim_limit.window_days, decision.until

@@ -13,7 +13,7 @@ import heapq
 import itertools
 import threading
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import Generic, Self, TypeVar
@@ -227,6 +227,17 @@ class MemoryUnitOfWork:
 
     def lock_pool(self, pool_id: str) -> None:
         """Nothing to hold, as for :meth:`lock_rep`."""
+        self._check_open()
+
+    def read_ahead(
+        self,
+        *,
+        customers: Collection[str] = (),
+        reps: Collection[str] = (),
+        to_change: bool = False,
+        lock_reps: Collection[str] = (),
+    ) -> None:
+        """Nothing to fetch: every read is local; nothing to lock, as for :meth:`lock_rep`."""
         self._check_open()
 
     def commit(self) -> None:

@@ -5,12 +5,16 @@ with transactions held open; the migration that numbers existing events."""
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable
 from datetime import timedelta
 
 import psycopg
+from _pg import url_of
 from test_feed_concurrency import follow_while_writing
 
+from poolkit.errors import StoreConflictError
 from poolkit.stores.postgres import PostgresStore
 from poolkit.stores.postgres._schema import MIGRATIONS, migrate
 from poolkit.testing.builders import T0, followed_up
@@ -123,6 +127,40 @@ def test_the_feed_continues_above_what_is_stored_if_its_head_row_is_lost(
         uow.commit()
     commit_events(store, [followed_up("a", 2)])
     assert [e.position for e in read_all(store)] == [1, 2, 3]
+    with store.unit_of_work() as uow:
+        assert uow._execute("SELECT id, last FROM feed_head").fetchall() == [(1, 3)]
+
+
+def test_a_unit_of_work_that_loses_the_race_to_put_the_head_row_back_is_rolled_back(
+    make_store: StoreFactory, pg_dsn: str
+) -> None:
+    # Another transaction puts the head row back while this one's commit tries to: this
+    # one waits for it, finds the row taken, numbers nothing and fails whole (retryable);
+    # run again, its event goes above.
+    store = make_store()
+    commit_events(store, [followed_up("a", 1)])
+    with store.unit_of_work() as uow:
+        uow._execute("DELETE FROM feed_head")
+        uow.commit()
+    outcome: list[BaseException] = []
+    with psycopg.connect(url_of(pg_dsn, options=f"-c search_path={store.schema}")) as other:
+        other.execute("INSERT INTO feed_head (id, last) VALUES (1, 1)")  # not committed yet
+
+        def commit_one() -> None:
+            try:
+                commit_events(store, [followed_up("c", 1)])
+            except BaseException as error:
+                outcome.append(error)
+
+        thread = threading.Thread(target=commit_one)
+        thread.start()
+        time.sleep(0.5)  # the commit now waits on the row the other transaction inserted
+        other.commit()
+        thread.join(10)
+    assert len(outcome) == 1 and isinstance(outcome[0], StoreConflictError)
+    assert outcome[0].retryable
+    commit_events(store, [followed_up("c", 1)])
+    assert [(e.position, e.event.customer_id) for e in read_all(store)] == [(1, "a"), (2, "c")]
 
 
 def _body(customer_id: str, seq: int, at: object) -> str:

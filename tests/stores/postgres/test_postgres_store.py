@@ -313,12 +313,14 @@ def test_open_store_keeps_the_other_parameters_of_the_url(pg_dsn: str) -> None:
 
 def test_claims_by_different_reps_do_not_wait_for_each_other(make_store: StoreFactory) -> None:
     """No global lock: while a claim by li is open (li locked, the customer's row written),
-    a claim by wang of another customer runs to its commit; one by li again must wait."""
+    a claim by wang of another customer runs to its commit; one by li again must wait (a
+    claim limit is counted, so li is locked before the count)."""
     from poolkit import ManualClock, Policy, PoolService, Team
     from poolkit.testing.builders import T0
 
     store = make_store(busy_timeout_s=0.2)
-    service = PoolService(store, Policy.from_dict({"timezone": "UTC"}), ManualClock(T0))
+    policy = Policy.from_dict({"timezone": "UTC", "claim_limit": {"max_claims": 10}})
+    service = PoolService(store, policy, ManualClock(T0))
     service.setup(
         Team.from_dict(
             {
@@ -337,6 +339,26 @@ def test_claims_by_different_reps_do_not_wait_for_each_other(make_store: StoreFa
         assert service.claim("wang", "b").owner_id == "wang"  # ran beside it
         with pytest.raises(StoreBusyError):
             service.claim("li", "c")  # li's decisions are serialised: it waited, then gave up
+
+
+def test_a_rep_locked_as_it_is_read_ahead_holds_back_other_decisions_about_it(
+    make_store: StoreFactory,
+) -> None:
+    store = make_store(busy_timeout_s=0.2)
+    with store.unit_of_work() as uow:
+        uow.reps.put(Rep("li"))
+        uow.reps.put(Rep("wang"))
+        uow.commit()
+    with store.unit_of_work() as held:
+        held.read_ahead(reps=("li",), lock_reps=("li",))
+        assert held.reps.get("li") == Rep("li")
+        with store.unit_of_work() as other:
+            other.lock_rep("wang")  # another rep: no wait
+            assert other.reps.get("wang") == Rep("wang")
+            other.rollback()
+            other.lock_rep("li")
+            with pytest.raises(StoreBusyError):
+                other.reps.get("li")  # the lock travels with this read, and waits
 
 
 def test_a_schema_before_the_holdings_columns_gets_them_filled_from_its_documents(

@@ -11,9 +11,10 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, LiteralString, NamedTuple
+from typing import TYPE_CHECKING, Any, LiteralString, NamedTuple, cast
 
 from psycopg import sql
+from psycopg.adapt import PyFormat
 
 from poolkit.errors import DamagedRecordError, DuplicateIdError, StaleVersionError
 from poolkit.model.customer import Customer, CustomerStatus, IdentityKey
@@ -24,6 +25,8 @@ from poolkit.ports import CustomerOrder, CustomerQuery, CustomerTally, Position,
 from poolkit.stores import _documents as documents
 from poolkit.stores._codec import decode, encode
 from poolkit.stores._created import checked_ids
+from poolkit.stores.postgres._ahead import CUSTOMER
+from poolkit.stores.postgres._held import HeldWrites, Write
 from poolkit.stores.postgres._schema import PAGE_SORT_COLUMNS
 from poolkit.stores.sql import customer_page, rows
 from poolkit.stores.sql.customer_query import where_clause
@@ -199,6 +202,125 @@ def _update_sql(sides: tuple[_Side, ...], checked: bool) -> bytes:
 # use, at most 32 of them.
 _UPDATE_SQL: dict[tuple[tuple[str, ...], bool], bytes] = {}
 
+
+# The held writes (see Customers._update_held): the customers row as arrays, one per
+# column, each element the row of one customer, cast to the column's type.
+_HELD_COLUMNS: tuple[tuple[str, LiteralString], ...] = (
+    ("id", "text"),
+    ("expected", "bigint"),
+    ("status", "text"),
+    ("owner_id", "text"),
+    ("pool_id", "text"),
+    ("grade", "text"),
+    ("public_since", "timestamptz"),
+    ("version", "bigint"),
+    ("drop_at", "timestamptz"),
+    ("warn_at", "timestamptz"),
+    ("next_at", "timestamptz"),
+    ("name", "text"),
+    ("dealt", "boolean"),
+    ("locked", "boolean"),
+    ("body", "text"),
+    ("entered_at", "timestamptz"),
+)
+if tuple(name for name, _ in _HELD_COLUMNS[2:]) != tuple(_COLUMNS.split(", ")):
+    raise ImportError("the held writes' columns and the customers row disagree")
+
+
+def _side_rows(side: _Side, change: str) -> sql.Composed:
+    """``unnest(%(t.change.customer_id)s::text[], %(t.change.c)s::text[], ...) AS
+    change(customer_id, c, ...)``: the rows of ``side`` that went or came (``change``)
+    for the customers of a held write, one array per column."""
+    columns = ("customer_id", *side.columns)
+    arrays = sql.SQL(", ").join(
+        sql.SQL("{}::text[]").format(
+            sql.Placeholder(f"{side.table}.{change}.{column}", PyFormat.BINARY)
+        )
+        for column in columns
+    )
+    return sql.SQL("unnest({}) AS {}({})").format(
+        arrays,
+        sql.Identifier(change),
+        sql.SQL(", ").join(sql.Identifier(column) for column in columns),
+    )
+
+
+def _held_update_sql(changes: tuple[tuple[_Side, bool, bool], ...]) -> bytes:
+    """The checked update of customers whose rows this transaction holds, as it knows the
+    rows, all in one statement: the rows go as one array per column (see
+    :data:`_HELD_COLUMNS`), and each changed side deletes exactly the rows that went and
+    inserts the ones that came, a ``(side, went, came)`` each. What stays is not touched:
+    a drop, which adds its owner to the related reps, inserts that one row and deletes
+    nothing. It fails unless every customer's row was at its expected version."""
+    arrays = sql.SQL(", ").join(
+        sql.SQL("{}::{}[]").format(sql.Placeholder(name, PyFormat.BINARY), sql.SQL(kind))
+        for name, kind in _HELD_COLUMNS
+    )
+    names = sql.SQL(", ").join(sql.Identifier(name) for name, _ in _HELD_COLUMNS)
+    values = sql.SQL(", ").join(
+        sql.SQL("r.body::json" if name == "body" else "r.{}").format(sql.Identifier(name))
+        for name, _ in _HELD_COLUMNS[2:]
+    )
+    parts: list[tuple[str, sql.Composable]] = [
+        (
+            "updated",
+            sql.SQL(
+                "UPDATE customers AS c SET ({columns}) = ({values}) "
+                "FROM unnest({arrays}) AS r({names}) "
+                "WHERE c.id = r.id AND c.version = r.expected RETURNING c.id"
+            ).format(columns=sql.SQL(_COLUMNS), values=values, arrays=arrays, names=names),
+        )
+    ]
+    for side, went, came in changes:
+        table = sql.Identifier(side.table)
+        if went:
+            match = sql.SQL(" AND ").join(
+                sql.SQL("s.{0} = went.{0}").format(sql.Identifier(column))
+                for column in ("customer_id", *side.columns)
+            )
+            statement = sql.SQL("DELETE FROM {} AS s USING {} WHERE {}").format(
+                table, _side_rows(side, "went"), match
+            )
+            parts.append((f"drop_{side.table}", statement))
+        if came:
+            columns = sql.SQL(", ").join(
+                sql.Identifier(column) for column in ("customer_id", *side.columns)
+            )
+            statement = sql.SQL(
+                "INSERT INTO {} ({}) SELECT * FROM {} ON CONFLICT DO NOTHING"
+            ).format(table, columns, _side_rows(side, "came"))
+            parts.append((f"add_{side.table}", statement))
+    ctes = sql.SQL(", ").join(
+        sql.SQL("{} AS ({})").format(sql.Identifier(name), part) for name, part in parts
+    )
+    statement = sql.SQL(
+        "WITH {} SELECT 1 / ((SELECT count(*) FROM updated) = cardinality(%(id)b::text[]))::int"
+    ).format(ctes)
+    return statement.as_bytes(None)
+
+
+_HELD_UPDATE_SQL: dict[tuple[tuple[str, bool, bool], ...], bytes] = {}
+
+
+def _held_update_sql_of(
+    kind: tuple[tuple[str, bool, bool], ...], changes: tuple[tuple[_Side, bool, bool], ...]
+) -> bytes:
+    statement = _HELD_UPDATE_SQL.get(kind)
+    if statement is None:
+        statement = _HELD_UPDATE_SQL.setdefault(kind, _held_update_sql(changes))
+    return statement
+
+
+def _held_names(changes: tuple[tuple[_Side, bool, bool], ...]) -> list[str]:
+    """The array parameters of :func:`_held_update_sql`."""
+    names = [name for name, _ in _HELD_COLUMNS]
+    for side, went, came in changes:
+        for change, present in (("went", went), ("came", came)):
+            if present:
+                names.extend(f"{side.table}.{change}.{c}" for c in ("customer_id", *side.columns))
+    return names
+
+
 REMOVE_SQL = _with(
     [
         (
@@ -298,8 +420,13 @@ class Customers:
         # them rewrites only the side tables whose field changed. Trusted only together
         # with the version check of the update itself (a concurrent writer bumps it).
         self._known: dict[str, Customer] = {}
+        # The writes of rows this transaction holds, waiting to be sent (_update_held).
+        self._held = HeldWrites(uow)
 
     def get(self, customer_id: str) -> Customer | None:
+        served, ahead = self._uow.ahead.served(self._uow, CUSTOMER, customer_id)
+        if served:
+            return cast("Customer | None", ahead)
         found = self._uow._execute(
             "SELECT body FROM customers WHERE id = %s", (customer_id,)
         ).fetchone()
@@ -352,14 +479,18 @@ class Customers:
 
     def update(self, customer: Customer, schedule: Schedule, expected_version: int) -> None:
         known = self._known.pop(customer.id, None)
+        held = self._uow._held.get(customer.id)
+        if held is not None and held[0] != expected_version:
+            raise StaleVersionError(customer.id, expected_version, held[0])
+        if held is not None and known is not None and known.version == expected_version:
+            self._update_held(customer, schedule, known)
+            held[0] = customer.version
+            return
         if known is not None and known.version == expected_version:
             sides = tuple(side for side in SIDES if side.field(known) != side.field(customer))
         else:
             sides = SIDES
-        held = self._uow._held.get(customer.id)
         checked = held is not None
-        if held is not None and held[0] != expected_version:
-            raise StaleVersionError(customer.id, expected_version, held[0])
         kind = (tuple(side.table for side in sides), checked)
         statement = _UPDATE_SQL.get(kind)
         if statement is None:
@@ -369,13 +500,65 @@ class Customers:
         if held is not None:
             # The row is locked by this transaction at the version just checked: the write
             # cannot be refused, so it waits to travel with the next statement or the commit.
-            self._uow._defer(statement, params)
+            self._held.alone(customer.id, statement, params)
             held[0] = customer.version
             self._known[customer.id] = customer
             return
         updated = self._uow._execute(statement, params).fetchone()
         if updated is None or updated[0] != 1:
             raise StaleVersionError(customer.id, expected_version, self._version(customer.id))
+        self._known[customer.id] = customer
+
+    def _update_held(self, customer: Customer, schedule: Schedule, known: Customer) -> None:
+        """The update of a customer whose row this transaction holds locked at ``known``'s
+        version: nobody else can change the row or its side rows meanwhile, so ``known`` is
+        what is stored, and the side tables get only the difference. The write cannot be
+        refused, so it waits to travel with the next statement or the commit; the held
+        writes of one kind waiting together are one statement (a sweep's batch: one for
+        its 500 drops), each customer's row an element of its arrays."""
+        diffs: list[tuple[_Side, list[tuple[str, ...]], list[tuple[str, ...]]]] = []
+        for side in SIDES:
+            if side.field(known) == side.field(customer):
+                continue
+            old, new = side.shared.rows_of(known), side.shared.rows_of(customer)
+            went, came = sorted(old - new), sorted(new - old)
+            if went or came:
+                diffs.append((side, went, came))
+        changes = tuple((side, bool(went), bool(came)) for side, went, came in diffs)
+        kind = tuple((side.table, went, came) for side, went, came in changes)
+        row = _row(customer, schedule, known.version)
+        # Alone: the single-row statement, the changed sides rewritten whole.
+        sides = tuple(side for side, _, _ in diffs)
+        single = dict(zip(_HELD_NAMES, row, strict=True))
+        for side in sides:
+            for name, values in zip(_side_params(side), side.rows(customer), strict=True):
+                single[name] = values
+        statement = _UPDATE_SQL.get((tuple(side.table for side in sides), True))
+        if statement is None:
+            statement = _UPDATE_SQL.setdefault(
+                (tuple(side.table for side in sides), True), _update_sql(sides, True)
+            )
+
+        def append(arrays: dict[str, list[Any]]) -> None:
+            for name, value in zip(_HELD_NAMES, row, strict=True):
+                arrays[name].append(value)
+            for side, went, came in diffs:
+                for change, found in (("went", went), ("came", came)):
+                    for side_row in found:
+                        arrays[f"{side.table}.{change}.customer_id"].append(customer.id)
+                        for column, value in zip(side.columns, side_row, strict=True):
+                            arrays[f"{side.table}.{change}.{column}"].append(value)
+
+        self._held.add(
+            kind,
+            customer.id,
+            Write(
+                (statement, single),
+                lambda: _held_update_sql_of(kind, changes),
+                lambda: _held_names(changes),
+                append,
+            ),
+        )
         self._known[customer.id] = customer
 
     def remove(self, customer_id: str, expected_version: int) -> None:
@@ -482,6 +665,12 @@ class Customers:
             return []
         return [self._loaded(body) for (body,) in self._uow._execute(UPCOMING_SQL, (at, limit))]
 
+    def loaded_ahead(self, body: Any) -> Customer:
+        """Decode a customer read ahead, and keep it to be served (see :mod:`._ahead`)."""
+        customer = self._loaded(body)
+        self._uow.ahead.keep(CUSTOMER, customer.id, customer)
+        return customer
+
     def _loaded(self, body: Any) -> Customer:
         customer = decode(Customer, body)
         self._known[customer.id] = customer
@@ -548,6 +737,7 @@ class Customers:
     def forget(self) -> None:
         """The transaction ended: what it read no longer vouches for anything."""
         self._known.clear()
+        self._held.forget()
 
 
 def _params(customer: Customer, schedule: Schedule, sides: tuple[_Side, ...]) -> dict[str, Any]:
@@ -572,3 +762,28 @@ def _params(customer: Customer, schedule: Schedule, sides: tuple[_Side, ...]) ->
         for name, values in zip(_side_params(side), side.rows(customer), strict=True):
             params[name] = values
     return params
+
+
+_HELD_NAMES = tuple(name for name, _ in _HELD_COLUMNS)
+
+
+def _row(customer: Customer, schedule: Schedule, expected: int) -> tuple[Any, ...]:
+    """A held write's elements for ``customer`` (:data:`_HELD_COLUMNS` order)."""
+    return (
+        customer.id,
+        expected,
+        customer.status.value,
+        customer.owner_id,
+        customer.pool_id,
+        customer.grade,
+        customer.public_since,
+        customer.version,
+        schedule.drop_at,
+        schedule.warn_at,
+        schedule.next_at,
+        customer.name,
+        customer.last_deal_at is not None,
+        customer.locked,
+        documents.dumps(encode(customer)),
+        entered_at(customer),
+    )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Generic, LiteralString, TypeVar
 
@@ -14,6 +14,8 @@ from poolkit.model.rep import Rep
 from poolkit.model.review import ReviewItem, ReviewStatus
 from poolkit.stores import _documents as documents
 from poolkit.stores._codec import decode, encode
+from poolkit.stores.postgres._ahead import POOL, REP, SETTING
+from poolkit.stores.postgres._held import HeldWrites, append_event
 
 if TYPE_CHECKING:
     from poolkit.stores.postgres._store import PostgresUnitOfWork
@@ -38,8 +40,12 @@ class TeamDocuments(Generic[_Member]):
         self._uow = uow
         self._get, self._put, self._all = _TEAM_SQL[table]
         self._kind: type[_Member] = kind
+        self._ahead = REP if table == "reps" else POOL
 
     def get(self, item_id: str) -> _Member | None:
+        served, body = self._uow.ahead.served(self._uow, self._ahead, item_id)
+        if served:
+            return None if body is None else decode(self._kind, body)
         found = self._uow._execute(self._get, (item_id,)).fetchone()
         return None if found is None else decode(self._kind, found[0])
 
@@ -99,21 +105,31 @@ CHECKED_CLAIM_SQL: LiteralString = (
 # committing transaction waits on it until the first has committed (READ COMMITTED then
 # reads the row as that one left it), so positions become visible in the order they were
 # given, and a reader that passed position N never finds a smaller one appear later. Only
-# this statement and the COMMIT run under it; the units of work themselves run side by side.
+# this statement and the COMMIT run under it, sent together in one round trip: the lock is
+# held for as long as the server takes to run them, never across a trip to the client. The
+# units of work themselves run side by side.
+#
+# The head row is updated (a HOT update of one row). Should it be missing (the tables
+# emptied by hand), the statement puts it back above any position left; two transactions
+# doing so at once cannot both succeed (the primary key), and the statement fails unless
+# it numbered every event, so the loser's unit of work is rolled back and run again.
 ASSIGN_POSITIONS_SQL: LiteralString = """WITH head AS (
-    UPDATE feed_head SET last = last + %(count)s RETURNING last
+    UPDATE feed_head SET last = last + %(count)s WHERE id = 1 RETURNING last
+), restored AS (
+    INSERT INTO feed_head (id, last)
+    SELECT 1, (SELECT coalesce(max(position), 0) FROM feed) + %(count)s
+    WHERE NOT EXISTS (SELECT FROM head)
+    ON CONFLICT (id) DO NOTHING
+    RETURNING last
+), numbered AS (
+    INSERT INTO feed (position, customer_id, seq)
+    SELECT given.last - %(count)s + mine.n, mine.customer_id, mine.seq
+    FROM (SELECT last FROM head UNION ALL SELECT last FROM restored) AS given,
+        unnest(%(customer_ids)s::text[], %(seqs)s::bigint[]) WITH ORDINALITY
+            AS mine (customer_id, seq, n)
+    RETURNING 1
 )
-INSERT INTO feed (position, customer_id, seq)
-SELECT head.last - %(count)s + mine.n, mine.customer_id, mine.seq
-FROM head,
-    unnest(%(customer_ids)s::text[], %(seqs)s::bigint[]) WITH ORDINALITY
-        AS mine (customer_id, seq, n)"""
-
-# Should the head row be missing (the tables emptied by hand), it is put back above any
-# position left, and the numbering runs again.
-RESTORE_HEAD_SQL: LiteralString = """INSERT INTO feed_head (id, last)
-SELECT 1, coalesce(max(position), 0) FROM feed
-ON CONFLICT (id) DO NOTHING"""
+SELECT 1 / ((SELECT count(*) FROM numbered) = %(count)s)::int"""
 
 # The feed's range of positions, each joined to its event by the primary key.
 FEED_SQL: LiteralString = """SELECT f.position, e.body
@@ -128,25 +144,24 @@ class Events:
         self._uow = uow
         # The events appended in the current transaction, in order: numbered at commit.
         self._appended: list[tuple[str, int]] = []
+        self._held = HeldWrites(uow)
 
     def forget(self) -> None:
         """The transaction ended: nothing of it is left to number."""
         self._appended.clear()
+        self._held.forget()
 
     def number_appended(self) -> None:
-        """Give the events this transaction appended their feed positions; the caller
-        commits next (the tail lock is held until then)."""
+        """Give the events this transaction appended their feed positions, with the commit
+        that follows (the caller commits next: the statement waits to travel with it)."""
         if not self._appended:
             return
-        count = len(self._appended)
         params = {
-            "count": count,
+            "count": len(self._appended),
             "customer_ids": [customer_id for customer_id, _ in self._appended],
             "seqs": [seq for _, seq in self._appended],
         }
-        if self._uow._execute(ASSIGN_POSITIONS_SQL, params).rowcount != count:
-            self._uow._execute(RESTORE_HEAD_SQL)
-            self._uow._execute(ASSIGN_POSITIONS_SQL, params)
+        self._uow._defer(ASSIGN_POSITIONS_SQL, params)
         self._appended.clear()
 
     def since(self, position: int, limit: int) -> list[FeedEntry]:
@@ -172,8 +187,10 @@ class Events:
             # exact here, and the write waits to travel with the next statement or commit.
             if event.seq != held[1] + 1:
                 raise StaleVersionError(event.customer_id, event.seq - 1, held[1])
-            self._uow._defer(CHECKED_CLAIM_SQL if claim else CHECKED_EVENT_SQL, params)
+            # With the other held events waiting, in one statement (postgres._held).
+            append_event(self._held, params, CHECKED_CLAIM_SQL if claim else CHECKED_EVENT_SQL)
             held[1] = event.seq
+            self._appended.append((event.customer_id, event.seq))
             return
         found = self._uow._execute(APPEND_CLAIM_SQL if claim else APPEND_EVENT_SQL, params)
         row = found.fetchone()
@@ -307,18 +324,27 @@ class Settings:
         self._fetched: dict[str, str | None] = {}
         self._fetched_at = -1
 
+    def companions(self) -> list[str]:
+        """The small keys this process read before: those worth fetching unasked."""
+        # tuple(): copied in one step, while other threads of this process may add to it.
+        return list(tuple(self._uow._store._setting_companions))
+
+    def fetched(self, wanted: list[str], rows: Iterable[Sequence[Any]]) -> None:
+        """Keep the values of ``wanted`` that the statement just run read (rows of
+        ``SETTING``, key, _, value; other rows are passed over), to serve at once."""
+        self._fetched = dict.fromkeys(wanted)
+        self._fetched.update((str(row[1]), str(row[3])) for row in rows if row[0] == SETTING)
+        self._fetched_at = self._uow.statements
+
     def get(self, key: str) -> str | None:
         if key in self._fetched and self._fetched_at == self._uow.statements:
             return self._fetched.pop(key)
         companions = self._uow._store._setting_companions
-        # tuple(): copied in one step, while other threads of this process may add to it.
-        wanted = [key, *(other for other in tuple(companions) if other != key)]
+        wanted = [key, *(other for other in self.companions() if other != key)]
         rows = self._uow._execute(
-            "SELECT key, value FROM settings WHERE key = ANY(%s)", (wanted,)
+            f"SELECT {SETTING}, key, NULL, value FROM settings WHERE key = ANY(%s)", (wanted,)
         ).fetchall()
-        self._fetched = dict.fromkeys(wanted)
-        self._fetched.update((str(name), str(value)) for name, value in rows)
-        self._fetched_at = self._uow.statements
+        self.fetched(wanted, rows)
         value = self._fetched.pop(key)
         small = value is not None and len(value) <= _SMALL
         if small and key not in companions and len(companions) < _COMPANIONS:

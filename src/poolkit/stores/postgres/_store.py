@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from types import TracebackType
 from typing import Any, LiteralString, Self
@@ -26,6 +26,7 @@ from poolkit.errors import (
 from poolkit.model.pool import Pool
 from poolkit.model.rep import Rep
 from poolkit.stores import _documents as documents
+from poolkit.stores.postgres._ahead import CUSTOMER, ReadAhead
 from poolkit.stores.postgres._customers import Customers
 from poolkit.stores.postgres._errors import translated
 from poolkit.stores.postgres._records import Events, Reviews, Settings, TeamDocuments
@@ -271,6 +272,7 @@ class PostgresUnitOfWork:
         # How many statements this unit of work has run: a value read along with an
         # earlier one is served only if no statement ran in between (see Settings).
         self.statements = 0
+        self.ahead = ReadAhead()
         self.customers = Customers(self)
         self.reps = TeamDocuments(self, "reps", Rep)
         self.pools = TeamDocuments(self, "pools", Pool)
@@ -307,8 +309,8 @@ class PostgresUnitOfWork:
 
     def commit(self) -> None:
         conn = self._open_connection()
-        # The change feed's positions, under its tail lock: taken here, last (the writes
-        # still pending go first, in the same round trip), and held through the COMMIT only.
+        # The change feed's positions, under its tail lock: taken here, last, in the same
+        # round trip as the writes still pending and the COMMIT.
         self.events.number_appended()
         if self._pending:
             self._flush(commit=True)
@@ -322,6 +324,33 @@ class PostgresUnitOfWork:
         self._ended()
         with self._store._translated():
             conn.rollback()
+
+    def read_ahead(
+        self,
+        *,
+        customers: Collection[str] = (),
+        reps: Collection[str] = (),
+        to_change: bool = False,
+        lock_reps: Collection[str] = (),
+    ) -> None:
+        """Read the customers, their pools, the reps and the settings this process reads
+        at the start of a unit of work in one statement (see :mod:`._ahead`); with
+        ``to_change``, lock the customers' rows too, so that their writes travel with the
+        commit; lock the reps of ``lock_reps`` as :meth:`lock_rep` would."""
+        lock_reps = [rep for rep in lock_reps if rep not in self._locked_reps]
+        if not customers and not reps and not lock_reps:
+            return
+        settings = self.settings.companions()
+        rows = self.ahead.read(self, customers, reps, settings, to_change, lock_reps)
+        self._locked_reps.update(lock_reps)  # held until the transaction ends
+        self.settings.fetched(settings, rows)
+        for what, customer_id, body, _ in rows:
+            if what == CUSTOMER:
+                customer = self.customers.loaded_ahead(body)
+                if to_change:
+                    # Locked, and read at its newest version: a customer's version is the
+                    # seq of the last event of its history (as for the sweep's batch).
+                    self._held[customer_id] = [customer.version, customer.version]
 
     def _defer(self, statement: bytes | LiteralString, params: dict[str, Any]) -> None:
         """Send ``statement`` later, with the next statement or the commit. It must raise
@@ -350,14 +379,16 @@ class PostgresUnitOfWork:
                     conn.commit()
         except psycopg.errors.DivisionByZero:
             # A checked write found its row or history other than this transaction held
-            # them: only a database whose history and rows disagree does that. Nothing of
-            # the transaction stays; the operation may run again from the start.
+            # them (only a database whose history and rows disagree does that), or the
+            # change feed's head row was put back by another transaction at the same
+            # moment. Nothing of the transaction stays; the operation may run again.
             self._ended()
             with self._store._translated():
                 conn.rollback()
             self._refused = StoreConflictError(
-                "a customer's row or history was not as this transaction had locked it; "
-                "the transaction was rolled back"
+                "a write this transaction had checked was refused by the database (a "
+                "customer's row or history not as it was locked, or the change feed's head "
+                "row just put back); the transaction was rolled back"
             )
             raise self._refused from None
         except BaseException:
@@ -397,6 +428,7 @@ class PostgresUnitOfWork:
         self._locked_pools.clear()
         self._held.clear()
         self._pending.clear()
+        self.ahead.forget()
         self.customers.forget()
         self.events.forget()
 

@@ -349,6 +349,19 @@ def _external_ids(conn: sqlite3.Connection) -> None:
         conn.execute(statement)
 
 
+def _without_redundant_customer_indexes(conn: sqlite3.Connection) -> None:
+    """Drop the two customer indexes that later ones begin with: ``customers_owner
+    (owner_id)`` is the start of ``customers_holdings (owner_id, dealt, locked)``, and
+    ``customers_pool_status (pool_id, status)`` of the public pool's page sorts
+    ``(pool_id, status, ...)``. Their entries end with the rowid, not the id, so they gave
+    no order either; each was one more page to write when a customer changes hands."""
+    for statement in (
+        "DROP INDEX IF EXISTS customers_owner",
+        "DROP INDEX IF EXISTS customers_pool_status",
+    ):
+        conn.execute(statement)
+
+
 def _normal_names(conn: sqlite3.Connection) -> None:
     """Each customer's name and its normal form, beside its name blocks (filled from the
     stored names): the look-alike lookup of an import reads its candidates from this narrow
@@ -390,6 +403,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     _customer_page_sorts,
     _customers_holdings,
     _external_ids,
+    _without_redundant_customer_indexes,
     _normal_names,
 )
 """Schema steps in order; step ``n`` (1-based) brings a database from version ``n - 1`` to

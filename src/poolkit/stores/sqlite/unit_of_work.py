@@ -5,7 +5,7 @@ sqlite3 error they raise is turned into poolkit's, see :mod:`.connection`)."""
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
 
@@ -87,6 +87,17 @@ class SqliteUnitOfWork:
 
     def lock_pool(self, pool_id: str) -> None:
         """Nothing to hold, as for :meth:`lock_rep`."""
+
+    def read_ahead(
+        self,
+        *,
+        customers: Collection[str] = (),
+        reps: Collection[str] = (),
+        to_change: bool = False,
+        lock_reps: Collection[str] = (),
+    ) -> None:
+        """Nothing to fetch: every read is a local call, and ``BEGIN IMMEDIATE`` already
+        holds every customer and rep."""
 
     def commit(self) -> None:
         conn = self._open_connection()

@@ -13,7 +13,15 @@ import pytest
 from poolkit.model.events import Event
 from poolkit.model.feed import FeedEntry
 from poolkit.ports import Store
-from poolkit.testing.builders import DAY, T0, claimed, followed_up, one_of_each_event
+from poolkit.testing.builders import (
+    DAY,
+    T0,
+    claimed,
+    drop_at,
+    followed_up,
+    one_of_each_event,
+    private,
+)
 
 Reopen = Callable[[], Store]
 
@@ -106,6 +114,33 @@ class FeedConformance:
         assert [entry.event for entry in later] == [followed_up("c3", 1), followed_up("c1", 2)]
         assert all(entry.position > passed for entry in later)
         assert read_all(store) == read + later
+
+    @pytest.mark.parametrize("held_by", ["due", "read_ahead", "first_event"])
+    def test_events_of_a_customer_the_unit_of_work_holds_are_in_the_feed(
+        self, store: Store, held_by: str
+    ) -> None:
+        # A store may write the events of a customer it holds (locked by the sweep's read,
+        # read ahead to change, or by an earlier event of the same unit of work) another
+        # way than the first event; they must be in the feed all the same.
+        with store.unit_of_work() as uow:
+            uow.customers.add(private("c1", version=1), drop_at(T0))
+            uow.events.append(followed_up("c1", 1))
+            uow.commit()
+        with store.unit_of_work() as uow:
+            if held_by == "due":
+                assert [c.id for c in uow.customers.due(T0, 10)] == ["c1"]
+            elif held_by == "read_ahead":
+                uow.read_ahead(customers=("c1",), to_change=True)
+                assert uow.customers.get("c1") == private("c1", version=1)
+            uow.events.append(followed_up("c1", 2, T0 + DAY))
+            uow.customers.update(private("c1", version=2), drop_at(None), 1)
+            uow.events.append(followed_up("c1", 3, T0 + DAY))
+            uow.commit()
+        assert [entry.event for entry in read_all(store)] == [
+            followed_up("c1", 1),
+            followed_up("c1", 2, T0 + DAY),
+            followed_up("c1", 3, T0 + DAY),
+        ]
 
     def test_the_feed_agrees_with_each_history(self, store: Store) -> None:
         commit_events(store, [followed_up("a", 1), followed_up("b", 1)])

@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 import pytest
 
-from poolkit.errors import PoolkitError
+from poolkit.errors import PoolkitError, StaleVersionError
 from poolkit.identity.similarity import blocking_keys
 from poolkit.model.customer import IdentityKey
 from poolkit.model.pool import Pool
@@ -112,6 +112,81 @@ class UnitOfWorkConformance:
             uow.commit()
         with store.unit_of_work() as uow:
             assert uow.customers.get("c1") is not None
+
+    def test_reads_after_reading_ahead_give_what_a_read_gives(self, store: Store) -> None:
+        with store.unit_of_work() as uow:
+            uow.customers.add(public("c1", pool_id="north"), drop_at(T0 + DAY))
+            uow.reps.put(Rep("li", cap=3))
+            uow.pools.put(Pool("north", members=frozenset({"li"})))
+            uow.settings.set("policy.version", "3")
+            uow.commit()
+        for to_change in (False, True):
+            with store.unit_of_work() as uow:
+                uow.read_ahead(
+                    customers=("c1", "ghost"), reps=("li", "nobody"), to_change=to_change
+                )
+                assert uow.settings.get("policy.version") == "3"
+                assert uow.reps.get("li") == Rep("li", cap=3)
+                assert uow.reps.get("nobody") is None
+                assert uow.customers.get("c1") == public("c1", pool_id="north")
+                assert uow.customers.get("ghost") is None
+                assert uow.pools.get("north") == Pool("north", members=frozenset({"li"}))
+                # Served once: read again, they are read again, and agree.
+                assert uow.customers.get("c1") == public("c1", pool_id="north")
+                assert uow.reps.get("li") == Rep("li", cap=3)
+                uow.read_ahead()  # nothing asked: nothing to do
+                uow.commit()
+        with store.unit_of_work() as uow:
+            # Reps locked as they are read ahead, like lock_rep: read as ever, and the
+            # unit of work goes on (locking one twice, or one not stored, is fine).
+            uow.read_ahead(reps=("li",), lock_reps=("li", "nobody"))
+            assert uow.reps.get("li") == Rep("li", cap=3)
+            uow.lock_rep("li")
+            uow.read_ahead(lock_reps=("li",))
+            assert uow.reps.get("nobody") is None
+            uow.customers.add(private("c2"), NO_SCHEDULE)
+            uow.commit()
+        with store.unit_of_work() as uow:
+            assert uow.customers.get("c2") == private("c2")
+
+    def test_a_write_after_reading_ahead_is_what_the_next_read_gives(self, store: Store) -> None:
+        with store.unit_of_work() as uow:
+            uow.customers.add(private("c1"), drop_at(T0 + DAY))
+            uow.events.append(claimed("c1", 1, T0))
+            uow.reps.put(Rep("li"))
+            uow.commit()
+        with store.unit_of_work() as uow:
+            uow.read_ahead(customers=("c1",), reps=("li",), to_change=True)
+            uow.reps.put(Rep("li", cap=9))
+            uow.customers.update(private("c1", owner_id="bob", version=2), NO_SCHEDULE, 1)
+            assert uow.reps.get("li") == Rep("li", cap=9)
+            assert uow.customers.get("c1") == private("c1", owner_id="bob", version=2)
+            uow.commit()
+        with store.unit_of_work() as uow:
+            assert uow.customers.get("c1") == private("c1", owner_id="bob", version=2)
+            assert uow.reps.get("li") == Rep("li", cap=9)
+
+    def test_a_customer_read_ahead_to_change_keeps_its_version_checks(self, store: Store) -> None:
+        # Locked by the read (a store may), its writes are still checked: a stale one is
+        # refused at once, the unit of work goes on, and the right ones commit together.
+        with store.unit_of_work() as uow:
+            uow.customers.add(private("c1"), drop_at(T0 + DAY))
+            uow.events.append(claimed("c1", 1, T0))
+            uow.commit()
+        with store.unit_of_work() as uow:
+            uow.read_ahead(customers=("c1",), to_change=True)
+            assert uow.customers.get("c1") == private("c1")
+            with pytest.raises(StaleVersionError):
+                uow.customers.update(private("c1", owner_id="bob", version=3), NO_SCHEDULE, 2)
+            with pytest.raises(StaleVersionError):
+                uow.events.append(claimed("c1", 3, T0 + DAY, rep_id="bob"))
+            uow.events.append(claimed("c1", 2, T0 + DAY, rep_id="bob"))
+            uow.customers.update(private("c1", owner_id="bob", version=2), NO_SCHEDULE, 1)
+            uow.commit()
+        with store.unit_of_work() as uow:
+            assert uow.customers.get("c1") == private("c1", owner_id="bob", version=2)
+            assert [e.seq for e in uow.events.history("c1")] == [1, 2]
+            assert uow.events.claims_by("bob", T0) == [T0 + DAY]
 
     def test_rollback_discards_and_the_unit_of_work_goes_on(self, store: Store) -> None:
         with store.unit_of_work() as uow:
