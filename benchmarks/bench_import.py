@@ -3,8 +3,9 @@
 Run:  python benchmarks/bench_import.py                         (50,000 rows; empty, 1,000,000)
       python benchmarks/bench_import.py --rows 5000 --stored 20000   (quicker)
       python benchmarks/bench_import.py --keep /var/tmp/poolkit-bench
-          (keeps the databases it builds there and reuses them: the 1,000,000-customer
-          one takes minutes to build)
+          (keeps the databases it builds there, named by schema version, and reuses them:
+          the 1,000,000-customer one takes minutes to build; one of an older schema is
+          copied and migrated instead)
 
 The book (``--rows``) is a realistic mix (``poolkit.testing.books.realistic_names``: Chinese
 and English names, branches, 2% near-duplicates of earlier rows) with a mobile phone each;
@@ -19,13 +20,15 @@ times:
    as the store writes them, see ``build``), with the policy's defaults: collision
    check on every key, look-alike names filed for review;
 3. the floor, in the same run on a copy of the same database: one transaction of
-   ``executemany`` inserting the rows the import created, their keys, name blocks and
-   ``created`` events into the same tables, everything computed beforehand: what the
-   writes alone cost in SQLite;
+   ``executemany`` inserting the rows the import created, their keys, name blocks, normal
+   names and ``created`` events into the same tables, everything computed beforehand:
+   what the writes alone cost in SQLite;
 
 and prints the figures, the import's ratio to the floor, the peak memory of each import
 (resident set of the process that runs it, alone, and of one of a fifth of the rows: the
-file is streamed, so they differ by the report's small record per row only), and the top
+file is streamed and the report keeps the rows that need attention only, so they differ by
+what grows with the rows: the keys and external ids seen, for the duplicates within the
+file, and the rows kept), and the top
 functions of a cProfile of the import (of ``--profile-rows`` rows, into a fresh copy):
 what is left to speed up. Wall times vary with the machine: compare the ratio.
 """
@@ -50,7 +53,7 @@ from pathlib import Path
 
 from poolkit import ManualClock, Policy, PoolService, Team
 from poolkit.identity.keys import normalise_keys
-from poolkit.identity.similarity import name_blocks
+from poolkit.identity.similarity import name_blocks, normal_form
 from poolkit.importing import read_file
 from poolkit.model.events import Created
 from poolkit.model.history import apply
@@ -59,7 +62,7 @@ from poolkit.service.stored_policy import StoredPolicy, save
 from poolkit.stores import _codec as codec  # the floor writes rows as the store would
 from poolkit.stores.sql.converters import json_text
 from poolkit.stores.sql.dialect import SQLITE
-from poolkit.stores.sql.rows import NAME_BLOCKS, SIDES, customer_row, statements
+from poolkit.stores.sql.rows import NAME_BLOCKS, NORMAL_NAMES, SIDES, customer_row, statements
 from poolkit.stores.sqlite import SqliteStore
 from poolkit.stores.sqlite.migrations import SCHEMA_VERSION
 from poolkit.testing.books import realistic_names
@@ -144,6 +147,7 @@ def build(path: Path, stored: int) -> float:
         customers, events = [], []
         sides: dict[str, list[tuple[str, ...]]] = {table: [] for table in SIDES}
         blocks: list[tuple[str, str]] = []
+        normals: list[tuple[str, str, str]] = []
         for number in range(first, min(stored, first + 20_000)):
             event = Created(
                 seq=1, actor_id="admin", customer_id=f"s{number:07d}", at=START,
@@ -155,12 +159,15 @@ def build(path: Path, stored: int) -> float:
             for table, side in SIDES.items():
                 sides[table] += [(*row, customer.id) for row in side.rows_of(customer)]
             blocks += [(block, customer.id) for block in name_blocks(customer.name)]
+            if (form := normal_form(customer.name)) is not None:
+                normals.append((form, customer.name, customer.id))
             events.append((customer.id, 1, event.kind, micros(START), json_text(event)))
         conn.execute("BEGIN IMMEDIATE")
         conn.executemany(sql.insert_customer, customers)
         for table, rows in sides.items():
             conn.executemany(sql.insert_side_row[table], rows)
         conn.executemany(sql.insert_side_row[NAME_BLOCKS], blocks)
+        conn.executemany(sql.insert_side_row[NORMAL_NAMES], normals)
         conn.executemany(
             "INSERT INTO events (customer_id, seq, kind, at, body) VALUES (?, ?, ?, ?, ?)", events
         )
@@ -168,6 +175,26 @@ def build(path: Path, stored: int) -> float:
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     conn.close()
     return time.perf_counter() - started
+
+
+def kept_older(books: Path, stored: int) -> Path | None:
+    """The newest kept book of ``stored`` customers of an older schema, if any."""
+    found = []
+    for path in books.glob(f"stored-{stored}-v*.db"):
+        version = path.stem.rpartition("-v")[2]
+        if version.isdigit() and int(version) < SCHEMA_VERSION:
+            found.append((int(version), path))
+    return max(found)[1] if found else None
+
+
+def migrate_copy(older: Path, base: Path) -> float:
+    """``base``: a copy of ``older`` brought to the current schema, as opening it does."""
+    building = copy(older, base.with_name("migrating.db"))
+    started = time.perf_counter()
+    SqliteStore(building).close()
+    elapsed = time.perf_counter() - started
+    building.rename(base)
+    return elapsed
 
 
 def copy(base: Path, path: Path) -> Path:
@@ -204,11 +231,12 @@ def run_import(path: Path, csv_path: Path, limit: int | None = None) -> tuple[fl
         iter(found) if limit is None else (row for _, row in zip(range(limit), found, strict=False))
     )
     started = time.perf_counter()
-    report = found.report(service.import_customers("admin", rows))
+    # As the CLI imports: each row's result handed on, the report keeping the rows that
+    # need attention (look-alikes filed among them), so memory does not follow the file.
+    report = found.report(service.import_customers("admin", rows, on_row=lambda result: None))
     elapsed = time.perf_counter() - started
     store.close()
-    filed = sum(len(result.similar_ids) for result in report.rows)
-    return elapsed, f"{report.summary()}; {filed:,} look-alikes filed"
+    return elapsed, f"{report.summary()}; {len(report.rows):,} rows kept in the report"
 
 
 def micros(at: datetime | None) -> int | None:
@@ -220,7 +248,7 @@ def micros(at: datetime | None) -> int | None:
 def floor(path: Path, csv_path: Path) -> tuple[float, int]:
     """Insert what a perfect import of the rows would write, all computed beforehand."""
     at = START + timedelta(days=1)
-    customers, keys, blocks, events, external = [], [], [], [], []
+    customers, keys, blocks, normals, events, external = [], [], [], [], [], []
     # Rows whose key a stored customer holds are collisions: the import creates none.
     with sqlite3.connect(str(path)) as conn:
         seen = {value for (value,) in conn.execute("SELECT value FROM customer_keys")}
@@ -252,6 +280,8 @@ def floor(path: Path, csv_path: Path) -> tuple[float, int]:
             external.append((row.external_id, customer.id))
         keys += [(key.kind, key.value, customer.id) for key in normalised]
         blocks += [(block, customer.id) for block in name_blocks(customer.name)]
+        if (form := normal_form(customer.name)) is not None:
+            normals.append((form, customer.name, customer.id))
         events.append(
             (
                 customer.id,
@@ -274,6 +304,10 @@ def floor(path: Path, csv_path: Path) -> tuple[float, int]:
     )
     conn.executemany("INSERT INTO customer_keys (kind, value, customer_id) VALUES (?, ?, ?)", keys)
     conn.executemany("INSERT INTO customer_name_blocks (block, customer_id) VALUES (?, ?)", blocks)
+    conn.executemany(
+        "INSERT INTO customer_normal_names (normal, name, customer_id) VALUES (?, ?, ?)",
+        normals,
+    )
     conn.executemany(
         "INSERT INTO events (customer_id, seq, kind, at, body) VALUES (?, ?, ?, ?, ?)", events
     )
@@ -322,8 +356,12 @@ def main() -> None:
         results = []
         for stored in sorted({0, args.stored}):
             base = books / f"stored-{stored}-v{SCHEMA_VERSION}.db"
+            older = kept_older(books, stored)
             if base.exists():
                 print(f"N = {stored:,} stored (reused {base})")
+            elif older is not None:
+                migrated = migrate_copy(older, base)
+                print(f"N = {stored:,} stored ({older.name} migrated in {migrated:.1f} s)")
             else:
                 for suffix in ("", "-wal", "-shm"):  # what an interrupted build left
                     Path(f"{books / 'building.db'}{suffix}").unlink(missing_ok=True)

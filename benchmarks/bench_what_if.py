@@ -110,8 +110,8 @@ NUMBERS = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE 
 
 def grow(path: Path, public: int) -> None:
     """Add ``public`` customers waiting in the public pool, copies of the template with
-    their own ids (row, ``created`` event and name blocks), in SQL: quick, and the what-if
-    never reads them, which is what the sizes show."""
+    their own ids (row, ``created`` event, name blocks and normal name), in SQL: quick,
+    and the what-if never reads them, which is what the sizes show."""
     conn = sqlite3.connect(str(path), isolation_level=None)
     new_id = "printf('p%07d', i)"
     renamed = f"replace(body, '\"{TEMPLATE}\"', '\"' || {new_id} || '\"')"
@@ -133,6 +133,11 @@ def grow(path: Path, public: int) -> None:
     conn.execute(
         NUMBERS + "INSERT INTO customer_name_blocks (block, customer_id) "
         f"SELECT block, {new_id} FROM n, customer_name_blocks WHERE customer_id = ?",
+        (public - 1, TEMPLATE),
+    )
+    conn.execute(
+        NUMBERS + "INSERT INTO customer_normal_names (normal, name, customer_id) "
+        f"SELECT normal, name, {new_id} FROM n, customer_normal_names WHERE customer_id = ?",
         (public - 1, TEMPLATE),
     )
     conn.execute("COMMIT")

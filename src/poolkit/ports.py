@@ -39,7 +39,7 @@ import attrs
 
 from poolkit.clock import utc
 from poolkit.model.customer import AttributeValue, Customer, CustomerStatus, IdentityKey
-from poolkit.model.events import Event
+from poolkit.model.events import Created, Event
 from poolkit.model.feed import FeedEntry
 from poolkit.model.holdings import Holdings
 from poolkit.model.pool import Pool
@@ -167,6 +167,15 @@ class CustomerRepository(Protocol):
     def update(self, customer: Customer, schedule: Schedule, expected_version: int) -> None:
         """Replace the stored customer if its version is ``expected_version``, else refuse."""
 
+    def add_created(self, created: Sequence[tuple[Created, Customer, Schedule]]) -> None:
+        """Store many new customers, each with its ``Created`` event as the first event of
+        its history: what ``events.append(event)`` and ``add(customer, schedule)`` do for
+        each, in one call, so that a store can write each table's rows at once (an import
+        writes its batches so). Each event is seq 1 of its customer, the customer is what it
+        makes. :class:`~poolkit.errors.DuplicateIdError` (kind ``customer`` or ``external``),
+        and nothing of them written, when an id is taken (by a customer or a history) or an
+        external id is stored, or either is repeated among them."""
+
     def remove(self, customer_id: str, expected_version: int) -> None:
         """Delete for good, if the stored version is ``expected_version``."""
 
@@ -191,11 +200,13 @@ class CustomerRepository(Protocol):
 
     def names_by_block(
         self, blocks: frozenset[str], per_block: int
-    ) -> dict[str, list[tuple[str, str]]]:
+    ) -> dict[str, list[tuple[str, str, str]]]:
         """The lists behind :meth:`similar_names`, block by block: for each of ``blocks``,
-        the ``(customer id, name)`` of its first ``per_block`` customers by id (an empty
-        list for a block no name has). What a caller that remembers the lists (an import
-        batch) needs, without working out again which block each name came from."""
+        the ``(customer id, name, normal form)`` of its first ``per_block`` customers by id
+        (an empty list for a block no name has); the normal form is
+        :func:`poolkit.identity.normalise_name` of the name, kept by the store beside its
+        blocks. What a caller that remembers the lists (an import batch) needs, without
+        working out again which block each name came from, nor normalising each name."""
 
     def due(self, at: datetime, limit: int) -> list[Customer]:
         """Up to ``limit`` customers whose schedule has a drop or warning at or before ``at``,

@@ -179,18 +179,18 @@ def test_a_long_import_shows_progress_in_a_log(
     db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     book = tmp_path / "book.csv"
-    book.write_text("name\n" + "".join(f"Firm {n} Ltd\n" for n in range(1200)), "utf-8")
+    book.write_text("name\n" + "".join(f"Firm {n} Ltd\n" for n in range(2400)), "utf-8")
     # "Long" from the first batch on, and a line at every batch.
     monkeypatch.setattr(_progress, "QUIET_SECONDS", 0.0)
     monkeypatch.setattr(_progress, "LOG_EVERY", 0.0)
     code, out, err = poolkit(db, "import", book, "--as", "admin")
-    assert code == 0 and out.splitlines()[-1].startswith("1200 rows: 1200 created")
+    assert code == 0 and out.splitlines()[-1].startswith("2400 rows: 2400 created")
     lines = err.splitlines()
     # stderr is no terminal here: whole lines, no carriage returns.
     assert "\r" not in err and len(lines) == 4
-    assert lines[0].startswith("imported 500 rows in ") and "rows/s" in lines[0]
+    assert lines[0].startswith("imported 1,000 rows in ") and "rows/s" in lines[0]
     assert "% of the file, about " in lines[0] and lines[0].endswith(" left")
-    assert lines[-1].startswith("imported 1,200 rows in ")
+    assert lines[-1].startswith("imported 2,400 rows in ")
     code, out, err = poolkit(db, "import", book, "--as", "admin", "--quiet")
     assert code == 0 and err == ""
 

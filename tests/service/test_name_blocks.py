@@ -10,6 +10,7 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from poolkit.identity.normalise import normalise_name
 from poolkit.identity.similarity import name_blocks
 from poolkit.ports import Store
 from poolkit.service._reviews import NameBlocks
@@ -43,6 +44,50 @@ def check(store: Store, stored: list[tuple[int, str]], script: list[tuple[bool, 
             else:
                 blocks = name_blocks(name)
                 assert lists.candidates(blocks) == uow.customers.similar_names(blocks, per_block)
+                # Each candidate compared by the normal form the store keeps of its name.
+                for customer_id, found in lists.candidates(blocks):
+                    assert lists.name_of(customer_id) == (found, normalise_name(found))
+
+
+# Any text a customer's name may be (non-empty, trimmed): what the store keeps of a name
+# must be exactly what normalising it gives.
+any_names = (
+    st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), min_size=1, max_size=20)
+    | st.lists(
+        st.sampled_from([*WORDS, "有限公司", "（上海）", "Co., Ltd.", "第一", "12"]),
+        min_size=1,
+        max_size=4,
+    ).map("".join)
+).filter(lambda name: name == name.strip() and name != "")
+
+
+def check_normal_forms(store: Store, named: list[str]) -> None:
+    with store.unit_of_work() as uow:
+        for number, name in enumerate(named):
+            uow.customers.add(public(f"c{number:03d}", name=name), NO_SCHEDULE)
+        uow.commit()
+    with store.unit_of_work() as uow:
+        for name in named:
+            blocks = name_blocks(name)
+            for rows in uow.customers.names_by_block(blocks, 1000).values():
+                for _, stored_name, normal in rows:
+                    assert normal == normalise_name(stored_name)
+            if blocks:  # the name itself is among its blocks' names
+                listed = uow.customers.names_by_block(blocks, 1000)
+                assert any(row[1] == name for rows in listed.values() for row in rows)
+
+
+@settings(deadline=None)
+@given(st.lists(any_names, max_size=8))
+def test_the_stored_normal_form_is_the_normalised_name_memory(named: list[str]) -> None:
+    check_normal_forms(MemoryStore(), named)
+
+
+@settings(deadline=None)
+@given(st.lists(any_names, max_size=8))
+def test_the_stored_normal_form_is_the_normalised_name_sqlite(named: list[str]) -> None:
+    with tempfile.TemporaryDirectory() as folder, SqliteStore(Path(folder) / "x.db") as store:
+        check_normal_forms(store, named)
 
 
 # Each example writes a store (a file, for SQLite): its time is the disk's, not a bound.

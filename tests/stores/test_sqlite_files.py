@@ -330,6 +330,18 @@ def test_an_unreadable_name_is_named_by_the_look_alike_lookup(path: Path, backen
         assert refused.value.record_id == "c1"
 
 
+def test_name_blocks_without_their_stored_name_are_named_by_the_import_lookup(
+    path: Path, backend: str
+) -> None:
+    with SqliteStore(path) as store, store.unit_of_work() as uow:
+        uow.customers.add(private("c1", name="Acme Trading"), NO_SCHEDULE)
+        uow.commit()
+        uow._run("DELETE FROM customer_normal_names WHERE customer_id = 'c1'")
+        with pytest.raises(DamagedRecordError) as refused:
+            uow.customers.names_by_block(blocking_keys("Acme Trading"), 10)
+        assert refused.value.record_id == "c1"
+
+
 def test_an_update_of_a_damaged_customer_not_read_first_names_it(path: Path, backend: str) -> None:
     with SqliteStore(path) as store, store.unit_of_work() as uow:
         uow.customers.add(private("c1"), NO_SCHEDULE)

@@ -17,6 +17,7 @@ import pytest
 
 from poolkit import ManualClock, Policy, PoolService, Team
 from poolkit.errors import SchemaVersionError
+from poolkit.identity.normalise import normalise_name
 from poolkit.identity.similarity import blocking_keys
 from poolkit.model.customer import CustomerStatus, IdentityKey
 from poolkit.model.review import ReviewStatus
@@ -417,8 +418,9 @@ def test_an_update_rewrites_only_the_side_rows_that_changed(path: Path) -> None:
         )
         uow.customers.update(renamed, NO_SCHEDULE, 2)
         old_blocks, new_blocks = blocking_keys("Moumou Technology"), blocking_keys("Beta Foods")
-        # The row, one key and one tag out, one tag in, and the blocks of both names.
-        assert conn.total_changes - before == 1 + 1 + 2 + len(old_blocks) + len(new_blocks)
+        # The row, one key and one tag out, one tag in, the blocks of both names and their
+        # normal forms (one out, one in).
+        assert conn.total_changes - before == 1 + 1 + 2 + len(old_blocks) + len(new_blocks) + 2
         uow.commit()
         rows = {
             table: uow._execute(f"SELECT * FROM {table} ORDER BY 1, 2").fetchall()
@@ -527,6 +529,30 @@ def test_a_file_before_the_holdings_columns_gets_them_filled_from_its_documents(
         uow.customers.update(private("a1", locked=True, version=2), NO_SCHEDULE, 1)
         uow.customers.remove("a4", 1)
         assert uow.customers.holdings("alice") == Holdings(3, 1, 2, 0)
+
+
+def test_a_file_before_the_normal_names_gets_them_from_its_names(path: Path) -> None:
+    names = ["深圳市某某科技有限公司", "Golden Dragon Trading Co.", "某某科技（广州）有限公司"]
+    with SqliteStore(path) as store, store.unit_of_work() as uow:
+        for n, name in enumerate(names):
+            uow.customers.add(named(f"c{n}", name), NO_SCHEDULE)
+        uow.commit()
+    # As the file was before the step: no table, the version before it.
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("DROP TABLE customer_normal_names")
+    conn.execute(f"PRAGMA user_version = {MIGRATIONS.index(migrations._normal_names):d}")
+    conn.close()
+    with SqliteStore(path) as store, store.unit_of_work() as uow:
+        rows = uow._execute("SELECT customer_id, normal FROM customer_normal_names").fetchall()
+        assert sorted(rows) == [(f"c{n}", normalise_name(name)) for n, name in enumerate(names)]
+        found = uow.customers.names_by_block(blocking_keys(names[0]), 50)
+        listed = {row for rows_ in found.values() for row in rows_}
+        assert ("c0", names[0], normalise_name(names[0])) in listed
+        # and the migrated file keeps them in step with renames
+        uow.customers.update(named("c1", "Beta Foods", version=2), NO_SCHEDULE, 1)
+        assert uow._execute(
+            "SELECT normal FROM customer_normal_names WHERE customer_id = 'c1'"
+        ).fetchall() == [(normalise_name("Beta Foods"),)]
 
 
 def test_holdings_read_the_covering_index_alone(path: Path) -> None:

@@ -64,6 +64,10 @@ def import_(ctx: Context, args: argparse.Namespace) -> None:
                 pool_id=args.pool,
                 progress=progress,
                 dry_run=args.dry_run,
+                # The lines printed are the rows that need attention, which the report
+                # keeps; the others are only counted, so memory stays bounded whatever the
+                # file's size. --verbose and --json list every row: the report keeps all.
+                on_row=None if args.verbose or ctx.json else _counted_only,
             )
         )
     except KeyboardInterrupt:
@@ -98,6 +102,10 @@ class _Reading:
             yield row
 
 
+def _counted_only(result: RowResult) -> None:
+    """Nothing to do with a row as it is decided: the report counts it."""
+
+
 def _interrupted(dry_run: bool, done: int, last_line: int) -> str:
     if dry_run:
         return "interrupted: a dry run, nothing was stored"
@@ -121,8 +129,12 @@ def _row_line(result: RowResult) -> str:
 
 def _json(report: ImportReport, dry_run: bool) -> dict[str, Any]:
     counts = {outcome.name.lower(): report.count(outcome) for outcome in Outcome}
+    listed = plain(report)
+    # In the counts (and empty: --json keeps every row).
+    listed.pop("handed_on", None)
+    listed.pop("lookalikes_handed_on", None)
     return {
-        **plain(report),
+        **listed,
         "counts": {**counts, "lookalikes_filed": report.lookalikes()},
         "dry_run": dry_run,
     }

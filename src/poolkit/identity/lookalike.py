@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import heapq
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from itertools import pairwise
 
@@ -224,6 +224,19 @@ def review_matches(
     accepts. ``normalise`` False: the candidates' names are normalised already."""
     pairs = list(candidates)
     others = [normalised_name(name) if normalise else name for _, name in pairs]
+    matches = normalised_matches(
+        own, [customer_id for customer_id, _ in pairs], others, threshold=threshold, limit=limit
+    )
+    names = dict(pairs)
+    return [ReviewMatch(m.customer_id, names[m.customer_id], m.score) for m in matches]
+
+
+def normalised_matches(
+    own: str, ids: Sequence[str], others: Sequence[str], *, threshold: float, limit: int
+) -> list[ReviewMatch]:
+    """:func:`review_matches` of candidates given as two lists, their ids and their names'
+    normal forms (the ``name`` of each match is its normal form): for a caller that holds
+    them so, without a tuple per candidate."""
     # The score is the larger of two scorers (normalised_similarity); each runs over every
     # candidate in rapidfuzz's own loop, keeping only those at the threshold, and only the
     # few kept are scored in Python, the same way, and judged by may_be_same.
@@ -239,8 +252,7 @@ def review_matches(
         other = others[at]
         score = normalised_similarity(own, other)
         if score >= threshold and may_be_same(own, other):
-            customer_id, name = pairs[at]
-            kept.append((round(score, 1), customer_id, name))
+            kept.append((round(score, 1), ids[at], other))
     best = heapq.nsmallest(limit, kept, key=lambda match: (-match[0], match[1]))
     return [ReviewMatch(customer_id, name, score) for score, customer_id, name in best]
 

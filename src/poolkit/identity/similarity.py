@@ -19,7 +19,13 @@ from rapidfuzz import fuzz
 from poolkit.errors import InvalidKeyError
 from poolkit.identity.normalise import _is_cjk, normalise_name
 
-__all__ = ["blocking_keys", "name_blocks", "name_similarity", "normalised_similarity"]
+__all__ = [
+    "blocking_keys",
+    "name_blocks",
+    "name_similarity",
+    "normal_form",
+    "normalised_similarity",
+]
 
 # Names whose compacted length is at most this also get 2-character anchors (see below).
 _SHORT_NAME = 6
@@ -117,3 +123,15 @@ def name_blocks(name: str) -> frozenset[str]:
 normalised_name = lru_cache(maxsize=1 << 17)(normalise_name)
 """:func:`~poolkit.identity.normalise.normalise_name`, remembered for the last 131,072
 names (a pure function; an empty result still raises each time)."""
+
+
+def normal_form(name: str) -> str | None:
+    """The normal form of a customer's name that a store keeps beside its blocks
+    (:func:`~poolkit.identity.normalise.normalise_name`), or None for a name that
+    normalises to nothing (it has no blocks either). A lookup of look-alikes compares the
+    candidates by their stored normal forms: normalising each stored name again, for every
+    new name it is a candidate of, was half of an import into a large book."""
+    try:
+        return normalised_name(name)
+    except InvalidKeyError:
+        return None

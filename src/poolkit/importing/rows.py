@@ -80,15 +80,36 @@ class RowResult:
 
 @attrs.frozen
 class ImportReport:
+    """What became of the rows of an import: ``rows``, one result each, in the order of the
+    file; or, for an import that handed each result to its caller as it went
+    (``import_customers(on_row=...)``), only the rows that need a person's attention
+    (:meth:`needs_attention`), the others counted in ``handed_on`` by outcome and the
+    look-alikes they filed in ``lookalikes_handed_on``."""
+
     rows: tuple[RowResult, ...]
+    handed_on: Mapping[Outcome, int] = attrs.field(factory=dict)
+    lookalikes_handed_on: int = 0
+
+    @staticmethod
+    def needs_attention(result: RowResult) -> bool:
+        """Whether a row is kept in a report that hands the others on: the refused rows
+        (collision, duplicate, invalid); not the rows created (their look-alikes are on the
+        review list) or already imported (a resumed import of a big file has many)."""
+        return result.outcome not in (Outcome.CREATED, Outcome.ALREADY_IMPORTED)
 
     def count(self, outcome: Outcome) -> int:
-        return sum(1 for result in self.rows if result.outcome is outcome)
+        kept = sum(1 for result in self.rows if result.outcome is outcome)
+        return kept + self.handed_on.get(outcome, 0)
+
+    def total(self) -> int:
+        """How many rows the report tells of, kept or handed on."""
+        return len(self.rows) + sum(self.handed_on.values())
 
     def summary(self) -> str:
         """``N rows: a created, b collision, c duplicate, d invalid``, then the rows already
         imported and the look-alikes filed for review when there are any."""
         counts = Counter(result.outcome for result in self.rows)
+        counts.update(self.handed_on)
         parts = [
             f"{counts.get(outcome, 0)} {outcome.value}"
             for outcome in Outcome
@@ -99,16 +120,18 @@ class ImportReport:
         filed = self.lookalikes()
         if filed:
             parts.append(f"{filed} look-alike{'' if filed == 1 else 's'} filed for review")
-        return f"{len(self.rows)} rows: " + ", ".join(parts)
+        return f"{self.total()} rows: " + ", ".join(parts)
 
     def lookalikes(self) -> int:
         """How many look-alikes the created rows filed for review, for the summary: an
         import that files thousands has imported a pattern, not duplicates."""
-        return sum(len(result.similar_ids) for result in self.rows)
+        kept = sum(len(result.similar_ids) for result in self.rows)
+        return kept + self.lookalikes_handed_on
 
     def with_results(self, more: Iterable[RowResult]) -> ImportReport:
         """This report and ``more`` (a reader's refused rows), in the order of the file."""
-        return ImportReport(tuple(sorted((*self.rows, *more), key=lambda result: result.row)))
+        rows = tuple(sorted((*self.rows, *more), key=lambda result: result.row))
+        return ImportReport(rows, self.handed_on, self.lookalikes_handed_on)
 
 
 @attrs.frozen

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import bisect
+from collections.abc import Iterable
 from datetime import datetime
 
 import attrs
 
-from poolkit.identity.lookalike import review_matches
+from poolkit.identity.lookalike import normalised_matches, review_matches
 from poolkit.identity.similarity import name_blocks, normalised_name
 from poolkit.model.customer import Customer
 from poolkit.model.review import ReviewItem, ReviewStatus, SimilarMatch
@@ -33,16 +34,18 @@ class NameBlocks:
 
     The lists are exactly what the store would answer at each point of the unit of work:
     each is read once (:meth:`~poolkit.ports.CustomerRepository.names_by_block`, the store's
-    own lists, so no stored name is cut into blocks again here), and each added customer is
-    put in its place in the lists of its blocks."""
+    own lists with the names' stored normal forms, so no stored name is cut into blocks or
+    normalised again here), and each added customer is put in its place in the lists of its
+    blocks."""
 
     def __init__(self, uow: UnitOfWork, per_block: int) -> None:
         self._uow = uow
         self._per_block = per_block
         # Each block's customer ids, by id; each listed customer's name and normal form
-        # (worked out once a batch, not once for every row it is a candidate of).
+        # (as stored, or worked out once for a customer added in this unit of work).
         self._lists: dict[str, list[str]] = {}
-        self._names: dict[str, tuple[str, str]] = {}
+        self._names: dict[str, str] = {}
+        self._normals: dict[str, str] = {}
 
     def read(self, blocks: frozenset[str]) -> None:
         """Read the lists of those of ``blocks`` not read yet, in one lookup: an import
@@ -51,12 +54,12 @@ class NameBlocks:
         missing = frozenset(block for block in blocks if block not in lists)
         if not missing:
             return
-        names = self._names
-        for block, pairs in self._uow.customers.names_by_block(missing, self._per_block).items():
-            lists[block] = [customer_id for customer_id, _ in pairs]
-            for customer_id, name in pairs:
-                if customer_id not in names:
-                    names[customer_id] = (name, normalised_name(name))
+        names, normals = self._names, self._normals
+        for block, found in self._uow.customers.names_by_block(missing, self._per_block).items():
+            lists[block] = [customer_id for customer_id, _, _ in found]
+            for customer_id, name, normal in found:
+                names[customer_id] = name
+                normals[customer_id] = normal
 
     def candidate_ids(self, blocks: frozenset[str]) -> set[str]:
         """The ids of what ``similar_names(blocks, per_block)`` answers now."""
@@ -67,15 +70,20 @@ class NameBlocks:
     def candidates(self, blocks: frozenset[str]) -> list[tuple[str, str]]:
         """What ``similar_names(blocks, per_block)`` answers now: ``(id, name)`` by id."""
         names = self._names
-        return [(cid, names[cid][0]) for cid in sorted(self.candidate_ids(blocks))]
+        return [(cid, names[cid]) for cid in sorted(self.candidate_ids(blocks))]
 
     def name_of(self, customer_id: str) -> tuple[str, str]:
         """A listed customer's name and its normal form."""
-        return self._names[customer_id]
+        return self._names[customer_id], self._normals[customer_id]
+
+    def normal_forms(self, ids: Iterable[str]) -> list[str]:
+        """The normal forms of the names of listed customers, in the order of ``ids``."""
+        return list(map(self._normals.__getitem__, ids))
 
     def added(self, customer: Customer) -> None:
         """``customer`` was just added in this unit of work."""
-        self._names[customer.id] = (customer.name, normalised_name(customer.name))
+        self._names[customer.id] = customer.name
+        self._normals[customer.id] = normalised_name(customer.name)
         for block in name_blocks(customer.name):
             known = self._lists.get(block)
             if known is not None:
@@ -110,14 +118,15 @@ def similar_in(
         return tuple(SimilarMatch(m.customer_id, m.name, m.score) for m in matches)
     # An import batch's lists: the candidates' normal forms are known, and their order
     # does not matter (the matches are ranked by score, then id).
-    ids = names.candidate_ids(blocks)
-    ids.discard(exclude or "")
-    matches = review_matches(
+    candidates = names.candidate_ids(blocks)
+    candidates.discard(exclude or "")
+    ids = list(candidates)
+    matches = normalised_matches(
         normalised_name(name),
-        [(cid, names.name_of(cid)[1]) for cid in ids],
+        ids,
+        names.normal_forms(ids),
         threshold=settings.threshold,
         limit=settings.max_per_customer,
-        normalise=False,
     )
     return tuple(
         SimilarMatch(m.customer_id, names.name_of(m.customer_id)[0], m.score) for m in matches

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 
 import attrs
@@ -22,8 +23,10 @@ from poolkit.model.events import Created
 from poolkit.model.history import apply
 from poolkit.model.rep import Rep
 from poolkit.model.review import SimilarMatch
+from poolkit.model.schedule import Schedule
 from poolkit.policy import rules
 from poolkit.policy.config import Inflow
+from poolkit.ports import UnitOfWork
 from poolkit.service import _reviews, rights
 from poolkit.service._core import ServiceCore, Work
 from poolkit.service._retry import retried, run_retried
@@ -156,25 +159,42 @@ class IntakeJobs(ServiceCore):
         customer: Customer,
         names: _reviews.NameBlocks | None = None,
         holders: Mapping[IdentityKey, list[Customer]] | None = None,
+        pending: _Pending | None = None,
+        given_id: bool = True,
     ) -> CreateResult:
         """Check the store (id, collision, cap), write the new ``customer`` (what ``event``
         makes) and file review items for look-alikes; nothing is written unless every check
         passes. ``names``: an import batch's name-block lists, kept up to date here;
-        ``holders``: the stored customers holding the batch's keys."""
+        ``holders``: the stored customers holding the batch's keys; ``pending``: the
+        public batch's customers to write together at its end, this one among them (its id
+        ``given_id`` by the row, else made here)."""
         uow = work.uow
-        if uow.customers.get(event.customer_id) is not None or uow.events.history(
-            event.customer_id
-        ):
-            raise DuplicateIdError("customer", event.customer_id)
-        self._check_collision(work, event.keys, actor=actor, holders=holders)
-        if event.owner_id is not None:
-            self._check_cap(work, actor)
-        uow.events.append(event)
-        uow.customers.add(customer, rules.schedule(customer, work.policy))
+        schedule = rules.schedule(customer, work.policy)
+        if pending is not None:
+            # The store checks the ids again when it writes the batch (a taken one, made
+            # here or stored since, refuses it; it is then written a row at a time).
+            if event.customer_id in pending.ids or (given_id and self._taken(uow, event)):
+                raise DuplicateIdError("customer", event.customer_id)
+            self._check_collision(work, event.keys, actor=actor, holders=holders)
+            pending.add(event, customer, schedule)
+        else:
+            if self._taken(uow, event):
+                raise DuplicateIdError("customer", event.customer_id)
+            self._check_collision(work, event.keys, actor=actor, holders=holders)
+            if event.owner_id is not None:
+                self._check_cap(work, actor)
+            uow.events.append(event)
+            uow.customers.add(customer, schedule)
         if names is not None:
             names.added(customer)
         similar = _reviews.file_reviews(uow, work.policy, customer, work.at, names)
         return CreateResult(customer, similar)
+
+    @staticmethod
+    def _taken(uow: UnitOfWork, event: Created) -> bool:
+        """Whether the new customer's id is a stored customer's or a history's."""
+        customer_id = event.customer_id
+        return uow.customers.get(customer_id) is not None or bool(uow.events.history(customer_id))
 
     def import_customers(
         self,
@@ -183,9 +203,10 @@ class IntakeJobs(ServiceCore):
         *,
         public: bool = True,
         pool_id: str | None = None,
-        batch_size: int = 500,
+        batch_size: int = 1000,
         progress: Callable[[int], None] | None = None,
         dry_run: bool = False,
+        on_row: Callable[[RowResult], None] | None = None,
     ) -> ImportReport:
         """Create many customers at once (批量导入; admins only), reporting every row.
 
@@ -197,6 +218,12 @@ class IntakeJobs(ServiceCore):
         again reports those rows ``ALREADY_IMPORTED`` and creates the rest, which is how an
         interrupted import is resumed. ``progress`` is called with the number of rows
         handled so far.
+
+        ``on_row``, when given, is handed each row's result once its batch is committed, in
+        the order of the rows; the report then keeps only the rows that need attention
+        (:meth:`ImportReport.needs_attention`: the refused rows) and counts the others and
+        the look-alikes they filed, so that its memory does not grow with the rows created:
+        what a caller importing a file of any size passes.
 
         ``dry_run=True`` runs the same import in one unit of work that is rolled back: the
         report says what would happen, and nothing is stored.
@@ -213,33 +240,49 @@ class IntakeJobs(ServiceCore):
                 actor = self._importer(work, actor_id)
                 while batch := list(itertools.islice(pending, batch_size)):
                     self._import_rows(work, actor, batch, state)
+                    state.hand_on(on_row)
                     done += len(batch)
                     if progress is not None:
                         progress(done)
                 work.uow.rollback()
-            return ImportReport(tuple(state.results))
+            return state.report()
         while batch := list(itertools.islice(pending, batch_size)):
             self._import_batch(actor_id, batch, state)
+            state.hand_on(on_row)
             done += len(batch)
             if progress is not None:
                 progress(done)
-        return ImportReport(tuple(state.results))
+        return state.report()
 
     def _import_batch(self, actor_id: str, batch: list[ImportRow], state: _ImportState) -> None:
         """Write one batch in one unit of work, run again after a transient failure with
         the report and the rows seen put back as they were before it."""
         mark = state.mark()
 
-        def write() -> None:
+        def write(together: bool) -> None:
             with self._work() as work:
                 actor = self._importer(work, actor_id)
-                self._import_rows(work, actor, batch, state)
+                # Private rows are written one by one: the cap counts what is stored.
+                together = together and state.public
+                self._import_rows(work, actor, batch, state, _Pending() if together else None)
                 work.uow.commit()
 
-        run_retried(write, lambda: state.undo(mark))
+        try:
+            run_retried(lambda: write(True), lambda: state.undo(mark))
+        except _BatchRefused:
+            # An id or external id of the batch was taken after all (stored since the
+            # batch's look-ups, or a generated id already used): the batch again, each row
+            # written on its own, so that each is reported as it is.
+            state.undo(mark)
+            run_retried(lambda: write(False), lambda: state.undo(mark))
 
     def _import_rows(
-        self, work: Work, actor: Rep, batch: list[ImportRow], state: _ImportState
+        self,
+        work: Work,
+        actor: Rep,
+        batch: list[ImportRow],
+        state: _ImportState,
+        pending: _Pending | None = None,
     ) -> None:
         # One look-up for the batch's external ids: the rows an earlier run created.
         external_ids = frozenset(
@@ -273,11 +316,18 @@ class IntakeJobs(ServiceCore):
         results = state.results
         for row, normalised in zip(batch, keys, strict=True):
             if not isinstance(row, ImportRow):  # reported like any malformed row
-                results.append(_not_a_row(len(results) + 1, row))
+                results.append(_not_a_row(state.position(), row))
                 continue
             results.append(
-                self._import_row(work, actor, row, state, stored, names, normalised, holders)
+                self._import_row(
+                    work, actor, row, state, stored, names, normalised, holders, pending
+                )
             )
+        if pending is not None:
+            try:
+                pending.write(work.uow)
+            except DuplicateIdError as error:
+                raise _BatchRefused from error
 
     def _importer(self, work: Work, actor_id: str) -> Rep:
         # Checked again for every batch: an admin demoted mid-import stops importing.
@@ -297,6 +347,7 @@ class IntakeJobs(ServiceCore):
         names: _reviews.NameBlocks,
         normalised: frozenset[IdentityKey] | None,
         holders: Mapping[IdentityKey, list[Customer]],
+        pending: _Pending | None = None,
     ) -> RowResult:
         external_id = row.external_id
         if external_id is not None:
@@ -340,7 +391,9 @@ class IntakeJobs(ServiceCore):
                 duplicate_of_row=earlier[0],
             )
         try:
-            created = self._create_in(work, actor, event, customer, names, holders)
+            created = self._create_in(
+                work, actor, event, customer, names, holders, pending, row.customer_id is not None
+            )
         except CollisionError as error:
             return RowResult(
                 row.row,
@@ -367,6 +420,31 @@ class IntakeJobs(ServiceCore):
         return _created_row(row, created)
 
 
+class _Pending:
+    """The customers an import batch created, written together at its end
+    (:meth:`~poolkit.ports.CustomerRepository.add_created`: one statement per table rather
+    than several per customer), in the batch's unit of work, each with its created event."""
+
+    def __init__(self) -> None:
+        self.created: list[tuple[Created, Customer, Schedule]] = []
+        self.ids: set[str] = set()
+
+    def add(self, event: Created, customer: Customer, schedule: Schedule) -> None:
+        self.created.append((event, customer, schedule))
+        self.ids.add(customer.id)
+
+    def write(self, uow: UnitOfWork) -> None:
+        """Write what is pending (a refusal, DuplicateIdError, writes none of it)."""
+        if self.created:
+            uow.customers.add_created(self.created)
+            self.created.clear()
+
+
+class _BatchRefused(Exception):
+    """The batch's customers, written together, were refused (an id or external id taken):
+    it is written again a row at a time."""
+
+
 @attrs.define
 class _ImportState:
     """What an import carries from row to row: the report so far and the rows seen (for
@@ -382,10 +460,41 @@ class _ImportState:
     added_keys: list[IdentityKey] = attrs.field(factory=list)
     added_external: list[str] = attrs.field(factory=list)
 
+    # The rows handed to ``on_row`` and not kept, by outcome; and the first result not
+    # handed on yet.
+    handed_on: Counter[Outcome] = attrs.field(factory=Counter)
+    lookalikes_handed_on: int = 0
+    handed: int = 0
+    rows_seen: int = 0
+
     def mark(self) -> int:
         self.added_keys.clear()
         self.added_external.clear()
         return len(self.results)
+
+    def position(self) -> int:
+        """The position among the rows of the next one (to name an item that is no row)."""
+        return self.rows_seen + len(self.results) - self.handed + 1
+
+    def hand_on(self, on_row: Callable[[RowResult], None] | None) -> None:
+        """After a batch: hand its results to ``on_row`` and keep only those that need
+        attention."""
+        if on_row is None:
+            return
+        batch = self.results[self.handed :]
+        del self.results[self.handed :]
+        for result in batch:
+            on_row(result)
+            if ImportReport.needs_attention(result):
+                self.results.append(result)
+            else:
+                self.handed_on[result.outcome] += 1
+                self.lookalikes_handed_on += len(result.similar_ids)
+        self.handed = len(self.results)
+        self.rows_seen += len(batch)
+
+    def report(self) -> ImportReport:
+        return ImportReport(tuple(self.results), dict(self.handed_on), self.lookalikes_handed_on)
 
     def undo(self, mark: int) -> None:
         for key in self.added_keys:

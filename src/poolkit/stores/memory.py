@@ -25,9 +25,9 @@ from poolkit.errors import (
     ReviewNotFound,
     StaleVersionError,
 )
-from poolkit.identity.similarity import name_blocks
+from poolkit.identity.similarity import name_blocks, normal_form
 from poolkit.model.customer import Customer, IdentityKey
-from poolkit.model.events import Claimed, Event
+from poolkit.model.events import Claimed, Created, Event
 from poolkit.model.feed import FeedEntry
 from poolkit.model.holdings import Holdings
 from poolkit.model.pool import Pool
@@ -42,6 +42,7 @@ from poolkit.ports import (
     position_of,
     sort_key,
 )
+from poolkit.stores._created import checked_ids
 
 __all__ = ["MemoryStore", "MemoryUnitOfWork"]
 
@@ -72,6 +73,8 @@ class _Data:
         # as the SQLite store does.
         self.by_block: defaultdict[str, list[str]] = defaultdict(list)
         self.blocks: dict[str, frozenset[str]] = {}
+        # The normal form of each indexed name (names_by_block answers it).
+        self.normal_names: dict[str, str] = {}
         # (next instant in UTC, customer id), sorted: the sweep's index.
         self.due: list[tuple[datetime, str]] = []
         self.reps: dict[str, Rep] = {}
@@ -146,6 +149,7 @@ class _Data:
     def _index_name(self, customer_id: str, name: str | None) -> None:
         """Index the blocks of ``name`` for the customer, or un-index its blocks (None)."""
         if name is None:
+            self.normal_names.pop(customer_id, None)
             for block in self.blocks.pop(customer_id, ()):
                 holders = self.by_block[block]
                 del holders[bisect.bisect_left(holders, customer_id)]
@@ -154,6 +158,9 @@ class _Data:
             return
         blocks = name_blocks(name)
         self.blocks[customer_id] = blocks
+        form = normal_form(name)
+        if form is not None:
+            self.normal_names[customer_id] = form
         for block in blocks:
             bisect.insort(self.by_block[block], customer_id)
 
@@ -285,6 +292,20 @@ class _Customers:
             raise DuplicateIdError("external", customer.external_id)
         self._replace(customer.id, customer, schedule)
 
+    def add_created(self, created: Sequence[tuple[Created, Customer, Schedule]]) -> None:
+        # Every check first, so that a refusal writes nothing.
+        ids, external = checked_ids(created)
+        data = self._uow.data
+        for customer_id in ids:
+            if customer_id in data.customers or data.events.get(customer_id):
+                raise DuplicateIdError("customer", customer_id)
+        for external_id in external:
+            if external_id in data.by_external_id:
+                raise DuplicateIdError("external", external_id)
+        for event, customer, schedule in created:
+            self._uow.events.append(event)
+            self.add(customer, schedule)
+
     def update(self, customer: Customer, schedule: Schedule, expected_version: int) -> None:
         self._check_version(customer.id, expected_version)
         self._replace(customer.id, customer, schedule)
@@ -333,11 +354,14 @@ class _Customers:
 
     def names_by_block(
         self, blocks: frozenset[str], per_block: int
-    ) -> dict[str, list[tuple[str, str]]]:
+    ) -> dict[str, list[tuple[str, str, str]]]:
         data = self._uow.data
         cut = max(per_block, 0)
         return {
-            block: [(cid, data.customers[cid].name) for cid in data.by_block.get(block, ())[:cut]]
+            block: [
+                (cid, data.customers[cid].name, data.normal_names[cid])
+                for cid in data.by_block.get(block, ())[:cut]
+            ]
             for block in blocks
         }
 

@@ -16,13 +16,15 @@ from typing import TYPE_CHECKING, Any, LiteralString, NamedTuple, cast
 from psycopg import sql
 from psycopg.adapt import PyFormat
 
-from poolkit.errors import DuplicateIdError, StaleVersionError
+from poolkit.errors import DamagedRecordError, DuplicateIdError, StaleVersionError
 from poolkit.model.customer import Customer, CustomerStatus, IdentityKey
+from poolkit.model.events import Created
 from poolkit.model.holdings import Holdings
 from poolkit.model.schedule import Schedule
 from poolkit.ports import CustomerOrder, CustomerQuery, CustomerTally, Position, entered_at
 from poolkit.stores import _documents as documents
 from poolkit.stores._codec import decode, encode
+from poolkit.stores._created import checked_ids
 from poolkit.stores.postgres._ahead import CUSTOMER
 from poolkit.stores.postgres._held import HeldWrites, Write
 from poolkit.stores.postgres._schema import PAGE_SORT_COLUMNS
@@ -75,6 +77,7 @@ _NAMES: dict[str, tuple[LiteralString, tuple[LiteralString, ...]]] = {
     "customer_tags": ("customer_tags", ("tag",)),
     "customer_related": ("customer_related", ("rep_id",)),
     "customer_name_blocks": ("customer_name_blocks", ("block",)),
+    "customer_normal_names": ("customer_normal_names", ("normal", "name")),
 }
 if any(_NAMES[t][1] != side.columns for t, side in rows.ALL_SIDES.items()):
     raise ImportError("poolkit.stores.sql.rows.ALL_SIDES and the PostgreSQL store disagree")
@@ -357,15 +360,16 @@ SIMILAR_NAMES_SQL: LiteralString = """SELECT id, name FROM customers WHERE id IN
         WHERE block = wanted.block ORDER BY customer_id LIMIT %s
     ) AS b
 ) ORDER BY id"""
-# The same ranges, each row with the block it was found by (names_by_block).
-NAMES_BY_BLOCK_SQL: LiteralString = """SELECT wanted.block, c.id, c.name
+# The same ranges, each row with the block it was found by, and the name and its normal
+# form from their narrow table, not from the wide customers rows (names_by_block).
+NAMES_BY_BLOCK_SQL: LiteralString = """SELECT wanted.block, b.customer_id, n.name, n.normal
 FROM unnest(%s::text[]) AS wanted(block)
 CROSS JOIN LATERAL (
     SELECT customer_id FROM customer_name_blocks
     WHERE block = wanted.block ORDER BY customer_id LIMIT %s
 ) AS b
-JOIN customers AS c ON c.id = b.customer_id
-ORDER BY wanted.block, c.id"""
+LEFT JOIN customer_normal_names AS n ON n.customer_id = b.customer_id
+ORDER BY wanted.block, b.customer_id"""
 # A rep's holdings, from the customers_holdings index (owner, dealt, locked) alone.
 HOLDINGS_SQL: LiteralString = (
     "SELECT count(*), count(*) FILTER (WHERE dealt), count(*) FILTER (WHERE locked), "
@@ -381,6 +385,11 @@ INSERT_EXTERNAL_ID_SQL: LiteralString = (
 WITH_EXTERNAL_IDS_SQL: LiteralString = (
     "SELECT external_id, customer_id FROM customer_external_ids WHERE external_id = ANY(%s::text[])"
 )
+# Which of many new ids are taken, by a customer or by a history, the first by id.
+TAKEN_IDS_SQL: LiteralString = """SELECT wanted.id FROM unnest(%s::text[]) AS wanted(id)
+WHERE EXISTS (SELECT FROM customers WHERE customers.id = wanted.id)
+   OR EXISTS (SELECT FROM events WHERE events.customer_id = wanted.id)
+ORDER BY wanted.id LIMIT 1"""
 # Transaction-level advisory locks on identity keys, taken in a fixed order.
 LOCK_KEYS_SQL: LiteralString = "SELECT pg_advisory_xact_lock(k) FROM unnest(%s::bigint[]) AS k"
 
@@ -447,6 +456,26 @@ class Customers:
         if external_id is not None:
             self._uow._execute(INSERT_EXTERNAL_ID_SQL, (external_id, customer.id))
         self._known[customer.id] = customer
+
+    def add_created(self, created: Sequence[tuple[Created, Customer, Schedule]]) -> None:
+        """Checked at once (the external ids locked as :meth:`add` locks one), then written
+        one customer at a time: each write is one round trip already."""
+        ids, external = checked_ids(created)
+        if not ids:
+            return
+        if external:
+            schema = self._uow._store.schema
+            locks = sorted({external_id_lock(schema, external_id) for external_id in external})
+            self._uow._execute(LOCK_KEYS_SQL, (locks,))
+            stored = self._uow._execute(WITH_EXTERNAL_IDS_SQL, (sorted(external),)).fetchall()
+            if stored:
+                raise DuplicateIdError("external", min(str(row[0]) for row in stored))
+        taken = self._uow._execute(TAKEN_IDS_SQL, (ids,)).fetchone()
+        if taken is not None:
+            raise DuplicateIdError("customer", str(taken[0]))
+        for event, customer, schedule in created:
+            self._uow.events.append(event)
+            self.add(customer, schedule)
 
     def update(self, customer: Customer, schedule: Schedule, expected_version: int) -> None:
         known = self._known.pop(customer.id, None)
@@ -603,13 +632,17 @@ class Customers:
 
     def names_by_block(
         self, blocks: frozenset[str], per_block: int
-    ) -> dict[str, list[tuple[str, str]]]:
-        out: dict[str, list[tuple[str, str]]] = {block: [] for block in blocks}
+    ) -> dict[str, list[tuple[str, str, str]]]:
+        out: dict[str, list[tuple[str, str, str]]] = {block: [] for block in blocks}
         if not blocks or per_block <= 0:
             return out
         rows = self._uow._execute(NAMES_BY_BLOCK_SQL, (sorted(blocks), per_block))
-        for block, customer_id, name in rows:
-            out[str(block)].append((str(customer_id), str(name)))
+        for block, customer_id, name, normal in rows:
+            if name is None:  # blocks without their name: written by other code, or damaged
+                raise DamagedRecordError(
+                    "customer", str(customer_id), "its name blocks have no stored name"
+                )
+            out[str(block)].append((str(customer_id), str(name), str(normal)))
         return out
 
     def due(self, at: datetime, limit: int) -> list[Customer]:

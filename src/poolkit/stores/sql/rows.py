@@ -17,6 +17,10 @@ The tables (their DDL is each store's own, see :mod:`.migrations` for SQLite):
 - ``customer_keys (kind, value, customer_id)``, ``customer_tags (tag, customer_id)``,
   ``customer_related (rep_id, customer_id)``, ``customer_name_blocks (block,
   customer_id)``: one row per key, tag, related rep and blocking key of the name;
+- ``customer_normal_names (normal, name, customer_id)``: the name and its normal form,
+  one row per customer whose name has one (the look-alike lookup reads candidates from it
+  beside the name blocks, without a read of the wide customers table, and compares them
+  by their normal forms);
 - ``claims (rep_id, at, customer_id, seq)``: one row per ``Claimed`` event.
 """
 
@@ -26,7 +30,7 @@ from collections.abc import Callable, Sequence
 from collections.abc import Set as AbstractSet
 from typing import Any, NamedTuple
 
-from poolkit.identity.similarity import name_blocks
+from poolkit.identity.similarity import name_blocks, normal_form
 from poolkit.model.customer import Customer
 from poolkit.model.schedule import Schedule
 from poolkit.ports import entered_at
@@ -156,7 +160,18 @@ NAME_BLOCK_SIDE = Side(
     lambda customer: customer.name,
     lambda name: {(block,) for block in name_blocks(name)},
 )
-ALL_SIDES: dict[str, Side] = {**SIDES, NAME_BLOCKS: NAME_BLOCK_SIDE}
+NORMAL_NAMES = "customer_normal_names"
+# The name and its normal form beside its blocks, written and replaced with them.
+NORMAL_NAME_SIDE = Side(
+    ("normal", "name"),
+    lambda customer: customer.name,
+    lambda name: set() if (form := normal_form(name)) is None else {(form, name)},
+)
+ALL_SIDES: dict[str, Side] = {
+    **SIDES,
+    NAME_BLOCKS: NAME_BLOCK_SIDE,
+    NORMAL_NAMES: NORMAL_NAME_SIDE,
+}
 
 
 def document_rows(side: Any) -> set[tuple[str, ...]]:
@@ -185,7 +200,7 @@ def statements(dialect: Dialect) -> Statements:
     assignments = ", ".join(f"{column} = ?" for column in CUSTOMER_COLUMNS[:-1])
     insert_side: dict[str, str] = {}
     delete_side: dict[str, str] = {}
-    for table, columns in [(t, s.columns) for t, s in SIDES.items()] + [(NAME_BLOCKS, ("block",))]:
+    for table, columns in [(t, s.columns) for t, s in ALL_SIDES.items()]:
         names = (*columns, "customer_id")
         marks = ", ".join("?" for _ in names)
         insert_side[table] = sql(f"INSERT INTO {table} ({', '.join(names)}) VALUES ({marks})")
@@ -203,7 +218,7 @@ def statements(dialect: Dialect) -> Statements:
         delete_side_row=delete_side,
         delete_sides_of={
             table: sql(f"DELETE FROM {table} WHERE customer_id = ?")
-            for table in (*SIDE_TABLES, NAME_BLOCKS)
+            for table in (*SIDE_TABLES, NAME_BLOCKS, NORMAL_NAMES)
         },
         insert_claim=sql("INSERT INTO claims (rep_id, at, customer_id, seq) VALUES (?, ?, ?, ?)"),
         claims_by=sql(
@@ -271,13 +286,18 @@ class SideTables:
             self._run(statement, (customer_id,))
 
     def replace_name_blocks(self, customer: Customer) -> None:
-        """After a rename: the blocks of the new name replace those of the old."""
+        """After a rename: the blocks and normal form of the new name replace those of the
+        old."""
         self._run(self._sql.delete_sides_of[NAME_BLOCKS], (customer.id,))
+        self._run(self._sql.delete_sides_of[NORMAL_NAMES], (customer.id,))
         self._insert_name_blocks(customer)
 
     def _insert_name_blocks(self, customer: Customer) -> None:
         rows = [(block, customer.id) for block in sorted(name_blocks(customer.name))]
         self._insert(self._sql.insert_side_row[NAME_BLOCKS], rows)
+        form = normal_form(customer.name)
+        if form is not None:
+            self._run(self._sql.insert_side_row[NORMAL_NAMES], (form, customer.name, customer.id))
 
 
 __all__ = [
@@ -285,6 +305,8 @@ __all__ = [
     "CUSTOMER_COLUMNS",
     "NAME_BLOCKS",
     "NAME_BLOCK_SIDE",
+    "NORMAL_NAMES",
+    "NORMAL_NAME_SIDE",
     "SIDES",
     "SIDE_TABLES",
     "Run",

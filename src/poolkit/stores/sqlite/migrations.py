@@ -22,7 +22,7 @@ from collections.abc import Callable, Sequence
 
 from poolkit.errors import PoolkitError, SchemaVersionError
 from poolkit.identity.normalise import SIMPLIFIES_CHINESE
-from poolkit.identity.similarity import name_blocks
+from poolkit.identity.similarity import name_blocks, normal_form
 from poolkit.model.customer import Customer
 from poolkit.ports import entered_at
 from poolkit.stores.sql.converters import micros, read_document
@@ -161,8 +161,9 @@ NAME_BLOCKS_SCHEME_KEY = "name_blocks.scheme"
 
 
 def sync_name_blocks(conn: sqlite3.Connection) -> bool:
-    """Rebuild the name-block index if names are now normalised differently from when it
-    was built (the optional ``hanzi`` extra was installed or removed); True if rebuilt.
+    """Rebuild the name-block index and the names' normal forms if names are now
+    normalised differently from when they were built (the optional ``hanzi`` extra was
+    installed or removed); True if rebuilt.
 
     The scheme is recorded in the settings table; a rebuild reads every stored name once.
     ``conn`` must be in autocommit mode, like for :func:`migrate`.
@@ -176,6 +177,12 @@ def sync_name_blocks(conn: sqlite3.Connection) -> bool:
         rebuilt = row is None or row[0] != scheme
         if rebuilt:
             _fill_name_blocks(conn)
+            # A database migrated by fewer steps (a test of an old version) has no such
+            # table yet.
+            if conn.execute(
+                "SELECT 1 FROM sqlite_master WHERE name = 'customer_normal_names'"
+            ).fetchone():
+                _fill_normal_names(conn)
             conn.execute(
                 "INSERT INTO settings (key, value) VALUES (?, ?) "
                 "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
@@ -355,6 +362,36 @@ def _without_redundant_customer_indexes(conn: sqlite3.Connection) -> None:
         conn.execute(statement)
 
 
+def _normal_names(conn: sqlite3.Connection) -> None:
+    """Each customer's name and its normal form, beside its name blocks (filled from the
+    stored names): the look-alike lookup of an import reads its candidates from this narrow
+    table rather than from the customers, and compares them by their normal forms instead
+    of normalising every candidate's name again."""
+    conn.execute(
+        """CREATE TABLE customer_normal_names (
+            customer_id TEXT PRIMARY KEY,
+            normal TEXT NOT NULL,
+            name TEXT NOT NULL
+        ) WITHOUT ROWID"""
+    )
+    _fill_normal_names(conn)
+
+
+def _fill_normal_names(conn: sqlite3.Connection) -> None:
+    """(Re)build the normal forms from the stored names (the ``name`` column, which every
+    poolkit database has by the step that adds this table)."""
+    conn.execute("DELETE FROM customer_normal_names")
+    rows = conn.execute("SELECT id, name FROM customers")
+    conn.executemany(
+        "INSERT INTO customer_normal_names (normal, name, customer_id) VALUES (?, ?, ?)",
+        (
+            (form, name, customer_id)
+            for customer_id, name in rows.fetchall()
+            if isinstance(name, str) and (form := normal_form(name)) is not None
+        ),
+    )
+
+
 def _owner_indexes_of_owned_customers(conn: sqlite3.Connection) -> None:
     """The indexes that start with the owner (a private pool's page sorts and the caps'
     holdings) keep only owned customers: a public customer, with no owner, was an entry
@@ -387,6 +424,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     _customers_holdings,
     _external_ids,
     _without_redundant_customer_indexes,
+    _normal_names,
     _owner_indexes_of_owned_customers,
 )
 """Schema steps in order; step ``n`` (1-based) brings a database from version ``n - 1`` to

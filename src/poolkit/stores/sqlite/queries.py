@@ -36,8 +36,11 @@ WHERE c.id IN (
             ORDER BY last.customer_id LIMIT 1 OFFSET ?
          ), x'')
 ) ORDER BY c.id"""
-# The same index ranges, each row with the block it was found by (names_by_block).
-NAMES_BY_BLOCK_SQL = """SELECT b.block, c.id, c.name
+# The same index ranges, each row with the block it was found by (names_by_block); the
+# names are read next, once per customer (NORMAL_NAMES_SQL), from their narrow table: a
+# read of each candidate's wide customers row, once per block it was found by, was most of
+# an import's lookup in a book of a million.
+NAMES_BY_BLOCK_SQL = """SELECT b.block, b.customer_id
 FROM json_each(?) AS wanted
 JOIN customer_name_blocks AS b
   ON b.block = wanted.value
@@ -45,9 +48,10 @@ JOIN customer_name_blocks AS b
         SELECT last.customer_id FROM customer_name_blocks AS last
         WHERE last.block = wanted.value
         ORDER BY last.customer_id LIMIT 1 OFFSET ?
-     ), x'')
-JOIN customers AS c ON c.id = b.customer_id
-ORDER BY b.block, c.id"""
+     ), x'')"""
+NORMAL_NAMES_SQL = """SELECT n.customer_id, n.name, n.normal
+FROM json_each(?) AS wanted
+JOIN customer_normal_names AS n ON n.customer_id = wanted.value"""
 # An update reads, in one primary-key lookup, the stored version and, for each field behind
 # a side table, whether the stored document (body) and the one about to be written (?1)
 # differ: the stored value when they do, else NULL (the codec writes every field, so none
@@ -91,6 +95,13 @@ INSERT_EXTERNAL_ID_SQL = (
     "INSERT INTO customer_external_ids (external_id, customer_id) VALUES (?, ?)"
 )
 DELETE_EXTERNAL_ID_SQL = "DELETE FROM customer_external_ids WHERE customer_id = ?"
+# Which of many new ids are taken, by a customer or by a history (of a customer removed
+# since, who may not come back under its id).
+TAKEN_IDS_SQL = """SELECT wanted.value FROM json_each(?) AS wanted
+WHERE wanted.value IN (SELECT id FROM customers)
+   OR wanted.value IN (SELECT customer_id FROM events)
+ORDER BY wanted.value"""
+INSERT_EVENT_SQL = "INSERT INTO events (customer_id, seq, kind, at, body) VALUES (?, ?, ?, ?, ?)"
 WITH_EXTERNAL_IDS_SQL = """SELECT e.external_id, e.customer_id
 FROM json_each(?) AS wanted
 JOIN customer_external_ids AS e ON e.external_id = wanted.value"""
@@ -102,10 +113,13 @@ __all__ = [
     "EXTERNAL_ID_SQL",
     "FEED_SQL",
     "HOLDINGS_SQL",
+    "INSERT_EVENT_SQL",
     "INSERT_EXTERNAL_ID_SQL",
+    "NORMAL_NAMES_SQL",
     "REVIEWS_OF_CUSTOMER_SQL",
     "SIMILAR_NAMES_SQL",
     "STORED_SIDES_SQL",
+    "TAKEN_IDS_SQL",
     "WITH_EXTERNAL_IDS_SQL",
     "WITH_KEYS_SQL",
 ]

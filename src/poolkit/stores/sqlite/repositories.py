@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from poolkit.errors import DamagedRecordError, DuplicateIdError, ReviewNotFound, StaleVersionError
 from poolkit.model.customer import Customer, CustomerStatus, IdentityKey
-from poolkit.model.events import Claimed, Event
+from poolkit.model.events import Claimed, Created, Event
 from poolkit.model.feed import FeedEntry
 from poolkit.model.holdings import Holdings
 from poolkit.model.pool import Pool
@@ -21,6 +21,7 @@ from poolkit.model.review import ReviewItem, ReviewStatus
 from poolkit.model.schedule import Schedule
 from poolkit.ports import CustomerOrder, CustomerQuery, CustomerTally, Position
 from poolkit.stores import _documents as documents
+from poolkit.stores._created import checked_ids
 from poolkit.stores.sql import customer_page
 from poolkit.stores.sql.converters import (
     instant,
@@ -33,6 +34,7 @@ from poolkit.stores.sql.converters import (
 from poolkit.stores.sql.customer_query import select_customers
 from poolkit.stores.sql.dialect import SQLITE
 from poolkit.stores.sql.rows import (
+    ALL_SIDES,
     SIDE_TABLES,
     SIDES,
     SideTables,
@@ -49,11 +51,14 @@ from poolkit.stores.sqlite.queries import (
     EXTERNAL_ID_SQL,
     FEED_SQL,
     HOLDINGS_SQL,
+    INSERT_EVENT_SQL,
     INSERT_EXTERNAL_ID_SQL,
     NAMES_BY_BLOCK_SQL,
+    NORMAL_NAMES_SQL,
     REVIEWS_OF_CUSTOMER_SQL,
     SIMILAR_NAMES_SQL,
     STORED_SIDES_SQL,
+    TAKEN_IDS_SQL,
     WITH_EXTERNAL_IDS_SQL,
     WITH_KEYS_SQL,
 )
@@ -112,6 +117,45 @@ class Customers:
             self._uow._run(INSERT_EXTERNAL_ID_SQL, (external_id, customer.id))
         self._sides.add(customer)
         self._uow._known[customer.id] = customer
+
+    def add_created(self, created: Sequence[tuple[Created, Customer, Schedule]]) -> None:
+        """One ``executemany`` per table for all of them (an import's batch): a row at a
+        time, the statements' own cost was most of an import into an empty file."""
+        if not created:
+            return
+        ids, external = checked_ids(created)
+        # Checked before anything is written; one writer at a time holds the file, so the
+        # answers still hold at the inserts.
+        taken = self._uow._rows(TAKEN_IDS_SQL, (json.dumps(ids, ensure_ascii=False),))
+        if taken:
+            raise DuplicateIdError("customer", str(taken[0][0]))
+        if external:
+            stored = self._uow._rows(WITH_EXTERNAL_IDS_SQL, (json_list(frozenset(external)),))
+            if stored:
+                raise DuplicateIdError("external", min(str(row[0]) for row in stored))
+        run_many = self._uow._run_many
+        run_many(
+            INSERT_EVENT_SQL,
+            [
+                (event.customer_id, event.seq, event.kind, micros(event.at), json_text(event))
+                for event, _, _ in created
+            ],
+        )
+        run_many(
+            SQL.insert_customer,
+            [customer_row(customer, schedule, SQLITE) for _, customer, schedule in created],
+        )
+        run_many(
+            INSERT_EXTERNAL_ID_SQL,
+            [(c.external_id, c.id) for _, c, _ in created if c.external_id is not None],
+        )
+        for table, side in ALL_SIDES.items():
+            rows = [(*row, c.id) for _, c, _ in created for row in sorted(side.rows_of(c))]
+            if rows:
+                run_many(SQL.insert_side_row[table], rows)
+        known = self._uow._known
+        for _, customer, _ in created:
+            known[customer.id] = customer
 
     def update(self, customer: Customer, schedule: Schedule, expected_version: int) -> None:
         known = self._uow._known.pop(customer.id, None)
@@ -206,15 +250,23 @@ class Customers:
 
     def names_by_block(
         self, blocks: frozenset[str], per_block: int
-    ) -> dict[str, list[tuple[str, str]]]:
-        out: dict[str, list[tuple[str, str]]] = {block: [] for block in blocks}
+    ) -> dict[str, list[tuple[str, str, str]]]:
+        out: dict[str, list[tuple[str, str, str]]] = {block: [] for block in blocks}
         if not blocks or per_block <= 0:
             return out
         rows = self._uow._rows(NAMES_BY_BLOCK_SQL, (json_list(blocks), per_block - 1))
-        for block, customer_id, name in rows:
-            if not isinstance(name, str):  # NULL: not written by poolkit, or damaged
-                raise DamagedRecordError("customer", customer_id, "its stored name is unreadable")
-            out[block].append((customer_id, name))
+        ids = {customer_id for _, customer_id in rows}
+        # Each row is (id, name, normal form), as the lists give them.
+        names = {row[0]: row for row in self._uow._rows(NORMAL_NAMES_SQL, (json_list(ids),))}
+        try:
+            for block, customer_id in rows:
+                out[block].append(names[customer_id])
+        except KeyError as missing:  # blocks without their name: not poolkit's, or damaged
+            raise DamagedRecordError(
+                "customer", str(missing.args[0]), "its name blocks have no stored name"
+            ) from None
+        for listed in out.values():
+            listed.sort()  # by id: each block's range was read in id order, kept so
         return out
 
     def due(self, at: datetime, limit: int) -> list[Customer]:

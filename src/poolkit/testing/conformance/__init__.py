@@ -30,6 +30,8 @@ A store still being written runs only the contracts of what it already implement
                                 and grade; events by kind over a span of time
 :class:`FeedConformance`        the change feed: order, pages, rollbacks, reopening
 :class:`ExternalIdConformance`  imported customers by their external ids
+:class:`CreatedConformance`     many new customers at once, each with its first event:
+                                all of them or none
 :class:`ReviewConformance`      the review list of look-alikes
 :class:`TeamConformance`        reps, pools and settings
 :class:`PoolLockConformance`    ``lock_pool``: a pool's turn read and written under it
@@ -59,6 +61,7 @@ pytest.
 from __future__ import annotations
 
 from poolkit.testing.conformance.concurrent import ConcurrentUnitsOfWork
+from poolkit.testing.conformance.created import CreatedConformance
 from poolkit.testing.conformance.customers import CustomerConformance
 from poolkit.testing.conformance.events import EventLogConformance
 from poolkit.testing.conformance.external_ids import ExternalIdConformance
@@ -88,6 +91,7 @@ class StoreConformance(
     PoolLockConformance,
     HoldingsConformance,
     ExternalIdConformance,
+    CreatedConformance,
 ):
     """The whole store contract of :mod:`poolkit.ports` and the service on top of it.
     Subclass with a ``store`` fixture."""
@@ -95,6 +99,7 @@ class StoreConformance(
 
 __all__ = [
     "ConcurrentUnitsOfWork",
+    "CreatedConformance",
     "CustomerConformance",
     "EventLogConformance",
     "ExternalIdConformance",

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from poolkit.errors import DuplicateIdError, StaleVersionError
+from poolkit.identity.normalise import normalise_name
 from poolkit.identity.similarity import blocking_keys
 from poolkit.model.customer import Customer, CustomerStatus, IdentityKey
 from poolkit.ports import CustomerQuery, Store
@@ -22,6 +23,11 @@ from poolkit.testing.builders import (
     private,
     public,
 )
+
+
+def _named_as(customer_id: str, name: str) -> tuple[str, str, str]:
+    """A row of ``names_by_block``: the id, the name and its normal form."""
+    return (customer_id, name, normalise_name(name))
 
 
 class CustomerConformance:
@@ -550,14 +556,14 @@ class CustomerConformance:
             uow.customers.add(named("c6", "Other Things"), NO_SCHEDULE)
             # A unit of work finds its own writes.
             assert uow.customers.names_by_block(frozenset({"w:things"}), 10) == {
-                "w:things": [("c6", "Other Things")]
+                "w:things": [("c6", "Other Things", normalise_name("Other Things"))]
             }
             uow.commit()
         with store.unit_of_work() as uow:
             by_block = uow.customers.names_by_block
             assert by_block(frozenset({"w:moumou", "w:n3", "w:nobody"}), 2) == {
-                "w:moumou": [("c1", "Moumou n1"), ("c2", "Moumou n2")],
-                "w:n3": [("c3", "Moumou n3")],
+                "w:moumou": [_named_as("c1", "Moumou n1"), _named_as("c2", "Moumou n2")],
+                "w:n3": [_named_as("c3", "Moumou n3")],
                 "w:nobody": [],
             }
             assert len(by_block(frozenset({"w:moumou"}), 50)["w:moumou"]) == 5
@@ -565,8 +571,42 @@ class CustomerConformance:
             # The union of the lists is what similar_names answers.
             for blocks in (frozenset({"w:moumou", "w:things"}), blocking_keys("Moumou n4")):
                 lists = by_block(blocks, 3)
-                union = sorted({pair for found in lists.values() for pair in found})
+                union = sorted({(cid, name) for found in lists.values() for cid, name, _ in found})
                 assert union == uow.customers.similar_names(blocks, 3)
+
+    def test_names_by_block_gives_the_normal_form_of_the_name_as_it_is_now(
+        self, store: Store
+    ) -> None:
+        # The normal form is the store's own copy: it must follow a rename (in the unit of
+        # work that renames, and after its commit) and leave with the customer.
+        first = named("c1", "深圳市某某科技有限公司")
+        with store.unit_of_work() as uow:
+            uow.customers.add(first, NO_SCHEDULE)
+            uow.customers.add(named("c2", "Moumou Trading"), NO_SCHEDULE)
+            uow.commit()
+        renamed = named("c1", "某某科技（广州）有限公司", version=2)
+        blocks = blocking_keys(first.name) | blocking_keys(renamed.name)
+        with store.unit_of_work() as uow:
+            listed = {
+                row for found in uow.customers.names_by_block(blocks, 10).values() for row in found
+            }
+            assert listed == {("c1", first.name, normalise_name(first.name))}
+            uow.customers.update(renamed, NO_SCHEDULE, 1)
+            listed = {
+                row for found in uow.customers.names_by_block(blocks, 10).values() for row in found
+            }
+            assert listed == {("c1", renamed.name, normalise_name(renamed.name))}
+            uow.commit()
+        with store.unit_of_work() as uow:
+            found = uow.customers.names_by_block(blocking_keys("Moumou Trading"), 10)
+            assert ("c2", "Moumou Trading", normalise_name("Moumou Trading")) in found["w:moumou"]
+            uow.customers.remove("c1", 2)
+            assert not any(
+                row[0] == "c1"
+                for found in uow.customers.names_by_block(blocks, 10).values()
+                for row in found
+            )
+            uow.commit()
 
     def test_similar_names_follows_renames_and_removal(self, store: Store) -> None:
         with store.unit_of_work() as uow:
