@@ -199,7 +199,7 @@ def _update_sql(sides: tuple[_Side, ...], checked: bool) -> bytes:
 
 # One statement per set of side tables that changed (a follow-up changes none, a drop the
 # related reps, an edit the keys or the name) and per kind (checked or not). Built on first
-# use, at most 32 of them.
+# use, at most 64 of them (five side tables, checked or not).
 _UPDATE_SQL: dict[tuple[tuple[str, ...], bool], bytes] = {}
 
 
