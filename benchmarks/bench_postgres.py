@@ -482,6 +482,8 @@ def server_cpu_s(dsn: str) -> float | None:
         try:
             with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as stat:
                 text = stat.read()
+        except FileNotFoundError:
+            continue  # ended meanwhile (an autovacuum worker, say)
         except OSError:
             return None
         fields = text[text.rindex(")") + 2 :].split()

@@ -21,7 +21,7 @@ from poolkit.identity.normalise import normalise_name
 from poolkit.identity.similarity import blocking_keys
 from poolkit.model.customer import CustomerStatus, IdentityKey
 from poolkit.model.review import ReviewStatus
-from poolkit.ports import CustomerOrder, CustomerQuery, Holdings
+from poolkit.ports import CustomerOrder, CustomerQuery, Holdings, sort_key
 from poolkit.stores._codec import encode
 from poolkit.stores.sql.customer_query import select_customers
 from poolkit.stores.sql.dialect import SQLITE
@@ -567,17 +567,26 @@ def test_holdings_read_the_covering_index_alone(path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    "query",
+    ("query", "index"),
     [
-        CustomerQuery(owner_ids=frozenset({"li"})),
-        CustomerQuery(pool_ids=frozenset({"north"})),
-        CustomerQuery(pool_ids=frozenset({"north"}), status=CustomerStatus.PUBLIC),
+        (CustomerQuery(owner_ids=frozenset({"li"})), "customers_holdings"),
+        (CustomerQuery(owner_ids=frozenset({"li", "wang"})), "customers_holdings"),
+        (
+            # In id order, SQLite may as well walk customers_status (status, id).
+            CustomerQuery(pool_ids=frozenset({"north"}), status=CustomerStatus.PUBLIC),
+            "customers_",
+        ),
+        (
+            CustomerQuery(pool_ids=frozenset({"north", "south"}), status=CustomerStatus.FROZEN),
+            "customers_",
+        ),
     ],
 )
-def test_a_book_by_owner_or_a_pool_is_read_through_an_index(
-    path: Path, query: CustomerQuery
+def test_a_book_by_owner_or_a_pool_by_status_is_read_through_an_index(
+    path: Path, query: CustomerQuery, index: str
 ) -> None:
-    # customers_owner and customers_pool_status were dropped as the starts of others.
+    # The owner's indexes keep only owned customers, the pool's only those without an
+    # owner (schema 13): every query by owner names one, every query by pool a status.
     with SqliteStore(path):
         conn = sqlite3.connect(path)
         try:
@@ -588,4 +597,29 @@ def test_a_book_by_owner_or_a_pool_is_read_through_an_index(
             conn.close()
     assert not {"customers_owner", "customers_pool_status"} & names
     steps = " / ".join(step[-1] for step in plan)
-    assert "SEARCH customers USING INDEX" in steps and "SCAN customers" not in steps, steps
+    assert f"SEARCH customers USING INDEX {index}" in steps, steps
+    assert "SCAN customers" not in steps, steps
+
+
+@pytest.mark.parametrize("order", list(CustomerOrder))
+def test_a_public_pool_page_walks_its_sort_index(path: Path, order: CustomerOrder) -> None:
+    sent: list[str] = []
+    with SqliteStore(path) as store, store.unit_of_work() as uow:
+        for n in range(30):
+            uow.customers.add(public(f"p{n:02d}", pool_id="north"), drop_at(T0 + n * DAY))
+            uow.customers.add(private(f"a{n:02d}", pool_id="north"), drop_at(T0 + n * DAY))
+        uow.commit()
+        conn = uow._conn
+        assert conn is not None
+        conn.set_trace_callback(sent.append)
+        query = CustomerQuery(pool_ids=frozenset({"north"}), status=CustomerStatus.PUBLIC)
+        page = uow.customers.page([query], order, limit=5)
+        conn.set_trace_callback(None)
+        assert len(page) == 5
+        assert all(customer.status is CustomerStatus.PUBLIC for customer, _ in page)
+        positions = [position for _, position in page]
+        assert positions == sorted(positions, key=sort_key)
+        select = next(text for text in sent if text.startswith("SELECT"))
+        plan = conn.execute("EXPLAIN QUERY PLAN " + select).fetchall()
+    steps = " / ".join(step[-1] for step in plan)
+    assert "customers_pool_by_" in steps and "TEMP B-TREE" not in steps, steps

@@ -29,6 +29,12 @@ def where_clause(query: CustomerQuery, dialect: Dialect) -> tuple[str, list[Any]
     if query.status is not None:
         where.append("status = ?")
         params.append(query.status.value)
+        # A customer has an owner exactly when it is private (Customer checks it): said
+        # here too, a query of public, frozen or recycled customers can use an index that
+        # keeps only the customers without an owner (SQLite's pool indexes).
+        where.append(
+            "owner_id IS NOT NULL" if query.status.value == "private" else "owner_id IS NULL"
+        )
     for column, values in (
         ("owner_id", query.owner_ids),
         ("pool_id", query.pool_ids),

@@ -392,24 +392,32 @@ def _fill_normal_names(conn: sqlite3.Connection) -> None:
     )
 
 
-def _owner_indexes_of_owned_customers(conn: sqlite3.Connection) -> None:
-    """The indexes that start with the owner (a private pool's page sorts and the caps'
-    holdings) keep only owned customers: a public customer, with no owner, was an entry
-    under NULL in each of the four, read by no query (every one asks for an owner) and
-    moved in each whenever a customer was claimed or dropped. A query that names an owner
-    (``owner_id = ?`` or ``IN``) implies ``owner_id IS NOT NULL``, so SQLite still uses
-    them."""
-    for name, columns in (
-        ("customers_owner_by_name", "owner_id, name, id"),
-        ("customers_owner_by_entered", "owner_id, entered_at, id"),
+def _owned_and_unowned_indexes(conn: sqlite3.Connection) -> None:
+    """Each page-sort index keeps only the customers its queries ask for. The four that
+    start with the owner (a private pool's page sorts and the caps' holdings) keep the
+    owned customers: a public customer, with no owner, was an entry under NULL in each,
+    read by no query (every one names an owner). The three that start with the pool keep
+    the customers without an owner (public, frozen, recycled): every query by pool asks
+    for one of those statuses, and says ``owner_id IS NULL`` with it (a customer has an
+    owner exactly when it is private). So a claim or a drop takes its customer out of one
+    set of indexes and puts it in the other, rather than moving it inside all of them, and
+    a private customer's follow-up touches no pool index."""
+    for name, columns, owned in (
+        ("customers_owner_by_name", "owner_id, name, id", True),
+        ("customers_owner_by_entered", "owner_id, entered_at, id", True),
+        ("customers_owner_by_next_drop", f"owner_id, {PAGE_SORT_COLUMNS['next_drop']}, id", True),
+        ("customers_holdings", "owner_id, dealt, locked", True),
+        ("customers_pool_by_name", "pool_id, status, name, id", False),
+        ("customers_pool_by_entered", "pool_id, status, entered_at, id", False),
         (
-            "customers_owner_by_next_drop",
-            f"owner_id, {PAGE_SORT_COLUMNS['next_drop']}, id",
+            "customers_pool_by_next_drop",
+            f"pool_id, status, {PAGE_SORT_COLUMNS['next_drop']}, id",
+            False,
         ),
-        ("customers_holdings", "owner_id, dealt, locked"),
     ):
+        condition = "owner_id IS NOT NULL" if owned else "owner_id IS NULL"
         conn.execute(f"DROP INDEX IF EXISTS {name}")
-        conn.execute(f"CREATE INDEX {name} ON customers ({columns}) WHERE owner_id IS NOT NULL")
+        conn.execute(f"CREATE INDEX {name} ON customers ({columns}) WHERE {condition}")
 
 
 MIGRATIONS: tuple[Migration, ...] = (
@@ -425,7 +433,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     _external_ids,
     _without_redundant_customer_indexes,
     _normal_names,
-    _owner_indexes_of_owned_customers,
+    _owned_and_unowned_indexes,
 )
 """Schema steps in order; step ``n`` (1-based) brings a database from version ``n - 1`` to
 ``n``. Append a function to change the schema; never edit a step that has shipped."""
