@@ -304,6 +304,11 @@ def bench_claims(workdir: Path, claims: int) -> None:
     for number in range(claims, claims + PAGED):
         claim(service, number)
     claim_pages = _wal_pages(side) / PAGED
+    # A follow-up of each of those by its claimer: a new version, schedule and document,
+    # nothing that moves the customer in the owner's or the pool's indexes.
+    for number in range(claims, claims + PAGED):
+        service.follow_up(f"rep{number % REPS:03d}", f"c{number:07d}")
+    follow_up_pages = _wal_pages(side) / PAGED
     store.close()
 
     statements = recorded_statements(recorded, claims)
@@ -353,7 +358,8 @@ def bench_claims(workdir: Path, claims: int) -> None:
     )
     print(
         "WAL pages: written per commit (each index a claim changes is a page: the customer, "
-        "its due, owner and pool indexes, the event, the claims index)"
+        "its due, owner and pool indexes, the event, the claims index); a follow-up of a "
+        f"claimed customer: {follow_up_pages:.1f}"
     )
 
 
