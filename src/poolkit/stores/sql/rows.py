@@ -63,41 +63,39 @@ CUSTOMER_COLUMNS = (
 def customer_row(customer: Customer, schedule: Schedule, dialect: Dialect) -> tuple[Any, ...]:
     """The customers row of ``customer``, in :data:`CUSTOMER_COLUMNS` order."""
     instant = dialect.instant
+    plain = _plain(customer, dialect)
     return (
-        customer.status.value,
-        customer.owner_id,
-        customer.pool_id,
-        customer.grade,
-        None if customer.public_since is None else instant(customer.public_since),
-        customer.version,
+        *plain[:6],
         None if schedule.drop_at is None else instant(schedule.drop_at),
         None if schedule.warn_at is None else instant(schedule.warn_at),
         None if schedule.next_at is None else instant(schedule.next_at),
-        customer.name,
-        instant(entered_at(customer)),
-        int(customer.last_deal_at is not None),
-        int(customer.locked),
+        *plain[6:],
         json_text(customer),
         customer.id,
     )
 
 
 # The columns of a row that follow from the customer alone (not its schedule, not its
-# document), by their position in CUSTOMER_COLUMNS, and how each is read off a customer.
-_PLAIN: tuple[tuple[int, Callable[[Customer, Dialect], Any]], ...] = (
-    (0, lambda c, d: c.status.value),
-    (1, lambda c, d: c.owner_id),
-    (2, lambda c, d: c.pool_id),
-    (3, lambda c, d: c.grade),
-    (4, lambda c, d: None if c.public_since is None else d.instant(c.public_since)),
-    (5, lambda c, d: c.version),
-    (9, lambda c, d: c.name),
-    (10, lambda c, d: d.instant(entered_at(c))),
-    (11, lambda c, d: int(c.last_deal_at is not None)),
-    (12, lambda c, d: int(c.locked)),
-)
+# document), by their position in CUSTOMER_COLUMNS, in the order _plain gives them.
+_PLAIN_COLUMNS = (0, 1, 2, 3, 4, 5, 9, 10, 11, 12)
 _ALWAYS = (6, 7, 8, 13)  # drop_at, warn_at, next_at (the old schedule is not known), body
 _UPDATES: dict[tuple[int, ...], str] = {}
+
+
+def _plain(customer: Customer, dialect: Dialect) -> tuple[Any, ...]:
+    """The values of the columns :data:`_PLAIN_COLUMNS` names, in that order."""
+    return (
+        customer.status.value,
+        customer.owner_id,
+        customer.pool_id,
+        customer.grade,
+        None if customer.public_since is None else dialect.instant(customer.public_since),
+        customer.version,
+        customer.name,
+        dialect.instant(entered_at(customer)),
+        int(customer.last_deal_at is not None),
+        int(customer.locked),
+    )
 
 
 def changed_update(
@@ -108,7 +106,8 @@ def changed_update(
     the entries of every index on a column an UPDATE sets, changed or not: a follow-up that
     set every column rewrote each index of the owner, the pool and the status."""
     row = customer_row(customer, schedule, dialect)
-    changed = [i for i, value in _PLAIN if value(stored, dialect) != row[i]]
+    before = _plain(stored, dialect)
+    changed = [i for i, old in zip(_PLAIN_COLUMNS, before, strict=True) if old != row[i]]
     columns = tuple(sorted((*changed, *_ALWAYS)))
     statement = _UPDATES.get(columns)
     if statement is None:
