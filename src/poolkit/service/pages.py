@@ -17,7 +17,6 @@ from typing import Generic, TypeVar
 
 import attrs
 
-from poolkit.clock import require_aware
 from poolkit.errors import InvalidCursorError, InvalidValueError, PermissionDenied
 from poolkit.model.customer import AttributeValue, Customer, CustomerStatus
 from poolkit.model.events import Event
@@ -26,7 +25,12 @@ from poolkit.ports import CustomerOrder, CustomerQuery, Position
 from poolkit.service import _cursor, rights
 from poolkit.service._core import ServiceCore, Work
 from poolkit.service._shown import shown
-from poolkit.service.queries import visible_history, visible_queries
+from poolkit.service.queries import (
+    public_pool_query,
+    require_sight_of_pool,
+    visible_history,
+    visible_queries,
+)
 
 __all__ = ["MAX_PAGE_SIZE", "Page", "PageJobs"]
 
@@ -168,25 +172,13 @@ class PageJobs(ServiceCore):
         """A page of a public pool (公海), filtered as :meth:`public_pool` filters. With
         ``actor_id``, only for its members, managers and admins, keys shown as the policy's
         ``visibility.mask_keys`` says."""
-        if dropped_since is not None:
-            require_aware(dropped_since, "dropped_since")
-        query = CustomerQuery(
-            status=CustomerStatus.PUBLIC,
-            pool_ids=frozenset({pool_id}),
-            grades=None if grades is None else frozenset(grades),
-            tags=frozenset(tags),
-            attributes=tuple(sorted((attributes or {}).items())),
-            public_since=dropped_since,
-        )
+        query = public_pool_query(pool_id, grades, tags, attributes, dropped_since)
         with self._work() as work:
             pool = work.team.pool(pool_id)
             actor = None
             if actor_id is not None:
                 actor = work.team.actor(actor_id)
-                if not (actor.is_admin or pool.can_see(actor.id)):
-                    raise PermissionDenied(
-                        actor.id, "see", f"pool {pool_id!r}", f"not a member of pool {pool_id!r}"
-                    )
+                require_sight_of_pool(actor, pool)
             return self._customer_page(
                 work,
                 f"public\x1f{query!r}",

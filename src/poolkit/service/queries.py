@@ -10,6 +10,7 @@ from poolkit.clock import require_aware
 from poolkit.errors import CustomerNotFound, PermissionDenied
 from poolkit.model.customer import AttributeValue, Customer, CustomerStatus
 from poolkit.model.events import Event
+from poolkit.model.pool import Pool
 from poolkit.model.rep import Rep
 from poolkit.policy.config import Policy
 from poolkit.ports import CustomerQuery
@@ -101,26 +102,14 @@ class QueryJobs(ServiceCore):
         how recently they entered the pool. With ``actor_id``, only for a rep who may see
         the pool (a member, a manager, an admin), and as they are shown it (keys masked
         under the policy's ``visibility.mask_keys``)."""
-        if dropped_since is not None:
-            require_aware(dropped_since, "dropped_since")
-        query = CustomerQuery(
-            status=CustomerStatus.PUBLIC,
-            pool_ids=frozenset({pool_id}),
-            grades=None if grades is None else frozenset(grades),
-            tags=frozenset(tags),
-            attributes=tuple(sorted((attributes or {}).items())),
-            public_since=dropped_since,
-        )
+        query = public_pool_query(pool_id, grades, tags, attributes, dropped_since)
         with self._work() as work:
             pool = work.team.pool(pool_id)
             found = work.uow.customers.find(query, limit)
             if actor_id is None:
                 return found
             actor = work.team.actor(actor_id)
-            if not (actor.is_admin or pool.can_see(actor.id)):
-                raise PermissionDenied(
-                    actor.id, "see", f"pool {pool_id!r}", f"not a member of pool {pool_id!r}"
-                )
+            require_sight_of_pool(actor, pool)
             return [shown(work.policy, work.team, actor, customer) for customer in found]
 
     def recycle_bin(self) -> list[Customer]:
@@ -139,6 +128,36 @@ class QueryJobs(ServiceCore):
             queries = visible_queries(work.team, work.policy, rep)
             found = {c.id: c for query in queries for c in customers.find(query)}
             return [shown(work.policy, team, rep, found[cid]) for cid in sorted(found)]
+
+
+def public_pool_query(
+    pool_id: str,
+    grades: Iterable[str] | None,
+    tags: Iterable[str],
+    attributes: Mapping[str, AttributeValue] | None,
+    dropped_since: datetime | None,
+) -> CustomerQuery:
+    """The query of a public pool's customers, filtered as :meth:`QueryJobs.public_pool`
+    and the pool's pages filter them."""
+    if dropped_since is not None:
+        require_aware(dropped_since, "dropped_since")
+    return CustomerQuery(
+        status=CustomerStatus.PUBLIC,
+        pool_ids=frozenset({pool_id}),
+        grades=None if grades is None else frozenset(grades),
+        tags=frozenset(tags),
+        attributes=tuple(sorted((attributes or {}).items())),
+        public_since=dropped_since,
+    )
+
+
+def require_sight_of_pool(actor: Rep, pool: Pool) -> None:
+    """Refuse a rep who may not see a public pool's customers: only its members, its
+    managers and admins may."""
+    if not (actor.is_admin or pool.can_see(actor.id)):
+        raise PermissionDenied(
+            actor.id, "see", f"pool {pool.id!r}", f"not a member of pool {pool.id!r}"
+        )
 
 
 def visible_queries(team: Access, policy: Policy, rep: Rep) -> list[CustomerQuery]:
