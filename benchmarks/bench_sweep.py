@@ -322,21 +322,11 @@ def bench_claims(workdir: Path, claims: int) -> None:
     conn = sqlite3.connect(str(path), isolation_level=None)
     started, cpu = time.perf_counter(), time.process_time()
     for number in range(claims):
-        conn.execute("BEGIN IMMEDIATE")
-        conn.execute(
-            "UPDATE customers SET owner_id = ?, version = version + 1 WHERE id = ? AND version = ?",
-            ("rep000", f"c{number:07d}", 2),
-        )
-        conn.execute("COMMIT")
+        _raw_update(conn, f"c{number:07d}", 2)  # created, then claimed
     raw, raw_cpu = time.perf_counter() - started, time.process_time() - cpu
     _wal_pages(side)
     for number in range(claims, claims + PAGED):
-        conn.execute("BEGIN IMMEDIATE")
-        conn.execute(
-            "UPDATE customers SET owner_id = ?, version = version + 1 WHERE id = ? AND version = ?",
-            ("rep000", f"c{number:07d}", 2),
-        )
-        conn.execute("COMMIT")
+        _raw_update(conn, f"c{number:07d}", 3)  # created, claimed, then followed up
     raw_pages = _wal_pages(side) / PAGED
     conn.close()
     side.close()
@@ -361,6 +351,18 @@ def bench_claims(workdir: Path, claims: int) -> None:
         "its due, owner and pool indexes, the event, the claims index); a follow-up of a "
         f"claimed customer: {follow_up_pages:.1f}"
     )
+
+
+def _raw_update(conn: sqlite3.Connection, customer_id: str, version: int) -> None:
+    """One raw versioned update of a customer's owner, in its own transaction."""
+    conn.execute("BEGIN IMMEDIATE")
+    updated = conn.execute(
+        "UPDATE customers SET owner_id = ?, version = version + 1 WHERE id = ? AND version = ?",
+        ("rep000", customer_id, version),
+    ).rowcount
+    conn.execute("COMMIT")
+    if updated != 1:  # a version that missed would measure an update that wrote nothing
+        raise RuntimeError(f"the raw update of {customer_id} at version {version} missed")
 
 
 # Claims whose WAL pages are counted: few enough that SQLite's automatic checkpoint (every

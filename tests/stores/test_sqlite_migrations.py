@@ -572,14 +572,18 @@ def test_holdings_read_the_covering_index_alone(path: Path) -> None:
         (CustomerQuery(owner_ids=frozenset({"li"})), "customers_holdings"),
         (CustomerQuery(owner_ids=frozenset({"li", "wang"})), "customers_holdings"),
         (
-            # In id order, SQLite may as well walk customers_status (status, id).
             CustomerQuery(pool_ids=frozenset({"north"}), status=CustomerStatus.PUBLIC),
-            "customers_",
+            "customers_pool_by_",
         ),
         (
+            # In id order, SQLite may as well walk customers_frozen (id).
             CustomerQuery(pool_ids=frozenset({"north", "south"}), status=CustomerStatus.FROZEN),
             "customers_",
         ),
+        # Every private customer (the what-if) and every frozen one (the recycle bin), in id
+        # order: each its own partial index by id (schema 14).
+        (CustomerQuery(status=CustomerStatus.PRIVATE), "customers_private"),
+        (CustomerQuery(status=CustomerStatus.FROZEN), "customers_frozen"),
     ],
 )
 def test_a_book_by_owner_or_a_pool_by_status_is_read_through_an_index(
@@ -591,11 +595,12 @@ def test_a_book_by_owner_or_a_pool_by_status_is_read_through_an_index(
         conn = sqlite3.connect(path)
         try:
             names = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
-            select = select_customers(query, 10, SQLITE, None)
+            # A next page (after an id), as the what-if and the recycle bin's pages read.
+            select = select_customers(query, 10, SQLITE, "c0042")
             plan = conn.execute("EXPLAIN QUERY PLAN " + select.sql, select.params).fetchall()
         finally:
             conn.close()
-    assert not {"customers_owner", "customers_pool_status"} & names
+    assert not {"customers_owner", "customers_pool_status", "customers_status"} & names
     steps = " / ".join(step[-1] for step in plan)
     assert f"SEARCH customers USING INDEX {index}" in steps, steps
     assert "SCAN customers" not in steps, steps

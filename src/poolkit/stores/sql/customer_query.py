@@ -27,8 +27,10 @@ def where_clause(query: CustomerQuery, dialect: Dialect) -> tuple[str, list[Any]
     where: list[str] = []
     params: list[Any] = []
     if query.status is not None:
-        where.append("status = ?")
-        params.append(query.status.value)
+        # One of the enum's own values (no quote in any), written as a literal: SQLite
+        # uses a partial index (``WHERE status = 'frozen'``) only for a query that says
+        # the same literal, never for a bound parameter.
+        where.append(f"status = '{query.status.value}'")
         # A customer has an owner exactly when it is private (Customer checks it): said
         # here too, a query of public, frozen or recycled customers can use an index that
         # keeps only the customers without an owner (SQLite's pool indexes).

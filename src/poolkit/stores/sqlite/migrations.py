@@ -420,6 +420,23 @@ def _owned_and_unowned_indexes(conn: sqlite3.Connection) -> None:
         conn.execute(f"CREATE INDEX {name} ON customers ({columns}) WHERE {condition}")
 
 
+def _private_and_frozen_by_id(conn: sqlite3.Connection) -> None:
+    """``customers_status (status, id)`` becomes two partial indexes by id: the private
+    customers (the what-if reads them all, page by page) and the frozen ones (the recycle
+    bin). Every claim and every drop moved its customer inside the status index, a page
+    where it left and a page where it came: now a claim writes one page (the customer
+    enters the private index) and a drop one (it leaves it). The public customers are
+    found by their pool (the pool's indexes), and no poolkit job asks for every public
+    customer of every pool; such a query reads the table."""
+    conn.execute("DROP INDEX IF EXISTS customers_status")
+    conn.execute(
+        "CREATE INDEX IF NOT EXISTS customers_private ON customers (id) WHERE owner_id IS NOT NULL"
+    )
+    conn.execute(
+        "CREATE INDEX IF NOT EXISTS customers_frozen ON customers (id) WHERE status = 'frozen'"
+    )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     _v1_initial,
     _v2_tags_and_related_reps,
@@ -434,6 +451,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     _without_redundant_customer_indexes,
     _normal_names,
     _owned_and_unowned_indexes,
+    _private_and_frozen_by_id,
 )
 """Schema steps in order; step ``n`` (1-based) brings a database from version ``n - 1`` to
 ``n``. Append a function to change the schema; never edit a step that has shipped."""
