@@ -30,7 +30,12 @@ def run(script: str, *args: str) -> str:
         (
             "bench_sweep.py",
             ("--stored", "600", "1200", "--due", "100", "--claims", "20"),
-            ["stored   sweep s   floor s", "sweep cost at 1,200 stored vs 600", "claim cost vs"],
+            [
+                "stored   sweep s   floor s",
+                "sweep cost at 1,200 stored vs 600",
+                "claim cost vs",
+                "taken turn about",
+            ],
         ),
         (
             "bench_identity.py",
