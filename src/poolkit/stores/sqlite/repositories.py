@@ -43,6 +43,7 @@ from poolkit.stores.sql.rows import (
     document_rows,
     statements,
 )
+from poolkit.stores.sqlite.ahead import CUSTOMER, POOL, REP, SETTING
 from poolkit.stores.sqlite.migrations import PAGE_SORT_COLUMNS
 from poolkit.stores.sqlite.queries import (
     APPEND_EVENT_SQL,
@@ -91,8 +92,11 @@ class Customers:
         self._sides = SideTables(uow._run, SQL, uow._run_many)
 
     def get(self, customer_id: str) -> Customer | None:
-        found = self._uow._one("SELECT body FROM customers WHERE id = ?", (customer_id,))
-        return None if found is None else self._loaded(customer_id, found[0])
+        served, body = self._uow.ahead.served(self._uow.statements, CUSTOMER, customer_id)
+        if not served:
+            found = self._uow._one("SELECT body FROM customers WHERE id = ?", (customer_id,))
+            body = None if found is None else found[0]
+        return None if body is None else self._loaded(customer_id, body)
 
     def schedule_of(self, customer_id: str) -> Schedule | None:
         found = self._uow._one(
@@ -346,12 +350,15 @@ class TeamDocuments(Generic[_Member]):
         self._table = table
         self._kind: type[_Member] = kind
         self._what = table.removesuffix("s")
+        self._ahead = REP if table == "reps" else POOL
 
     def get(self, item_id: str) -> _Member | None:
-        found = self._uow._one(f"SELECT body FROM {self._table} WHERE id = ?", (item_id,))
-        if found is None:
+        served, body = self._uow.ahead.served(self._uow.statements, self._ahead, item_id)
+        if not served:
+            found = self._uow._one(f"SELECT body FROM {self._table} WHERE id = ?", (item_id,))
+            body = None if found is None else found[0]
+        if body is None:
             return None
-        body = found[0]
         decoded = self._uow._store.team_documents
         key = (self._table, item_id)
         known = decoded.get(key)
@@ -488,6 +495,9 @@ class Settings:
         self._uow = uow
 
     def get(self, key: str) -> str | None:
+        served, value = self._uow.ahead.served(self._uow.statements, SETTING, key)
+        if served:
+            return str(value)
         found = self._uow._one("SELECT value FROM settings WHERE key = ?", (key,))
         return None if found is None else str(found[0])
 

@@ -13,6 +13,7 @@ from poolkit.errors import PoolkitError
 from poolkit.model.customer import Customer
 from poolkit.model.pool import Pool
 from poolkit.model.rep import Rep
+from poolkit.stores.sqlite.ahead import READ_AHEAD_SQL, ReadAhead
 from poolkit.stores.sqlite.connection import raise_mapped
 from poolkit.stores.sqlite.repositories import (
     Customers,
@@ -40,6 +41,9 @@ class SqliteUnitOfWork:
         # lock is held from the first statement, so nobody else changes them meanwhile: an
         # update of one of them knows what changed without reading the row back.
         self._known: dict[str, Customer] = {}
+        # Statements run so far: what is read ahead is served until the next one runs.
+        self.statements = 0
+        self.ahead = ReadAhead()
         self.customers = Customers(self)
         self.reps = TeamDocuments(self, "reps", Rep)
         self.pools = TeamDocuments(self, "pools", Pool)
@@ -96,8 +100,16 @@ class SqliteUnitOfWork:
         to_change: bool = False,
         lock_reps: Collection[str] = (),
     ) -> None:
-        """Nothing to fetch: every read is a local call, and ``BEGIN IMMEDIATE`` already
-        holds every customer and rep."""
+        """Read one customer, its pool, one rep and the small settings in one statement,
+        to serve the reads that follow (see :mod:`.ahead`); any other request is left to
+        them. Nothing to lock: ``BEGIN IMMEDIATE`` already holds every customer and rep."""
+        wanted_reps = {*reps, *lock_reps}
+        if len(customers) > 1 or len(wanted_reps) > 1 or not (customers or wanted_reps):
+            return
+        customer_id = next(iter(customers), None)
+        rep_id = next(iter(wanted_reps), None)
+        rows = self._rows(READ_AHEAD_SQL, (customer_id, rep_id))
+        self.ahead.keep(rows, customer_id, rep_id, self.statements)
 
     def commit(self) -> None:
         conn = self._open_connection()
@@ -121,6 +133,7 @@ class SqliteUnitOfWork:
         self._run_on(conn, "BEGIN IMMEDIATE")
 
     def _run_on(self, conn: sqlite3.Connection, sql: str) -> None:
+        self.statements += 1
         try:
             conn.execute(sql)
         except sqlite3.Error as error:
@@ -137,6 +150,7 @@ class SqliteUnitOfWork:
         conn = self._open_connection()
         if not conn.in_transaction:
             self._begin(conn)
+        self.statements += 1
         try:
             return conn.execute(sql, params)
         except sqlite3.Error as error:
@@ -152,6 +166,7 @@ class SqliteUnitOfWork:
         conn = self._open_connection()
         if not conn.in_transaction:
             self._begin(conn)
+        self.statements += 1
         try:
             conn.executemany(sql, rows)
         except sqlite3.Error as error:

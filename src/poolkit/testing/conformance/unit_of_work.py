@@ -5,6 +5,7 @@ what they pin down is that all of them commit and roll back together."""
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections.abc import Callable
 
@@ -119,18 +120,23 @@ class UnitOfWorkConformance:
             uow.reps.put(Rep("li", cap=3))
             uow.pools.put(Pool("north", members=frozenset({"li"})))
             uow.settings.set("policy.version", "3")
+            uow.settings.set("policy", "{" + "x" * 1000 + "}")  # a long one, too
             uow.commit()
-        for to_change in (False, True):
+        # Several of each, and one of each (an operation by its actor: a store may read
+        # only that case ahead).
+        asked = [(("c1", "ghost"), ("li", "nobody")), (("c1",), ("li",))]
+        for (customers, reps), to_change in itertools.product(asked, (False, True)):
             with store.unit_of_work() as uow:
-                uow.read_ahead(
-                    customers=("c1", "ghost"), reps=("li", "nobody"), to_change=to_change
-                )
+                uow.read_ahead(customers=customers, reps=reps, to_change=to_change)
                 assert uow.settings.get("policy.version") == "3"
+                assert uow.settings.get("never.set") is None
+                assert uow.settings.get("policy") == "{" + "x" * 1000 + "}"
                 assert uow.reps.get("li") == Rep("li", cap=3)
                 assert uow.reps.get("nobody") is None
                 assert uow.customers.get("c1") == public("c1", pool_id="north")
                 assert uow.customers.get("ghost") is None
                 assert uow.pools.get("north") == Pool("north", members=frozenset({"li"}))
+                assert uow.pools.get("south") is None
                 # Served once: read again, they are read again, and agree.
                 assert uow.customers.get("c1") == public("c1", pool_id="north")
                 assert uow.reps.get("li") == Rep("li", cap=3)
