@@ -214,6 +214,9 @@ class Events:
         return [decode(Event, body) for (body,) in rows]
 
     def claims_by(self, rep_id: str, since: datetime) -> list[datetime]:
+        ahead = self._uow.ahead.claims(self._uow, rep_id, since)
+        if ahead is not None:
+            return ahead
         rows = self._uow._execute(
             "SELECT at FROM claims WHERE rep_id = %s AND at > %s ORDER BY at, customer_id, seq",
             (rep_id, since),

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Collection, Iterator, Sequence
+from datetime import datetime
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
 
@@ -95,6 +96,8 @@ class SqliteUnitOfWork:
         reps: Collection[str] = (),
         to_change: bool = False,
         lock_reps: Collection[str] = (),
+        holdings_of: Collection[str] = (),
+        claims_of: Collection[tuple[str, datetime]] = (),
     ) -> None:
         """Nothing to fetch: every read is a local call, and ``BEGIN IMMEDIATE`` already
         holds every customer and rep."""
