@@ -62,18 +62,21 @@ UNION ALL SELECT {SETTING}, key, NULL, value FROM settings WHERE key = ANY(%(set
 READ_SQL = _statement("")
 READ_TO_CHANGE_SQL = _statement(" FOR NO KEY UPDATE")
 
-# The reps' holdings (as Customers.holdings counts them) and their claims since an instant
-# (as Events.claims_by reads them): a row each.
-COUNTS_SQL: LiteralString = f"""SELECT {HOLDINGS}, r.id, h.owned, h.dealt, h.locked, h.both,
-    NULL::timestamptz[]
-FROM unnest(%(holdings_of)s::text[]) AS r(id), LATERAL (
-    SELECT count(*) AS owned, count(*) FILTER (WHERE dealt) AS dealt,
-        count(*) FILTER (WHERE locked) AS locked,
-        count(*) FILTER (WHERE dealt AND locked) AS both
-    FROM customers WHERE owner_id = r.id) AS h
-UNION ALL SELECT {CLAIMS}, w.id, NULL, NULL, NULL, NULL, ARRAY(
-    SELECT at FROM claims WHERE rep_id = w.id AND at > w.since ORDER BY at, customer_id, seq)
-FROM unnest(%(claims_of)s::text[], %(claims_since)s::timestamptz[]) AS w(id, since)"""
+# A rep's holdings (as Customers.holdings counts them) and its claims since an instant (as
+# Events.claims_by reads them): one statement per rep, each part only if asked (a
+# statement of arrays for any number of reps cost the server twice as much for one).
+_HOLDINGS: LiteralString = (
+    "count(*), count(*) FILTER (WHERE dealt), count(*) FILTER (WHERE locked), "
+    "count(*) FILTER (WHERE dealt AND locked)"
+)
+_CLAIMS: LiteralString = (
+    "SELECT at FROM claims WHERE rep_id = %(rep)s AND at > %(since)s ORDER BY at, customer_id, seq"
+)
+COUNTS_SQL: dict[tuple[bool, bool], LiteralString] = {
+    (True, True): f"SELECT {_HOLDINGS}, ARRAY({_CLAIMS}) FROM customers WHERE owner_id = %(rep)s",
+    (True, False): f"SELECT {_HOLDINGS}, NULL FROM customers WHERE owner_id = %(rep)s",
+    (False, True): f"SELECT NULL, NULL, NULL, NULL, ARRAY({_CLAIMS})",
+}
 
 
 class ReadAhead:
@@ -96,7 +99,7 @@ class ReadAhead:
         claims_of: Collection[tuple[str, datetime]] = (),
     ) -> list[tuple[int, str, Any, Any]]:
         """Run the statement (and :data:`COUNTS_SQL` after it, in the same round trip, for
-        ``holdings_of`` and ``claims_of``); keep the customers, reps and pools (found or
+        each rep of ``holdings_of`` and ``claims_of``); keep the customers, reps and pools (found or
         not), the holdings and the claims, and return the rows of the first statement, for
         the settings and the customers to take their own. The reps of ``lock_reps`` are
         locked, read at their newest version, and kept like ``reps``."""
@@ -111,13 +114,10 @@ class ReadAhead:
             (READ_TO_CHANGE_SQL if to_change else READ_SQL, params)
         ]
         since = dict(claims_of)
-        if holdings_of or since:
-            counts = {
-                "holdings_of": list(holdings_of),
-                "claims_of": list(since),
-                "claims_since": list(since.values()),
-            }
-            statements.append((COUNTS_SQL, counts))
+        counted = [*holdings_of, *(rep for rep in since if rep not in holdings_of)]
+        for rep in counted:
+            kind = (rep in holdings_of, rep in since)
+            statements.append((COUNTS_SQL[kind], {"rep": rep, "since": since.get(rep)}))
         cursors = uow._execute_together(statements)
         found = cursors[0].fetchall()
         self._at = uow.statements
@@ -126,12 +126,13 @@ class ReadAhead:
         for what, key, body, _ in found:
             if what != SETTING:
                 self._rows[what, key] = body
-        if len(cursors) > 1:
-            for what, rep, owned, dealt, locked, both, claims in cursors[1].fetchall():
-                if what == HOLDINGS:
-                    self._rows[HOLDINGS, rep] = Holdings(owned, dealt, locked, both)
-                else:
-                    self._rows[CLAIMS, rep] = (since[rep], claims)
+        for rep, cursor in zip(counted, cursors[1:], strict=True):
+            row = cursor.fetchone()
+            assert row is not None  # an aggregate, or a SELECT without FROM: one row
+            if rep in holdings_of:
+                self._rows[HOLDINGS, rep] = Holdings(*(int(count) for count in row[:4]))
+            if rep in since:
+                self._rows[CLAIMS, rep] = (since[rep], row[4])
         return found
 
     def served(self, uow: PostgresUnitOfWork, what: int, key: str) -> tuple[bool, Any]:
