@@ -27,6 +27,7 @@ from poolkit.errors import (
 from poolkit.model.pool import Pool
 from poolkit.model.rep import Rep
 from poolkit.stores import _documents as documents
+from poolkit.stores.postgres import _wire
 from poolkit.stores.postgres._ahead import CUSTOMER, ReadAhead
 from poolkit.stores.postgres._customers import Customers
 from poolkit.stores.postgres._errors import translated
@@ -376,23 +377,19 @@ class PostgresUnitOfWork:
         statements: Sequence[tuple[Query, Any]] = (),
         commit: bool = False,
         keep_on_loss: bool = False,
-    ) -> list[psycopg.Cursor[tuple[Any, ...]]]:
+    ) -> list[_wire.Results]:
         """Send the pending statements, then ``statements`` (each a statement and its
-        parameters) and the commit if asked, in one pipeline: one round trip, with the
-        transaction's ``BEGIN`` if it starts here. Returns the cursors of ``statements``.
+        parameters) and the commit if asked, in one pipeline (:mod:`._wire`): one round
+        trip, with the transaction's ``BEGIN`` if it starts here. Returns what each of
+        ``statements`` gave.
         ``keep_on_loss``: if the connection is found gone, keep the pending statements
         (nothing of them ran), for the caller to send them again on a new connection."""
         conn = self._open_connection()
         pending, self._pending = self._pending, []
-        cursors = []
+        begin = conn.info.transaction_status == TransactionStatus.IDLE
         try:
-            with self._store._translated(), conn.pipeline():
-                for pending_statement, pending_params in pending:
-                    conn.execute(pending_statement, pending_params)
-                for statement, params in statements:
-                    cursors.append(conn.execute(statement, params))
-                if commit:
-                    conn.commit()
+            with self._store._translated():
+                results = _wire.run(conn, [*pending, *statements], begin=begin, commit=commit)
         except psycopg.errors.DivisionByZero:
             # A checked write found its row or history other than this transaction held
             # them (only a database whose history and rows disagree does that), or the
@@ -418,7 +415,7 @@ class PostgresUnitOfWork:
             raise
         if commit:
             self._ended()
-        return cursors
+        return results[len(pending) :]
 
     def lock_rep(self, rep_id: str) -> None:
         """Serialise the decisions about ``rep_id`` until this unit of work ends: a second
@@ -461,16 +458,12 @@ class PostgresUnitOfWork:
             raise self._refused
         return self._conn
 
-    def _execute(
-        self, query: Query, params: Sequence[Any] | dict[str, Any] = ()
-    ) -> psycopg.Cursor[tuple[Any, ...]]:
+    def _execute(self, query: Query, params: Sequence[Any] | dict[str, Any] = ()) -> _wire.Results:
         """Run one statement in this unit of work's transaction (starting the next one after
-        a commit or rollback: psycopg begins one before the first statement)."""
+        a commit or rollback)."""
         return self._execute_together([(query, params)])[0]
 
-    def _execute_together(
-        self, statements: Sequence[tuple[Query, Any]]
-    ) -> list[psycopg.Cursor[tuple[Any, ...]]]:
+    def _execute_together(self, statements: Sequence[tuple[Query, Any]]) -> list[_wire.Results]:
         """Run ``statements`` one after the other, in one round trip: with the pending
         statements before them and, when they start a transaction, its ``BEGIN``. Each
         still takes its own snapshot (READ COMMITTED), after the one before it ended: a
@@ -478,9 +471,6 @@ class PostgresUnitOfWork:
         self.statements += 1
         conn = self._open_connection()
         fresh = conn.info.transaction_status == TransactionStatus.IDLE
-        if not fresh and not self._pending and len(statements) == 1:
-            with self._store._translated():
-                return [conn.execute(*statements[0])]
         try:
             return self._flush(statements, keep_on_loss=fresh)
         except StoreUnavailableError:
