@@ -37,6 +37,8 @@ from psycopg.adapt import PyFormat, Transformer
 
 # At most this many statements are prepared on one connection; the rest are sent unnamed.
 MOST_PREPARED = 256
+# At most this many statements are kept converted; the rest are converted at each use.
+MOST_CONVERTED = 1024
 
 # Placeholders as psycopg writes them: %s, %b, %t, %(name)s, %(name)b, %(name)t, and %%.
 _PLACEHOLDER = re.compile(rb"%(?:\(([^)]+)\))?([sbt%])")
@@ -102,9 +104,10 @@ def converted(query: bytes | str, conn: psycopg.Connection[Any]) -> _Converted:
     is converted once per process."""
     found = _CONVERTED.get(query)
     if found is None:
-        text = query.encode(conn.pgconn._encoding) if isinstance(query, str) else query
+        text = query.encode(conn.info.encoding) if isinstance(query, str) else query
         found = _convert(text)
-        _CONVERTED[query] = found
+        if len(_CONVERTED) < MOST_CONVERTED:  # statements built at run time are not kept
+            _CONVERTED[query] = found
     return found
 
 
@@ -207,7 +210,7 @@ def _run(
                 status = result.status
                 if status == pq.ExecStatus.FATAL_ERROR:
                     if error is None:
-                        error = pg.error_from_result(result, encoding=pgconn._encoding)
+                        error = pg.error_from_result(result, encoding=conn.info.encoding)
                 elif status == pq.ExecStatus.PIPELINE_ABORTED:
                     if error is None:
                         error = pg.PipelineAborted("pipeline aborted")
