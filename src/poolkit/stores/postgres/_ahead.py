@@ -17,8 +17,9 @@ lock, and the second reads what the first committed: the loser of a claim race l
 winner at once, with no retry.
 
 A claim also counts its claimer's holdings (the cap) and reads the claimer's claims of the
-window (the claim limit), after the claimer is locked. Those are read by a second statement
-sent in the same round trip, right after the first (:data:`COUNTS_SQL`): each statement
+window (the claim limit), after the claimer is locked. Those are read by a statement of
+their own per rep, sent in the same round trip right after the first (:data:`COUNTS_SQL`,
+see ``PostgresUnitOfWork._execute_together``): each statement
 takes its snapshot when it starts, so the counts are taken after the lock was granted, and
 see every claim committed by whoever held the lock before. (Counted in the first statement,
 they would be read at that statement's snapshot, taken before it waited for the lock, and
