@@ -439,13 +439,13 @@ def poolkit_claimer(
         service = PoolService(store, POLICY, clock)
         targets = mine(index, processes, claims)
         go.wait()
-        cpu = time.process_time()
+        cpu = cpu_s(os.getpid()) or time.process_time()
         for customer_id in targets:
             service.claim(f"claimer{index}", customer_id)
             # A day between a rep's claims, as in real use: every claim reads the rep's
             # claims of the last week, and 200 claims in one week would time that read.
             clock.advance(days=1)
-        done.put((len(targets), time.process_time() - cpu))
+        done.put((len(targets), (cpu_s(os.getpid()) or time.process_time()) - cpu))
         release.wait()  # connected until the server's CPU time is read
 
 
@@ -458,7 +458,7 @@ def raw_claimer(
         conn.commit()
         targets = mine(index, processes, claims)
         go.wait()
-        cpu = time.process_time()
+        cpu = cpu_s(os.getpid()) or time.process_time()
         for customer_id in targets:
             updated = conn.execute(
                 "UPDATE customers SET status = 'private', owner_id = %s, version = version + 1 "
@@ -467,8 +467,35 @@ def raw_claimer(
             ).rowcount
             assert updated == 1
             conn.commit()
-        done.put((len(targets), time.process_time() - cpu))
+        done.put((len(targets), (cpu_s(os.getpid()) or time.process_time()) - cpu))
         release.wait()  # connected until the server's CPU time is read
+
+
+def cpu_s(pid: int) -> float | None:
+    """The CPU time process ``pid`` used so far, all its threads, from the scheduler's own
+    count in /proc (``schedstat``, in nanoseconds): exact where ``utime`` and ``stime`` are
+    counted by the clock tick (as on this virtual machine, where a process that runs in
+    short bursts is charged whole ticks or nothing). None where it cannot be read."""
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+        total = 0
+        for task in tasks:
+            with open(f"/proc/{pid}/task/{task}/schedstat", encoding="ascii") as stat:
+                total += int(stat.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+    return total / 1e9
+
+
+def _ticks_s(pid: int) -> float | None:
+    """The CPU time of ``pid`` by the clock tick (``utime`` and ``stime``), None if gone."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as stat:
+            text = stat.read()
+    except OSError:
+        return None
+    fields = text[text.rindex(")") + 2 :].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # fields 14, 15
 
 
 def server_cpu_s(dsn: str) -> float | None:
@@ -477,18 +504,17 @@ def server_cpu_s(dsn: str) -> float | None:
     (no /proc, or a server on another machine)."""
     with psycopg.connect(dsn, autocommit=True) as conn:
         pids = [int(pid) for (pid,) in conn.execute("SELECT pid FROM pg_stat_activity")]
-    total = 0
+    if not os.path.isdir("/proc"):
+        return None
+    total = 0.0
     for pid in pids:
-        try:
-            with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as stat:
-                text = stat.read()
-        except FileNotFoundError:
-            continue  # ended meanwhile (an autovacuum worker, say)
-        except OSError:
-            return None
-        fields = text[text.rindex(")") + 2 :].split()
-        total += int(fields[11]) + int(fields[12])  # utime and stime (fields 14 and 15)
-    return total / os.sysconf("SC_CLK_TCK")
+        used = cpu_s(pid)
+        if used is None:
+            used = _ticks_s(pid)
+        if used is None and os.path.exists(f"/proc/{pid}"):
+            return None  # there, but not readable (another machine's pid, or no rights)
+        total += used or 0.0  # None: ended meanwhile (an autovacuum worker, say)
+    return total
 
 
 class ClaimRun(NamedTuple):

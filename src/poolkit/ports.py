@@ -384,6 +384,8 @@ class UnitOfWork(Protocol):
         reps: Collection[str] = (),
         to_change: bool = False,
         lock_reps: Collection[str] = (),
+        holdings_of: Collection[str] = (),
+        claims_of: Collection[tuple[str, datetime]] = (),
     ) -> None:
         """A hint: this unit of work is about to read these customers, their pools, these
         reps and the settings, and, with ``to_change``, to write the customers. A store
@@ -392,9 +394,13 @@ class UnitOfWork(Protocol):
         (so what it serves is what a read of its own would have given, a moment earlier);
         with ``to_change`` it may also lock the customers for this unit of work, as their
         first write would. ``lock_reps`` must be locked as :meth:`lock_rep` would (it is
-        read ahead too), at once or with the next statement. A store that reads locally
-        needs nothing but the locks (SQLite still reads one customer and one rep ahead:
-        one statement costs less than five, even in the process)."""
+        read ahead too), at once or with the next statement. ``holdings_of``: the reps
+        whose :meth:`CustomerRepository.holdings` are read next; ``claims_of``: a rep and
+        an instant each, for :meth:`EventLog.claims_by` with that instant. Those are read,
+        if ahead, after the locks of ``lock_reps`` are granted, so that they are what a
+        read after :meth:`lock_rep` gives. A store that reads locally needs nothing but
+        the locks (SQLite still reads one customer and one rep ahead: one statement costs
+        less than five, even in the process)."""
 
     def commit(self) -> None: ...
 

@@ -167,30 +167,61 @@ class ServiceCore:
         reps: Collection[str] = (),
         to_change: bool = False,
         lock_reps: Collection[str] = (),
+        limited: Collection[str] = (),
     ) -> Iterator[Work]:
         """A unit of work with the policy in force; the caller commits. ``customers``,
         ``reps``, ``to_change`` and ``lock_reps``: what the caller reads and locks first
         (``UnitOfWork.read_ahead``), so that a store with a server fetches it together with
-        the policy's version."""
+        the policy's version. ``limited``: reps whose cap and claim limit the caller checks
+        next (locked in ``lock_reps``): their holdings and claims of the window are read
+        ahead too, where the policy as last read limits them."""
         at = self._now() if at is None else at
         with self.store.unit_of_work() as uow:
             if customers or reps or lock_reps:
+                holdings_of, claims_of = self._limits_of(limited, at)
                 uow.read_ahead(
-                    customers=customers, reps=reps, to_change=to_change, lock_reps=lock_reps
+                    customers=customers,
+                    reps=reps,
+                    to_change=to_change,
+                    lock_reps=lock_reps,
+                    holdings_of=holdings_of,
+                    claims_of=claims_of,
                 )
             yield Work(uow, self._stored_in(uow), Access(uow.reps, uow.pools), at)
+
+    def _limits_of(
+        self, reps: Collection[str], at: datetime
+    ) -> tuple[list[str], list[tuple[str, datetime]]]:
+        """What :meth:`_check_cap` and the claim limit will read of ``reps``, by the policy
+        as last read: the reps with a cap, and the reps with a claim limit with the start
+        of their window. A rep's own cap or limit (on its record, not read yet) is not
+        known here: its count is then read when it is checked, as without reading ahead;
+        and if the policy changed meanwhile, the claims read ahead are since another
+        instant, and are not served."""
+        if not reps:
+            return [], []
+        policy = self._stored.policy
+        holdings_of = [rep for rep in reps if policy.cap_for(rep, None) is not None]
+        claims_of = [
+            (rep, rules.claim_window_start(at, policy))
+            for rep in reps
+            if policy.claim_limit_for(rep, None) is not None
+        ]
+        return holdings_of, claims_of
 
     @contextmanager
     def _operation(
         self, actor_id: str, customer_id: str, *, lock_actor: bool = False
     ) -> Iterator[Operation]:
         """Load the active actor and the customer, to change it, in a new :class:`Work`;
-        ``lock_actor``: lock the actor's decisions too (``lock_rep``), from the start."""
+        ``lock_actor``: lock the actor's decisions too (``lock_rep``), from the start, and
+        read ahead what the actor's cap and claim limit count."""
         with self._work(
             customers=(customer_id,),
             reps=(actor_id,),
             to_change=True,
             lock_reps=(actor_id,) if lock_actor else (),
+            limited=(actor_id,) if lock_actor else (),
         ) as work:
             actor = work.team.actor(actor_id)
             yield Operation(work, actor, self._customer(work.uow, customer_id))

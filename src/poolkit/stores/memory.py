@@ -236,6 +236,8 @@ class MemoryUnitOfWork:
         reps: Collection[str] = (),
         to_change: bool = False,
         lock_reps: Collection[str] = (),
+        holdings_of: Collection[str] = (),
+        claims_of: Collection[tuple[str, datetime]] = (),
     ) -> None:
         """Nothing to fetch: every read is local; nothing to lock, as for :meth:`lock_rep`."""
         self._check_open()

@@ -17,6 +17,7 @@ from psycopg import sql
 
 from poolkit.errors import StaleVersionError, StoreConflictError
 from poolkit.ports import CustomerQuery
+from poolkit.stores.postgres import _wire
 from poolkit.testing.builders import DAY, T0, claimed, drop_at, followed_up, private
 
 StoreFactory = Any
@@ -31,27 +32,31 @@ def _with_due(store: Any, count: int) -> None:
         uow.commit()
 
 
-def _statements(uow: Any) -> list[str]:
-    """Every statement the unit of work sends from now on, as psycopg is asked for it."""
+def _statements(uow: Any, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every statement the unit of work sends from now on (its pipelines, postgres._wire)."""
     sent: list[str] = []
     conn = uow._conn
-    execute = conn.execute
+    run = _wire.run
 
-    def spy(query: Any, params: Any = None, **options: Any) -> Any:
-        sent.append(query.decode() if isinstance(query, bytes) else str(query))
-        return execute(query, params, **options)
+    def spy(on: Any, statements: Any, **options: Any) -> Any:
+        if on is conn:
+            for query, _ in statements:
+                sent.append(query.decode() if isinstance(query, bytes) else str(query))
+        return run(on, statements, **options)
 
-    conn.execute = spy
+    monkeypatch.setattr(_wire, "run", spy)
     return sent
 
 
-def test_a_batch_of_held_rows_is_written_with_the_commit(make_store: StoreFactory) -> None:
+def test_a_batch_of_held_rows_is_written_with_the_commit(
+    make_store: StoreFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
     store = make_store()
     _with_due(store, 3)
     with store.unit_of_work() as uow:
         batch = uow.customers.due(T0 + 2 * DAY, 10)
         assert [customer.id for customer in batch] == ["c0", "c1", "c2"]
-        sent = _statements(uow)
+        sent = _statements(uow, monkeypatch)
         for customer in batch:
             uow.events.append(followed_up(customer.id, 2, T0 + DAY))
             uow.customers.update(attrs.evolve(customer, version=2), drop_at(None), 1)
@@ -109,12 +114,13 @@ def test_held_rows_changed_differently_or_twice_are_written_in_order(
 
 def test_events_of_held_rows_are_written_in_order_claims_indexed(
     make_store: StoreFactory,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     store = make_store()
     _with_due(store, 2)
     with store.unit_of_work() as uow:
         uow.customers.due(T0 + 2 * DAY, 10)
-        sent = _statements(uow)
+        sent = _statements(uow, monkeypatch)
         uow.events.append(followed_up("c0", 2, T0 + DAY))
         uow.events.append(followed_up("c1", 2, T0 + DAY))
         uow.events.append(claimed("c0", 3, T0 + 2 * DAY, rep_id="bob"))
@@ -217,6 +223,7 @@ def test_pending_writes_are_seen_by_the_next_read(make_store: StoreFactory) -> N
 
 def test_an_appended_event_holds_its_customer_and_the_update_goes_with_the_commit(
     make_store: StoreFactory,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     store = make_store()
     with store.unit_of_work() as uow:
@@ -227,7 +234,7 @@ def test_an_appended_event_holds_its_customer_and_the_update_goes_with_the_commi
         customer = uow.customers.get("c0")
         assert customer is not None
         uow.events.append(claimed("c0", 2, T0 + DAY, rep_id="bob"))
-        sent = _statements(uow)
+        sent = _statements(uow, monkeypatch)
         uow.customers.update(attrs.evolve(customer, version=2, owner_id="bob"), drop_at(None), 1)
         assert sent == []
         uow.commit()
@@ -268,6 +275,7 @@ def test_a_history_that_disagrees_with_its_row_rolls_everything_back(
 
 def test_settings_read_together_are_fresh_for_each_unit_of_work(
     make_store: StoreFactory,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     store = make_store()
     with store.unit_of_work() as uow:
@@ -277,7 +285,7 @@ def test_settings_read_together_are_fresh_for_each_unit_of_work(
     with store.unit_of_work() as uow:
         assert (uow.settings.get("a"), uow.settings.get("b")) == ("1", "1")
     with store.unit_of_work() as uow:
-        sent = _statements(uow)
+        sent = _statements(uow, monkeypatch)
         assert uow.settings.get("a") == "1"
         # Written by another process between the two reads: a read that follows another
         # at once may still answer as of the first, but one after any other statement not.

@@ -15,18 +15,31 @@ them (``PostgresUnitOfWork._held``), so their event and their row are checked he
 travel with the commit, in its round trip. Two operations on one customer queue on the
 lock, and the second reads what the first committed: the loser of a claim race learns the
 winner at once, with no retry.
+
+A claim also counts its claimer's holdings (the cap) and reads the claimer's claims of the
+window (the claim limit), after the claimer is locked. Those are read by a statement of
+their own per rep, sent in the same round trip right after the first (:data:`COUNTS_SQL`,
+see ``PostgresUnitOfWork._execute_together``): each statement
+takes its snapshot when it starts, so the counts are taken after the lock was granted, and
+see every claim committed by whoever held the lock before. (Counted in the first statement,
+they would be read at that statement's snapshot, taken before it waited for the lock, and
+two claims at the cap could both find room.) With the ``BEGIN`` that starts the
+transaction, a claim's reads are one round trip.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, LiteralString
+
+from poolkit.model.holdings import Holdings
 
 if TYPE_CHECKING:
     from poolkit.stores.postgres._store import PostgresUnitOfWork
 
 # What each row of the statement is: the first column.
-SETTING, REP, CUSTOMER, POOL = 0, 1, 2, 3
+SETTING, REP, CUSTOMER, POOL, HOLDINGS, CLAIMS = 0, 1, 2, 3, 4, 5
 
 
 def _statement(lock: LiteralString) -> LiteralString:
@@ -50,6 +63,22 @@ UNION ALL SELECT {SETTING}, key, NULL, value FROM settings WHERE key = ANY(%(set
 READ_SQL = _statement("")
 READ_TO_CHANGE_SQL = _statement(" FOR NO KEY UPDATE")
 
+# A rep's holdings (as Customers.holdings counts them) and its claims since an instant (as
+# Events.claims_by reads them): one statement per rep, each part only if asked (a
+# statement of arrays for any number of reps cost the server twice as much for one).
+_HOLDINGS: LiteralString = (
+    "count(*), count(*) FILTER (WHERE dealt), count(*) FILTER (WHERE locked), "
+    "count(*) FILTER (WHERE dealt AND locked)"
+)
+_CLAIMS: LiteralString = (
+    "SELECT at FROM claims WHERE rep_id = %(rep)s AND at > %(since)s ORDER BY at, customer_id, seq"
+)
+COUNTS_SQL: dict[tuple[bool, bool], LiteralString] = {
+    (True, True): f"SELECT {_HOLDINGS}, ARRAY({_CLAIMS}) FROM customers WHERE owner_id = %(rep)s",
+    (True, False): f"SELECT {_HOLDINGS}, NULL FROM customers WHERE owner_id = %(rep)s",
+    (False, True): f"SELECT NULL, NULL, NULL, NULL, ARRAY({_CLAIMS})",
+}
+
 
 class ReadAhead:
     """The rows read ahead, by kind and id (``None``: read, and not there), and the
@@ -67,10 +96,14 @@ class ReadAhead:
         settings: Collection[str],
         to_change: bool,
         lock_reps: Collection[str] = (),
+        holdings_of: Collection[str] = (),
+        claims_of: Collection[tuple[str, datetime]] = (),
     ) -> list[tuple[int, str, Any, Any]]:
-        """Run the statement; keep the customers, reps and pools (found or not) and return
-        every row, for the settings and the customers to take their own. The reps of
-        ``lock_reps`` are locked, read at their newest version, and kept like ``reps``."""
+        """Run the statement (and :data:`COUNTS_SQL` after it, in the same round trip, for
+        each rep of ``holdings_of`` and ``claims_of``); keep the customers, reps and pools (found or
+        not), the holdings and the claims, and return the rows of the first statement, for
+        the settings and the customers to take their own. The reps of ``lock_reps`` are
+        locked, read at their newest version, and kept like ``reps``."""
         reps = [*reps, *(rep for rep in lock_reps if rep not in reps)]
         params = {
             "customers": list(customers),
@@ -78,21 +111,47 @@ class ReadAhead:
             "lock_reps": sorted(lock_reps),
             "settings": list(settings),
         }
-        found = uow._execute(READ_TO_CHANGE_SQL if to_change else READ_SQL, params).fetchall()
+        statements: list[tuple[LiteralString, dict[str, Any]]] = [
+            (READ_TO_CHANGE_SQL if to_change else READ_SQL, params)
+        ]
+        since = dict(claims_of)
+        counted = [*holdings_of, *(rep for rep in since if rep not in holdings_of)]
+        for rep in counted:
+            kind = (rep in holdings_of, rep in since)
+            statements.append((COUNTS_SQL[kind], {"rep": rep, "since": since.get(rep)}))
+        cursors = uow._execute_together(statements)
+        found = cursors[0].fetchall()
         self._at = uow.statements
         self._rows = {(CUSTOMER, c): None for c in customers}
         self._rows.update(((REP, r), None) for r in reps)
         for what, key, body, _ in found:
             if what != SETTING:
                 self._rows[what, key] = body
+        for rep, cursor in zip(counted, cursors[1:], strict=True):
+            row = cursor.fetchone()
+            assert row is not None  # an aggregate, or a SELECT without FROM: one row
+            if rep in holdings_of:
+                self._rows[HOLDINGS, rep] = Holdings(*(int(count) for count in row[:4]))
+            if rep in since:
+                self._rows[CLAIMS, rep] = (since[rep], row[4])
         return found
 
     def served(self, uow: PostgresUnitOfWork, what: int, key: str) -> tuple[bool, Any]:
         """``(True, body)`` for a row read ahead and not yet served, if no statement ran
-        since; otherwise ``(False, None)``: the caller reads it itself."""
+        (or was deferred) since; otherwise ``(False, None)``: the caller reads it itself."""
         if self._at != uow.statements or (what, key) not in self._rows:
             return False, None
         return True, self._rows.pop((what, key))
+
+    def claims(
+        self, uow: PostgresUnitOfWork, rep_id: str, since: datetime
+    ) -> list[datetime] | None:
+        """The claims of ``rep_id`` since ``since`` read ahead, served like a row (once);
+        ``None`` if they were not read ahead, or since another instant."""
+        served, value = self.served(uow, CLAIMS, rep_id)
+        if not served or value[0] != since:
+            return None
+        return list(value[1])
 
     def keep(self, what: int, key: str, value: Any) -> None:
         """Serve ``value`` for the row instead of its body (a customer decoded once)."""

@@ -25,7 +25,7 @@ from poolkit.ports import CustomerOrder, CustomerQuery, CustomerTally, Position,
 from poolkit.stores import _documents as documents
 from poolkit.stores._codec import decode, encode
 from poolkit.stores._created import checked_ids
-from poolkit.stores.postgres._ahead import CUSTOMER
+from poolkit.stores.postgres._ahead import CUSTOMER, HOLDINGS
 from poolkit.stores.postgres._held import HeldWrites, Write
 from poolkit.stores.postgres._schema import PAGE_SORT_COLUMNS
 from poolkit.stores.sql import customer_page, rows
@@ -685,6 +685,9 @@ class Customers:
         return 0 if found is None else int(found[0])
 
     def holdings(self, rep_id: str) -> Holdings:
+        served, holdings = self._uow.ahead.served(self._uow, HOLDINGS, rep_id)
+        if served:
+            return cast(Holdings, holdings)
         found = self._uow._execute(HOLDINGS_SQL, (rep_id,)).fetchone()
         assert found is not None  # an aggregate without GROUP BY always has its row
         return Holdings(*(int(count) for count in found))

@@ -71,12 +71,15 @@ class TeamDocuments(Generic[_Member]):
 _GUARD: LiteralString = """guard AS (
     SELECT version FROM customers WHERE id = %(customer_id)s FOR NO KEY UPDATE
 )"""
-_APPEND: LiteralString = """INSERT INTO events (customer_id, seq, kind, at, body)
+_NEXT_EVENT: LiteralString = """INSERT INTO events (customer_id, seq, kind, at, body)
 SELECT %(customer_id)s, %(seq)s, %(kind)s, %(at)s, %(body)s
 WHERE %(seq)s = 1 + coalesce(
-        (SELECT max(seq) FROM events WHERE customer_id = %(customer_id)s), 0)
-  AND (SELECT count(*) FROM guard) >= 0
-ON CONFLICT DO NOTHING"""
+        (SELECT max(seq) FROM events WHERE customer_id = %(customer_id)s), 0)"""
+_APPEND: LiteralString = (
+    _NEXT_EVENT + "\n  AND (SELECT count(*) FROM guard) >= 0\nON CONFLICT DO NOTHING"
+)
+# The event of a row this transaction holds (locked already): no guard to take.
+_HELD_APPEND: LiteralString = _NEXT_EVENT + "\nON CONFLICT DO NOTHING"
 # A claim also writes its row of the claims index, in the same statement.
 _INDEX: LiteralString = """, indexed AS (
     INSERT INTO claims (rep_id, at, customer_id, seq)
@@ -93,11 +96,12 @@ APPEND_CLAIM_SQL: LiteralString = (
     f"WITH {_GUARD}, appended AS ({_APPEND} RETURNING customer_id, seq, at){_INDEX} {_RESULT}"
 )
 CHECKED_EVENT_SQL: LiteralString = (
-    f"WITH {_GUARD}, appended AS ({_APPEND} RETURNING customer_id, seq, at) {_CHECKED}"
+    f"WITH appended AS ({_HELD_APPEND} RETURNING customer_id, seq, at) {_CHECKED}"
 )
 CHECKED_CLAIM_SQL: LiteralString = (
-    f"WITH {_GUARD}, appended AS ({_APPEND} RETURNING customer_id, seq, at){_INDEX} {_CHECKED}"
+    f"WITH appended AS ({_HELD_APPEND} RETURNING customer_id, seq, at){_INDEX} {_CHECKED}"
 )
+
 
 # The change feed: a narrow table of (position, customer_id, seq), written just before a
 # transaction commits for the events it appended (the events themselves are written as
@@ -214,6 +218,9 @@ class Events:
         return [decode(Event, body) for (body,) in rows]
 
     def claims_by(self, rep_id: str, since: datetime) -> list[datetime]:
+        ahead = self._uow.ahead.claims(self._uow, rep_id, since)
+        if ahead is not None:
+            return ahead
         rows = self._uow._execute(
             "SELECT at FROM claims WHERE rep_id = %s AND at > %s ORDER BY at, customer_id, seq",
             (rep_id, since),

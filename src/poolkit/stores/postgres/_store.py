@@ -6,6 +6,7 @@ import os
 import threading
 from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
+from datetime import datetime
 from types import TracebackType
 from typing import Any, LiteralString, Self
 
@@ -26,6 +27,7 @@ from poolkit.errors import (
 from poolkit.model.pool import Pool
 from poolkit.model.rep import Rep
 from poolkit.stores import _documents as documents
+from poolkit.stores.postgres import _wire
 from poolkit.stores.postgres._ahead import CUSTOMER, ReadAhead
 from poolkit.stores.postgres._customers import Customers
 from poolkit.stores.postgres._errors import translated
@@ -38,6 +40,7 @@ from poolkit.stores.postgres._schema import (
 )
 
 Connection = psycopg.Connection[tuple[Any, ...]]
+Query = LiteralString | bytes | sql.SQL | sql.Composed
 
 _IDENTIFIER_MAX = 63  # PostgreSQL truncates longer names silently
 
@@ -332,16 +335,23 @@ class PostgresUnitOfWork:
         reps: Collection[str] = (),
         to_change: bool = False,
         lock_reps: Collection[str] = (),
+        holdings_of: Collection[str] = (),
+        claims_of: Collection[tuple[str, datetime]] = (),
     ) -> None:
         """Read the customers, their pools, the reps and the settings this process reads
         at the start of a unit of work in one statement (see :mod:`._ahead`); with
         ``to_change``, lock the customers' rows too, so that their writes travel with the
-        commit; lock the reps of ``lock_reps`` as :meth:`lock_rep` would."""
+        commit; lock the reps of ``lock_reps`` as :meth:`lock_rep` would. The holdings of
+        ``holdings_of`` and the claims of ``claims_of`` (a rep and the instant after which
+        its claims count) are read by a second statement in the same round trip, after
+        the locks are granted."""
         lock_reps = [rep for rep in lock_reps if rep not in self._locked_reps]
-        if not customers and not reps and not lock_reps:
+        if not customers and not reps and not lock_reps and not holdings_of and not claims_of:
             return
         settings = self.settings.companions()
-        rows = self.ahead.read(self, customers, reps, settings, to_change, lock_reps)
+        rows = self.ahead.read(
+            self, customers, reps, settings, to_change, lock_reps, holdings_of, claims_of
+        )
         self._locked_reps.update(lock_reps)  # held until the transaction ends
         self.settings.fetched(settings, rows)
         for what, customer_id, body, _ in rows:
@@ -358,25 +368,28 @@ class PostgresUnitOfWork:
         never read)."""
         self._open_connection()
         self._pending.append((statement, params))
+        # It runs before anything read from now on: a value read earlier, and not served
+        # yet, is not what a read would give any more (see ReadAhead, Settings).
+        self.statements += 1
 
     def _flush(
         self,
+        statements: Sequence[tuple[Query, Any]] = (),
         commit: bool = False,
-        then: tuple[LiteralString | bytes | sql.SQL | sql.Composed, Any] | None = None,
-    ) -> psycopg.Cursor[tuple[Any, ...]] | None:
-        """Send the pending statements, then ``then`` (a statement and its parameters) or
-        the commit, in one pipeline: one round trip. Returns the cursor of ``then``."""
+        keep_on_loss: bool = False,
+    ) -> list[_wire.Results]:
+        """Send the pending statements, then ``statements`` (each a statement and its
+        parameters) and the commit if asked, in one pipeline (:mod:`._wire`): one round
+        trip, with the transaction's ``BEGIN`` if it starts here. Returns what each of
+        ``statements`` gave.
+        ``keep_on_loss``: if the connection is found gone, keep the pending statements
+        (nothing of them ran), for the caller to send them again on a new connection."""
         conn = self._open_connection()
         pending, self._pending = self._pending, []
-        cursor = None
+        begin = conn.info.transaction_status == TransactionStatus.IDLE
         try:
-            with self._store._translated(), conn.pipeline():
-                for statement, params in pending:
-                    conn.execute(statement, params)
-                if then is not None:
-                    cursor = conn.execute(then[0], then[1])
-                if commit:
-                    conn.commit()
+            with self._store._translated():
+                results = _wire.run(conn, [*pending, *statements], begin=begin, commit=commit)
         except psycopg.errors.DivisionByZero:
             # A checked write found its row or history other than this transaction held
             # them (only a database whose history and rows disagree does that), or the
@@ -391,12 +404,18 @@ class PostgresUnitOfWork:
                 "row just put back); the transaction was rolled back"
             )
             raise self._refused from None
+        except StoreUnavailableError:
+            if keep_on_loss and conn.broken:
+                self._pending = pending
+            else:
+                self._ended()
+            raise
         except BaseException:
             self._ended()
             raise
         if commit:
             self._ended()
-        return cursor
+        return results[len(pending) :]
 
     def lock_rep(self, rep_id: str) -> None:
         """Serialise the decisions about ``rep_id`` until this unit of work ends: a second
@@ -439,35 +458,31 @@ class PostgresUnitOfWork:
             raise self._refused
         return self._conn
 
-    def _execute(
-        self,
-        query: LiteralString | bytes | sql.SQL | sql.Composed,
-        params: Sequence[Any] | dict[str, Any] = (),
-    ) -> psycopg.Cursor[tuple[Any, ...]]:
+    def _execute(self, query: Query, params: Sequence[Any] | dict[str, Any] = ()) -> _wire.Results:
         """Run one statement in this unit of work's transaction (starting the next one after
-        a commit or rollback: psycopg begins one before the first statement)."""
+        a commit or rollback)."""
+        return self._execute_together([(query, params)])[0]
+
+    def _execute_together(self, statements: Sequence[tuple[Query, Any]]) -> list[_wire.Results]:
+        """Run ``statements`` one after the other, in one round trip: with the pending
+        statements before them and, when they start a transaction, its ``BEGIN``. Each
+        still takes its own snapshot (READ COMMITTED), after the one before it ended: a
+        count sent after a lock is taken after the lock is granted."""
         self.statements += 1
-        if self._pending:
-            # The pending statements and this one in one round trip.
-            cursor = self._flush(then=(query, params))
-            assert cursor is not None
-            return cursor
         conn = self._open_connection()
         fresh = conn.info.transaction_status == TransactionStatus.IDLE
         try:
-            with self._store._translated():
-                return conn.execute(query, params)
+            return self._flush(statements, keep_on_loss=fresh)
         except StoreUnavailableError:
             if not (fresh and conn.broken):
                 raise
         # The connection the server dropped while it was idle in the pool (a restart, an
-        # idle timeout), found by the first statement of a transaction, before anything was
-        # written: run it on a new connection. Checking every connection at checkout instead
-        # would cost a round trip per unit of work.
+        # idle timeout), found by the first statements of a transaction, before anything
+        # was written: run them on a new connection. Checking every connection at checkout
+        # instead would cost a round trip per unit of work.
         self._store._check_in(conn)
-        self._conn = conn = self._store._check_out()
-        with self._store._translated():
-            return conn.execute(query, params)
+        self._conn = self._store._check_out()
+        return self._flush(statements)
 
 
 __all__ = ["PostgresStore", "PostgresUnitOfWork"]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Collection, Iterator, Sequence
+from datetime import datetime
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
 
@@ -99,6 +100,8 @@ class SqliteUnitOfWork:
         reps: Collection[str] = (),
         to_change: bool = False,
         lock_reps: Collection[str] = (),
+        holdings_of: Collection[str] = (),
+        claims_of: Collection[tuple[str, datetime]] = (),
     ) -> None:
         """Read one customer, its pool, one rep and the small settings in one statement,
         to serve the reads that follow (see :mod:`.ahead`); any other request is left to

@@ -41,6 +41,9 @@ A store still being written runs only the contracts of what it already implement
                                 the sweeps do once the candidate is applied
 :class:`HoldingsConformance`    a rep's counts for the caps: equal to counting what ``find``
                                 finds, after updates, removals and rollbacks
+:class:`ReadAheadConformance`   a rep's counts read ahead: what a read gives, the unit of
+                                work's own writes counted, and after a rep's lock, what
+                                its holder committed
 =============================  ==========================================================
 
 A store whose units of work run side by side (a server database) puts
@@ -70,6 +73,7 @@ from poolkit.testing.conformance.figures import FiguresConformance
 from poolkit.testing.conformance.holdings import HoldingsConformance
 from poolkit.testing.conformance.pages import PageConformance
 from poolkit.testing.conformance.pool_lock import PoolLockConformance
+from poolkit.testing.conformance.read_ahead import ReadAheadConformance
 from poolkit.testing.conformance.reviews import ReviewConformance
 from poolkit.testing.conformance.service import ServiceConformance
 from poolkit.testing.conformance.team import TeamConformance
@@ -90,6 +94,7 @@ class StoreConformance(
     WhatIfConformance,
     PoolLockConformance,
     HoldingsConformance,
+    ReadAheadConformance,
     ExternalIdConformance,
     CreatedConformance,
 ):
@@ -108,6 +113,7 @@ __all__ = [
     "HoldingsConformance",
     "PageConformance",
     "PoolLockConformance",
+    "ReadAheadConformance",
     "ReviewConformance",
     "ServiceConformance",
     "StoreConformance",
