@@ -226,3 +226,43 @@ def test_an_item_that_is_no_row_is_named_by_its_position_among_handed_on_rows() 
     report = service.import_customers("admin", items, batch_size=2, on_row=lambda r: None)  # type: ignore[arg-type]
     assert [(r.row, r.outcome) for r in report.rows] == [(4, Outcome.INVALID)]
     assert report.rows[0].message.startswith("rows: item 4 is not an ImportRow")
+
+
+@pytest.mark.parametrize("make", STORES)
+def test_a_row_the_store_refuses_as_it_writes_leaves_no_history(make: MakeStore) -> None:
+    for store in make():
+        a_refused_row_leaves_no_history(store)
+
+
+def a_refused_row_leaves_no_history(store: Store) -> None:
+    """Written row by row (into a private pool), a row whose external id another import
+    stored after this batch's look-up is refused by the store's write itself: nothing of
+    it may stay in the batch that commits, not even its created event."""
+    clock = ManualClock(START)
+    stored_book(store, clock)  # x-2 is stored, as b0002
+    made: list[str] = []
+    new_id = counter("n")
+
+    def recorded() -> str:
+        made.append(new_id())
+        return made[-1]
+
+    service = PoolService(store, POLICY, clock, new_id=recorded)
+    customers = type(store.unit_of_work().customers)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(customers, "with_external_ids", lambda self, ids: {})
+        report = service.import_customers(
+            "admin",
+            [
+                ImportRow(row=2, name="Firm Works", external_id="x-1"),
+                ImportRow(row=3, name="Acme Beta", external_id="x-2"),
+            ],
+            public=False,
+        )
+    assert [r.outcome for r in report.rows] == [Outcome.CREATED, Outcome.ALREADY_IMPORTED]
+    check_stored(store, report, 2)
+    with store.unit_of_work() as uow:
+        for customer_id in made:
+            customer = uow.customers.get(customer_id)
+            history = uow.events.history(customer_id)
+            assert (customer is None and history == []) or replay(history) == customer

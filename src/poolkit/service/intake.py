@@ -183,8 +183,11 @@ class IntakeJobs(ServiceCore):
             self._check_collision(work, event.keys, actor=actor, holders=holders)
             if event.owner_id is not None:
                 self._check_cap(work, actor)
-            uow.events.append(event)
+            # The row first: the store's own checks of it (an id or an external id, a key
+            # stored since the look-ups) refuse it before anything is written, where an
+            # event written first would stay behind in an import's batch that goes on.
             uow.customers.add(customer, schedule)
+            uow.events.append(event)
         if names is not None:
             names.added(customer)
         similar = _reviews.file_reviews(uow, work.policy, customer, work.at, names)
