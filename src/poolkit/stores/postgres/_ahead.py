@@ -34,6 +34,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, LiteralString
 
 from poolkit.model.holdings import Holdings
+from poolkit.stores.sql.ahead import ServedRows
 
 if TYPE_CHECKING:
     from poolkit.stores.postgres._store import PostgresUnitOfWork
@@ -80,13 +81,8 @@ COUNTS_SQL: dict[tuple[bool, bool], LiteralString] = {
 }
 
 
-class ReadAhead:
-    """The rows read ahead, by kind and id (``None``: read, and not there), and the
-    statement count they are good for."""
-
-    def __init__(self) -> None:
-        self._rows: dict[tuple[int, str], Any] = {}
-        self._at = -1
+class ReadAhead(ServedRows):
+    """The rows read ahead (see :class:`~poolkit.stores.sql.ahead.ServedRows`)."""
 
     def read(
         self,
@@ -121,42 +117,27 @@ class ReadAhead:
             statements.append((COUNTS_SQL[kind], {"rep": rep, "since": since.get(rep)}))
         cursors = uow._execute_together(statements)
         found = cursors[0].fetchall()
-        self._at = uow.statements
-        self._rows = {(CUSTOMER, c): None for c in customers}
-        self._rows.update(((REP, r), None) for r in reps)
+        rows: dict[tuple[int, str], Any] = {(CUSTOMER, c): None for c in customers}
+        rows.update(((REP, r), None) for r in reps)
         for what, key, body, _ in found:
             if what != SETTING:
-                self._rows[what, key] = body
+                rows[what, key] = body
         for rep, cursor in zip(counted, cursors[1:], strict=True):
             row = cursor.fetchone()
             assert row is not None  # an aggregate, or a SELECT without FROM: one row
             if rep in holdings_of:
-                self._rows[HOLDINGS, rep] = Holdings(*(int(count) for count in row[:4]))
+                rows[HOLDINGS, rep] = Holdings(*(int(count) for count in row[:4]))
             if rep in since:
-                self._rows[CLAIMS, rep] = (since[rep], row[4])
+                rows[CLAIMS, rep] = (since[rep], row[4])
+        self.fill(rows, uow.statements)
         return found
-
-    def served(self, uow: PostgresUnitOfWork, what: int, key: str) -> tuple[bool, Any]:
-        """``(True, body)`` for a row read ahead and not yet served, if no statement ran
-        (or was deferred) since; otherwise ``(False, None)``: the caller reads it itself."""
-        if self._at != uow.statements or (what, key) not in self._rows:
-            return False, None
-        return True, self._rows.pop((what, key))
 
     def claims(
         self, uow: PostgresUnitOfWork, rep_id: str, since: datetime
     ) -> list[datetime] | None:
         """The claims of ``rep_id`` since ``since`` read ahead, served like a row (once);
         ``None`` if they were not read ahead, or since another instant."""
-        served, value = self.served(uow, CLAIMS, rep_id)
+        served, value = self.served(uow.statements, CLAIMS, rep_id)
         if not served or value[0] != since:
             return None
         return list(value[1])
-
-    def keep(self, what: int, key: str, value: Any) -> None:
-        """Serve ``value`` for the row instead of its body (a customer decoded once)."""
-        self._rows[what, key] = value
-
-    def forget(self) -> None:
-        self._rows.clear()
-        self._at = -1

@@ -424,7 +424,7 @@ class Customers:
         self._held = HeldWrites(uow)
 
     def get(self, customer_id: str) -> Customer | None:
-        served, ahead = self._uow.ahead.served(self._uow, CUSTOMER, customer_id)
+        served, ahead = self._uow.ahead.served(self._uow.statements, CUSTOMER, customer_id)
         if served:
             return cast("Customer | None", ahead)
         found = self._uow._execute(
@@ -685,7 +685,7 @@ class Customers:
         return 0 if found is None else int(found[0])
 
     def holdings(self, rep_id: str) -> Holdings:
-        served, holdings = self._uow.ahead.served(self._uow, HOLDINGS, rep_id)
+        served, holdings = self._uow.ahead.served(self._uow.statements, HOLDINGS, rep_id)
         if served:
             return cast(Holdings, holdings)
         found = self._uow._execute(HOLDINGS_SQL, (rep_id,)).fetchone()

@@ -43,7 +43,7 @@ class TeamDocuments(Generic[_Member]):
         self._ahead = REP if table == "reps" else POOL
 
     def get(self, item_id: str) -> _Member | None:
-        served, body = self._uow.ahead.served(self._uow, self._ahead, item_id)
+        served, body = self._uow.ahead.served(self._uow.statements, self._ahead, item_id)
         if served:
             return None if body is None else decode(self._kind, body)
         found = self._uow._execute(self._get, (item_id,)).fetchone()

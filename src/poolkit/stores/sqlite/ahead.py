@@ -21,6 +21,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from poolkit.stores.sql.ahead import ServedRows
+
 # What each row of the statement is: the first column.
 SETTING, REP, CUSTOMER, POOL = 0, 1, 2, 3
 
@@ -36,36 +38,24 @@ UNION ALL SELECT {SETTING}, key, value FROM settings WHERE length(value) <= {_SM
 settings."""
 
 
-class ReadAhead:
-    """The rows read ahead, by kind and id (``None``: read, and not there), and the
-    statement count they are good for."""
+class ReadAhead(ServedRows):
+    """The rows read ahead (see :class:`~poolkit.stores.sql.ahead.ServedRows`)."""
 
-    def __init__(self) -> None:
-        self._rows: dict[tuple[int, str], Any] = {}
-        self._at = -1
-
-    def keep(
+    def took(
         self,
         rows: Iterable[tuple[int, str, Any]],
         customer_id: str | None,
         rep_id: str | None,
         statements: int,
     ) -> None:
-        """Keep the rows the statement read for ``customer_id`` and ``rep_id`` (each
-        served as missing if the statement did not find it), good while the unit of work
-        has run ``statements`` statements."""
-        self._rows = {}
+        """Serve the rows :data:`READ_AHEAD_SQL` read for ``customer_id`` and ``rep_id``
+        (each served as missing if it found none), while the unit of work has run
+        ``statements`` statements."""
+        found: dict[tuple[int, str], Any] = {}
         if customer_id is not None:
-            self._rows[CUSTOMER, customer_id] = None
+            found[CUSTOMER, customer_id] = None
         if rep_id is not None:
-            self._rows[REP, rep_id] = None
+            found[REP, rep_id] = None
         for what, key, body in rows:
-            self._rows[what, key] = body
-        self._at = statements
-
-    def served(self, statements: int, what: int, key: str) -> tuple[bool, Any]:
-        """``(True, body)`` for a row read ahead and not yet served, if no statement ran
-        since; otherwise ``(False, None)``: the caller reads it itself."""
-        if self._at != statements or (what, key) not in self._rows:
-            return False, None
-        return True, self._rows.pop((what, key))
+            found[what, key] = body
+        self.fill(found, statements)

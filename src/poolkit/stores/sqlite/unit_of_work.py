@@ -112,7 +112,7 @@ class SqliteUnitOfWork:
         customer_id = next(iter(customers), None)
         rep_id = next(iter(wanted_reps), None)
         rows = self._rows(READ_AHEAD_SQL, (customer_id, rep_id))
-        self.ahead.keep(rows, customer_id, rep_id, self.statements)
+        self.ahead.took(rows, customer_id, rep_id, self.statements)
 
     def commit(self) -> None:
         conn = self._open_connection()
