@@ -117,8 +117,17 @@ def run(script: str, *args: str) -> str:
         ),
         (
             "bench_review.py",
-            ("--numbered", "200", "--random", "400", "--examples", "2"),
-            ["numbered   before", "numbered   after", "random     before", "random     after"],
+            ("--numbered", "200", "--random", "400", "--examples", "2", "--large", "1000"),
+            [
+                "last 1,000 of 1,000 every key",
+                "last 1,000 of 1,000 after",
+                "numbered   before",
+                "numbered   every key",
+                "numbered   after",
+                "random     before",
+                "random     every key",
+                "random     after",
+            ],
         ),
     ],
 )

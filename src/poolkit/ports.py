@@ -208,6 +208,13 @@ class CustomerRepository(Protocol):
         blocks. What a caller that remembers the lists (an import batch) needs, without
         working out again which block each name came from, nor normalising each name."""
 
+    def common_blocks(self, blocks: frozenset[str], per_block: int) -> frozenset[str]:
+        """Those of ``blocks`` that more than ``per_block`` customers' names have among
+        their blocking keys (as :meth:`similar_names` counts them): too common to tell
+        names apart, so a look-alike lookup reads the others
+        (:func:`poolkit.identity.lookalike.telling_blocks`). An indexed lookup, one seek
+        per block: its cost follows the blocks asked for, not the customers stored."""
+
     def due(self, at: datetime, limit: int) -> list[Customer]:
         """Up to ``limit`` customers whose schedule has a drop or warning at or before ``at``,
         earliest first. Reads only what is due, not every customer stored."""

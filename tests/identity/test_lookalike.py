@@ -95,7 +95,7 @@ def test_the_index_reads_at_most_per_block_customers_per_key() -> None:
 
 def test_the_numbered_book_files_nothing_where_it_filed_thousands() -> None:
     names = numbered_names(1_500).names
-    before = review_list(names, filtered=False, limit=None)
+    before = review_list(names, filtered=False, limit=None, skip_common=False)
     after = review_list(names)
     assert len(before) > 40_000  # every name against the first ~50 it shares keys with
     assert after == []
@@ -104,7 +104,11 @@ def test_the_numbered_book_files_nothing_where_it_filed_thousands() -> None:
 @pytest.fixture(scope="module")
 def book_and_lists() -> tuple[Book, list[Filed], list[Filed]]:
     book = realistic_names(6_000, seed=7)
-    return book, review_list(book.names, filtered=False, limit=None), review_list(book.names)
+    return (
+        book,
+        review_list(book.names, filtered=False, limit=None, skip_common=False),
+        review_list(book.names),
+    )
 
 
 def test_the_realistic_book_files_the_near_duplicates_and_little_else(

@@ -5,7 +5,12 @@ Pure functions, no I/O. Stores compare normalised keys to detect collisions (撞
 """
 
 from poolkit.identity.keys import normalise_keys
-from poolkit.identity.lookalike import MAX_PER_CUSTOMER, may_be_same, review_matches
+from poolkit.identity.lookalike import (
+    MAX_PER_CUSTOMER,
+    may_be_same,
+    review_matches,
+    telling_blocks,
+)
 from poolkit.identity.masking import mask_value, masked
 from poolkit.identity.normalise import (
     KEY_KINDS,
@@ -36,4 +41,5 @@ __all__ = [
     "normalise_phone",
     "normalise_uscc",
     "review_matches",
+    "telling_blocks",
 ]

@@ -8,7 +8,7 @@ from datetime import datetime
 
 import attrs
 
-from poolkit.identity.lookalike import normalised_matches, review_matches
+from poolkit.identity.lookalike import normalised_matches, review_matches, telling_blocks
 from poolkit.identity.similarity import name_blocks, normalised_name
 from poolkit.model.customer import Customer
 from poolkit.model.review import ReviewItem, ReviewStatus, SimilarMatch
@@ -26,51 +26,82 @@ def resolved(item: ReviewItem, status: ReviewStatus, by: str | None, at: datetim
 
 
 class NameBlocks:
-    """The store's name-block lists (each block's first ``per_block`` customers by id, what
-    :meth:`~poolkit.ports.CustomerRepository.similar_names` reads), remembered for one unit
-    of work that writes nothing but the customers it tells of (:meth:`added`): an import's
-    batch. Common blocks (``b:科技``) come back row after row; read once a batch, the
-    look-alike lookup of an import costs what its rare blocks cost.
+    """The store's name-block lists, as a look-alike lookup reads them
+    (:func:`~poolkit.identity.lookalike.telling_blocks`: every customer of a name's
+    uncommon blocks, or each block's first ``per_block`` by id when all are common),
+    remembered for one unit of work that writes nothing but the customers it tells of
+    (:meth:`added`): an import's batch. Blocks come back row after row; read once a batch,
+    the lookup of an import costs what the batch's blocks cost.
 
-    The lists are exactly what the store would answer at each point of the unit of work:
-    each is read once (:meth:`~poolkit.ports.CustomerRepository.names_by_block`, the store's
-    own lists with the names' stored normal forms, so no stored name is cut into blocks or
-    normalised again here), and each added customer is put in its place in the lists of its
-    blocks."""
+    The lists are exactly what the store would answer at each point of the unit of work.
+    :meth:`prepare` asks the store, before any customer is added, which of the batch's
+    blocks are common (:meth:`~poolkit.ports.CustomerRepository.common_blocks`) and reads
+    the lists the rows will read (:meth:`~poolkit.ports.CustomerRepository.names_by_block`,
+    with the names' stored normal forms, so no stored name is cut into blocks or
+    normalised again here). Each added customer is put in its place in the lists of its
+    blocks, and an uncommon block whose list grows past ``per_block`` becomes common. A
+    common block's list that only a later row needs is read then, and the customers added
+    since are merged in: the store may not hold them yet (the batch writes them at its
+    end)."""
 
     def __init__(self, uow: UnitOfWork, per_block: int) -> None:
         self._uow = uow
         self._per_block = per_block
-        # Each block's customer ids, by id; each listed customer's name and normal form
-        # (as stored, or worked out once for a customer added in this unit of work).
+        # Whether each prepared block is common; the lists read, each block's first
+        # ``per_block`` customer ids by id (the whole list of an uncommon block); each
+        # listed customer's name and normal form (as stored, or worked out once for a
+        # customer added in this unit of work).
+        self._common: dict[str, bool] = {}
         self._lists: dict[str, list[str]] = {}
         self._names: dict[str, str] = {}
         self._normals: dict[str, str] = {}
+        # The customers added, by block, for the lists of common blocks read later.
+        self._added: dict[str, list[str]] = {}
+        self._adding = False
 
-    def read(self, blocks: frozenset[str]) -> None:
-        """Read the lists of those of ``blocks`` not read yet, in one lookup: an import
-        batch asks for all its rows' blocks at once."""
+    def prepare(self, names: Iterable[frozenset[str]]) -> None:
+        """Learn which of the blocks of ``names`` (each a name's blocks) are common, and read
+        the lists those names will read, in one lookup each: an import batch asks for all
+        its rows at once, before it adds any."""
+        if self._adding:  # the store's counts would miss the customers not written yet
+            raise RuntimeError("NameBlocks.prepare after a customer was added")
+        rows = list(names)
+        every = frozenset().union(*rows)
+        unknown = frozenset(block for block in every if block not in self._common)
+        if unknown:
+            common = self._uow.customers.common_blocks(unknown, self._per_block)
+            for block in unknown:
+                self._common[block] = block in common
+        self._read(frozenset().union(*(self._telling(blocks) for blocks in rows)))
+
+    def _telling(self, blocks: frozenset[str]) -> frozenset[str]:
+        flags = self._common
+        return telling_blocks(blocks, (block for block in blocks if flags[block]))
+
+    def _read(self, blocks: frozenset[str]) -> None:
         lists = self._lists
         missing = frozenset(block for block in blocks if block not in lists)
         if not missing:
             return
-        names, normals = self._names, self._normals
+        names, normals, added = self._names, self._normals, self._added
         for block, found in self._uow.customers.names_by_block(missing, self._per_block).items():
-            lists[block] = [customer_id for customer_id, _, _ in found]
+            listed = [customer_id for customer_id, _, _ in found]
             for customer_id, name, normal in found:
                 names[customer_id] = name
                 normals[customer_id] = normal
+            if block in added:  # added here since prepare: written already, or not yet
+                listed = sorted(set(listed).union(added[block]))[: self._per_block]
+            lists[block] = listed
 
     def candidate_ids(self, blocks: frozenset[str]) -> set[str]:
-        """The ids of what ``similar_names(blocks, per_block)`` answers now."""
-        self.read(blocks)
+        """The ids of the candidates a lookup of a name with ``blocks`` reads now."""
+        unknown = [block for block in blocks if block not in self._common]
+        if unknown:
+            raise KeyError(f"blocks not prepared: {sorted(unknown)}")
+        telling = self._telling(blocks)
+        self._read(telling)
         lists = self._lists
-        return set().union(*(lists[block] for block in blocks))
-
-    def candidates(self, blocks: frozenset[str]) -> list[tuple[str, str]]:
-        """What ``similar_names(blocks, per_block)`` answers now: ``(id, name)`` by id."""
-        names = self._names
-        return [(cid, names[cid]) for cid in sorted(self.candidate_ids(blocks))]
+        return set().union(*(lists[block] for block in telling))
 
     def name_of(self, customer_id: str) -> tuple[str, str]:
         """A listed customer's name and its normal form."""
@@ -82,13 +113,20 @@ class NameBlocks:
 
     def added(self, customer: Customer) -> None:
         """``customer`` was just added in this unit of work."""
+        self._adding = True
         self._names[customer.id] = customer.name
         self._normals[customer.id] = normalised_name(customer.name)
+        per_block, common = self._per_block, self._common
         for block in name_blocks(customer.name):
             known = self._lists.get(block)
-            if known is not None:
-                bisect.insort(known, customer.id)
-                del known[self._per_block :]
+            if known is None:
+                self._added.setdefault(block, []).append(customer.id)
+                continue
+            bisect.insort(known, customer.id)
+            if len(known) > per_block:
+                # An uncommon block's list was whole: past per_block, it is common now.
+                common[block] = True
+                del known[per_block:]
 
 
 def similar_in(
@@ -108,7 +146,8 @@ def similar_in(
     if not blocks:
         return ()
     if names is None:
-        found = uow.customers.similar_names(blocks, settings.per_block)
+        common = uow.customers.common_blocks(blocks, settings.per_block)
+        found = uow.customers.similar_names(telling_blocks(blocks, common), settings.per_block)
         matches = review_matches(
             normalised_name(name),
             (pair for pair in found if pair[0] != exclude),

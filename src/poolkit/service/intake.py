@@ -315,7 +315,7 @@ class IntakeJobs(ServiceCore):
             for key in other.keys & wanted:
                 holders.setdefault(key, []).append(other)
         if work.policy.similarity.enabled:
-            names.read(frozenset().union(*(name_blocks(row.name) for row in batch if _named(row))))
+            names.prepare(name_blocks(row.name) for row in batch if _named(row))
         results = state.results
         for row, normalised in zip(batch, keys, strict=True):
             if not isinstance(row, ImportRow):  # reported like any malformed row

@@ -354,6 +354,10 @@ class _Customers:
         found = {cid for block in blocks for cid in data.by_block.get(block, ())[:per_block]}
         return [(cid, data.customers[cid].name) for cid in sorted(found)]
 
+    def common_blocks(self, blocks: frozenset[str], per_block: int) -> frozenset[str]:
+        lists = self._uow.data.by_block
+        return frozenset(block for block in blocks if len(lists.get(block, ())) > per_block)
+
     def names_by_block(
         self, blocks: frozenset[str], per_block: int
     ) -> dict[str, list[tuple[str, str, str]]]:

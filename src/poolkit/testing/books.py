@@ -137,12 +137,14 @@ def review_list(
     per_block: int = 50,
     limit: int | None = MAX_PER_CUSTOMER,
     filtered: bool = True,
+    skip_common: bool = True,
 ) -> list[Filed]:
     """The review items importing ``names`` in order into an empty store files: each name
-    against those before it, through the blocking keys (``per_block`` per key, as the
-    stores read them). ``filtered`` False and ``limit`` None: the score alone, as filing
-    worked before :mod:`poolkit.identity.lookalike`."""
-    index = LookalikeIndex(per_block)
+    against those before it, through the blocking keys, as the stores read them
+    (:class:`~poolkit.identity.lookalike.LookalikeIndex`). ``filtered`` False, ``limit``
+    None and ``skip_common`` False: the score alone against each key's first ``per_block``,
+    as filing worked before :mod:`poolkit.identity.lookalike`."""
+    index = LookalikeIndex(per_block, skip_common=skip_common)
     normalised: dict[str, str] = {}
     filed: list[Filed] = []
     for number, name in enumerate(names):

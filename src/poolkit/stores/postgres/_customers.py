@@ -370,6 +370,12 @@ CROSS JOIN LATERAL (
 ) AS b
 LEFT JOIN customer_normal_names AS n ON n.customer_id = b.customer_id
 ORDER BY wanted.block, b.customer_id"""
+# Those blocks with a customer past the first ``per_block``: one index seek each.
+COMMON_BLOCKS_SQL: LiteralString = """SELECT wanted.block FROM unnest(%s::text[]) AS wanted(block)
+WHERE EXISTS (
+    SELECT FROM customer_name_blocks WHERE block = wanted.block
+    ORDER BY customer_id LIMIT 1 OFFSET %s
+)"""
 # A rep's holdings, from the customers_holdings index (owner, dealt, locked) alone.
 HOLDINGS_SQL: LiteralString = (
     "SELECT count(*), count(*) FILTER (WHERE dealt), count(*) FILTER (WHERE locked), "
@@ -629,6 +635,12 @@ class Customers:
             return []
         rows = self._uow._execute(SIMILAR_NAMES_SQL, (sorted(blocks), per_block))
         return [(str(customer_id), str(name)) for customer_id, name in rows]
+
+    def common_blocks(self, blocks: frozenset[str], per_block: int) -> frozenset[str]:
+        if not blocks:
+            return frozenset()
+        rows = self._uow._execute(COMMON_BLOCKS_SQL, (sorted(blocks), max(per_block, 0)))
+        return frozenset(str(block) for (block,) in rows)
 
     def names_by_block(
         self, blocks: frozenset[str], per_block: int

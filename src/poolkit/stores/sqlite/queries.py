@@ -49,6 +49,14 @@ JOIN customer_name_blocks AS b
         WHERE last.block = wanted.value
         ORDER BY last.customer_id LIMIT 1 OFFSET ?
      ), x'')"""
+# Those blocks that have a customer past the first ``per_block``: one seek each, the same
+# range of the index as the lists above, only its end.
+COMMON_BLOCKS_SQL = """SELECT wanted.value FROM json_each(?) AS wanted
+WHERE EXISTS (
+    SELECT 1 FROM customer_name_blocks AS b
+    WHERE b.block = wanted.value
+    ORDER BY b.customer_id LIMIT 1 OFFSET ?
+)"""
 NORMAL_NAMES_SQL = """SELECT n.customer_id, n.name, n.normal
 FROM json_each(?) AS wanted
 JOIN customer_normal_names AS n ON n.customer_id = wanted.value"""

@@ -47,6 +47,7 @@ from poolkit.stores.sqlite.ahead import CUSTOMER, POOL, REP, SETTING
 from poolkit.stores.sqlite.migrations import PAGE_SORT_COLUMNS
 from poolkit.stores.sqlite.queries import (
     APPEND_EVENT_SQL,
+    COMMON_BLOCKS_SQL,
     DELETE_EXTERNAL_ID_SQL,
     DUE_SQL,
     EXTERNAL_ID_SQL,
@@ -251,6 +252,12 @@ class Customers:
                 raise DamagedRecordError("customer", customer_id, "its stored name is unreadable")
             out.append((customer_id, name))
         return out
+
+    def common_blocks(self, blocks: frozenset[str], per_block: int) -> frozenset[str]:
+        if not blocks:
+            return frozenset()
+        rows = self._uow._rows(COMMON_BLOCKS_SQL, (json_list(blocks), max(per_block, 0)))
+        return frozenset(block for (block,) in rows)
 
     def names_by_block(
         self, blocks: frozenset[str], per_block: int

@@ -574,6 +574,33 @@ class CustomerConformance:
                 union = sorted({(cid, name) for found in lists.values() for cid, name, _ in found})
                 assert union == uow.customers.similar_names(blocks, 3)
 
+    def test_common_blocks_are_those_with_more_than_per_block_names(self, store: Store) -> None:
+        with store.unit_of_work() as uow:
+            for n in (3, 1, 2):
+                uow.customers.add(named(f"c{n}", f"Moumou n{n}"), NO_SCHEDULE)
+            common = uow.customers.common_blocks
+            blocks = frozenset({"w:moumou", "w:n1", "w:nobody"})
+            # Exactly at the bound: per_block names is not common, one more is.
+            assert common(blocks, 3) == frozenset()
+            assert common(blocks, 2) == {"w:moumou"}
+            assert common(blocks, 0) == {"w:moumou", "w:n1"}
+            assert common(frozenset(), 2) == frozenset()
+            uow.commit()
+        with store.unit_of_work() as uow:
+            # A unit of work counts its own writes: a rename and a removal leave a block...
+            renamed = named("c1", "Other Things", version=2)
+            uow.customers.update(renamed, NO_SCHEDULE, 1)
+            assert uow.customers.common_blocks(frozenset({"w:moumou"}), 2) == frozenset()
+            uow.customers.add(named("c4", "Moumou n4"), NO_SCHEDULE)
+            assert uow.customers.common_blocks(frozenset({"w:moumou"}), 2) == {"w:moumou"}
+            uow.customers.remove("c2", 1)
+            assert uow.customers.common_blocks(frozenset({"w:moumou"}), 2) == frozenset()
+            # ...and nothing of it stays when it is rolled back.
+        with store.unit_of_work() as uow:
+            assert uow.customers.common_blocks(frozenset({"w:moumou", "w:things"}), 2) == {
+                "w:moumou"
+            }
+
     def test_names_by_block_gives_the_normal_form_of_the_name_as_it_is_now(
         self, store: Store
     ) -> None:
