@@ -563,14 +563,67 @@ def test_holdings_read_the_covering_index_alone(path: Path) -> None:
         finally:
             conn.close()
     steps = " / ".join(step[-1] for step in plan)
-    assert "USING COVERING INDEX customers_holdings (owner_id=?)" in steps
+    # Since the holdings moved into the owner's entry-sort index, that index alone.
+    assert "USING COVERING INDEX customers_owner_by_entered (owner_id=?)" in steps
+
+
+def test_a_file_with_a_holdings_index_of_its_own_loses_it_and_counts_the_same(
+    path: Path,
+) -> None:
+    step = MIGRATIONS.index(migrations._holdings_in_the_owner_entry_index)
+    # A book, then its file put back as the schema before the step had it.
+    book = [
+        private("a1"),
+        private("a2", last_deal_at=T0),
+        private("a3", locked=True),
+        private("a4", locked=True, last_deal_at=T0),
+        private("b1", "bob", locked=True),
+        public("p1", last_deal_at=T0),
+    ]
+    with SqliteStore(path) as store:
+        with store.unit_of_work() as uow:
+            for customer in book:
+                uow.customers.add(customer, NO_SCHEDULE)
+            uow.commit()
+        old = sqlite3.connect(path, isolation_level=None)
+        old.execute("DROP INDEX customers_owner_by_entered")
+        old.execute(
+            "CREATE INDEX customers_owner_by_entered ON customers (owner_id, entered_at, id) "
+            "WHERE owner_id IS NOT NULL"
+        )
+        old.execute(
+            "CREATE INDEX customers_holdings ON customers (owner_id, dealt, locked) "
+            "WHERE owner_id IS NOT NULL"
+        )
+        old.execute(f"PRAGMA user_version = {step:d}")
+        old.close()
+    with SqliteStore(path) as store, store.unit_of_work() as uow:
+        indexes = dict(
+            uow._execute("SELECT name, sql FROM sqlite_master WHERE type = 'index'").fetchall()
+        )
+        assert "customers_holdings" not in indexes
+        assert "(owner_id, entered_at, id, dealt, locked)" in indexes["customers_owner_by_entered"]
+        assert uow.customers.holdings("alice") == Holdings(4, 2, 2, 1)
+        assert uow.customers.holdings("bob") == Holdings(1, 0, 1, 0)
+        assert uow.customers.holdings("nobody") == Holdings(0, 0, 0, 0)
+        # and the index follows the writes of the migrated file
+        uow.customers.update(private("a1", locked=True, version=2), NO_SCHEDULE, 1)
+        uow.customers.remove("a4", 1)
+        assert uow.customers.holdings("alice") == Holdings(3, 1, 2, 0)
+        uow.commit()
+    # The step run again (on a file it already ran on) changes nothing.
+    again = sqlite3.connect(path, isolation_level=None)
+    migrations._holdings_in_the_owner_entry_index(again)
+    again.close()
+    with SqliteStore(path) as store, store.unit_of_work() as uow:
+        assert uow.customers.holdings("alice") == Holdings(3, 1, 2, 0)
 
 
 @pytest.mark.parametrize(
     ("query", "index"),
     [
-        (CustomerQuery(owner_ids=frozenset({"li"})), "customers_holdings"),
-        (CustomerQuery(owner_ids=frozenset({"li", "wang"})), "customers_holdings"),
+        (CustomerQuery(owner_ids=frozenset({"li"})), "customers_owner_by_"),
+        (CustomerQuery(owner_ids=frozenset({"li", "wang"})), "customers_owner_by_"),
         (
             CustomerQuery(pool_ids=frozenset({"north"}), status=CustomerStatus.PUBLIC),
             "customers_pool_by_",
@@ -600,7 +653,8 @@ def test_a_book_by_owner_or_a_pool_by_status_is_read_through_an_index(
             plan = conn.execute("EXPLAIN QUERY PLAN " + select.sql, select.params).fetchall()
         finally:
             conn.close()
-    assert not {"customers_owner", "customers_pool_status", "customers_status"} & names
+    dropped = {"customers_owner", "customers_pool_status", "customers_status", "customers_holdings"}
+    assert not dropped & names
     steps = " / ".join(step[-1] for step in plan)
     assert f"SEARCH customers USING INDEX {index}" in steps, steps
     assert "SCAN customers" not in steps, steps

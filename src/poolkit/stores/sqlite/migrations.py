@@ -437,6 +437,23 @@ def _private_and_frozen_by_id(conn: sqlite3.Connection) -> None:
     )
 
 
+def _holdings_in_the_owner_entry_index(conn: sqlite3.Connection) -> None:
+    """What the caps count (``dealt``, ``locked``) moves into the owner's entry-sort index,
+    ``customers_owner_by_entered (owner_id, entered_at, id, dealt, locked)``, and
+    ``customers_holdings (owner_id, dealt, locked)`` goes: a rep's holdings are counted
+    from that index alone, as they were from their own. Every change of owner (a claim, an
+    assignment, a transfer, a drop) moved the customer in both; now it moves it in one,
+    a page less to write. A deal or a lock rewrites the entry index where it rewrote the
+    holdings one. (The two flags are 0 or 1: SQLite keeps such an integer in the record's
+    header alone, so the entries grow by two bytes.)"""
+    conn.execute("DROP INDEX IF EXISTS customers_holdings")
+    conn.execute("DROP INDEX IF EXISTS customers_owner_by_entered")
+    conn.execute(
+        "CREATE INDEX customers_owner_by_entered "
+        "ON customers (owner_id, entered_at, id, dealt, locked) WHERE owner_id IS NOT NULL"
+    )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     _v1_initial,
     _v2_tags_and_related_reps,
@@ -452,6 +469,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     _normal_names,
     _owned_and_unowned_indexes,
     _private_and_frozen_by_id,
+    _holdings_in_the_owner_entry_index,
 )
 """Schema steps in order; step ``n`` (1-based) brings a database from version ``n - 1`` to
 ``n``. Append a function to change the schema; never edit a step that has shipped."""

@@ -93,7 +93,8 @@ WHERE (customer_id = ?1 OR similar_id = ?1) AND (?2 IS NULL OR +status = ?2)
 ORDER BY created_at, id"""
 
 
-# A rep's holdings, read from the customers_holdings index alone (owner, dealt, locked).
+# A rep's holdings, read from the index customers_owner_by_entered alone (owner_id, entered_at,
+# id, dealt, locked).
 HOLDINGS_SQL = """SELECT count(*), coalesce(sum(dealt), 0), coalesce(sum(locked), 0),
     coalesce(sum(dealt AND locked), 0)
 FROM customers WHERE owner_id = ?"""
