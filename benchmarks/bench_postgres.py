@@ -24,9 +24,19 @@ Claims: ``--claimers`` 1, 4 and 8 processes, each a different rep claiming its o
 customers with ``PoolService.claim`` (one unit of work each: the policy's version, the rep,
 the customer and its pool read ahead in one statement, the customer locked; the rep locked
 and its holdings counted; the rep's claims of the window read; the event, the customer and
-the feed's position written with the COMMIT), a day apart on each rep's clock, against as
-many processes each running raw versioned single-row UPDATE transactions. A global lock
-would keep the claims per second flat as processes are added.
+the feed's position written with the COMMIT), a day apart on each rep's clock, against two
+raw floors from as many processes:
+
+- raw updates: versioned single-row UPDATE transactions (the UPDATE, then COMMIT);
+- raw claim writes: exactly the statements a poolkit claim sends (``CLAIM_TRIPS``: the
+  store's own SQL, so the same tables, locks, checks and the feed's tail lock), with their
+  parameters worked out beforehand, prepared and pipelined in the same two round trips,
+  and no poolkit code in the timed loop. Before anything is timed, one poolkit claim is
+  recorded and the run stops unless it sent exactly these statements and values.
+
+So poolkit/raw claim writes is poolkit's own cost (its Python, in the claiming process),
+and raw claim writes/raw updates what a claim must write and lock. A global lock would
+keep the claims per second flat as processes are added.
 
 Figures go to stdout; nothing is asserted. Compare the ratios, measured in the same run.
 """
