@@ -24,9 +24,19 @@ Claims: ``--claimers`` 1, 4 and 8 processes, each a different rep claiming its o
 customers with ``PoolService.claim`` (one unit of work each: the policy's version, the rep,
 the customer and its pool read ahead in one statement, the customer locked; the rep locked
 and its holdings counted; the rep's claims of the window read; the event, the customer and
-the feed's position written with the COMMIT), a day apart on each rep's clock, against as
-many processes each running raw versioned single-row UPDATE transactions. A global lock
-would keep the claims per second flat as processes are added.
+the feed's position written with the COMMIT), a day apart on each rep's clock, against two
+raw floors from as many processes:
+
+- raw updates: versioned single-row UPDATE transactions (the UPDATE, then COMMIT);
+- raw claim writes: exactly the statements a poolkit claim sends (``CLAIM_TRIPS``: the
+  store's own SQL, so the same tables, locks, checks and the feed's tail lock), with their
+  parameters worked out beforehand, prepared and pipelined in the same two round trips,
+  and no poolkit code in the timed loop. Before anything is timed, one poolkit claim is
+  recorded and the run stops unless it sent exactly these statements and values.
+
+So poolkit/raw claim writes is poolkit's own cost (its Python, in the claiming process),
+and raw claim writes/raw updates what a claim must write and lock. A global lock would
+keep the claims per second flat as processes are added.
 
 Figures go to stdout; nothing is asserted. Compare the ratios, measured in the same run.
 """
@@ -43,16 +53,24 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
 import psycopg
-from psycopg import sql
+from psycopg import errors as pg
+from psycopg import generators, pq, sql
+from psycopg.adapt import PyFormat, Transformer
 from psycopg.conninfo import conninfo_to_dict
+from psycopg.types.json import set_json_loads
 
 from poolkit import ManualClock, Policy, PoolService, Team
-from poolkit.model.events import Created
+from poolkit.model.events import Claimed, Created
 from poolkit.model.history import apply
 from poolkit.policy import rules
+from poolkit.ports import entered_at
 from poolkit.stores import _documents as documents
 from poolkit.stores._codec import encode
 from poolkit.stores.postgres import PostgresStore
+from poolkit.stores.postgres import _ahead as ahead
+from poolkit.stores.postgres import _customers as customers_sql
+from poolkit.stores.postgres import _records as records
+from poolkit.stores.postgres import _wire as wire
 
 START = datetime(2026, 1, 1, 9, 0, tzinfo=UTC)
 SWEEP_AT = START + timedelta(days=20)
@@ -471,6 +489,198 @@ def raw_claimer(
         release.wait()  # connected until the server's CPU time is read
 
 
+# The statements of a claim, as poolkit's PostgreSQL store sends them (for a public
+# customer whose pool lets the rep claim, with a cap and a claim limit, as POLICY sets):
+# its two round trips, each a list of (statement, its parameters by name).
+CLAIM_TRIPS: tuple[tuple[tuple[str, bytes | str], ...], ...] = (
+    (("read ahead", ahead.READ_TO_CHANGE_SQL), ("counts", ahead.COUNTS_SQL[True, True])),
+    (
+        ("event", records.CHECKED_CLAIM_SQL),
+        ("customer", customers_sql._update_sql((), True)),
+        ("feed", records.ASSIGN_POSITIONS_SQL),
+    ),
+)
+SETTINGS = ["policy.schedules", "policy.version"]
+
+
+def claim_params(rep: str, number: int, at: datetime) -> tuple[dict[str, Any], ...]:
+    """The parameters of the statements of CLAIM_TRIPS for ``rep`` claiming customer
+    ``number`` at ``at``: worked out with poolkit's own values (the customer as loaded, the
+    Claimed event applied to it, its schedule), before anything is timed."""
+    cid = f"c{number:07d}"
+    created = Created(
+        customer_id=cid,
+        seq=1,
+        at=START,
+        actor_id="admin",
+        name=f"Shop {number:07d}",
+        pool_id="main",
+        keys={"phone": f"+86138{number:08d}"},
+        grade="C",
+    )
+    claimed = Claimed(customer_id=cid, seq=2, at=at, actor_id=rep, rep_id=rep, pool_id="main")
+    before = apply(None, created)
+    assert before is not None
+    customer = apply(before, claimed)
+    assert customer is not None
+    schedule = rules.schedule(customer, POLICY)
+    return (
+        {
+            "customers": [cid],
+            "reps": [rep],
+            "lock_reps": [rep],
+            "settings": SETTINGS,
+        },
+        {"rep": rep, "since": rules.claim_window_start(at, POLICY)},
+        {
+            "customer_id": cid,
+            "seq": 2,
+            "kind": claimed.kind,
+            "at": at,
+            "body": documents.dumps(encode(claimed)),
+            "rep_id": rep,
+        },
+        {
+            "id": cid,
+            "expected": 1,
+            "status": customer.status.value,
+            "owner_id": customer.owner_id,
+            "pool_id": customer.pool_id,
+            "grade": customer.grade,
+            "public_since": customer.public_since,
+            "version": customer.version,
+            "drop_at": schedule.drop_at,
+            "warn_at": schedule.warn_at,
+            "next_at": schedule.next_at,
+            "name": customer.name,
+            "dealt": customer.last_deal_at is not None,
+            "locked": customer.locked,
+            "body": documents.dumps(encode(customer)),
+            "entered_at": entered_at(customer),
+        },
+        {"count": 1, "customer_ids": [cid], "seqs": [2]},
+    )
+
+
+def check_claim_trips(dsn: str) -> None:
+    """Claim customer 0 as claimer0 with poolkit, recording what its store sends, and
+    stop unless that is CLAIM_TRIPS with claim_params' values: the raw claim writes must be
+    the claim's own. (The book is reset before anything is timed.)"""
+    sent: list[tuple[bool, bool, list[tuple[Any, Any]]]] = []
+    run = wire.run
+
+    def recorded(conn: Any, statements: Any, *, begin: bool, commit: bool) -> Any:
+        sent.append((begin, commit, [(query, _sorted(params)) for query, params in statements]))
+        return run(conn, statements, begin=begin, commit=commit)
+
+    at = START + timedelta(hours=1)
+    with PostgresStore(dsn, schema=CLAIM_SCHEMA) as store:
+        service = PoolService(store, POLICY, ManualClock(at))
+        service.claim("claimer0", "c0000000")  # the statements of the first use
+        wire.run = recorded
+        try:
+            service.claim("claimer0", "c0000001")
+        finally:
+            wire.run = run
+    params = iter(claim_params("claimer0", 1, at))
+    expected = [
+        (first, last, [(query, next(params)) for _, query in trip])
+        for first, last, trip in ((True, False, CLAIM_TRIPS[0]), (False, True, CLAIM_TRIPS[1]))
+    ]
+    if sent != expected:
+        sys.exit(f"poolkit's claim no longer sends CLAIM_TRIPS (update them):\n{sent}")
+
+
+def _sorted(params: dict[str, Any]) -> dict[str, Any]:
+    # The store reads the settings it reads in this process, in the order of a set.
+    if "settings" in params:
+        return {**params, "settings": sorted(params["settings"])}
+    return dict(params)
+
+
+class _Prepared(NamedTuple):
+    name: bytes
+    names: tuple[str, ...]
+    """The parameters' names, in ``$n`` order."""
+    formats: tuple[PyFormat, ...]
+
+
+def raw_claim_writer(
+    dsn: str, index: int, processes: int, claims: int, go: Any, done: Any, release: Any
+) -> None:
+    """A claim's statements (CLAIM_TRIPS, the store's own SQL, so the same locks, checks
+    and the feed's tail lock) with their parameters worked out beforehand, sent as the
+    store sends them: prepared once, queued in libpq's pipeline mode, each round trip one
+    write and one Sync (BEGIN with the reads; the writes with the COMMIT)."""
+    rep = f"claimer{index}"
+    at = START + timedelta(hours=1)
+    planned = []
+    for number in range(index, processes * claims, processes):
+        planned.append(claim_params(rep, number, at))
+        at += timedelta(days=1)
+    with psycopg.connect(dsn) as conn:
+        set_json_loads(documents.loads, conn)
+        conn.execute(
+            sql.SQL("SET search_path TO {}; SET TimeZone TO 'UTC'").format(
+                sql.Identifier(CLAIM_SCHEMA)
+            )
+        )
+        conn.commit()
+        pgconn, tx = conn.pgconn, Transformer(conn)
+        trips: list[list[_Prepared]] = []
+        for trip, params in zip(CLAIM_TRIPS, (planned[0][:2], planned[0][2:]), strict=True):
+            prepared = []
+            for (label, query), values in zip(trip, params, strict=True):
+                statement = wire.converted(query, conn)
+                assert statement.names is not None
+                tx.dump_sequence([values[name] for name in statement.names], statement.formats)
+                name = f"raw_{label.replace(' ', '_')}".encode()
+                pgconn.prepare(name, statement.text, param_types=list(tx.types or ()))
+                prepared.append(_Prepared(name, statement.names, statement.formats))
+            trips.append(prepared)
+        go.wait()
+        cpu = cpu_s(os.getpid()) or time.process_time()
+        for params in planned:
+            _trip(conn, tx, trips[0], params[:2], begin=True, commit=False)
+            _trip(conn, tx, trips[1], params[2:], begin=False, commit=True)
+        done.put((len(planned), (cpu_s(os.getpid()) or time.process_time()) - cpu))
+        release.wait()  # connected until the server's CPU time is read
+
+
+def _trip(
+    conn: psycopg.Connection[Any],
+    tx: Transformer,
+    statements: list[_Prepared],
+    params: Iterable[dict[str, Any]],
+    *,
+    begin: bool,
+    commit: bool,
+) -> None:
+    """One round trip: BEGIN if ``begin``, the prepared ``statements``, COMMIT if ``commit``,
+    in one pipeline; every row read is loaded, and any error raised."""
+    pgconn = conn.pgconn
+    pgconn.enter_pipeline_mode()
+    if begin:
+        pgconn.send_query_params(b"BEGIN ISOLATION LEVEL READ COMMITTED", None)
+    for statement, values in zip(statements, params, strict=True):
+        dumped = tx.dump_sequence([values[name] for name in statement.names], statement.formats)
+        pgconn.send_query_prepared(statement.name, dumped, param_formats=list(tx.formats or ()))
+    if commit:
+        pgconn.send_query_params(b"COMMIT", None)
+    pgconn.pipeline_sync()
+    conn.wait(generators.send(pgconn))
+    for _ in range(len(statements) + begin + commit):
+        for result in conn.wait(generators.fetch_many(pgconn)):
+            if result.status == pq.ExecStatus.FATAL_ERROR:
+                raise pg.error_from_result(result, encoding=conn.info.encoding)
+            if result.status == pq.ExecStatus.TUPLES_OK and result.ntuples:
+                tx.set_pgresult(result)
+                tx.load_rows(0, result.ntuples, tuple)
+    synced = conn.wait(generators.fetch_many(pgconn))
+    assert synced and synced[-1].status == pq.ExecStatus.PIPELINE_SYNC
+    pgconn.exit_pipeline_mode()
+
+
 def cpu_s(pid: int) -> float | None:
     """The CPU time process ``pid`` used so far, all its threads, from the scheduler's own
     count in /proc (``schedstat``, in nanoseconds): exact where ``utime`` and ``stime`` are
@@ -556,19 +766,28 @@ def bench_claims(dsn: str, counts: list[int], claims: int) -> None:
     most = max(counts)
     print(f"Claims: {claims} per process, each process a different rep (PostgreSQL)")
     build_claim_book(dsn, most, claims)
+    check_claim_trips(dsn)
     print(
-        "  processes   poolkit claims/s   raw updates/s   ratio"
-        "   CPU us per claim: poolkit client+server   raw client+server"
+        "  processes   poolkit claims/s   raw updates/s   raw claim writes/s"
+        "   poolkit/update   poolkit/claim writes   claim writes/update"
+        "   CPU us per claim, client+server: poolkit   raw update   raw claim writes"
     )
     for processes in counts:
-        reset_claim_book(dsn)
-        ours = timed_claims(poolkit_claimer, dsn, processes, claims)
-        reset_claim_book(dsn)
-        raw = timed_claims(raw_claimer, dsn, processes, claims)
+        runs = []
+        for claimer in (poolkit_claimer, raw_claimer, raw_claim_writer):
+            reset_claim_book(dsn)
+            runs.append(timed_claims(claimer, dsn, processes, claims))
+        ours, raw, writes = runs
         print(
-            f"  {processes:9d}   {ours.per_s:16,.0f}   {raw.per_s:13,.0f}   "
-            f"{ours.per_s / raw.per_s:5.2f}   {_cpu(ours):>38}   {_cpu(raw):>17}"
+            f"  {processes:9d}   {ours.per_s:16,.0f}   {raw.per_s:13,.0f}   {writes.per_s:18,.0f}"
+            f"   {ours.per_s / raw.per_s:14.2f}   {ours.per_s / writes.per_s:20.2f}"
+            f"   {writes.per_s / raw.per_s:19.2f}   {_cpu(ours):>40}   {_cpu(raw):>10}"
+            f"   {_cpu(writes):>16}"
         )
+    print(
+        "  (raw claim writes: the statements a poolkit claim sends, the same SQL with the same "
+        "locks, in the same two round trips, without poolkit's Python)"
+    )
     print(
         f"  (this machine has {os.cpu_count()} cores: once the processes outnumber them, the "
         "rates are bounded by the CPU a claim costs, client and server together)"

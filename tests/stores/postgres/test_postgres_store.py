@@ -255,7 +255,8 @@ def test_the_postgres_benchmark_runs_at_a_tiny_size(pg_server: str) -> None:
         "Sweep: 60 due among 300 stored",
         "raw pipelined s",
         "Claims: 10 per process",
-        "poolkit claims/s   raw updates/s",
+        "poolkit claims/s   raw updates/s   raw claim writes/s",
+        "poolkit/update   poolkit/claim writes   claim writes/update",
     ):
         assert line in done.stdout, done.stdout
 
