@@ -2,6 +2,7 @@
 
 Run:  python benchmarks/bench_import.py                         (50,000 rows; empty, 1,000,000)
       python benchmarks/bench_import.py --rows 5000 --stored 20000   (quicker)
+      python benchmarks/bench_import.py --batch-size 5000     (the import's batch_size)
       python benchmarks/bench_import.py --keep /var/tmp/poolkit-bench
           (keeps the databases it builds there, named by schema version, and reuses them:
           the 1,000,000-customer one takes minutes to build; one of an older schema is
@@ -205,17 +206,21 @@ def copy(base: Path, path: Path) -> Path:
 
 
 def run_import_alone(
-    path: Path, csv_path: Path, limit: int | None = None
+    path: Path, csv_path: Path, limit: int | None = None, batch_size: int = 1000
 ) -> tuple[float, str, int]:
     """:func:`run_import` in a process of its own, and its peak resident set in bytes."""
     with multiprocessing.get_context("spawn").Pool(1) as pool:
-        result: tuple[float, str, int] = pool.apply(_import_measured, (path, csv_path, limit))
+        result: tuple[float, str, int] = pool.apply(
+            _import_measured, (path, csv_path, limit, batch_size)
+        )
     return result
 
 
-def _import_measured(path: Path, csv_path: Path, limit: int | None) -> tuple[float, str, int]:
+def _import_measured(
+    path: Path, csv_path: Path, limit: int | None, batch_size: int
+) -> tuple[float, str, int]:
     cpu = time.process_time()
-    elapsed, summary = run_import(path, csv_path, limit)
+    elapsed, summary = run_import(path, csv_path, limit, batch_size)
     used = time.process_time() - cpu
     # The process's CPU time beside the wall time: on a machine other work keeps busy, the
     # wall time is mostly waiting for a core.
@@ -223,7 +228,9 @@ def _import_measured(path: Path, csv_path: Path, limit: int | None) -> tuple[flo
     return elapsed, summary, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
-def run_import(path: Path, csv_path: Path, limit: int | None = None) -> tuple[float, str]:
+def run_import(
+    path: Path, csv_path: Path, limit: int | None = None, batch_size: int = 1000
+) -> tuple[float, str]:
     store = SqliteStore(path)
     service = PoolService(store, POLICY, ManualClock(START + timedelta(days=1)))
     found = read_file(csv_path)
@@ -233,7 +240,9 @@ def run_import(path: Path, csv_path: Path, limit: int | None = None) -> tuple[fl
     started = time.perf_counter()
     # As the CLI imports: each row's result handed on, the report keeping the rows that
     # need attention (look-alikes filed among them), so memory does not follow the file.
-    report = found.report(service.import_customers("admin", rows, on_row=lambda result: None))
+    report = found.report(
+        service.import_customers("admin", rows, batch_size=batch_size, on_row=lambda result: None)
+    )
     elapsed = time.perf_counter() - started
     store.close()
     return elapsed, f"{report.summary()}; {len(report.rows):,} rows kept in the report"
@@ -317,10 +326,10 @@ def floor(path: Path, csv_path: Path) -> tuple[float, int]:
     return elapsed, len(customers)
 
 
-def profile(path: Path, csv_path: Path, rows: int, top: int) -> str:
+def profile(path: Path, csv_path: Path, rows: int, top: int, batch_size: int) -> str:
     profiler = cProfile.Profile()
     profiler.enable()
-    run_import(path, csv_path, limit=rows)
+    run_import(path, csv_path, limit=rows, batch_size=batch_size)
     profiler.disable()
     out = io.StringIO()
     pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(top)
@@ -338,6 +347,9 @@ def main() -> None:
     parser.add_argument("--profile-rows", type=int, default=2_000)
     parser.add_argument("--top", type=int, default=15)
     parser.add_argument(
+        "--batch-size", type=int, default=1000, help="the import's batch_size (default 1000)"
+    )
+    parser.add_argument(
         "--keep", type=Path, help="keep the stored books in this folder, and reuse them"
     )
     args = parser.parse_args()
@@ -346,7 +358,7 @@ def main() -> None:
         books = args.keep if args.keep is not None else workdir
         books.mkdir(parents=True, exist_ok=True)
         csv_path, xlsx_path = write_book(workdir, book_rows(args.rows, args.stored))
-        print(f"Import of {args.rows:,} rows on SQLite (WAL)")
+        print(f"Import of {args.rows:,} rows on SQLite (WAL), in batches of {args.batch_size:,}")
         for label, path in (("csv", csv_path), ("xlsx", xlsx_path)):
             elapsed, count = time_reading(path)
             print(
@@ -368,14 +380,18 @@ def main() -> None:
                 built = build(books / "building.db", stored)
                 (books / "building.db").rename(base)
                 print(f"N = {stored:,} stored (built in {built:.1f} s)")
-            elapsed, summary, peak = run_import_alone(copy(base, workdir / "import.db"), csv_path)
+            elapsed, summary, peak = run_import_alone(
+                copy(base, workdir / "import.db"), csv_path, None, args.batch_size
+            )
             print(
                 f"  import_customers {elapsed:8.2f} s  ({elapsed / args.rows * 1e3:.2f} ms a row)"
                 f"  peak memory {peak / 1e6:,.0f} MB"
             )
             print(f"    {summary}")
             fifth = max(1, args.rows // 5)
-            _, _, small_peak = run_import_alone(copy(base, workdir / "import.db"), csv_path, fifth)
+            _, _, small_peak = run_import_alone(
+                copy(base, workdir / "import.db"), csv_path, fifth, args.batch_size
+            )
             print(f"    peak memory importing {fifth:,} rows: {small_peak / 1e6:,.0f} MB")
             raw, written = floor(copy(base, workdir / "floor.db"), csv_path)
             print(f"  floor            {raw:8.2f} s  (executemany of {written:,} customers)")
@@ -391,7 +407,11 @@ def main() -> None:
         print(
             f"profile of the import of {rows:,} rows into {results[-1][0]:,} stored, by own time:"
         )
-        print(profile(copy(last_base, workdir / "profile.db"), csv_path, rows, args.top))
+        print(
+            profile(
+                copy(last_base, workdir / "profile.db"), csv_path, rows, args.top, args.batch_size
+            )
+        )
 
 
 if __name__ == "__main__":

@@ -44,8 +44,12 @@ def run(script: str, *args: str) -> str:
         ),
         (
             "bench_import.py",
-            ("--rows", "120", "--stored", "300", "--profile-rows", "30", "--top", "5"),
+            (
+                *("--rows", "120", "--stored", "300", "--profile-rows", "30", "--top", "5"),
+                *("--batch-size", "50"),
+            ),
             [
+                "rows on SQLite (WAL), in batches of 50",
                 "read csv",
                 "read xlsx",
                 "import_customers",

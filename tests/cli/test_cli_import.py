@@ -228,6 +228,29 @@ def test_progress_says_nothing_for_a_short_run() -> None:
     assert stream.getvalue() == ""
 
 
+def test_the_batch_size_sets_how_many_rows_are_committed_together(
+    db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    book = tmp_path / "book.csv"
+    book.write_text("name\n" + "".join(f"Firm {n} Ltd\n" for n in range(50)), "utf-8")
+    monkeypatch.setattr(_progress, "QUIET_SECONDS", 0.0)
+    monkeypatch.setattr(_progress, "LOG_EVERY", 0.0)
+    code, out, err = poolkit(db, "import", book, "--as", "admin", "--batch-size", "20")
+    assert code == 0 and out.splitlines()[-1].startswith("50 rows: 50 created")
+    # A progress line at each commit (after 20, 40 and 50 rows), then the last one.
+    assert [line.split(" rows in ")[0] for line in err.splitlines()] == [
+        "imported 20",
+        "imported 40",
+        "imported 50",
+        "imported 50",
+    ]
+    before = stored(db)
+    for bad in ("0", "-5"):
+        code, _, err = poolkit(db, "import", book, "--as", "admin", "--batch-size", bad)
+        assert code != 0 and "batch_size" in err and "must be > 0" in err
+    assert stored(db) == before
+
+
 @pytest.mark.parametrize("stop", [signal.SIGKILL, signal.SIGINT], ids=["crash", "ctrl-c"])
 def test_an_interrupted_import_is_resumed_and_every_row_is_in_once(
     db: Path, tmp_path: Path, stop: signal.Signals

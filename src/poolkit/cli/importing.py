@@ -33,6 +33,13 @@ __all__ = ["import_"]
     arg("--pool", help="public pool for every row (else routing rules, else the default pool)"),
     arg("--encoding", help="the CSV's encoding (e.g. gbk, utf-16), when not to be found out"),
     arg("--sheet", help="the .xlsx sheet to read, by name or number from 0 (default: the first)"),
+    arg(
+        "--batch-size",
+        type=int,
+        default=1000,
+        help="rows committed together (default 1000); larger batches write fewer pages a row "
+        "into a large book, and hold SQLite's write lock longer",
+    ),
     arg("--dry-run", action="store_true", help="report what would happen; store nothing"),
     arg("--quiet", action="store_true", help="no progress on stderr"),
     arg("--verbose", action="store_true", help="list created rows too"),
@@ -62,6 +69,7 @@ def import_(ctx: Context, args: argparse.Namespace) -> None:
                 reading,
                 public=not args.private,
                 pool_id=args.pool,
+                batch_size=args.batch_size,
                 progress=progress,
                 dry_run=args.dry_run,
                 # The lines printed are the rows that need attention, which the report

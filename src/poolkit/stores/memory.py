@@ -355,8 +355,8 @@ class _Customers:
         return [(cid, data.customers[cid].name) for cid in sorted(found)]
 
     def common_blocks(self, blocks: frozenset[str], per_block: int) -> frozenset[str]:
-        lists = self._uow.data.by_block
-        return frozenset(block for block in blocks if len(lists.get(block, ())) > per_block)
+        lists, bound = self._uow.data.by_block, max(per_block, 0)
+        return frozenset(block for block in blocks if len(lists.get(block, ())) > bound)
 
     def names_by_block(
         self, blocks: frozenset[str], per_block: int

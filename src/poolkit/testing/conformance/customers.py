@@ -584,6 +584,7 @@ class CustomerConformance:
             assert common(blocks, 3) == frozenset()
             assert common(blocks, 2) == {"w:moumou"}
             assert common(blocks, 0) == {"w:moumou", "w:n1"}
+            assert common(blocks, -1) == {"w:moumou", "w:n1"}  # as 0: an empty block never is
             assert common(frozenset(), 2) == frozenset()
             uow.commit()
         with store.unit_of_work() as uow:
