@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from poolkit.cli import _progress, main
+from poolkit.cli import _progress, importing, main
 from poolkit.cli._progress import Progress
 from poolkit.testing.files import write_xlsx
 
@@ -278,8 +278,10 @@ def test_an_interrupted_import_is_resumed_and_every_row_is_in_once(
     first = _count(db)
     assert 0 < first < total, "the import ended before it could be interrupted"
     if stop is signal.SIGINT:
+        # Ctrl-C lets the batch under way be committed: the count said is exact.
         assert process.returncode == 130
         assert f"interrupted: {first} rows handled and committed" in err
+        assert "the import stopped between two batches" in err
     code, out, _ = poolkit(db, "import", book, "--as", "admin", "--quiet")
     assert code == 0
     assert out.splitlines()[-1] == (
@@ -288,6 +290,32 @@ def test_an_interrupted_import_is_resumed_and_every_row_is_in_once(
     )
     assert external_ids(db) == sorted(f"crm-{n}" for n in range(total))
     assert _count(db) == total
+
+
+def test_a_first_ctrl_c_waits_for_the_batch_and_a_second_stops_at_once() -> None:
+    err = io.StringIO()
+    before = signal.getsignal(signal.SIGINT)
+    stop = importing._StopRequest(err)
+    try:
+        signal.raise_signal(signal.SIGINT)  # the first: asked, not raised
+        assert stop.requested and not stop.at_once
+        assert "stopping once the batch under way is committed" in err.getvalue()
+        rows = iter(importing._Reading(_Rows(), stop))  # type: ignore[arg-type]
+        with pytest.raises(KeyboardInterrupt):
+            next(rows)  # the import's next batch asks for its rows: it stops there
+        with pytest.raises(KeyboardInterrupt):
+            signal.raise_signal(signal.SIGINT)  # the second: at once
+        assert stop.at_once
+    finally:
+        stop.close()
+    assert signal.getsignal(signal.SIGINT) is before
+
+
+class _Rows:
+    """A file's rows, for ``_Reading``: one, which must not be handed out."""
+
+    def __iter__(self) -> Any:
+        yield "the next batch's first row"
 
 
 def _count(db: Path) -> int:

@@ -4,8 +4,10 @@ created, progress on stderr and a resumable run."""
 from __future__ import annotations
 
 import argparse
+import signal
 from collections.abc import Iterator
-from typing import Any
+from types import FrameType
+from typing import Any, TextIO
 
 from poolkit.cli._context import Context
 from poolkit.cli._output import count, plain
@@ -53,7 +55,8 @@ def import_(ctx: Context, args: argparse.Namespace) -> None:
     # is read as the import goes, so memory stays bounded whatever its size.
     found = read_file(args.file, encoding=args.encoding, sheet=sheet)
     show = None if args.quiet else Progress(ctx.err, fraction=lambda: found.fraction_read)
-    reading = _Reading(found)
+    stop = _StopRequest(ctx.err)
+    reading = _Reading(found, stop)
     committed = [0, 0]  # rows handled and committed, the line of the last of them
 
     def progress(done: int) -> None:
@@ -81,8 +84,9 @@ def import_(ctx: Context, args: argparse.Namespace) -> None:
     except KeyboardInterrupt:
         if show is not None and show.shown:
             ctx.err.write("\n")  # past the progress line
-        raise Interrupted(_interrupted(args.dry_run, *committed)) from None
+        raise Interrupted(_interrupted(args.dry_run, stop.at_once, *committed)) from None
     finally:
+        stop.close()
         found.close()
     if show is not None:
         show.finish()
@@ -96,16 +100,54 @@ def import_(ctx: Context, args: argparse.Namespace) -> None:
     ctx.emit(_json(report, args.dry_run), lines)
 
 
+class _StopRequest:
+    """Ctrl-C during an import, taken between batches. The first one lets the batch under way
+    finish and be committed, and stops the import when it asks for its next rows (see
+    :class:`_Reading`): a Ctrl-C that broke in at once could land after a batch's commit
+    and before its count was reported, and the count of rows in for good would be short.
+    A second Ctrl-C stops at once, rolling the batch under way back. Outside the main
+    thread, where Python takes no signals, Ctrl-C is left as it is."""
+
+    def __init__(self, err: TextIO) -> None:
+        self._err = err
+        self.requested = False
+        self.at_once = False
+        self._previous: Any = None
+        self._installed = False
+        try:
+            self._previous = signal.signal(signal.SIGINT, self._ask)
+            self._installed = True
+        except ValueError:  # not the main thread
+            pass
+
+    def _ask(self, signum: int, frame: FrameType | None) -> None:
+        if self.requested:
+            self.at_once = True
+            raise KeyboardInterrupt
+        self.requested = True
+        self._err.write("\nstopping once the batch under way is committed (Ctrl-C again: now)\n")
+
+    def close(self) -> None:
+        if self._installed:
+            signal.signal(signal.SIGINT, self._previous)
+            self._installed = False
+
+
 class _Reading:
     """The rows of the file, remembering the line of the last one handed out: when a
-    batch is committed, that is the last line in for good."""
+    batch is committed, that is the last line in for good. Once a stop is asked for, the
+    next row asked for ends the import instead: the import asks for a batch's rows before it
+    writes any of them, so it stops between two batches."""
 
-    def __init__(self, found: ImportFile) -> None:
+    def __init__(self, found: ImportFile, stop: _StopRequest) -> None:
         self._found = found
+        self._stop = stop
         self.last_line = 0
 
     def __iter__(self) -> Iterator[ImportRow]:
         for row in self._found:
+            if self._stop.requested:
+                raise KeyboardInterrupt
             self.last_line = row.row
             yield row
 
@@ -114,15 +156,19 @@ def _counted_only(result: RowResult) -> None:
     """Nothing to do with a row as it is decided: the report counts it."""
 
 
-def _interrupted(dry_run: bool, done: int, last_line: int) -> str:
+def _interrupted(dry_run: bool, at_once: bool, done: int, last_line: int) -> str:
     if dry_run:
         return "interrupted: a dry run, nothing was stored"
     last = f", up to line {last_line} of the file" if done else ""
+    how = (
+        "the batch under way was rolled back"
+        if at_once
+        else "the import stopped between two batches"
+    )
     return (
-        f"interrupted: {count(done, 'row')} handled and committed{last}; the batch under way "
-        "was rolled back. To resume, run the same command again: rows with an external_id "
-        "already in are skipped (reported as already imported); rows without one come back "
-        "as collisions"
+        f"interrupted: {count(done, 'row')} handled and committed{last}; {how}. To resume, "
+        "run the same command again: rows with an external_id already in are skipped "
+        "(reported as already imported); rows without one come back as collisions"
     )
 
 
