@@ -63,7 +63,6 @@ from poolkit import ManualClock, Policy, PoolService, Team
 from poolkit.model.events import Claimed, Created
 from poolkit.model.history import apply
 from poolkit.policy import rules
-from poolkit.ports import entered_at
 from poolkit.stores import _documents as documents
 from poolkit.stores._codec import encode
 from poolkit.stores.postgres import PostgresStore
@@ -540,24 +539,8 @@ def claim_params(rep: str, number: int, at: datetime) -> tuple[dict[str, Any], .
             "body": documents.dumps(encode(claimed)),
             "rep_id": rep,
         },
-        {
-            "id": cid,
-            "expected": 1,
-            "status": customer.status.value,
-            "owner_id": customer.owner_id,
-            "pool_id": customer.pool_id,
-            "grade": customer.grade,
-            "public_since": customer.public_since,
-            "version": customer.version,
-            "drop_at": schedule.drop_at,
-            "warn_at": schedule.warn_at,
-            "next_at": schedule.next_at,
-            "name": customer.name,
-            "dealt": customer.last_deal_at is not None,
-            "locked": customer.locked,
-            "body": documents.dumps(encode(customer)),
-            "entered_at": entered_at(customer),
-        },
+        # The customer's row as the store's update sends it (a claim changes no side table).
+        {**customers_sql._params(customer, schedule, ()), "expected": 1},
         {"count": 1, "customer_ids": [cid], "seqs": [2]},
     )
 
