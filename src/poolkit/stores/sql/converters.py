@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Collection
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from poolkit.errors import DamagedRecordError
 from poolkit.model.customer import Customer
@@ -67,6 +68,16 @@ def read_document(kind: type[T], body: str, what: str, record_id: str) -> T:
         raise DamagedRecordError(what, record_id, f"{type(error).__name__}: {error}") from error
 
 
+def read_with_document(kind: type[T], body: str, what: str, record_id: str) -> tuple[T, Any]:
+    """:func:`read_document`, and the document itself (for
+    :func:`~poolkit.stores._codec.encode_changed`)."""
+    try:
+        document = documents.loads(body)
+        return decode(kind, document), document
+    except _UNREADABLE as error:
+        raise DamagedRecordError(what, record_id, f"{type(error).__name__}: {error}") from error
+
+
 __all__ = [
     "instant",
     "json_list",
@@ -75,4 +86,5 @@ __all__ = [
     "optional_instant",
     "optional_micros",
     "read_document",
+    "read_with_document",
 ]

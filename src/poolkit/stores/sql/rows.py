@@ -79,6 +79,9 @@ def customer_row(customer: Customer, schedule: Schedule, dialect: Dialect) -> tu
 # document), by their position in CUSTOMER_COLUMNS, in the order _plain gives them.
 _PLAIN_COLUMNS = (0, 1, 2, 3, 4, 5, 9, 10, 11, 12)
 _ALWAYS = (6, 7, 8, 13)  # drop_at, warn_at, next_at (the old schedule is not known), body
+_PLAIN_POSITIONS = range(len(_PLAIN_COLUMNS))
+_BEFORE_SCHEDULE = 6  # the columns of _PLAIN_COLUMNS before drop_at: status to version
+# The update statement for each set of changed columns (positions in _plain's tuple).
 _UPDATES: dict[tuple[int, ...], str] = {}
 
 
@@ -99,22 +102,35 @@ def _plain(customer: Customer, dialect: Dialect) -> tuple[Any, ...]:
 
 
 def changed_update(
-    stored: Customer, customer: Customer, schedule: Schedule, dialect: Dialect
+    stored: Customer, customer: Customer, schedule: Schedule, dialect: Dialect, body: str
 ) -> tuple[str, tuple[Any, ...]]:
-    """The versioned update of ``stored`` to ``customer`` that sets only the columns that
-    changed (and the schedule and document, always), with its parameters. SQLite rewrites
+    """The versioned update of ``stored`` to ``customer`` (whose document is ``body``) that
+    sets only the columns that changed (and the schedule and document, always), with its
+    parameters. SQLite rewrites
     the entries of every index on a column an UPDATE sets, changed or not: a follow-up that
     set every column rewrote each index of the owner, the pool and the status."""
-    row = customer_row(customer, schedule, dialect)
-    before = _plain(stored, dialect)
-    changed = [i for i, old in zip(_PLAIN_COLUMNS, before, strict=True) if old != row[i]]
-    columns = tuple(sorted((*changed, *_ALWAYS)))
-    statement = _UPDATES.get(columns)
+    before, after = _plain(stored, dialect), _plain(customer, dialect)
+    changed = tuple([n for n in _PLAIN_POSITIONS if before[n] != after[n]])
+    statement = _UPDATES.get(changed)
     if statement is None:
+        columns = sorted([*(_PLAIN_COLUMNS[n] for n in changed), *_ALWAYS])
         sets = ", ".join(f"{CUSTOMER_COLUMNS[i]} = ?" for i in columns)
         statement = dialect.sql(f"UPDATE customers SET {sets} WHERE id = ? AND version = ?")
-        _UPDATES[columns] = statement
-    return statement, (*(row[i] for i in columns), customer.id, stored.version)
+        _UPDATES[changed] = statement
+    instant = dialect.instant
+    drop_at, warn_at, next_at = schedule.drop_at, schedule.warn_at, schedule.next_at
+    # In CUSTOMER_COLUMNS order, as the statement sets them: the schedule's columns come
+    # after the version, the document last.
+    return statement, (
+        *[after[n] for n in changed if n < _BEFORE_SCHEDULE],
+        None if drop_at is None else instant(drop_at),
+        None if warn_at is None else instant(warn_at),
+        None if next_at is None else instant(next_at),
+        *[after[n] for n in changed if n >= _BEFORE_SCHEDULE],
+        body,
+        customer.id,
+        stored.version,
+    )
 
 
 # ---------------------------------------------------------------------------- side tables

@@ -21,7 +21,9 @@ from poolkit.model.review import ReviewItem, ReviewStatus
 from poolkit.model.schedule import Schedule
 from poolkit.ports import CustomerOrder, CustomerQuery, CustomerTally, Position
 from poolkit.stores import _documents as documents
+from poolkit.stores._codec import encode, encode_changed
 from poolkit.stores._created import checked_ids
+from poolkit.stores._documents import dumps
 from poolkit.stores.sql import customer_page
 from poolkit.stores.sql.converters import (
     instant,
@@ -30,6 +32,7 @@ from poolkit.stores.sql.converters import (
     micros,
     optional_instant,
     read_document,
+    read_with_document,
 )
 from poolkit.stores.sql.customer_query import select_customers
 from poolkit.stores.sql.dialect import SQLITE
@@ -121,7 +124,7 @@ class Customers:
         if external_id is not None:
             self._uow._run(INSERT_EXTERNAL_ID_SQL, (external_id, customer.id))
         self._sides.add(customer)
-        self._uow._known[customer.id] = customer
+        self._uow._known[customer.id] = customer, None
 
     def add_created(self, created: Sequence[tuple[Created, Customer, Schedule]]) -> None:
         """One ``executemany`` per table for all of them (an import's batch): a row at a
@@ -160,24 +163,31 @@ class Customers:
                 run_many(SQL.insert_side_row[table], rows)
         known = self._uow._known
         for _, customer, _ in created:
-            known[customer.id] = customer
+            known[customer.id] = customer, None
 
     def update(self, customer: Customer, schedule: Schedule, expected_version: int) -> None:
         known = self._uow._known.pop(customer.id, None)
-        if known is not None and known.version == expected_version:
-            self._update_known(known, customer, schedule)
+        if known is not None and known[0].version == expected_version:
+            document = self._update_known(*known, customer, schedule)
         else:
             self._update_unknown(customer, schedule, expected_version)
-        self._uow._known[customer.id] = customer
+            document = None
+        self._uow._known[customer.id] = customer, document
 
-    def _update_known(self, stored: Customer, customer: Customer, schedule: Schedule) -> None:
+    def _update_known(
+        self, stored: Customer, document: Any, customer: Customer, schedule: Schedule
+    ) -> dict[str, Any]:
         """Update a customer this transaction read or wrote: the side tables follow the
-        difference between the two values, with no read of the stored document."""
-        statement, params = changed_update(stored, customer, schedule, SQLITE)
+        difference between the two values, with no read of the stored document. The new
+        document (returned) takes the fields left as they were from the stored one, when it
+        is known."""
+        new = encode(customer) if document is None else encode_changed(customer, stored, document)
+        statement, params = changed_update(stored, customer, schedule, SQLITE, dumps(new))
         changed = self._uow._run(statement, params)
         if changed == 0:  # unreachable while the write lock is held; kept as a guard
             raise StaleVersionError(customer.id, stored.version, self._version(customer.id))
         self._sides.follow(stored, customer)
+        return new
 
     def _update_unknown(
         self, customer: Customer, schedule: Schedule, expected_version: int
@@ -227,9 +237,9 @@ class Customers:
         select = select_customers(query, limit, SQLITE, after)
         out: list[Customer] = []
         for customer_id, body in self._uow._iterate(select.sql, select.params):
-            customer = read_customer(customer_id, body)
+            customer, document = read_with_document(Customer, body, "customer", customer_id)
             if select.complete or query.matches(customer):
-                self._uow._known[customer.id] = customer
+                self._uow._known[customer.id] = customer, document
                 out.append(customer)
                 if limit is not None and len(out) >= limit:
                     break
@@ -288,8 +298,8 @@ class Customers:
         return self.due(at, limit)  # SQLite locks the whole file, not rows: nothing to spare
 
     def _loaded(self, customer_id: str, body: str) -> Customer:
-        customer = read_customer(customer_id, body)
-        self._uow._known[customer.id] = customer
+        customer, document = read_with_document(Customer, body, "customer", customer_id)
+        self._uow._known[customer.id] = customer, document
         return customer
 
     def ids(self) -> Iterator[str]:

@@ -40,8 +40,9 @@ class SqliteUnitOfWork:
         self._conn: sqlite3.Connection | None = None
         # The customers read or written in the current transaction, as stored. The write
         # lock is held from the first statement, so nobody else changes them meanwhile: an
-        # update of one of them knows what changed without reading the row back.
-        self._known: dict[str, Customer] = {}
+        # update of one of them knows what changed without reading the row back. Each with
+        # the document it was read from, or None (see _codec.encode_changed).
+        self._known: dict[str, tuple[Customer, Any]] = {}
         # Statements run so far: what is read ahead is served until the next one runs.
         self.statements = 0
         self.ahead = ReadAhead()
