@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime
+from types import TracebackType
 from typing import Any, TypeVar
 
 import attrs
@@ -111,6 +112,49 @@ def owner_of(customer: Customer, operation: str) -> str:
     return customer.owner_id
 
 
+class OperationScope:
+    """The context manager :meth:`ServiceCore._operation` returns: the unit of work of an
+    operation on one customer, open from ``with`` to its end, giving the
+    :class:`Operation`. Written out, rather than as a generator's context manager around
+    :meth:`ServiceCore._work`'s, because every single move opens one: the two generators
+    (made, advanced, and stopped with an exception each) were a sizeable part of a claim's
+    Python."""
+
+    __slots__ = ("_actor_id", "_core", "_customer_id", "_lock_actor", "_uow")
+
+    def __init__(self, core: ServiceCore, actor_id: str, customer_id: str, lock: bool) -> None:
+        self._core = core
+        self._actor_id = actor_id
+        self._customer_id = customer_id
+        self._lock_actor = lock
+        self._uow: UnitOfWork | None = None
+
+    def __enter__(self) -> Operation:
+        core, actor_id, customer_id = self._core, self._actor_id, self._customer_id
+        locked = (actor_id,) if self._lock_actor else ()
+        at = core._now()
+        uow = core.store.unit_of_work().__enter__()
+        try:
+            work = core._opened(uow, at, (customer_id,), (actor_id,), True, locked, locked)
+            actor = work.team.actor(actor_id)
+            operation = Operation(work, actor, core._customer(uow, customer_id))
+        except BaseException as error:
+            uow.__exit__(type(error), error, error.__traceback__)
+            raise
+        self._uow = uow
+        return operation
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        uow, self._uow = self._uow, None
+        if uow is not None:
+            uow.__exit__(exc_type, exc, tb)
+
+
 class ServiceCore:
     """The state and helpers the jobs of :class:`~poolkit.service.PoolService` share."""
 
@@ -177,17 +221,30 @@ class ServiceCore:
         ahead too, where the policy as last read limits them."""
         at = self._now() if at is None else at
         with self.store.unit_of_work() as uow:
-            if customers or reps or lock_reps:
-                holdings_of, claims_of = self._limits_of(limited, at)
-                uow.read_ahead(
-                    customers=customers,
-                    reps=reps,
-                    to_change=to_change,
-                    lock_reps=lock_reps,
-                    holdings_of=holdings_of,
-                    claims_of=claims_of,
-                )
-            yield Work(uow, self._stored_in(uow), Access(uow.reps, uow.pools), at)
+            yield self._opened(uow, at, customers, reps, to_change, lock_reps, limited)
+
+    def _opened(
+        self,
+        uow: UnitOfWork,
+        at: datetime,
+        customers: Collection[str],
+        reps: Collection[str],
+        to_change: bool,
+        lock_reps: Collection[str],
+        limited: Collection[str],
+    ) -> Work:
+        """The :class:`Work` of :meth:`_work` in ``uow``, just opened."""
+        if customers or reps or lock_reps:
+            holdings_of, claims_of = self._limits_of(limited, at)
+            uow.read_ahead(
+                customers=customers,
+                reps=reps,
+                to_change=to_change,
+                lock_reps=lock_reps,
+                holdings_of=holdings_of,
+                claims_of=claims_of,
+            )
+        return Work(uow, self._stored_in(uow), Access(uow.reps, uow.pools), at)
 
     def _limits_of(
         self, reps: Collection[str], at: datetime
@@ -209,22 +266,13 @@ class ServiceCore:
         ]
         return holdings_of, claims_of
 
-    @contextmanager
     def _operation(
         self, actor_id: str, customer_id: str, *, lock_actor: bool = False
-    ) -> Iterator[Operation]:
+    ) -> OperationScope:
         """Load the active actor and the customer, to change it, in a new :class:`Work`;
         ``lock_actor``: lock the actor's decisions too (``lock_rep``), from the start, and
         read ahead what the actor's cap and claim limit count."""
-        with self._work(
-            customers=(customer_id,),
-            reps=(actor_id,),
-            to_change=True,
-            lock_reps=(actor_id,) if lock_actor else (),
-            limited=(actor_id,) if lock_actor else (),
-        ) as work:
-            actor = work.team.actor(actor_id)
-            yield Operation(work, actor, self._customer(work.uow, customer_id))
+        return OperationScope(self, actor_id, customer_id, lock_actor)
 
     def _commit(self, op: Operation, event: Event) -> Customer:
         """Write the operation's event and commit."""
