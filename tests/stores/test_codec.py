@@ -449,3 +449,21 @@ def test_a_document_left_as_written_reads_back() -> None:
     # The documents the tampering test starts from are themselves sound.
     assert encode(decode(Customer, STORED_CUSTOMER)) == STORED_CUSTOMER
     assert encode(decode(Event, STORED_EVENT)) == STORED_EVENT
+
+
+def test_a_whole_document_with_a_field_swapped_for_an_unknown_one_is_refused() -> None:
+    # As many names as the class has fields, but not its fields: the unknown one is named.
+    document = {**STORED_CUSTOMER, "nickname": "x"}
+    del document["grade"]
+    with pytest.raises(InvalidValueError) as refused:
+        decode(Customer, document)
+    assert refused.value.field == "nickname"
+
+
+def test_of_two_tampered_fields_the_first_in_the_document_is_named() -> None:
+    # The document's order, as the general reading finds them (not the class's order).
+    document = {**STORED_CUSTOMER, "version": "one", "created_at": "soon"}
+    document = {"version": document.pop("version"), **document}
+    with pytest.raises(InvalidValueError) as refused:
+        decode(Customer, document)
+    assert refused.value.field == "version"

@@ -263,6 +263,8 @@ def _frozenset_reader(item: Read) -> Read:
     def items(raw: Any, field: str) -> Any:
         if not isinstance(raw, list):
             raise InvalidValueError(field, f"expected a list, got {raw!r}")
+        if not raw:  # most customers have no tags: no comprehension to run
+            return _EMPTY_SET
         return frozenset([item(each, field) for each in raw])
 
     return items
@@ -272,6 +274,8 @@ def _mapping_reader(value: Read) -> Read:
     def mapping(raw: Any, field: str) -> Any:
         if not isinstance(raw, dict):
             raise InvalidValueError(field, f"expected an object, got {raw!r}")
+        if not raw:  # most of a customer's three mappings are empty
+            return {}
         try:
             return {key: value(each, field) for key, each in raw.items()}
         except InvalidValueError:
@@ -316,9 +320,13 @@ def _scalar_reader(expected: type) -> Read:
     return scalar
 
 
-Fields = dict[str, tuple[str, Read | None]]
-"""A class's fields by the name documents use: its init argument and its reader (None for
-a field that its class's own validator checks whole, or for an event's ``kind``)."""
+Fields = dict[str, tuple[str, Read | None, bool]]
+"""A class's fields by the name documents use: its init argument, its reader (None for a
+field that its class's own validator checks whole, or for an event's ``kind``), and
+whether it is optional (``X | None`` of one type X: its reader then reads X, and a null is
+None without a call)."""
+
+_EMPTY_SET: frozenset[Any] = frozenset()
 
 # Validators that check a string field whole, type included: the reader need not check it
 # first (the validator refuses a wrong type with the same typed error, naming the field).
@@ -337,10 +345,56 @@ def _fields(cls: type) -> Fields:
         for field in attrs.fields(cls):
             kind = hints[field.name]
             checked = field.validator in _STRING_CHECKS and kind in (str, str | None)
-            found[field.name] = (field.alias, None if checked else _reader(kind))
+            arms = [arm for arm in typing.get_args(kind) if arm is not types.NoneType]
+            optional = len(arms) == 1 and len(typing.get_args(kind)) == 2
+            read = None if checked else _reader(arms[0] if optional else kind)
+            found[field.name] = (field.alias, read, optional)
         if issubclass(cls, Event):
-            found["kind"] = ("", None)  # which class: read by _event_class
+            found["kind"] = ("", None, False)  # which class: read by _event_class
         _FIELDS[cls] = found
+    return found
+
+
+Whole = Callable[[Mapping[str, Any]], Any]
+"""Makes a value of one class from a document that names each of its fields once."""
+
+_WHOLE: dict[type, Whole] = {}
+
+
+def _whole(cls: type) -> Whole:
+    """The :data:`Whole` reader of ``cls``, worked out once per class: :func:`decode`'s
+    loop over the fields, unrolled into one function that reads each field with its reader
+    and makes the value in one call (as attrs writes each class's ``__init__``). A document
+    that does not name every field once raises here, and :func:`decode` reads it again the
+    general way, which says what is wrong."""
+    found = _WHOLE.get(cls)
+    if found is None:
+        fields = _FIELDS.get(cls) or _fields(cls)
+        scope: dict[str, Any] = {"cls": cls}
+        positional: list[str] = []
+        by_keyword: list[str] = []
+        for number, field in enumerate(attrs.fields(cls)):
+            if not field.init:  # not made from its document: leave it to the general way
+                positional = ['data["a field __init__ does not take"]']
+                by_keyword = []
+                break
+            alias, read, optional = fields[field.name]
+            value = f"data[{field.name!r}]"
+            if read is not None:
+                scope[f"read{number}"] = read
+                call = f"read{number}({{}}, {field.name!r})"
+                value = (
+                    f"(None if (raw{number} := {value}) is None else {call.format(f'raw{number}')})"
+                    if optional
+                    else call.format(value)
+                )
+            if field.kw_only:
+                by_keyword.append(f"{alias}={value}")
+            else:
+                positional.append(value)
+        arguments = "".join(f"        {argument},\n" for argument in positional + by_keyword)
+        exec(f"def whole(data):\n    return cls(\n{arguments}    )\n", scope)
+        found = _WHOLE[cls] = scope["whole"]
     return found
 
 
@@ -368,15 +422,21 @@ def decode(kind: type[T], data: Mapping[str, Any]) -> T:
     if kind is not Customer and issubclass(kind, Event):
         cls = _event_class(kind, data)
     fields = _FIELDS.get(cls) or _fields(cls)
+    if len(data) == len(fields):  # as encode writes it: every field (and an event's kind)
+        try:
+            whole: T = (_WHOLE.get(cls) or _whole(cls))(data)
+            return whole
+        except Exception:  # read again below, the general way, which says what is wrong
+            pass
     kwargs: dict[str, Any] = {}
     for name, raw in data.items():
         found = fields.get(name)
         if found is None:
             unknown = sorted(str(each) for each in data if each not in fields)
             raise InvalidValueError(unknown[0], f"unknown field of {cls.__name__}")
-        alias, read = found
+        alias, read, optional = found
         if alias:
-            kwargs[alias] = raw if read is None else read(raw, name)
+            kwargs[alias] = raw if read is None or (raw is None and optional) else read(raw, name)
     try:
         value: T = cls(**kwargs)
     except TypeError as error:
