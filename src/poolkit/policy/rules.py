@@ -477,13 +477,18 @@ def check_claim_limit(
     )
 
 
+# The answers that name nothing of the case, made once: every claim asks.
+_NO_COOLDOWN = Decision(True, Reason.COOLDOWN_OK, "no cooldown applies")
+_COOLDOWN_PASSED = Decision(True, Reason.COOLDOWN_OK, "the cooldown has passed")
+
+
 def check_cooldown(
     rep_id: str, customer: Customer, policy: Policy, at: datetime
 ) -> Decision | CooldownRunning:
     """May ``rep_id`` claim back a customer they lost? Not until the cooldown has passed."""
     left_at = customer.related_reps.get(rep_id)
     if not policy.cooldown_days or left_at is None:
-        return Decision(True, Reason.COOLDOWN_OK, "no cooldown applies")
+        return _NO_COOLDOWN
     ends_at = add_days(left_at, policy.cooldown_days, policy.zone)
     if utc(at) < utc(ends_at):
         return CooldownRunning(
@@ -492,7 +497,7 @@ def check_cooldown(
             f"may claim it again from {format_instant(ends_at, policy.zone)}",
             ends_at,
         )
-    return Decision(True, Reason.COOLDOWN_OK, "the cooldown has passed")
+    return _COOLDOWN_PASSED
 
 
 def identifying_keys(keys: Iterable[IdentityKey], policy: Policy) -> frozenset[IdentityKey]:

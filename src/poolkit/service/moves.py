@@ -4,7 +4,6 @@ state and the actor's right (:mod:`poolkit.service.rights`), then writes one eve
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import datetime
 
 import attrs
 
@@ -128,15 +127,16 @@ class MoveJobs(ServiceCore):
 
     def _check_claim_limit(self, op: Operation) -> None:
         work, actor, policy = op.work, op.actor, op.work.policy
-        claims: list[datetime] = []
+        # Without a limit there is nothing to count, and nothing to refuse: the rules
+        # would allow it (and spell out why, for nobody to read).
         if policy.claim_limit_for(actor.id, actor.claim_limit) is not None:
             work.uow.lock_rep(actor.id)
             claims = work.uow.events.claims_by(actor.id, rules.claim_window_start(work.at, policy))
-        decision = rules.check_claim_limit(actor, claims, policy, work.at)
-        if isinstance(decision, rules.ClaimLimitReached):
-            raise ClaimLimitExceeded(
-                actor.id, decision.limit, policy.claim_limit.window_days, decision.until
-            )
+            decision = rules.check_claim_limit(actor, claims, policy, work.at)
+            if isinstance(decision, rules.ClaimLimitReached):
+                raise ClaimLimitExceeded(
+                    actor.id, decision.limit, policy.claim_limit.window_days, decision.until
+                )
         cooldown = rules.check_cooldown(actor.id, op.customer, policy, work.at)
         if isinstance(cooldown, rules.CooldownRunning):
             raise CooldownActive(actor.id, op.customer.id, cooldown.until)
