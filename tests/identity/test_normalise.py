@@ -210,6 +210,23 @@ def test_phone_idempotent_on_any_text(raw: str) -> None:
     assert normalise_phone(once) == once
 
 
+def _outcome(raw: str, region: str) -> str:
+    try:
+        return normalise_phone(raw, region)
+    except InvalidKeyError:
+        return "refused"
+
+
+@given(
+    st.one_of(cn_mobiles(), st.text(alphabet="0123456789+-() ", max_size=24)),
+    st.sampled_from(["CN", "US"]),
+)
+def test_phone_written_plainly_reads_as_any_other_way(raw: str, region: str) -> None:
+    # Digits, spaces, +, - and brackets skip the clean-up of markers and full-width
+    # characters; an ideographic space (which the clean-up folds and trims) takes it.
+    assert _outcome(raw, region) == _outcome(raw + "\u3000", region)
+
+
 # --------------------------------------------------------------------------------------------
 # Unified social credit code
 # --------------------------------------------------------------------------------------------

@@ -63,6 +63,9 @@ _DANGLING_EXTENSION = re.compile(
     rf"(?<!{_LETTER})(?:extension|extn|ext|x)\.?[\s:]*$|(?:#|转|分机|:|\s)+$", re.IGNORECASE
 )
 
+# A number written with ASCII digits, spaces, +, - and brackets only.
+_PLAIN_PHONE = re.compile(r"[0-9 +()\-]*")
+
 
 def normalise_phone(raw: str, default_region: str = "CN") -> str:
     """Return the phone number in E.164 (``+8613800138000``), extension as ``;ext=123``.
@@ -76,9 +79,14 @@ def normalise_phone(raw: str, default_region: str = "CN") -> str:
         raise InvalidValueError(
             "default_region", f"{default_region!r} is not a region phonenumbers knows"
         )
-    text = _DANGLING_EXTENSION.sub("", _nfkc(raw).strip())
-    text = _CHINESE_EXTENSION.sub(" ext. ", text)
-    without_markers = _EXTENSION_MARKERS.sub(" ", _TEL_SCHEME.sub("", text))
+    if _PLAIN_PHONE.fullmatch(raw):
+        # Digits, spaces, +, - and brackets only (most numbers): NFKC keeps them, and no
+        # extension marker, scheme or letter can be among them.
+        text = without_markers = raw.strip()
+    else:
+        text = _DANGLING_EXTENSION.sub("", _nfkc(raw).strip())
+        text = _CHINESE_EXTENSION.sub(" ext. ", text)
+        without_markers = _EXTENSION_MARKERS.sub(" ", _TEL_SCHEME.sub("", text))
     if any(ch.isalpha() for ch in without_markers):
         raise InvalidKeyError(
             "phone", raw, "contains letters (only an extension marker such as 'ext' is allowed)"

@@ -11,13 +11,13 @@ these two functions catch the near misses (a typo, a missing character) for revi
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
-from itertools import pairwise
 
 from rapidfuzz import fuzz
 
 from poolkit.errors import InvalidKeyError
-from poolkit.identity.normalise import _is_cjk, normalise_name
+from poolkit.identity.normalise import normalise_name
 
 __all__ = [
     "blocking_keys",
@@ -78,28 +78,21 @@ def blocking_keys(name: str) -> frozenset[str]:
     keys = {f"^{compact[:3]}", f"${compact[-3:]}"}
     if len(compact) <= _SHORT_NAME:
         keys |= {f"^{compact[:2]}", f"${compact[-2:]}"}
-    for first, second in pairwise(compact):
-        if _is_cjk(first) and _is_cjk(second):
-            keys.add(f"b:{first}{second}")
-    for word in _latin_words(normalised):
-        keys.add(f"w:{word}")
+    # Found by regular expressions (in C), not a Python step a character.
+    keys.update(["b:" + pair for pair in _CJK_PAIR.findall(compact)])
+    for word in _LATIN_WORD.findall(normalised):
+        keys.add("w:" + word)
         if len(word) > 3:
-            keys.add(f"p:{word[:3]}")
+            keys.add("p:" + word[:3])
     return frozenset(keys)
 
 
-def _latin_words(normalised: str) -> list[str]:
-    """The maximal runs of non-Chinese characters, split at spaces."""
-    words: list[str] = []
-    current = ""
-    for ch in normalised + " ":
-        if ch == " " or _is_cjk(ch):
-            if current:
-                words.append(current)
-            current = ""
-        else:
-            current += ch
-    return words
+# Chinese/Japanese characters, as normalise's _is_cjk tells them.
+_CJK = "\u2e80-\u9fff\uf900-\ufaff\U00020000-\U0003ffff"
+# Every pair of adjacent Chinese characters (overlapping: found by a look-ahead).
+_CJK_PAIR = re.compile(f"(?=([{_CJK}]{{2}}))")
+# The maximal runs of non-Chinese characters, split at spaces.
+_LATIN_WORD = re.compile(f"[^ {_CJK}]+")
 
 
 @lru_cache(maxsize=1 << 15)

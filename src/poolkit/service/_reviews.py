@@ -56,6 +56,8 @@ class NameBlocks:
         # listed customer's name and normal form (as stored, or worked out once for a
         # customer added in this unit of work).
         self._common: dict[str, bool] = {}
+        # The common ones among them: a name's telling blocks are a set difference.
+        self._commons: set[str] = set()
         self._lists: dict[str, list[str]] = {}
         # Each listed customer's row (id, name, normal form), as names_by_block gives it.
         self._listed: dict[str, tuple[str, str, str]] = {}
@@ -76,11 +78,11 @@ class NameBlocks:
             common = self._uow.customers.common_blocks(unknown, self._per_block)
             for block in unknown:
                 self._common[block] = block in common
+            self._commons.update(unknown & common)
         self._read(frozenset().union(*(self._telling(blocks) for blocks in rows)))
 
     def _telling(self, blocks: frozenset[str]) -> frozenset[str]:
-        flags = self._common
-        return telling_blocks(blocks, (block for block in blocks if flags[block]))
+        return telling_blocks(blocks, self._commons)
 
     def _read(self, blocks: frozenset[str]) -> None:
         lists = self._lists
@@ -130,6 +132,7 @@ class NameBlocks:
             if len(known) > per_block:
                 # An uncommon block's list was whole: past per_block, it is common now.
                 common[block] = True
+                self._commons.add(block)
                 del known[per_block:]
 
 
