@@ -12,11 +12,11 @@ these two functions catch the near misses (a typo, a missing character) for revi
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 
 from rapidfuzz import fuzz
 
 from poolkit.errors import InvalidKeyError
+from poolkit.identity._memo import remembered
 from poolkit.identity.normalise import normalise_name
 
 __all__ = [
@@ -95,27 +95,34 @@ _CJK_PAIR = re.compile(f"(?=([{_CJK}]{{2}}))")
 _LATIN_WORD = re.compile(f"[^ {_CJK}]+")
 
 
-@lru_cache(maxsize=1 << 15)
 def name_blocks(name: str) -> frozenset[str]:
     """The blocking keys a store indexes for a customer's name, and a lookup asks for: none
     for a name that normalises to nothing (such a name has no look-alikes to find).
 
-    Remembered for the last 32,768 names (about 40 MB at most): a create asks for its
+    Remembered for up to 32,768 names (about 40 MB at most): a create asks for its
     name's blocks to look up look-alikes and its store again to index them, and an import
     sorts the stored names of common blocks by their blocks batch after batch."""
+    return frozenset(_name_blocks(name))
+
+
+@remembered(1 << 15)
+def _name_blocks(name: str) -> tuple[str, ...]:
+    # Remembered as a tuple of strings, which the garbage collector stops tracking (see
+    # poolkit.identity._memo): a cache of frozensets was walked, block by block, by every
+    # full collection.
     try:
-        return blocking_keys(name)
+        return tuple(blocking_keys(name))
     except InvalidKeyError:
-        return frozenset()
+        return ()
 
 
 # The same names are normalised again and again: a new name for its blocks and for its
 # scores, and a stored name each time it is a candidate (a common key's first
 # ``per_block`` customers come back for row after row of an import); as the import
 # benchmark's profile shows, remembering them is most of the saving.
-normalised_name = lru_cache(maxsize=1 << 17)(normalise_name)
-""":func:`~poolkit.identity.normalise.normalise_name`, remembered for the last 131,072
-names (a pure function; an empty result still raises each time)."""
+normalised_name = remembered(1 << 17)(normalise_name)
+""":func:`~poolkit.identity.normalise.normalise_name`, remembered for up to 131,072 names
+(a pure function; an empty result still raises each time)."""
 
 
 def normal_form(name: str) -> str | None:
