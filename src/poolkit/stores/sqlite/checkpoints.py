@@ -58,7 +58,7 @@ class Checkpointer:
         self._stopping = False
         self._thread: threading.Thread | None = None
         self.failure: Exception | None = None
-        # Pages in the WAL when the last checkpoint ran, and how many it copied.
+        # Pages in the WAL when the last checkpoint ran, and the checkpoints run so far.
         self.wal_pages = 0
         self.runs = 0
 
