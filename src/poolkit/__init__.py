@@ -14,6 +14,7 @@ The public API is what this module and the namespaces below export (each module'
 - ``poolkit.importer``: the rows and the report of a bulk import, and the CSV reader.
 - ``poolkit.ports``: the protocols a store implements.
 - ``poolkit.stores.memory``, ``poolkit.stores.sqlite``: the stores.
+- ``poolkit.ids``: ``TimeOrderedIds``, the ids a service gives new customers.
 - ``poolkit.testing.strategies``, ``.statemachine``, ``.conformance``: testing tools.
 """
 

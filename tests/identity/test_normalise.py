@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import string
+import unicodedata
 
 import phonenumbers
 import pytest
@@ -207,6 +208,23 @@ def test_phone_idempotent_on_any_text(raw: str) -> None:
     except InvalidKeyError:
         return
     assert normalise_phone(once) == once
+
+
+def _outcome(raw: str, region: str) -> str:
+    try:
+        return normalise_phone(raw, region)
+    except InvalidKeyError:
+        return "refused"
+
+
+@given(
+    st.one_of(cn_mobiles(), st.text(alphabet="0123456789+-() ", max_size=24)),
+    st.sampled_from(["CN", "US"]),
+)
+def test_phone_written_plainly_reads_as_any_other_way(raw: str, region: str) -> None:
+    # Digits, spaces, +, - and brackets skip the clean-up of markers and full-width
+    # characters; an ideographic space (which the clean-up folds and trims) takes it.
+    assert _outcome(raw, region) == _outcome(raw + "\u3000", region)
 
 
 # --------------------------------------------------------------------------------------------
@@ -572,6 +590,51 @@ def test_name_idempotent(raw: str) -> None:
         return
     assert once
     assert normalise_name(once) == once
+
+
+def _clean_each(text: str) -> str:
+    """The cleaning step's rule, a character at a time (as it was written first)."""
+    out = []
+    for ch in text:
+        category = unicodedata.category(ch)
+        if ch in "'’‘ʼ`´" or (category[0] == "C" and not ch.isspace()):
+            continue
+        out.append(" " if ch.isspace() or category[0] in "PSZ" else ch)
+    return "".join(out)
+
+
+@given(st.one_of(company_names, st.text()))
+def test_name_steps_agree_with_their_plain_rules(raw: str) -> None:
+    # The steps look things up (a table of characters, the regions by length, the legal
+    # forms' last characters) to be quick; the answers are the plain rules'.
+    from poolkit.identity import normalise as steps
+
+    assert steps._clean_characters(raw) == _clean_each(raw)
+    regions = sorted(steps._CJK_REGIONS, key=len, reverse=True)
+    region = next((r for r in regions if raw.startswith(r)), None)
+    if region is None:
+        assert steps._strip_region_prefix(raw) in (
+            raw,
+            " ".join(raw.split(" ")[1:]),
+            " ".join(raw.split(" ")[2:]),
+        )
+    else:
+        rest = raw[len(region) :].lstrip()
+        expected = rest if len(rest.replace(" ", "")) >= 4 else raw
+        assert steps._strip_region_prefix(raw) == expected
+    if not raw.endswith("分公司") and not raw.endswith(steps._CJK_LEGAL_SUFFIXES):
+        assert steps._strip_legal_suffix(raw) == steps._LATIN_LEGAL_SUFFIX.sub("", raw).rstrip()
+
+
+def test_name_cleaning_past_its_table_of_characters() -> None:
+    from poolkit.identity import normalise as steps
+
+    text = "".join(chr(code) for code in range(0x4E00, 0x4E00 + steps._CLEAN_TABLE_SIZE + 10))
+    assert steps._clean_characters(text) == _clean_each(text)
+    assert len(steps._CLEAN_TABLE) <= steps._CLEAN_TABLE_SIZE
+    assert steps._clean_characters("Li's  Co.,\u200bLtd\x00") == _clean_each(
+        "Li's  Co.,\u200bLtd\x00"
+    )
 
 
 # --------------------------------------------------------------------------------------------

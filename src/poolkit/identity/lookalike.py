@@ -38,13 +38,13 @@ from __future__ import annotations
 import heapq
 import re
 from collections.abc import Iterable, Sequence
-from functools import lru_cache
 from itertools import pairwise
 
 import attrs
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import Levenshtein
 
+from poolkit.identity._memo import remembered
 from poolkit.identity.normalise import (
     _AUTONOMOUS_REGIONS,
     _LATIN_REGIONS,
@@ -127,7 +127,7 @@ _ORDINAL = re.compile(
 )
 
 
-@lru_cache(maxsize=65536)
+@remembered(65536)
 def numbers_in(normalised: str) -> tuple[str, ...]:
     """The numbers of a normalised name, in order: digit runs without leading zeros, and
     Chinese ordinals (``第三``, the ``二`` of ``二分店``)."""
@@ -138,10 +138,15 @@ def numbers_in(normalised: str) -> tuple[str, ...]:
     return tuple(number for _, number in sorted(found))
 
 
-@lru_cache(maxsize=65536)
 def places_in(normalised: str) -> frozenset[str]:
     """The places a normalised name names: Chinese ones found anywhere (longest first, so
     内蒙古 is not also 蒙古), Latin ones as whole words or word pairs (``hong kong``)."""
+    return frozenset(_places_in(normalised))
+
+
+@remembered(65536)
+def _places_in(normalised: str) -> tuple[str, ...]:
+    # Remembered as a tuple, which the garbage collector stops tracking (see name_blocks).
     places: set[str] = set()
     at = 0
     while at < len(normalised):
@@ -158,15 +163,15 @@ def places_in(normalised: str) -> frozenset[str]:
     words = normalised.split()
     places |= {word for word in words if word in _LATIN_PLACES}
     places |= {f"{a} {b}" for a, b in pairwise(words)} & _LATIN_PLACES
-    return frozenset(places)
+    return tuple(frozenset(places))  # in the order core_of has always taken them
 
 
-@lru_cache(maxsize=65536)
+@remembered(65536)
 def core_of(normalised: str) -> str:
     """The trade name proper: a normalised name without its places, numbers and trade
     words; Latin words sorted, so that reordering does not count as a difference."""
     text = _DIGITS.sub(" ", _ORDINAL.sub(" ", normalised))
-    for place in places_in(normalised):
+    for place in _places_in(normalised):
         for form in (place + "市", place + "省", place):
             text = text.replace(form, " ")
     for word in _CJK_TRADE_WORDS:

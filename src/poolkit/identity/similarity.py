@@ -11,13 +11,13 @@ these two functions catch the near misses (a typo, a missing character) for revi
 
 from __future__ import annotations
 
-from functools import lru_cache
-from itertools import pairwise
+import re
 
 from rapidfuzz import fuzz
 
 from poolkit.errors import InvalidKeyError
-from poolkit.identity.normalise import _is_cjk, normalise_name
+from poolkit.identity._memo import remembered
+from poolkit.identity.normalise import normalise_name
 
 __all__ = [
     "blocking_keys",
@@ -78,51 +78,51 @@ def blocking_keys(name: str) -> frozenset[str]:
     keys = {f"^{compact[:3]}", f"${compact[-3:]}"}
     if len(compact) <= _SHORT_NAME:
         keys |= {f"^{compact[:2]}", f"${compact[-2:]}"}
-    for first, second in pairwise(compact):
-        if _is_cjk(first) and _is_cjk(second):
-            keys.add(f"b:{first}{second}")
-    for word in _latin_words(normalised):
-        keys.add(f"w:{word}")
+    # Found by regular expressions (in C), not a Python step a character.
+    keys.update(["b:" + pair for pair in _CJK_PAIR.findall(compact)])
+    for word in _LATIN_WORD.findall(normalised):
+        keys.add("w:" + word)
         if len(word) > 3:
-            keys.add(f"p:{word[:3]}")
+            keys.add("p:" + word[:3])
     return frozenset(keys)
 
 
-def _latin_words(normalised: str) -> list[str]:
-    """The maximal runs of non-Chinese characters, split at spaces."""
-    words: list[str] = []
-    current = ""
-    for ch in normalised + " ":
-        if ch == " " or _is_cjk(ch):
-            if current:
-                words.append(current)
-            current = ""
-        else:
-            current += ch
-    return words
+# Chinese/Japanese characters, as normalise's _is_cjk tells them.
+_CJK = "\u2e80-\u9fff\uf900-\ufaff\U00020000-\U0003ffff"
+# Every pair of adjacent Chinese characters (overlapping: found by a look-ahead).
+_CJK_PAIR = re.compile(f"(?=([{_CJK}]{{2}}))")
+# The maximal runs of non-Chinese characters, split at spaces.
+_LATIN_WORD = re.compile(f"[^ {_CJK}]+")
 
 
-@lru_cache(maxsize=1 << 15)
 def name_blocks(name: str) -> frozenset[str]:
     """The blocking keys a store indexes for a customer's name, and a lookup asks for: none
     for a name that normalises to nothing (such a name has no look-alikes to find).
 
-    Remembered for the last 32,768 names (about 40 MB at most): a create asks for its
+    Remembered for up to 32,768 names (about 40 MB at most): a create asks for its
     name's blocks to look up look-alikes and its store again to index them, and an import
     sorts the stored names of common blocks by their blocks batch after batch."""
+    return frozenset(_name_blocks(name))
+
+
+@remembered(1 << 15)
+def _name_blocks(name: str) -> tuple[str, ...]:
+    # Remembered as a tuple of strings, which the garbage collector stops tracking (see
+    # poolkit.identity._memo): a cache of frozensets was walked, block by block, by every
+    # full collection.
     try:
-        return blocking_keys(name)
+        return tuple(blocking_keys(name))
     except InvalidKeyError:
-        return frozenset()
+        return ()
 
 
 # The same names are normalised again and again: a new name for its blocks and for its
 # scores, and a stored name each time it is a candidate (a common key's first
 # ``per_block`` customers come back for row after row of an import); as the import
 # benchmark's profile shows, remembering them is most of the saving.
-normalised_name = lru_cache(maxsize=1 << 17)(normalise_name)
-""":func:`~poolkit.identity.normalise.normalise_name`, remembered for the last 131,072
-names (a pure function; an empty result still raises each time)."""
+normalised_name = remembered(1 << 17)(normalise_name)
+""":func:`~poolkit.identity.normalise.normalise_name`, remembered for up to 131,072 names
+(a pure function; an empty result still raises each time)."""
 
 
 def normal_form(name: str) -> str | None:

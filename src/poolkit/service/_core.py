@@ -10,7 +10,6 @@ commit, so it changes nothing.
 from __future__ import annotations
 
 import threading
-import uuid
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime
@@ -30,6 +29,7 @@ from poolkit.errors import (
     WrongStateError,
 )
 from poolkit.identity.masking import mask_value
+from poolkit.ids import TimeOrderedIds
 from poolkit.model.customer import Customer, CustomerStatus, IdentityKey
 from poolkit.model.events import Deleted, Edited, Event
 from poolkit.model.history import apply
@@ -172,7 +172,7 @@ class ServiceCore:
         self.store = store
         self.clock = clock
         self._sweep_batch = sweep_batch
-        self._new_id = new_id or (lambda: uuid.uuid4().hex[:12])
+        self._new_id = new_id or TimeOrderedIds(clock)
         self._lock = threading.Lock()
         with store.unit_of_work() as uow:
             self._stored = open_policy(uow, policy)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import bisect
 from collections.abc import Iterable
 from datetime import datetime
+from operator import itemgetter
 
 import attrs
 
@@ -14,6 +15,9 @@ from poolkit.model.customer import Customer
 from poolkit.model.review import ReviewItem, ReviewStatus, SimilarMatch
 from poolkit.policy.config import Policy
 from poolkit.ports import UnitOfWork
+
+# The fields of a row of ``names_by_block``.
+_ID, _NORMAL = itemgetter(0), itemgetter(2)
 
 
 def review_id(customer_id: str, similar_id: str) -> str:
@@ -52,9 +56,11 @@ class NameBlocks:
         # listed customer's name and normal form (as stored, or worked out once for a
         # customer added in this unit of work).
         self._common: dict[str, bool] = {}
+        # The common ones among them: a name's telling blocks are a set difference.
+        self._commons: set[str] = set()
         self._lists: dict[str, list[str]] = {}
-        self._names: dict[str, str] = {}
-        self._normals: dict[str, str] = {}
+        # Each listed customer's row (id, name, normal form), as names_by_block gives it.
+        self._listed: dict[str, tuple[str, str, str]] = {}
         # The customers added, by block, for the lists of common blocks read later.
         self._added: dict[str, list[str]] = {}
         self._adding = False
@@ -72,23 +78,23 @@ class NameBlocks:
             common = self._uow.customers.common_blocks(unknown, self._per_block)
             for block in unknown:
                 self._common[block] = block in common
+            self._commons.update(unknown & common)
         self._read(frozenset().union(*(self._telling(blocks) for blocks in rows)))
 
     def _telling(self, blocks: frozenset[str]) -> frozenset[str]:
-        flags = self._common
-        return telling_blocks(blocks, (block for block in blocks if flags[block]))
+        return telling_blocks(blocks, self._commons)
 
     def _read(self, blocks: frozenset[str]) -> None:
         lists = self._lists
         missing = frozenset(block for block in blocks if block not in lists)
         if not missing:
             return
-        names, normals, added = self._names, self._normals, self._added
+        rows, added = self._listed, self._added
         for block, found in self._uow.customers.names_by_block(missing, self._per_block).items():
-            listed = [customer_id for customer_id, _, _ in found]
-            for customer_id, name, normal in found:
-                names[customer_id] = name
-                normals[customer_id] = normal
+            # In C loops (map, zip), the rows kept as they come: a batch of an import into a
+            # large book reads some 50,000.
+            listed = list(map(_ID, found))
+            rows.update(zip(listed, found, strict=True))
             if block in added:  # added here since prepare: written already, or not yet
                 listed = sorted(set(listed).union(added[block]))[: self._per_block]
             lists[block] = listed
@@ -105,17 +111,17 @@ class NameBlocks:
 
     def name_of(self, customer_id: str) -> tuple[str, str]:
         """A listed customer's name and its normal form."""
-        return self._names[customer_id], self._normals[customer_id]
+        _, name, normal = self._listed[customer_id]
+        return name, normal
 
     def normal_forms(self, ids: Iterable[str]) -> list[str]:
         """The normal forms of the names of listed customers, in the order of ``ids``."""
-        return list(map(self._normals.__getitem__, ids))
+        return list(map(_NORMAL, map(self._listed.__getitem__, ids)))
 
     def added(self, customer: Customer) -> None:
         """``customer`` was just added in this unit of work."""
         self._adding = True
-        self._names[customer.id] = customer.name
-        self._normals[customer.id] = normalised_name(customer.name)
+        self._listed[customer.id] = (customer.id, customer.name, normalised_name(customer.name))
         per_block, common = self._per_block, self._common
         for block in name_blocks(customer.name):
             known = self._lists.get(block)
@@ -126,6 +132,7 @@ class NameBlocks:
             if len(known) > per_block:
                 # An uncommon block's list was whole: past per_block, it is common now.
                 common[block] = True
+                self._commons.add(block)
                 del known[per_block:]
 
 

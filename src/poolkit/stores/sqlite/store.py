@@ -5,11 +5,13 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
+import weakref
 from pathlib import Path
 from types import TracebackType
 from typing import Self
 
 from poolkit.errors import InvalidValueError, PoolkitError, SchemaVersionError
+from poolkit.stores.sqlite.checkpoints import Checkpointer
 from poolkit.stores.sqlite.connection import connect, raise_mapped, recognise
 from poolkit.stores.sqlite.migrations import (
     MIGRATIONS,
@@ -51,6 +53,7 @@ class SqliteStore:
         self._idle: list[sqlite3.Connection] = []
         self._pid = os.getpid()
         self._inherited: list[sqlite3.Connection] = []
+        self.checkpoints = self._checkpointer()
         # Reps and pools as last decoded, with the document they were decoded from: every
         # operation reads its actor and pool, and decoding them was a fifth of a claim's
         # time. A value is reused only for the very same stored text (values are frozen).
@@ -109,7 +112,10 @@ class SqliteStore:
             self._check_in(conn)
 
     def close(self) -> None:
-        """Close the idle connections. The store stays usable: it reconnects on demand."""
+        """Close the idle connections, and end the checkpoint thread once the checkpoint
+        asked of it is done (see :mod:`.checkpoints`). The store stays usable: it
+        reconnects on demand."""
+        self.checkpoints.close()
         with self._lock:
             idle, self._idle = self._idle, []
         for conn in idle:
@@ -148,6 +154,12 @@ class SqliteStore:
                 return
         conn.close()
 
+    def _checkpointer(self) -> Checkpointer:
+        checkpoints = Checkpointer(self.path, self.busy_timeout_s)
+        # A store dropped unclosed still ends its thread (after its last checkpoint).
+        weakref.finalize(self, checkpoints.close)
+        return checkpoints
+
     def _forget_after_fork(self) -> None:
         """A forked child must neither use nor close its parent's connections (SQLite
         forbids carrying one across fork), so they are parked, unclosed, for the life of
@@ -157,6 +169,8 @@ class SqliteStore:
             self._idle = []
             self._lock = threading.Lock()
             self._pid = os.getpid()
+            # The parent's checkpoint thread did not come through fork.
+            self.checkpoints = self._checkpointer()
 
 
 __all__ = ["SqliteStore"]

@@ -15,6 +15,7 @@ from poolkit.model.customer import Customer
 from poolkit.model.pool import Pool
 from poolkit.model.rep import Rep
 from poolkit.stores.sqlite.ahead import READ_AHEAD_SQL, ReadAhead
+from poolkit.stores.sqlite.checkpoints import AUTOCHECKPOINT, BULK_CHANGES
 from poolkit.stores.sqlite.connection import raise_mapped
 from poolkit.stores.sqlite.repositories import (
     Customers,
@@ -45,6 +46,9 @@ class SqliteUnitOfWork:
         self._known: dict[str, tuple[Customer, Any]] = {}
         # Statements run so far: what is read ahead is served until the next one runs.
         self.statements = 0
+        # Rows the connection had changed when the transaction began: a commit that
+        # changed BULK_CHANGES more leaves its checkpoint to the store's thread.
+        self._changes_at_begin = 0
         self.ahead = ReadAhead()
         self.customers = Customers(self)
         self.reps = TeamDocuments(self, "reps", Rep)
@@ -118,8 +122,19 @@ class SqliteUnitOfWork:
     def commit(self) -> None:
         conn = self._open_connection()
         self._known.clear()
-        if conn.in_transaction:
+        if not conn.in_transaction:
+            return
+        checkpoints = self._store.checkpoints
+        if conn.total_changes - self._changes_at_begin < BULK_CHANGES or not checkpoints.available:
             self._run_on(conn, "COMMIT")
+            return
+        # A bulk commit leaves its checkpoint to the store's thread (see .checkpoints).
+        conn.execute("PRAGMA wal_autocheckpoint = 0")
+        try:
+            self._run_on(conn, "COMMIT")
+        finally:
+            conn.execute(f"PRAGMA wal_autocheckpoint = {AUTOCHECKPOINT:d}")
+        checkpoints.request()
 
     def rollback(self) -> None:
         conn = self._open_connection()
@@ -134,6 +149,8 @@ class SqliteUnitOfWork:
 
     def _begin(self, conn: sqlite3.Connection) -> None:
         self._known.clear()
+        self._store.checkpoints.before_begin()
+        self._changes_at_begin = conn.total_changes
         self._run_on(conn, "BEGIN IMMEDIATE")
 
     def _run_on(self, conn: sqlite3.Connection, sql: str) -> None:
