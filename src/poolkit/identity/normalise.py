@@ -429,6 +429,10 @@ _LATIN_LEGAL_SUFFIX = re.compile(
 _LATIN_LEGAL_ENDS = frozenset({word[-1] for word in _LATIN_LEGAL_WORDS} | {"\n"})
 
 
+# The same characters as a regular expression's class, for matching them in C.
+_CJK_CLASS = "\u2e80-\u9fff\uf900-\ufaff\U00020000-\U0003ffff"
+
+
 def _is_cjk(ch: str) -> bool:
     """Whether ``ch`` is a Chinese/Japanese character (written without spaces between words)."""
     cp = ord(ch)

@@ -17,7 +17,7 @@ from rapidfuzz import fuzz
 
 from poolkit.errors import InvalidKeyError
 from poolkit.identity._memo import remembered
-from poolkit.identity.normalise import normalise_name
+from poolkit.identity.normalise import _CJK_CLASS, normalise_name
 
 __all__ = [
     "blocking_keys",
@@ -87,12 +87,10 @@ def blocking_keys(name: str) -> frozenset[str]:
     return frozenset(keys)
 
 
-# Chinese/Japanese characters, as normalise's _is_cjk tells them.
-_CJK = "\u2e80-\u9fff\uf900-\ufaff\U00020000-\U0003ffff"
 # Every pair of adjacent Chinese characters (overlapping: found by a look-ahead).
-_CJK_PAIR = re.compile(f"(?=([{_CJK}]{{2}}))")
+_CJK_PAIR = re.compile(f"(?=([{_CJK_CLASS}]{{2}}))")
 # The maximal runs of non-Chinese characters, split at spaces.
-_LATIN_WORD = re.compile(f"[^ {_CJK}]+")
+_LATIN_WORD = re.compile(f"[^ {_CJK_CLASS}]+")
 
 
 def name_blocks(name: str) -> frozenset[str]:

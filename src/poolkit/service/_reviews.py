@@ -51,12 +51,10 @@ class NameBlocks:
     def __init__(self, uow: UnitOfWork, per_block: int) -> None:
         self._uow = uow
         self._per_block = per_block
-        # Whether each prepared block is common; the lists read, each block's first
-        # ``per_block`` customer ids by id (the whole list of an uncommon block); each
-        # listed customer's name and normal form (as stored, or worked out once for a
-        # customer added in this unit of work).
-        self._common: dict[str, bool] = {}
-        # The common ones among them: a name's telling blocks are a set difference.
+        # The blocks prepared, and the common ones among them (a name's telling blocks are
+        # a set difference); the lists read, each block's first ``per_block`` customer ids
+        # by id (the whole list of an uncommon block).
+        self._prepared: set[str] = set()
         self._commons: set[str] = set()
         self._lists: dict[str, list[str]] = {}
         # Each listed customer's row (id, name, normal form), as names_by_block gives it.
@@ -73,12 +71,10 @@ class NameBlocks:
             raise RuntimeError("NameBlocks.prepare after a customer was added")
         rows = list(names)
         every = frozenset().union(*rows)
-        unknown = frozenset(block for block in every if block not in self._common)
+        unknown = every - self._prepared
         if unknown:
-            common = self._uow.customers.common_blocks(unknown, self._per_block)
-            for block in unknown:
-                self._common[block] = block in common
-            self._commons.update(unknown & common)
+            self._commons |= self._uow.customers.common_blocks(unknown, self._per_block)
+            self._prepared |= unknown
         self._read(frozenset().union(*(self._telling(blocks) for blocks in rows)))
 
     def _telling(self, blocks: frozenset[str]) -> frozenset[str]:
@@ -101,7 +97,7 @@ class NameBlocks:
 
     def candidate_ids(self, blocks: frozenset[str]) -> set[str]:
         """The ids of the candidates a lookup of a name with ``blocks`` reads now."""
-        unknown = [block for block in blocks if block not in self._common]
+        unknown = blocks - self._prepared
         if unknown:
             raise KeyError(f"blocks not prepared: {sorted(unknown)}")
         telling = self._telling(blocks)
@@ -122,7 +118,7 @@ class NameBlocks:
         """``customer`` was just added in this unit of work."""
         self._adding = True
         self._listed[customer.id] = (customer.id, customer.name, normalised_name(customer.name))
-        per_block, common = self._per_block, self._common
+        per_block = self._per_block
         for block in name_blocks(customer.name):
             known = self._lists.get(block)
             if known is None:
@@ -131,7 +127,6 @@ class NameBlocks:
             bisect.insort(known, customer.id)
             if len(known) > per_block:
                 # An uncommon block's list was whole: past per_block, it is common now.
-                common[block] = True
                 self._commons.add(block)
                 del known[per_block:]
 

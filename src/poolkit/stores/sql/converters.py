@@ -63,10 +63,7 @@ def read_document(kind: type[T], body: str, what: str, record_id: str) -> T:
     """The value a stored document holds; a document that cannot be read is a
     :class:`DamagedRecordError` naming the record (``what`` says what it is), so a caller
     learns which record to restore and the others stay readable."""
-    try:
-        return decode(kind, documents.loads(body))
-    except _UNREADABLE as error:
-        raise DamagedRecordError(what, record_id, f"{type(error).__name__}: {error}") from error
+    return read_with_document(kind, body, what, record_id)[0]
 
 
 def read_with_document(kind: type[T], body: str, what: str, record_id: str) -> tuple[T, Any]:

@@ -62,16 +62,24 @@ CUSTOMER_COLUMNS = (
 
 def customer_row(customer: Customer, schedule: Schedule, dialect: Dialect) -> tuple[Any, ...]:
     """The customers row of ``customer``, in :data:`CUSTOMER_COLUMNS` order."""
-    instant = dialect.instant
     plain = _plain(customer, dialect)
     return (
-        *plain[:6],
-        None if schedule.drop_at is None else instant(schedule.drop_at),
-        None if schedule.warn_at is None else instant(schedule.warn_at),
-        None if schedule.next_at is None else instant(schedule.next_at),
-        *plain[6:],
+        *plain[:_BEFORE_SCHEDULE],
+        *_schedule_values(schedule, dialect),
+        *plain[_BEFORE_SCHEDULE:],
         json_text(customer),
         customer.id,
+    )
+
+
+def _schedule_values(schedule: Schedule, dialect: Dialect) -> tuple[Any, Any, Any]:
+    """The values of the columns drop_at, warn_at and next_at."""
+    instant = dialect.instant
+    drop_at, warn_at, next_at = schedule.drop_at, schedule.warn_at, schedule.next_at
+    return (
+        None if drop_at is None else instant(drop_at),
+        None if warn_at is None else instant(warn_at),
+        None if next_at is None else instant(next_at),
     )
 
 
@@ -117,15 +125,11 @@ def changed_update(
         sets = ", ".join(f"{CUSTOMER_COLUMNS[i]} = ?" for i in columns)
         statement = dialect.sql(f"UPDATE customers SET {sets} WHERE id = ? AND version = ?")
         _UPDATES[changed] = statement
-    instant = dialect.instant
-    drop_at, warn_at, next_at = schedule.drop_at, schedule.warn_at, schedule.next_at
     # In CUSTOMER_COLUMNS order, as the statement sets them: the schedule's columns come
     # after the version, the document last.
     return statement, (
         *[after[n] for n in changed if n < _BEFORE_SCHEDULE],
-        None if drop_at is None else instant(drop_at),
-        None if warn_at is None else instant(warn_at),
-        None if next_at is None else instant(next_at),
+        *_schedule_values(schedule, dialect),
         *[after[n] for n in changed if n >= _BEFORE_SCHEDULE],
         body,
         customer.id,

@@ -25,7 +25,6 @@ from poolkit.ports import CustomerOrder, CustomerQuery, CustomerTally, Position
 from poolkit.stores import _documents as documents
 from poolkit.stores._codec import encode, encode_changed
 from poolkit.stores._created import checked_ids
-from poolkit.stores._documents import dumps
 from poolkit.stores.sql import customer_page
 from poolkit.stores.sql.converters import (
     instant,
@@ -185,7 +184,7 @@ class Customers:
         document (returned) takes the fields left as they were from the stored one, when it
         is known."""
         new = encode(customer) if document is None else encode_changed(customer, stored, document)
-        statement, params = changed_update(stored, customer, schedule, SQLITE, dumps(new))
+        statement, params = changed_update(stored, customer, schedule, SQLITE, documents.dumps(new))
         changed = self._uow._run(statement, params)
         if changed == 0:  # unreachable while the write lock is held; kept as a guard
             raise StaleVersionError(customer.id, stored.version, self._version(customer.id))
@@ -286,7 +285,8 @@ class Customers:
         found = self._uow._rows(NORMAL_NAMES_SQL, (ids,))
         names = dict(zip(map(_FIRST, found), found, strict=True))
         try:
-            # The rows come block by block (the blocks are the join's outer loop).
+            # The rows come block by block (the blocks are the join's outer loop); a block
+            # met again later would only be extended again.
             for block, group in itertools.groupby(rows, _FIRST):
                 out[block].extend(map(names.__getitem__, map(_SECOND, group)))
         except KeyError as missing:  # blocks without their name: not poolkit's, or damaged
