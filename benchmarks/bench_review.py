@@ -78,17 +78,25 @@ def report_tail(size: int, tail: int, limit: int) -> None:
                 started = time.perf_counter()
                 index.skip_common = mode == "after"
                 candidates = [(cid, normal[cid]) for cid, _ in index.candidates(name)]
-                found = review_matches(own, candidates, threshold=85, limit=limit, normalise=False)
+                found = review_matches(
+                    own,
+                    candidates,
+                    threshold=85,
+                    limit=limit,
+                    normalise=False,
+                    name=name,
+                    name_of=lambda customer_id: book.names[int(customer_id)],
+                )
                 total[3] += time.perf_counter() - started
                 total[0] += len(found)
                 total[1] += sum(1 for m in found if (int(m.customer_id), number) in injected)
                 total[2] += len(candidates)
         normal[str(number)] = own
         index.add(str(number), name)
-    for mode, (filed, near, candidates, elapsed) in totals.items():
+    for mode, (filed, near, scored, elapsed) in totals.items():
         print(
             f"last {tail:,} of {size:,} {mode:<9} {filed:>7,} items  near-duplicates filed"
-            f" {near:>4,}/{len(injected):,}  candidates per name {candidates / tail:6.1f}"
+            f" {near:>4,}/{len(injected):,}  candidates per name {scored / tail:6.1f}"
             f"  {elapsed:6.1f} s"
         )
 

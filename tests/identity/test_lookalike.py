@@ -7,8 +7,11 @@ from __future__ import annotations
 from collections import Counter
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from rapidfuzz.distance import Levenshtein
 
+from poolkit.errors import InvalidKeyError
 from poolkit.identity import normalise_name
 from poolkit.identity.lookalike import (
     MAX_PER_CUSTOMER,
@@ -17,13 +20,25 @@ from poolkit.identity.lookalike import (
     may_be_same,
     numbers_in,
     places_in,
+    registered_apart,
     review_matches,
 )
 from poolkit.testing.books import Book, Filed, numbered_names, realistic_names, review_list
 
+# Names as registered, from few parts, so that pairs often share all but their place or a
+# character of their trade name.
+company_names = st.builds(
+    "{}{}{}{}{}".format,
+    st.sampled_from(["", "南京市", "杭州市", "苏州市", "江苏省", "广东省深圳市", "深圳", "上海"]),
+    st.text(alphabet="广天南北木华强", min_size=2, max_size=3),
+    st.sampled_from(["供应链管理", "科技", "贸易", ""]),
+    st.sampled_from(["", "（深圳）", "（南京）", "（中国）"]),
+    st.sampled_from(["", "有限公司", "有限责任公司"]),
+)
+
 
 def same(a: str, b: str) -> bool:
-    return may_be_same(normalise_name(a), normalise_name(b))
+    return may_be_same(normalise_name(a), normalise_name(b), written=(a, b))
 
 
 @pytest.mark.parametrize(
@@ -40,6 +55,11 @@ def same(a: str, b: str) -> bool:
         ("Nexnex Shanghai Imports", "Metornex Shanghai Imports"),
         ("信海进出口有限公司深圳分公司", "燕祥进出口有限公司深圳分公司"),
         ("Axsol Materials", "Orsol Materials Co., Ltd."),
+        # Registered in two cities, the trade names a character apart: two companies.
+        ("南京市广天南供应链管理有限责任公司", "杭州市广北南供应链管理有限公司"),
+        ("南京市松木供应链管理", "苏州市电木供应链管理"),  # two cities of one province
+        ("北京汇光达电气", "苏州市汇光电气"),
+        ("华强科技（深圳）有限公司", "上海华墙科技有限公司"),
     ],
 )
 def test_names_that_say_which_company_differently_are_not_the_same(a: str, b: str) -> None:
@@ -57,10 +77,46 @@ def test_names_that_say_which_company_differently_are_not_the_same(a: str, b: st
         ("Corion East Materials", "Corion East Miterials"),  # a typo in a trade word
         ("一汽大众", "一汽大众汽车"),  # 一 counts nothing here
         ("贸易有限公司北京", "贸易北京"),  # nothing but generic words: the score decides
+        ("南京市广天南供应链管理", "杭州市广天南供应链管理"),  # one trade name, two cities
+        ("南京市广天南供应链管理", "南京市广北南供应链管理"),  # a typo, one city
+        ("江苏省广天南供应链管理", "南京市广北南供应链管理"),  # a province and its city
+        ("深圳市华强科技有限公司", "华墙科技有限公司"),  # a city on one side only
+        ("华强科技（深圳）有限公司", "广东省华墙科技有限公司"),
     ],
 )
 def test_names_that_may_be_one_company_pass(a: str, b: str) -> None:
     assert same(a, b)
+
+
+def test_the_names_as_written_only_add_the_registration_rule() -> None:
+    a, b = "南京市广天南供应链管理有限责任公司", "杭州市广北南供应链管理有限公司"
+    assert may_be_same(normalise_name(a), normalise_name(b))  # the normal forms alone
+    assert not may_be_same(normalise_name(a), normalise_name(b), written=(a, b))
+    assert registered_apart(a, b) and registered_apart(b, a)
+    assert not registered_apart(a, "广天南供应链管理")
+    assert not registered_apart("江苏省广天南", a)
+    stored = [("c1", b), ("c2", "南京市广北南供应链管理")]
+    own = normalise_name(a)
+    assert [m.customer_id for m in review_matches(own, stored, threshold=85)] == ["c1", "c2"]
+    found = review_matches(own, stored, threshold=85, name=a)
+    assert [m.customer_id for m in found] == ["c2"]
+    # Candidates normalised already: their names as written come from name_of.
+    normal = [(cid, normalise_name(written)) for cid, written in stored]
+    found = review_matches(
+        own, normal, threshold=85, normalise=False, name=a, name_of=dict(stored).__getitem__
+    )
+    assert [m.customer_id for m in found] == ["c2"]
+
+
+@given(company_names, company_names)
+def test_may_be_same_is_symmetric(a: str, b: str) -> None:
+    try:
+        normal_a, normal_b = normalise_name(a), normalise_name(b)
+    except InvalidKeyError:
+        return
+    assert may_be_same(normal_a, normal_b, written=(a, b)) == may_be_same(
+        normal_b, normal_a, written=(b, a)
+    )
 
 
 def test_the_parts_it_reads() -> None:
@@ -131,5 +187,8 @@ def test_the_realistic_book_files_the_near_duplicates_and_little_else(
         a, b = normalise_name(book.names[earlier]), normalise_name(book.names[later])
         assert numbers_in(a) == numbers_in(b), (a, b)
         assert Levenshtein.distance(core_of(a), core_of(b)) <= 2 or Levenshtein.distance(a, b) <= 2
+        # Registered in two places, only the same trade name.
+        written = book.names[earlier], book.names[later]
+        assert core_of(a) == core_of(b) or not registered_apart(*written), written
     # And no customer files more than the bound.
     assert max(Counter(item.customer for item in after).values()) <= MAX_PER_CUSTOMER

@@ -21,6 +21,7 @@ from poolkit.identity import (
     normalise_phone,
     normalise_uscc,
 )
+from poolkit.identity.normalise import registered_regions
 
 
 def fullwidth(text: str) -> str:
@@ -612,16 +613,18 @@ def test_name_steps_agree_with_their_plain_rules(raw: str) -> None:
     assert steps._clean_characters(raw) == _clean_each(raw)
     regions = sorted(steps._CJK_REGIONS, key=len, reverse=True)
     region = next((r for r in regions if raw.startswith(r)), None)
+    dropped, kept = steps._split_region_prefix(raw)
     if region is None:
-        assert steps._strip_region_prefix(raw) in (
-            raw,
-            " ".join(raw.split(" ")[1:]),
-            " ".join(raw.split(" ")[2:]),
+        assert (dropped, kept) == ("", raw) or (
+            dropped in steps._LATIN_REGIONS
+            and kept in (" ".join(raw.split(" ")[1:]), " ".join(raw.split(" ")[2:]))
         )
     else:
         rest = raw[len(region) :].lstrip()
-        expected = rest if len(rest.replace(" ", "")) >= 4 else raw
-        assert steps._strip_region_prefix(raw) == expected
+        if len(rest.replace(" ", "")) >= 4:
+            assert (dropped, kept) == (region, rest)
+        else:
+            assert (dropped, kept) == ("", raw)
     if not raw.endswith("分公司") and not raw.endswith(steps._CJK_LEGAL_SUFFIXES):
         assert steps._strip_legal_suffix(raw) == steps._LATIN_LEGAL_SUFFIX.sub("", raw).rstrip()
 
@@ -687,3 +690,47 @@ def test_traditional_and_simplified_names_normalise_alike_with_the_hanzi_extra()
     assert SIMPLIFIES_CHINESE
     assert normalise_name("臺灣國際貿易股份有限公司") == normalise_name("台湾国际贸易股份有限公司")
     assert normalise_name("廣州某某科技有限公司") == normalise_name("某某科技（广州）有限公司")
+
+
+@pytest.mark.parametrize(
+    ("raw", "regions"),
+    [
+        ("深圳市华强科技有限公司", {"深圳", "广东"}),
+        ("广东省深圳市华强科技有限公司", {"深圳", "广东"}),
+        ("华强科技（深圳）有限公司", {"深圳", "广东"}),
+        ("广西壮族自治区南宁市某某科技有限公司", {"南宁", "广西"}),
+        ("义乌市小商品贸易有限公司", {"义乌", "金华", "浙江"}),
+        ("上海恒达物流有限公司", {"上海"}),
+        ("北京银行", set()),  # the region stays: it is the trade name
+        ("华强科技有限公司", set()),
+        ("某某（中国）有限公司", set()),  # 中国 is no place of registration
+        ("Shanghai Acme Trading Co., Ltd.", set()),  # Latin region words are not counted
+        ("华强科技有限公司北京分公司", set()),  # a branch's city is kept in its name
+    ],
+)
+def test_registered_regions(raw: str, regions: set[str]) -> None:
+    assert registered_regions(raw) == regions
+
+
+def test_every_city_lies_in_a_region_the_names_know() -> None:
+    # A city added to the list without its province would make 广东省某某 and 新城市某某
+    # look registered apart.
+    from poolkit.identity import normalise as steps
+
+    municipalities = {"北京", "天津", "上海", "重庆"}
+    bases = set(steps._REGION_BASES.values())
+    assert set(steps._REGION_BASES) == steps._CJK_REGIONS
+    for city in steps._MUNICIPALITIES_AND_CITIES:
+        assert (city in steps._PARENT_REGION) != (city in municipalities), city
+    assert set(steps._PARENT_REGION.values()) <= bases
+
+
+@given(st.one_of(company_names, st.text()))
+def test_registered_regions_hold_the_regions_they_lie_in(raw: str) -> None:
+    from poolkit.identity import normalise as steps
+
+    regions = registered_regions(raw)
+    assert regions <= set(steps._REGION_BASES.values())
+    for region in regions:
+        parent = steps._PARENT_REGION.get(region)
+        assert parent is None or parent in regions

@@ -335,6 +335,43 @@ def test_names_that_differ_in_a_number_or_a_place_file_nothing(service: PoolServ
     assert service.reviews() == []
 
 
+def test_names_registered_apart_file_only_the_same_trade_name(service: PoolService) -> None:
+    # The random book's review list paired 南京市广天南... with 杭州市广北南...: one
+    # character apart once the cities are dropped, and two companies.
+    nanjing = service.create("a", "南京市广天南供应链管理有限责任公司", public=True)
+    hangzhou = service.create_with_warnings("a", "杭州市广北南供应链管理有限公司")
+    assert hangzhou.similar == ()
+    # The same trade name in another city, a typo in the same city, a province and one of
+    # its cities: each may be the same company.
+    maybe = {}
+    for name in (
+        "杭州市广天南供应链管理有限公司",
+        "南京市广北南供应链管理",
+        "江苏省广北南供应链管理",
+    ):
+        created = service.create_with_warnings("a", name, public=True)
+        assert nanjing.id in {match.customer_id for match in created.similar}, name
+        maybe[name] = created.customer.id
+    # An import batch reads its candidates' names from its lists: the same rule, between
+    # its rows too.
+    report = service.import_customers(
+        "admin",
+        [
+            ImportRow(row=2, name="杭州市广木南供应链管理有限公司"),
+            ImportRow(row=3, name="南京市广木南供应链管理"),
+        ],
+    )
+    first, second = report.rows
+    # (a typo away from each Hangzhou name: the same city)
+    assert set(first.similar_ids) == {maybe["杭州市广天南供应链管理有限公司"], hangzhou.customer.id}
+    assert set(second.similar_ids) == {
+        nanjing.id,
+        maybe["南京市广北南供应链管理"],
+        maybe["江苏省广北南供应链管理"],
+        first.customer_id,  # the same trade name, in another city
+    }
+
+
 def test_one_customer_files_at_most_max_per_customer_items(identity_store: Store) -> None:
     clock = ManualClock(T0)
     policy = Policy.from_dict({**POLICY, "similarity": {"max_per_customer": 2}})

@@ -23,6 +23,11 @@ second opinion, applied to pairs that already score high:
   their trade names (`Nexnex Shanghai Imports` and `Metornex Shanghai Imports`, 87.5), so
   the trade names must be one typo apart at most (two for trade names of 8 characters or
   more). When either name is nothing but generic words, the score alone decides.
+- **They were registered apart.** A Chinese company name starts with the place it was
+  registered in (南京市..., 广东省深圳市...), which the normal form drops so that
+  `深圳市某某科技` and `某某科技` meet. Given the names as written, two registered in
+  different places (南京 and 杭州; not 广东 and its city 深圳) must have the same trade
+  name: `南京市广天南供应链管理` and `杭州市广北南供应链管理` are two companies, not a typo.
 
 :func:`review_matches` puts it together for one new name: score the candidates that the
 blocking index found, keep those at or above the threshold that :func:`may_be_same`
@@ -37,7 +42,7 @@ from __future__ import annotations
 
 import heapq
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from itertools import pairwise
 
 import attrs
@@ -52,6 +57,7 @@ from poolkit.identity.normalise import (
     _PROVINCES,
     _SPECIAL_REGIONS,
     _is_cjk,
+    registered_regions,
 )
 from poolkit.identity.similarity import name_blocks, normalised_name, normalised_similarity
 
@@ -63,6 +69,7 @@ __all__ = [
     "may_be_same",
     "numbers_in",
     "places_in",
+    "registered_apart",
     "review_matches",
 ]
 
@@ -180,11 +187,31 @@ def core_of(normalised: str) -> str:
     return "".join(sorted(words))
 
 
-def may_be_same(a: str, b: str) -> bool:
+@remembered(65536)
+def _registered(written: str) -> tuple[str, ...]:
+    return tuple(registered_regions(written))
+
+
+def registered_apart(a: str, b: str) -> bool:
+    """Whether two names, as written, say they were registered in different places: both
+    name a region (:func:`~poolkit.identity.normalise.registered_regions`) and neither's
+    regions hold the other's. 南京 and 杭州, 南京 and 苏州 are apart; 广东 and 深圳 (a city
+    of 广东), 深圳 and 深圳 are not."""
+    regions_a, regions_b = frozenset(_registered(a)), frozenset(_registered(b))
+    if not regions_a or not regions_b:
+        return False
+    return not (regions_a <= regions_b or regions_b <= regions_a)
+
+
+def may_be_same(a: str, b: str, *, written: tuple[str, str] | None = None) -> bool:
     """Whether two normalised names may denote the same company, as far as their numbers,
     places and trade names tell: False when the numbers differ, when both name places and
     the places differ, or when their trade names are more than a typo apart. Says nothing
-    of how alike the whole names are (that is the score's job)."""
+    of how alike the whole names are (that is the score's job).
+
+    ``written``: the two names as written, in the same order. With them, names registered
+    in different places (:func:`registered_apart`: 南京市... and 杭州市..., whose regions the
+    normal forms no longer hold) must have the same trade name, not one a typo away."""
     if numbers_in(a) != numbers_in(b):
         return False
     places_a, places_b = places_in(a), places_in(b)
@@ -193,6 +220,11 @@ def may_be_same(a: str, b: str) -> bool:
     core_a, core_b = core_of(a), core_of(b)
     if not core_a or not core_b:
         return True
+    # A company is registered once, in one place: two names registered apart whose trade
+    # names differ (南京市广天南..., 杭州市广北南...) are two companies, however alike the rest.
+    # The same trade name in two places (a group's companies, a move) is worth a look.
+    if written is not None and core_a != core_b and registered_apart(*written):
+        return False
     # A typo anywhere (in the trade name, or in a trade word: `Machinury`) is what a review
     # is for; names further apart must agree on their trade names. How many typos, by the
     # trade name's length: two characters changed in `axsol` make another company.
@@ -222,26 +254,47 @@ def review_matches(
     threshold: float,
     limit: int = MAX_PER_CUSTOMER,
     normalise: bool = True,
+    name: str | None = None,
+    name_of: Callable[[str], str] | None = None,
 ) -> list[ReviewMatch]:
     """The look-alikes of the normalised name ``own`` worth filing, best first (score, then
     id), at most ``limit``: the ``candidates`` (``(customer_id, name)`` pairs, as a store's
     ``similar_names`` returns them) scoring ``threshold`` or more that :func:`may_be_same`
-    accepts. ``normalise`` False: the candidates' names are normalised already."""
+    accepts. ``normalise`` False: the candidates' names are normalised already.
+
+    ``name``: the new name as written. Given it, :func:`may_be_same` also compares where
+    the two names say they were registered, reading each candidate's name as written from
+    ``candidates`` (or, when they are normalised already, from ``name_of(customer_id)``)."""
     pairs = list(candidates)
-    others = [normalised_name(name) if normalise else name for _, name in pairs]
-    matches = normalised_matches(
-        own, [customer_id for customer_id, _ in pairs], others, threshold=threshold, limit=limit
-    )
+    others = [normalised_name(written) if normalise else written for _, written in pairs]
     names = dict(pairs)
+    matches = normalised_matches(
+        own,
+        [customer_id for customer_id, _ in pairs],
+        others,
+        threshold=threshold,
+        limit=limit,
+        name=name,
+        name_of=names.__getitem__ if normalise and name_of is None else name_of,
+    )
     return [ReviewMatch(m.customer_id, names[m.customer_id], m.score) for m in matches]
 
 
 def normalised_matches(
-    own: str, ids: Sequence[str], others: Sequence[str], *, threshold: float, limit: int
+    own: str,
+    ids: Sequence[str],
+    others: Sequence[str],
+    *,
+    threshold: float,
+    limit: int,
+    name: str | None = None,
+    name_of: Callable[[str], str] | None = None,
 ) -> list[ReviewMatch]:
     """:func:`review_matches` of candidates given as two lists, their ids and their names'
     normal forms (the ``name`` of each match is its normal form): for a caller that holds
-    them so, without a tuple per candidate."""
+    them so, without a tuple per candidate. ``name`` and ``name_of`` (a candidate's name as
+    written, by id): the names as written, for :func:`may_be_same`'s ``written``; asked
+    only of the candidates over the threshold."""
     # The score is the larger of two scorers (normalised_similarity); each runs over every
     # candidate in rapidfuzz's own loop, keeping only those at the threshold, and only the
     # few kept are scored in Python, the same way, and judged by may_be_same.
@@ -256,10 +309,13 @@ def normalised_matches(
     for at in sorted(over):
         other = others[at]
         score = normalised_similarity(own, other)
-        if score >= threshold and may_be_same(own, other):
+        if score < threshold:
+            continue
+        written = None if name is None or name_of is None else (name, name_of(ids[at]))
+        if may_be_same(own, other, written=written):
             kept.append((round(score, 1), ids[at], other))
     best = heapq.nsmallest(limit, kept, key=lambda match: (-match[0], match[1]))
-    return [ReviewMatch(customer_id, name, score) for score, customer_id, name in best]
+    return [ReviewMatch(customer_id, normal, score) for score, customer_id, normal in best]
 
 
 def telling_blocks(blocks: frozenset[str], common: Iterable[str]) -> frozenset[str]:

@@ -32,6 +32,7 @@ __all__ = [
     "normalise_org_code",
     "normalise_phone",
     "normalise_uscc",
+    "registered_regions",
 ]
 
 KEY_KINDS: frozenset[str] = frozenset({"phone", "uscc", "org_code", "email", "name"})
@@ -370,6 +371,11 @@ _AUTONOMOUS_REGIONS = {
 _SPECIAL_REGIONS = ("香港", "澳门")
 
 
+_REGION_SUFFIXES = frozenset(
+    {"省", "市", "自治区", "特别行政区", "壮族自治区", "回族自治区", "维吾尔自治区"}
+)
+
+
 def _cjk_region_forms() -> frozenset[str]:
     forms: set[str] = set()
     for p in _PROVINCES:
@@ -384,6 +390,31 @@ def _cjk_region_forms() -> frozenset[str]:
 
 
 _CJK_REGIONS = _cjk_region_forms()
+# Each form of a region (深圳市, 广东省, 广西壮族自治区) to its bare name (深圳, 广东, 广西).
+_REGION_BASES: dict[str, str] = {
+    form: base
+    for base in (*_PROVINCES, *_MUNICIPALITIES_AND_CITIES, *_AUTONOMOUS_REGIONS, *_SPECIAL_REGIONS)
+    for form in (base, *(base + suffix for suffix in _REGION_SUFFIXES))
+    if form in _CJK_REGIONS
+}
+# The region each city lies in (its province, or the prefecture of a county-level city):
+# a company registered in 广东 may also be written as one of 深圳, but not as one of 南京.
+# The four municipalities and the two special regions are provinces of their own.
+_PARENT_REGION = {
+    "深圳": "广东", "广州": "广东", "东莞": "广东", "佛山": "广东", "珠海": "广东",
+    "中山": "广东", "惠州": "广东", "汕头": "广东", "江门": "广东",
+    "杭州": "浙江", "宁波": "浙江", "温州": "浙江", "嘉兴": "浙江", "绍兴": "浙江",
+    "金华": "浙江", "台州": "浙江", "义乌": "金华",
+    "南京": "江苏", "苏州": "江苏", "无锡": "江苏", "常州": "江苏", "徐州": "江苏",
+    "南通": "江苏", "扬州": "江苏", "昆山": "苏州",
+    "成都": "四川", "武汉": "湖北", "西安": "陕西", "长沙": "湖南", "郑州": "河南",
+    "洛阳": "河南", "青岛": "山东", "济南": "山东", "烟台": "山东", "潍坊": "山东",
+    "厦门": "福建", "福州": "福建", "泉州": "福建", "大连": "辽宁", "沈阳": "辽宁",
+    "合肥": "安徽", "昆明": "云南", "哈尔滨": "黑龙江", "长春": "吉林", "石家庄": "河北",
+    "唐山": "河北", "保定": "河北", "太原": "山西", "南昌": "江西", "南宁": "广西",
+    "贵阳": "贵州", "兰州": "甘肃", "海口": "海南", "三亚": "海南", "呼和浩特": "内蒙古",
+    "乌鲁木齐": "新疆", "拉萨": "西藏", "银川": "宁夏", "西宁": "青海",
+}  # fmt: skip
 # The lengths of the regions, longest first, so 内蒙古自治区 wins over 内蒙古 and 黑龙江省
 # over 黑龙江 (a name starts with at most one region of each length).
 _CJK_REGION_SIZES: tuple[int, ...] = tuple(sorted({len(r) for r in _CJK_REGIONS}, reverse=True))
@@ -439,10 +470,12 @@ def _is_cjk(ch: str) -> bool:
     return 0x2E80 <= cp <= 0x9FFF or 0xF900 <= cp <= 0xFAFF or 0x20000 <= cp <= 0x3FFFF
 
 
-def _drop_bracketed_region(match: re.Match[str]) -> str:
+def _drop_bracketed_region(match: re.Match[str], dropped: list[str] | None = None) -> str:
     inner = match.group(1)
     key = re.sub(r"[\W_]+", "", inner)
     if key in _CJK_REGIONS or key in _LATIN_REGIONS or key in _PAREN_ONLY_REGIONS:
+        if dropped is not None:
+            dropped.append(key)
         return " "
     if key in _PAREN_LEGAL_FORMS:
         return " "
@@ -506,7 +539,9 @@ def _strip_legal_suffix(name: str) -> str:
     return stripped.rstrip()
 
 
-def _strip_region_prefix(name: str) -> str:
+def _split_region_prefix(name: str) -> tuple[str, str]:
+    """The leading province or city that may be dropped from ``name`` (as it stands there:
+    ``深圳市``, ``shanghai``), and the rest; ``("", name)`` when there is none."""
     # The longest region the name starts with, found by its first few characters in the
     # set of regions, a look-up for each length a region has (a startswith over the 300
     # regions was a fifth of normalising a name).
@@ -514,20 +549,24 @@ def _strip_region_prefix(name: str) -> str:
         if name[:size] in _CJK_REGIONS:
             rest = name[size:].lstrip()
             if len(rest.replace(" ", "")) >= _MIN_CJK_REMAINDER:
-                return rest
-            return name
+                return name[:size], rest
+            return "", name
     words = name.split(" ")
     for n in (2, 1):  # "hong kong" / "inner mongolia" are two words
         if len(words) - n >= _MIN_LATIN_REMAINDER_WORDS and "".join(words[:n]) in _LATIN_REGIONS:
-            return " ".join(words[n:])
-    return name
+            return "".join(words[:n]), " ".join(words[n:])
+    return "", name
 
 
-def _name_pass(text: str) -> str:
+def _name_pass(text: str, dropped: list[str] | None = None) -> str:
+    """One pass of :func:`normalise_name`; the regions it drops are added to ``dropped``."""
     text = _nfkc(_nfkc(text).casefold())
     if _SIMPLIFY is not None:
         text = _SIMPLIFY(text)
-    text = _BRACKETED.sub(_drop_bracketed_region, text)
+    if dropped is None:
+        text = _BRACKETED.sub(_drop_bracketed_region, text)
+    else:
+        text = _BRACKETED.sub(lambda match: _drop_bracketed_region(match, dropped), text)
     name = _join_words(_clean_characters(text))
     while True:
         # Every legal-form word goes before the region is looked at: whether a region may
@@ -535,9 +574,11 @@ def _name_pass(text: str) -> str:
         bare = _strip_legal_suffix(name)
         while bare != name:
             name, bare = bare, _strip_legal_suffix(bare)
-        shorter = _strip_region_prefix(name)
-        if shorter == name:
+        region, shorter = _split_region_prefix(name)
+        if not region:
             return name
+        if dropped is not None:
+            dropped.append(region)
         name = shorter
 
 
@@ -573,19 +614,43 @@ def normalise_name(raw: str) -> str:
 
     Raises :class:`InvalidKeyError` if nothing remains (e.g. ``有限公司``).
     """
-    name = raw
-    # Each pass only removes or folds characters; a second pass settles the rare input where
-    # a removal lets NFKC compose two characters that were apart. Five passes is ample.
-    for _ in range(5):
-        again = _name_pass(name)
-        if again == name:
-            break
-        name = again
+    name = _passes(raw)
     if not name:
         raise InvalidKeyError(
             "name", raw, "nothing remains once legal forms, regions and punctuation are removed"
         )
     return name
+
+
+def _passes(raw: str, dropped: list[str] | None = None) -> str:
+    """:func:`normalise_name`'s passes over ``raw``; the regions they drop go to ``dropped``."""
+    name = raw
+    # Each pass only removes or folds characters; a second pass settles the rare input where
+    # a removal lets NFKC compose two characters that were apart. Five passes is ample.
+    for _ in range(5):
+        again = _name_pass(name, dropped)
+        if again == name:
+            break
+        name = again
+    return name
+
+
+def registered_regions(raw: str) -> frozenset[str]:
+    """The Chinese provinces and cities a company name was registered in, as far as the
+    name says: the regions :func:`normalise_name` drops (a leading one, 深圳市 or
+    广东省深圳市, or one in brackets, （深圳）), by their bare names, with the regions those
+    lie in. ``广东省深圳市某某科技有限公司`` and ``某某科技（深圳）有限公司`` both give
+    ``{"深圳", "广东"}``; a name whose region stays in its normal form (北京银行) or that
+    names none gives an empty set. Latin region words and ``（中国）`` are not counted."""
+    dropped: list[str] = []
+    _passes(raw, dropped)
+    found: set[str] = set()
+    for form in dropped:
+        region = _REGION_BASES.get(form)
+        while region is not None and region not in found:
+            found.add(region)
+            region = _PARENT_REGION.get(region)
+    return frozenset(found)
 
 
 # --------------------------------------------------------------------------------------------

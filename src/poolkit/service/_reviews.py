@@ -155,6 +155,7 @@ def similar_in(
             (pair for pair in found if pair[0] != exclude),
             threshold=settings.threshold,
             limit=settings.max_per_customer,
+            name=name,
         )
         return tuple(SimilarMatch(m.customer_id, m.name, m.score) for m in matches)
     # An import batch's lists: the candidates' normal forms are known, and their order
@@ -168,6 +169,8 @@ def similar_in(
         names.normal_forms(ids),
         threshold=settings.threshold,
         limit=settings.max_per_customer,
+        name=name,
+        name_of=lambda customer_id: names.name_of(customer_id)[0],
     )
     return tuple(
         SimilarMatch(m.customer_id, names.name_of(m.customer_id)[0], m.score) for m in matches

@@ -162,6 +162,8 @@ def review_list(
                     threshold=threshold,
                     limit=limit if limit is not None else len(candidates),
                     normalise=False,
+                    name=name,
+                    name_of=lambda customer_id: names[int(customer_id)],
                 )
             ]
         else:
