@@ -21,6 +21,7 @@ from poolkit.identity.normalise import (
     normalise_org_code,
     normalise_phone,
     normalise_uscc,
+    registered_regions,
 )
 from poolkit.identity.similarity import blocking_keys, name_similarity
 
@@ -40,6 +41,7 @@ __all__ = [
     "normalise_org_code",
     "normalise_phone",
     "normalise_uscc",
+    "registered_regions",
     "review_matches",
     "telling_blocks",
 ]
