@@ -23,6 +23,7 @@ from poolkit.identity.lookalike import (
     registered_apart,
     review_matches,
 )
+from poolkit.identity.readings import sound_alike
 from poolkit.testing.books import Book, Filed, numbered_names, realistic_names, review_list
 
 # Names as registered, from few parts, so that pairs often share all but their place or a
@@ -60,6 +61,9 @@ def same(a: str, b: str) -> bool:
         ("南京市松木供应链管理", "苏州市电木供应链管理"),  # two cities of one province
         ("北京汇光达电气", "苏州市汇光电气"),
         ("华强科技（深圳）有限公司", "上海华墙科技有限公司"),
+        # Two characters, one replaced by another sound: another name.
+        ("鸿文供应链管理有限公司", "吉文供应链管理股份有限公司"),
+        ("深圳市思霞科技", "深圳市美霞科技"),
     ],
 )
 def test_names_that_say_which_company_differently_are_not_the_same(a: str, b: str) -> None:
@@ -82,6 +86,8 @@ def test_names_that_say_which_company_differently_are_not_the_same(a: str, b: st
         ("江苏省广天南供应链管理", "南京市广北南供应链管理"),  # a province and its city
         ("深圳市华强科技有限公司", "华墙科技有限公司"),  # a city on one side only
         ("华强科技（深圳）有限公司", "广东省华墙科技有限公司"),
+        ("华强科技有限公司", "华墙科技有限公司"),  # a homophone (qiang): how Chinese is mistyped
+        ("鸿文供应链管理", "鸿文思供应链管理"),  # a character more: left to the score
     ],
 )
 def test_names_that_may_be_one_company_pass(a: str, b: str) -> None:
@@ -187,6 +193,11 @@ def test_the_realistic_book_files_the_near_duplicates_and_little_else(
         a, b = normalise_name(book.names[earlier]), normalise_name(book.names[later])
         assert numbers_in(a) == numbers_in(b), (a, b)
         assert Levenshtein.distance(core_of(a), core_of(b)) <= 2 or Levenshtein.distance(a, b) <= 2
+        # Two Chinese characters of a trade name, one replaced: only by one that sounds alike.
+        core_a, core_b = core_of(a), core_of(b)
+        if len(core_a) == len(core_b) == 2 and not (core_a + core_b).isascii():
+            replaced = [(x, y) for x, y in zip(core_a, core_b, strict=True) if x != y]
+            assert len(replaced) != 1 or sound_alike(*replaced[0]) is not False, (a, b)
         # Registered in two places, only the same trade name.
         written = book.names[earlier], book.names[later]
         assert core_of(a) == core_of(b) or not registered_apart(*written), written

@@ -28,6 +28,11 @@ second opinion, applied to pairs that already score high:
   `深圳市某某科技` and `某某科技` meet. Given the names as written, two registered in
   different places (南京 and 杭州; not 广东 and its city 深圳) must have the same trade
   name: `南京市广天南供应链管理` and `杭州市广北南供应链管理` are two companies, not a typo.
+- **A two-character trade name has another character.** Chinese is typed by sound, so a
+  mistyped character sounds like the right one (腾迅 for 腾讯, both xun). In a trade name of
+  two characters, one replaced by a character of another sound is half the name changed:
+  `鸿文供应链管理` and `吉文供应链管理` are two companies, however alike the long generic
+  tail makes them score (:mod:`poolkit.identity.readings`).
 
 :func:`review_matches` puts it together for one new name: score the candidates that the
 blocking index found, keep those at or above the threshold that :func:`may_be_same`
@@ -59,6 +64,7 @@ from poolkit.identity.normalise import (
     _is_cjk,
     registered_regions,
 )
+from poolkit.identity.readings import sound_alike
 from poolkit.identity.similarity import name_blocks, normalised_name, normalised_similarity
 
 __all__ = [
@@ -225,6 +231,8 @@ def may_be_same(a: str, b: str, *, written: tuple[str, str] | None = None) -> bo
     # The same trade name in two places (a group's companies, a move) is worth a look.
     if written is not None and core_a != core_b and registered_apart(*written):
         return False
+    if _another_two_character_name(core_a, core_b):
+        return False
     # A typo anywhere (in the trade name, or in a trade word: `Machinury`) is what a review
     # is for; names further apart must agree on their trade names. How many typos, by the
     # trade name's length: two characters changed in `axsol` make another company.
@@ -232,6 +240,17 @@ def may_be_same(a: str, b: str, *, written: tuple[str, str] | None = None) -> bo
     if Levenshtein.distance(a, b, score_cutoff=typos + 1) <= typos:
         return True
     return Levenshtein.distance(core_a, core_b, score_cutoff=typos + 1) <= typos
+
+
+def _another_two_character_name(core_a: str, core_b: str) -> bool:
+    """Two Chinese trade names of two characters, one of them replaced by a character that
+    does not sound like it (鸿文 and 吉文): half the name, and not how Chinese is mistyped.
+    An input method types by sound, so a slip is a homophone (腾迅 for 腾讯), which stays
+    a typo; so does a character whose reading is not known."""
+    if len(core_a) != 2 or len(core_b) != 2 or not all(map(_is_cjk, core_a + core_b)):
+        return False
+    replaced = [(x, y) for x, y in zip(core_a, core_b, strict=True) if x != y]
+    return len(replaced) == 1 and sound_alike(*replaced[0]) is False
 
 
 def _typos(a: str, b: str) -> int:
