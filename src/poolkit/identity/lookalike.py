@@ -212,8 +212,9 @@ def registered_apart(a: str, b: str) -> bool:
 def may_be_same(a: str, b: str, *, written: tuple[str, str] | None = None) -> bool:
     """Whether two normalised names may denote the same company, as far as their numbers,
     places and trade names tell: False when the numbers differ, when both name places and
-    the places differ, or when their trade names are more than a typo apart. Says nothing
-    of how alike the whole names are (that is the score's job).
+    the places differ, when a trade name of two Chinese characters has one replaced by a
+    character of another sound, or when their trade names are more than a typo apart. Says
+    nothing of how alike the whole names are (that is the score's job).
 
     ``written``: the two names as written, in the same order. With them, names registered
     in different places (:func:`registered_apart`: 南京市... and 杭州市..., whose regions the

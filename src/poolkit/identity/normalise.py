@@ -371,11 +371,6 @@ _AUTONOMOUS_REGIONS = {
 _SPECIAL_REGIONS = ("香港", "澳门")
 
 
-_REGION_SUFFIXES = frozenset(
-    {"省", "市", "自治区", "特别行政区", "壮族自治区", "回族自治区", "维吾尔自治区"}
-)
-
-
 def _cjk_region_forms() -> frozenset[str]:
     forms: set[str] = set()
     for p in _PROVINCES:
@@ -390,6 +385,9 @@ def _cjk_region_forms() -> frozenset[str]:
 
 
 _CJK_REGIONS = _cjk_region_forms()
+_REGION_SUFFIXES = frozenset(
+    {"省", "市", "自治区", "特别行政区", "壮族自治区", "回族自治区", "维吾尔自治区"}
+)
 # Each form of a region (深圳市, 广东省, 广西壮族自治区) to its bare name (深圳, 广东, 广西).
 _REGION_BASES: dict[str, str] = {
     form: base
